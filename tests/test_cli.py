@@ -1,0 +1,49 @@
+"`prism-nb` from the shell: bad input is one line and exit 2; a smoke run writes the data artifacts and resumes."
+import json
+from conftest import prism_nb
+
+def assert_one_line_error(r, *words):
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("prism-nb: error:"), r.stderr
+    for w in words: assert w in lines[0]
+
+def test_unknown_profile():
+    assert_one_line_error(prism_nb("run", "--profile", "nope"), "unknown profile 'nope'", "smoke")
+
+def test_unknown_stage():
+    assert_one_line_error(prism_nb("run", "--profile", "smoke", "--stages", "data,oracel"), "unknown stage(s) oracel")
+
+def test_bad_override():
+    assert_one_line_error(prism_nb("run", "--profile", "smoke", "oracle.batch_size=many"), "oracle.batch_size must be int")
+    assert_one_line_error(prism_nb("run", "--profile", "smoke", "data.nope=1"), "unknown settings key 'data.nope'")
+    assert_one_line_error(prism_nb("run", "--profile", "smoke", "justtext"), "must look like section.key=value")
+
+def test_missing_settings_file(tmp_path):
+    assert_one_line_error(prism_nb("run", "--settings", tmp_path/"none.ini"), "not found")
+
+def test_malformed_settings_file(tmp_path):
+    (tmp_path/"s.ini").write_text("[data]\nthis is not ini\n")
+    assert_one_line_error(prism_nb("run", "--settings", tmp_path/"s.ini"), "not a valid INI file")
+
+def test_explain_without_run(tmp_path):
+    r = prism_nb("explain", "--run-dir", tmp_path, "--user", "1", "--item", "2")
+    assert r.returncode == 2 and "Traceback" not in r.stderr and r.stderr.startswith("prism-nb: error:"), r.stderr
+
+def test_smoke_data_stage_and_resume(tmp_path):
+    run = tmp_path/"smoke"
+    r = prism_nb("run", "--profile", "smoke", "--stages", "data", "--run-dir", run)
+    assert r.returncode == 0, r.stderr
+    assert json.loads((run/"settings.json").read_text())["profile"] == "smoke"
+    for t in ["interactions", "items", "kg", "users"]: assert (run/"data"/f"{t}.parquet").is_file()
+    assert (run/"01_data.ipynb").is_file()
+    stats = json.loads((run/"data"/"stats.json").read_text())
+    assert stats["n_users"] == 60 and stats["splits"]["test"] == 60
+    r = prism_nb("run", "--profile", "smoke", "--stages", "data", "--run-dir", run, "--resume")
+    assert r.returncode == 0 and "up to date, skipped" in r.stdout
+
+def test_failed_stage_names_it(tmp_path):
+    r = prism_nb("run", "--profile", "smoke", "--stages", "data", "--run-dir", tmp_path/"bad", "data.dataset=peter")
+    assert r.returncode == 1, r.stderr
+    assert "stage data failed" in r.stderr and "data.path" in r.stderr and "Traceback" not in r.stderr
+    assert (tmp_path/"bad"/"01_data.ipynb").is_file()
