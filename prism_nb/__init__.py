@@ -3,6 +3,8 @@
 Modules:
 
 - `prism_nb.cli`: `prism-nb run` chains the stage notebooks with papermill into `reports/<run>/`; `prism-nb explain` asks a trained student for one explanation.
-- `prism_nb.data`: Loaders that turn MovieLens-100k (+ Freebase KG), PETER/PEPLER review datasets and Amazon Reviews 2023 into one schema, plus the two things every later stage asks of the data: a user's history and the facts of an item."""
+- `prism_nb.data`: Loaders that turn MovieLens-100k (+ Freebase KG), PETER/PEPLER review datasets and Amazon Reviews 2023 into one schema, plus the two things every later stage asks of the data: a user's history and the facts of an item.
+- `prism_nb.docs`: The documentation site, built offline from the notebooks: one page per notebook, API pages from the exported docstrings, and the executed runs and their reports.
+- `prism_nb.ranking`: A ranker picks the items that the Oracle (the teacher LLM) explains and the Prism (the student) learns to explain. Any ranker fits behind one small protocol (fit on the training interactions; score every item for a set of users); this stage fits the built-in ones, evaluates them under full ranking, and writes the chosen ranker's top-K for every test user."""
 
 __version__ = "0.1.0"
