@@ -47,3 +47,24 @@ def test_failed_stage_names_it(tmp_path):
     assert r.returncode == 1, r.stderr
     assert "stage data failed" in r.stderr and "data.path" in r.stderr and "Traceback" not in r.stderr
     assert (tmp_path/"bad"/"01_data.ipynb").is_file()
+
+def test_smoke_pipeline_end_to_end(tmp_path):
+    "Every stage through papermill on the smoke profile; the artifact contract; --resume skips it all; explain answers."
+    run = tmp_path/"smoke"
+    r = prism_nb("run", "--profile", "smoke", "--run-dir", run)
+    assert r.returncode == 0, r.stderr[-2000:]
+    for p in ["settings.json", "data/interactions.parquet", "ranking/recommendations.parquet", "ranking/metrics.json",
+              "oracle/explanations.jsonl", "student/predictions.jsonl", "evaluation/metrics.json", "profile/profile.json",
+              "summary.json", "report.html", "07_report.ipynb"]:
+        assert (run/p).is_file(), p
+    s = json.loads((run/"summary.json").read_text())
+    assert {"dataset", "n_users", "n_items", "ranking", "oracle", "student", "evaluation", "profile"} <= set(s)
+    assert {"ndcg@10", "hr@10"} <= set(s["ranking"]["als"]) and {"model", "n", "seconds"} <= set(s["oracle"])
+    assert {"model", "params", "train_seconds"} <= set(s["student"]) and {"teacher", "student"} <= set(s["evaluation"])
+    assert {"speedup", "memory_ratio"} <= set(s["profile"]) and {"latency_ms_p50", "peak_mem_mb"} <= set(s["profile"]["teacher"])
+    assert "Ranking" in (run/"report.html").read_text()
+    r = prism_nb("run", "--profile", "smoke", "--run-dir", run, "--resume")
+    assert r.returncode == 0 and r.stdout.count("up to date, skipped") == 7, r.stdout
+    pair = json.loads((run/"student"/"predictions.jsonl").read_text().splitlines()[0])
+    r = prism_nb("explain", "--run-dir", run, "--user", pair["user"], "--item", pair["item"])
+    assert r.returncode == 0 and r.stdout.strip(), r.stderr
