@@ -8,7 +8,8 @@ A configuration is `dtype:batch_size[:options]` for the transformers backend; op
 its key/value cache reused, as the Oracle stage does; its time counts as prefill). Each runs in its own process (so peak RSS is its own) on the same `--n`
 real Oracle prompts of the run (built from its data and recommendations exactly as the Oracle stage builds them),
 sorted by length and batched as the stage batches them. Prefill time is the time to the first generated token of each
-batch; decode time is the rest. Reports explanations/min, new tokens/s, prefill tokens/s, decode tokens/s, peak RSS
+batch; decode time is the rest. Reports explanations/min, new tokens/s, prefill tokens/s (and their GFLOP/s against this
+CPU's measured matmul rate in the same dtype), decode tokens/s, peak RSS
 and the first outputs, so speed can be weighed against quality. Writes JSON to `--out`.
 """
 import argparse, json, os, platform, subprocess, sys, threading, time
@@ -42,6 +43,16 @@ def quantize_int8(model):
     return quantize_dynamic(model, spec, dtype=torch.qint8, inplace=True)
 
 
+def matmul_gflops(dtype, n=2048, reps=5) -> float:
+    "This CPU's measured matrix-product rate in `dtype` (GFLOP/s, median of `reps` n x n x n products)."
+    import torch
+    x, y = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
+    x @ y
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter(); x @ y; times.append(time.perf_counter() - t0)
+    return 2 * n**3 / sorted(times)[reps // 2] / 1e9
+
 def worker(a):
     "Measure one configuration; print one JSON line."
     import psutil, torch
@@ -52,11 +63,11 @@ def worker(a):
     dtype, bs, *opts = a.config.split(":")
     bs, opts = int(bs), set(",".join(opts).split(",")) - {"", "none"}
     quant = "int8" if "int8" in opts else "none"
-    proc, peak = psutil.Process(), [0]
+    proc, rss = psutil.Process(), [0]
     stop = threading.Event()
     def sample():
         while not stop.is_set():
-            peak[0] = max(peak[0], proc.memory_info().rss); time.sleep(0.05)
+            rss[0] = max(rss[0], proc.memory_info().rss); time.sleep(0.05)
     threading.Thread(target=sample, daemon=True).start()
     t0 = time.time()
     model, tok = load_lm(a.model, dtype=dtype)
@@ -80,6 +91,8 @@ def worker(a):
         res["texts"] += [(i, t) for i, t in zip(b, out["texts"])]
     stop.set()
     decode_s = res["total_s"] - res["prefill_s"]
+    flop_per_token = 2 * sum(p.numel() for p in model.parameters())  # a forward pass costs about 2 FLOPs per parameter
+    peak = matmul_gflops(next(model.parameters()).dtype)
     texts = [t for _, t in sorted(res["texts"])]
     print(json.dumps({
         "config": a.config, "model": a.model, "backend": "transformers", "dtype": resolve_dtype(dtype), "batch_size": bs,
@@ -87,9 +100,11 @@ def worker(a):
         "seconds": round(res["total_s"], 1), "explanations_per_min": round(60 * len(prompts) / res["total_s"], 2),
         "new_tokens_per_s": round(res["new_tokens"] / res["total_s"], 2),
         "prefill_s": round(res["prefill_s"], 1), "prefill_tokens_per_s": round(res["prompt_tokens"] / res["prefill_s"], 1),
+        "prefill_gflops": round(flop_per_token * res["prompt_tokens"] / res["prefill_s"] / 1e9, 1),
+        "matmul_peak_gflops": round(peak, 1),
         "decode_s": round(decode_s, 1), "decode_tokens_per_s": round(res["new_tokens"] / max(decode_s, 1e-9), 2),
         "mean_prompt_tokens": round(res["prompt_tokens"] / len(prompts), 1), "mean_new_tokens": round(res["new_tokens"] / len(prompts), 1),
-        "peak_rss_mb": round(peak[0] / 2**20), "texts": texts[:a.show]}))
+        "peak_rss_mb": round(rss[0] / 2**20), "texts": texts[:a.show]}))
 
 
 def main():
@@ -118,7 +133,8 @@ def main():
         r = rows[-1]
         print(f"{c:>18}: {r['explanations_per_min']:6.2f} expl/min  {r['new_tokens_per_s']:6.2f} tok/s  "
               f"prefill {r['prefill_s']:6.1f}s ({r['prefill_tokens_per_s']:.0f} tok/s)  decode {r['decode_s']:6.1f}s "
-              f"({r['decode_tokens_per_s']:.2f} tok/s)  peak {r['peak_rss_mb']} MB", flush=True)
+              f"({r['decode_tokens_per_s']:.2f} tok/s)  peak {r['peak_rss_mb']} MB  prefill at {r['prefill_gflops']:.0f} GFLOP/s "
+              f"= {100 * r['prefill_gflops'] / r['matmul_peak_gflops']:.0f}% of this CPU's {r['matmul_peak_gflops']:.0f} GFLOP/s matmul", flush=True)
         for t in r["texts"][:2]: print("      |", t[:200], flush=True)
     from prism_nb.core import write_json
     write_json(a.out, {"machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),

@@ -68,3 +68,18 @@ def test_smoke_pipeline_end_to_end(tmp_path):
     pair = json.loads((run/"student"/"predictions.jsonl").read_text().splitlines()[0])
     r = prism_nb("explain", "--run-dir", run, "--user", pair["user"], "--item", pair["item"])
     assert r.returncode == 0 and r.stdout.strip(), r.stderr
+
+def test_file_ranker_feeds_downstream_stages(tmp_path):
+    "A user's own recommendations (CSV) replace the built-in ranker with one settings line; oracle and student run unchanged."
+    import pandas as pd
+    first = tmp_path/"first"
+    assert prism_nb("run", "--profile", "smoke", "--stages", "data,ranking", "--run-dir", first).returncode == 0
+    recs = pd.read_parquet(first/"ranking"/"recommendations.parquet")
+    recs[["user", "item", "score"]].to_csv(tmp_path/"mine.csv", index=False)
+    run = tmp_path/"file"
+    r = prism_nb("run", "--profile", "smoke", "--stages", "data,ranking,oracle,prism", "--run-dir", run,
+                 "ranking.ranker=file", f"ranking.file={tmp_path/'mine.csv'}")
+    assert r.returncode == 0, r.stderr[-2000:]
+    mine = pd.read_parquet(run/"ranking"/"recommendations.parquet")
+    assert set(zip(mine.user, mine.item)) == set(zip(recs.user, recs.item))
+    assert (run/"student"/"predictions.jsonl").read_text().strip()

