@@ -12,7 +12,7 @@ batch; decode time is the rest. Reports explanations/min, new tokens/s, prefill 
 CPU's measured matmul rate in the same dtype), decode tokens/s, peak RSS
 and the first outputs, so speed can be weighed against quality. Writes JSON to `--out`.
 """
-import argparse, json, os, platform, subprocess, sys, threading, time
+import argparse, json, os, platform, subprocess, sys, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,7 +55,7 @@ def matmul_gflops(dtype, n=2048, reps=5) -> float:
 
 def worker(a):
     "Measure one configuration; print one JSON line."
-    import psutil, torch
+    import torch
     torch.set_num_threads(a.threads)
     from prism_nb.models import load_lm, generate_batch, resolve_dtype, prefix_cache
     from prism_nb.oracle import build_prompt, select_facts, item_noun, length_batches
@@ -63,19 +63,15 @@ def worker(a):
     dtype, bs, *opts = a.config.split(":")
     bs, opts = int(bs), set(",".join(opts).split(",")) - {"", "none"}
     quant = "int8" if "int8" in opts else "none"
-    proc, rss = psutil.Process(), [0]
-    stop = threading.Event()
-    def sample():
-        while not stop.is_set():
-            rss[0] = max(rss[0], proc.memory_info().rss); time.sleep(0.05)
-    threading.Thread(target=sample, daemon=True).start()
+    from prism_nb.profiling import PeakMemory
+    mem = PeakMemory("cpu", every=0.05); mem.__enter__()  # peak RSS from loading to the last batch
     t0 = time.time()
     model, tok = load_lm(a.model, dtype=dtype)
     if quant == "int8": model = quantize_int8(model)
     load_s = time.time() - t0
     S, rd, pairs = prompts_for(a.run_dir, a.model, a.n)
     seq2seq, noun = model.config.is_encoder_decoder, item_noun(rd.name)
-    prompts = [build_prompt(select_facts(pair_facts(rd, u, i, S.data.history_len, S.data.min_rating),
+    prompts = [build_prompt(select_facts(pair_facts(rd, u, i, S.data.history_len, S.data.min_rating, S.data.kg_window),
                                          S.oracle.prompt_history, S.oracle.max_facts), tok, seq2seq, noun)
                for u, i in pairs[["user", "item"]].itertuples(index=False)]
     generate_batch(model, tok, prompts[:1], 2)  # warm-up
@@ -89,7 +85,7 @@ def worker(a):
         res["prompt_tokens"] += sum(out["prompt_tokens"]); res["new_tokens"] += sum(out["new_tokens"])
         res["prefill_s"] += out["prefill_seconds"]; res["total_s"] += out["seconds"]
         res["texts"] += [(i, t) for i, t in zip(b, out["texts"])]
-    stop.set()
+    mem.__exit__(None, None, None)
     decode_s = res["total_s"] - res["prefill_s"]
     flop_per_token = 2 * sum(p.numel() for p in model.parameters())  # a forward pass costs about 2 FLOPs per parameter
     peak = matmul_gflops(next(model.parameters()).dtype)
@@ -104,7 +100,7 @@ def worker(a):
         "matmul_peak_gflops": round(peak, 1),
         "decode_s": round(decode_s, 1), "decode_tokens_per_s": round(res["new_tokens"] / max(decode_s, 1e-9), 2),
         "mean_prompt_tokens": round(res["prompt_tokens"] / len(prompts), 1), "mean_new_tokens": round(res["new_tokens"] / len(prompts), 1),
-        "peak_rss_mb": round(rss[0] / 2**20), "texts": texts[:a.show]}))
+        "peak_rss_mb": round(mem.peak_mb), "texts": texts[:a.show]}))
 
 
 def main():
