@@ -32,14 +32,15 @@ def load(name, weights, dtype):
 
 def one(args):
     import torch
-    from prism_nb.profiling import profile_model
+    from prism_nb.profiling import describe, lm_runner, profile_model
     torch.manual_seed(0)
     t0 = time.time(); model = load(args.model, args.weights, args.dtype); load_s = time.time() - t0
     ids = torch.randint(5, 32000, (max(args.batch_sizes) * 4, args.input_len)).tolist()
     encode = lambda rows: {"input_ids": torch.tensor(rows, device="cuda"), "attention_mask": torch.ones(len(rows), len(rows[0]), dtype=torch.long, device="cuda")}
-    res = profile_model(model, encode, ids, args.batch_sizes, args.n_samples, args.warmup, args.new_tokens, device="cuda",
-                        pad_token_id=model.config.pad_token_id)
-    print(json.dumps({"model": args.model, "weights": args.weights, "load_seconds": load_s, "input_len": args.input_len, **res}))
+    run = lm_runner(model, encode, args.new_tokens, pad_token_id=model.config.pad_token_id)
+    rows = profile_model(run, ids, args.batch_sizes, args.n_samples, args.warmup, args.new_tokens, device="cuda")
+    print(json.dumps({"model": args.model, "weights": args.weights, "load_seconds": load_s, "input_len": args.input_len,
+                      **describe(model, "cuda"), "new_tokens": args.new_tokens, "num_beams": 1, "by_batch": rows}))
 
 def main():
     p = argparse.ArgumentParser()

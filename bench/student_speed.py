@@ -3,17 +3,18 @@
     python bench/student_speed.py --run-dir reports/demo --threads 2            # the run's data and settings
     python bench/student_speed.py --profile smoke --threads 2                   # synthetic pairs, settings.ini
 
-Training time per epoch is measured over `--steps` real optimizer steps (after one warm-up step) on the run's training
+Training time per epoch (autocast to `prism.dtype`) is measured over `--steps` real optimizer steps (after one warm-up step) on the run's training
 pairs and scaled to the number of steps in an epoch; generation is timed on the test pairs (the run's trained student when
-it exists, else the untrained backbone) at batch 1 and at `prism.batch_size`. Writes JSON to `--out`.
+it exists, else the untrained backbone) at batch 1 and at `prism.generate_batch_size`, served in `prism.dtype`. Writes JSON to `--out`.
 """
 import argparse, json, math, platform, sys, time
 from pathlib import Path
 
 import torch
 
+from prism_nb.models import torch_dtype
 from prism_nb.core import load_settings, open_run, read_jsonl, seed_everything, write_json
-from prism_nb.prism import Student, batch_loss, decoding, encode, generate, load_backbone, load_student, stage_records, split_pairs
+from prism_nb.prism import Student, autocast, batch_loss, decoding, encode, generate, load_backbone, load_student, stage_records, split_pairs
 
 
 def synthetic(n: int) -> list[dict]:
@@ -58,17 +59,18 @@ def main(argv=None):
     for s in range(a.steps + 1):
         b = exs[(s * P.batch_size) % len(exs):][:P.batch_size]
         t0 = time.perf_counter()
-        loss = batch_loss(st, b, P.user_dropout); loss.backward()
+        with autocast(st, P.dtype): loss = batch_loss(st, b, P.user_dropout)
+        loss.backward()
         torch.nn.utils.clip_grad_norm_(st.parameters(), P.max_grad_norm); opt.step(); opt.zero_grad(set_to_none=True)
         if s: times.append(time.perf_counter() - t0); toks.append(sum(len(e["src"]) + len(e["tgt"]) for e in b))
     step_s = sum(times) / len(times)
     del opt
-    gen_st, trained = st, False
+    gen_st, trained = st.to(torch_dtype(P.dtype)), False
     if run_dir is not None and (Path(run_dir)/"student"/"prism.json").is_file():
-        gen_st, trained = load_student(Path(run_dir)/"student"), True
+        gen_st, trained = load_student(Path(run_dir)/"student", "cpu", P.dtype), True
     test = (sets["test"] or sets["train"])[:a.n_generate]
     gen = {}
-    for bs in sorted({1, P.batch_size}):
+    for bs in sorted({1, P.generate_batch_size}):
         t0 = time.perf_counter()
         texts = generate(gen_st, test, **{**decoding(P), "batch_size": bs})
         dt = time.perf_counter() - t0

@@ -17,7 +17,7 @@ from .core import (PrismError, seed_everything, pick_device, atomic_path, atomic
 
 # %% auto #0
 __all__ = ['SOURCE_SUFFIX', 'USER_MODES', 'STUDENT_FILES', 'split_pairs', 'source_text', 'history_titles', 'UserTable', 'Student',
-           'encode_source', 'encode_target', 'encode', 'batch_loss', 'generate', 'lr_lambda', 'eval_loss',
+           'encode_source', 'encode_target', 'encode', 'batch_loss', 'generate', 'lr_lambda', 'autocast', 'eval_loss',
            'train_student', 'save_student', 'load_student', 'load_backbone', 'stage_records', 'train_system',
            'decoding', 'predict_system', 'run_prism', 'Prism', 'explain_cli']
 
@@ -188,6 +188,12 @@ def _rng_state():
 def _set_rng_state(s):
     random.setstate(s["py"]); np.random.set_state(s["np"]); torch.set_rng_state(s["torch"])
 
+def autocast(student: Student, dtype: str):
+    "Mixed precision for training in `dtype` (a `prism.dtype` value); weights and optimizer state stay float32."
+    from prism_nb.models import torch_dtype
+    dt = torch_dtype(dtype, student.device.type)
+    return torch.autocast(student.device.type, dtype=dt, enabled=dt != torch.float32)
+
 @torch.no_grad()
 def eval_loss(student: Student, exs: list[dict], batch_size: int) -> float:
     "Mean validation loss over `exs` (weighted by batch size)."
@@ -204,6 +210,7 @@ def train_student(student: Student, train_exs: list[dict], val_exs: list[dict], 
     ckpt_path, best_path, log_path = out_dir/"checkpoint.pt", out_dir/"best.pt", out_dir/"train_log.jsonl"
     if not train_exs: raise PrismError("no training explanations for the student: explain more pairs (oracle.n_pairs) or lower prism.val_share")
     bs = P.batch_size; spe = math.ceil(len(train_exs) / bs); total = P.epochs * spe
+    amp = autocast(student, getattr(P, "dtype", "float32"))
     opt = torch.optim.AdamW([p for p in student.parameters() if p.requires_grad], lr=P.lr, weight_decay=0.01)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(total, P.warmup))
     st = {"step": 0, "best_val": float("inf"), "bad": 0, "stopped": False, "seconds": 0.0, "resumed_from": 0}
@@ -224,7 +231,7 @@ def train_student(student: Student, train_exs: list[dict], val_exs: list[dict], 
                         "rng": _rng_state(), "state": st}, tmp)
 
     def evaluate():
-        v = eval_loss(student, val_exs, bs)
+        with amp: v = eval_loss(student, val_exs, bs)
         if v == v and v < st["best_val"] - 1e-4:
             st["best_val"], st["bad"] = v, 0
             with atomic_path(best_path) as tmp: torch.save(student.state_dict(), tmp)
@@ -238,7 +245,7 @@ def train_student(student: Student, train_exs: list[dict], val_exs: list[dict], 
         step = st["step"]; epoch, b = divmod(step, spe)
         perm = torch.randperm(len(train_exs), generator=torch.Generator().manual_seed(seed + epoch)).tolist()
         student.train()
-        loss = batch_loss(student, [train_exs[i] for i in perm[b * bs:(b + 1) * bs]], P.user_dropout)
+        with amp: loss = batch_loss(student, [train_exs[i] for i in perm[b * bs:(b + 1) * bs]], P.user_dropout)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(student.parameters(), P.max_grad_norm)
         lr = sched.get_last_lr()[0]
@@ -277,15 +284,16 @@ def save_student(student: Student, path, **info):
     for f in sorted(tmp.iterdir(), key=lambda f: f.name == "prism.json"): os.replace(f, path/f.name)  # prism.json last
     tmp.rmdir()
 
-def load_student(path, device: str = "cpu") -> Student:
-    "A student saved by `save_student`."
+def load_student(path, device: str = "cpu", dtype: str = "float32") -> Student:
+    "A student saved by `save_student`, its backbone in `dtype` (a `prism.dtype` value: `auto`, `bfloat16`, ...)."
     from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
     from safetensors.torch import load_file
+    from prism_nb.models import torch_dtype
     path = Path(path)
     if not (path/"prism.json").is_file(): raise PrismError(f"no trained student in {path}: run the prism stage first (prism-nb run)")
     meta = json.loads((path/"prism.json").read_text())
     cls = AutoModelForSeq2SeqLM if AutoConfig.from_pretrained(path).is_encoder_decoder else AutoModelForCausalLM
-    lm = cls.from_pretrained(path, dtype=torch.float32).to(device).eval()
+    lm = cls.from_pretrained(path, dtype=torch_dtype(dtype, device)).to(device).eval()
     s = Student(lm, AutoTokenizer.from_pretrained(path), json.loads((path/"users.json").read_text()), meta["user_mode"])
     if s.users is not None: s.users.emb.weight.data.copy_(load_file(path/"user_embedding.safetensors")["weight"])
     s.meta = meta
@@ -338,12 +346,12 @@ def train_system(S, run_dir, system: str, use_user: bool, sets, device: str, pro
 def decoding(P) -> dict:
     "The generation settings of the `[prism]` section, as `generate` keyword arguments."
     return dict(max_source_len=P.max_source_len, max_new_tokens=P.max_new_tokens, num_beams=P.num_beams,
-                batch_size=P.batch_size, min_new_tokens=P.min_new_tokens, no_repeat_ngram=P.no_repeat_ngram)
+                batch_size=P.generate_batch_size, min_new_tokens=P.min_new_tokens, no_repeat_ngram=P.no_repeat_ngram)
 
 def predict_system(S, run_dir, system: str, test_recs, device: str) -> tuple[list[dict], float]:
     "The test pairs' explanations from one trained system, with the generation speed."
     P, out = S.prism, Path(run_dir)/"student"
-    st = load_student(out if system == "student" else out/system.removeprefix("student_"), device)
+    st = load_student(out if system == "student" else out/system.removeprefix("student_"), device, P.dtype)
     t0 = time.time()
     texts = generate(st, test_recs, **decoding(P))
     return [{"user": str(r["user"]), "item": str(r["item"]), "text": t, "system": system} for r, t in zip(test_recs, texts)], time.time() - t0
@@ -383,7 +391,7 @@ class Prism:
         from prism_nb.core import Settings
         S = Settings.from_dict(read_json(run_dir/"settings.json", "run settings"))
         sub = run_dir/"student" if system == "student" else run_dir/"student"/system.removeprefix("student_")
-        return cls(load_student(sub, device), S, run_dir)
+        return cls(load_student(sub, device, S.prism.dtype), S, run_dir)
 
     def record(self, user, item) -> dict:
         "History and facts of (`user`, `item`)."

@@ -13,8 +13,8 @@ import numpy as np, pandas as pd
 from .core import PrismError, mark_done, pick_device, read_jsonl, write_json
 
 # %% auto #0
-__all__ = ['PeakMemory', 'timed_generate', 'text_encoder', 'profile_model', 'device_name', 'measure', 'headline',
-           'student_inputs', 'run_profiling', 'profile_frame', 'plot_profile']
+__all__ = ['PeakMemory', 'lm_runner', 'student_runner', 'text_encoder', 'timed', 'profile_model', 'describe', 'device_name',
+           'measure', 'headline', 'run_profiling', 'profile_frame', 'plot_profile']
 
 # %% ../nbs/06_profiling.ipynb #059e6103
 class PeakMemory:
@@ -37,38 +37,53 @@ class PeakMemory:
         else: self._stop.set(); self._t.join()
 
 # %% ../nbs/06_profiling.ipynb #304a8f31
-def timed_generate(model, enc: dict, new_tokens: int, num_beams: int = 1, pad_token_id=None) -> float:
-    "Seconds to generate exactly `new_tokens` tokens for each row of the encoded batch `enc`."
+def lm_runner(model, encode, new_tokens: int, num_beams: int = 1, pad_token_id=None):
+    "A function generating exactly `new_tokens` tokens for each prompt of a batch with the model's own `generate`."
     import torch
-    sync = torch.cuda.synchronize if model.device.type == "cuda" else (lambda: None)
-    sync(); t0 = time.perf_counter()
-    with torch.inference_mode():
-        model.generate(**enc, max_new_tokens=new_tokens, min_new_tokens=new_tokens, num_beams=num_beams, do_sample=False,
-                       pad_token_id=pad_token_id)
-    sync()
-    return time.perf_counter() - t0
+    def run(prompts):
+        with torch.inference_mode():
+            model.generate(**encode(prompts), max_new_tokens=new_tokens, min_new_tokens=new_tokens, num_beams=num_beams,
+                           do_sample=False, pad_token_id=pad_token_id)
+    return run
+
+def student_runner(student, new_tokens: int, num_beams: int = 1, max_source_len: int = 96, no_repeat_ngram: int = 0):
+    "A function explaining a batch of records through the student's serving path, exactly `new_tokens` tokens each."
+    from prism_nb.prism import generate
+    return lambda recs: generate(student, recs, max_source_len, new_tokens, num_beams, batch_size=len(recs),
+                                 min_new_tokens=new_tokens, no_repeat_ngram=no_repeat_ngram)
 
 def text_encoder(model, tok):
     "A function turning a batch of prompts into padded input tensors on the model's device."
     return lambda prompts: tok(list(prompts), return_tensors="pt", padding=True,
                                add_special_tokens=model.config.is_encoder_decoder).to(model.device)
 
-def profile_model(model, encode, prompts: list, batch_sizes=(1, 8), n_samples=16, warmup=2, new_tokens=32,
-                  num_beams=1, device="cpu", pad_token_id=None) -> dict:
-    "Latency p50/p90 per explanation, throughput and peak memory of `model` at each batch size."
-    from prism_nb.models import param_count
+def timed(run, batch, device: str = "cpu") -> float:
+    "Seconds `run(batch)` takes, GPU work included."
+    import torch
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+    sync(); t0 = time.perf_counter(); run(batch); sync()
+    return time.perf_counter() - t0
+
+def profile_model(run, items: list, batch_sizes=(1, 8), n_samples=16, warmup=2, new_tokens=32, device="cpu") -> list[dict]:
+    "Latency p50/p90 per explanation, throughput and peak memory of `run` (a runner above) at each batch size."
     rows = []
     for bs in batch_sizes:
-        batches = [encode([prompts[(i * bs + j) % len(prompts)] for j in range(bs)]) for i in range(warmup + max(1, -(-n_samples // bs)))]
-        for b in batches[:warmup]: timed_generate(model, b, new_tokens, num_beams, pad_token_id)
-        with PeakMemory(device) as pm: secs = [timed_generate(model, b, new_tokens, num_beams, pad_token_id) for b in batches[warmup:]]
+        batches = [[items[(i * bs + j) % len(items)] for j in range(bs)] for i in range(warmup + max(1, -(-n_samples // bs)))]
+        for b in batches[:warmup]: timed(run, b, device)
+        with PeakMemory(device) as pm: secs = [timed(run, b, device) for b in batches[warmup:]]
         per = np.array(secs) / bs * 1000
         rows.append({"batch_size": bs, "latency_ms_p50": float(np.median(per)), "latency_ms_p90": float(np.percentile(per, 90)),
                      "explanations_per_s": float(bs * len(secs) / sum(secs)),
                      "tokens_per_s": float(bs * len(secs) * new_tokens / sum(secs)), "peak_mem_mb": pm.peak_mb,
                      "n": bs * len(secs)})
-    return {"params": param_count(model), "dtype": str(next(model.parameters()).dtype).replace("torch.", ""),
-            "device": device_name(device), "new_tokens": new_tokens, "num_beams": num_beams, "by_batch": rows}
+    return rows
+
+def describe(model, device: str) -> dict:
+    "Parameter count, dtype and device of a model (or of a student's backbone plus user table)."
+    import torch
+    dtype = getattr(model, "lm", model).dtype
+    return {"params": sum(p.numel() for p in model.parameters()), "dtype": str(dtype).replace("torch.", ""),
+            "device": device_name(device)}
 
 def device_name(device: str) -> str:
     "A readable name of the device: the GPU's name, else the CPU's model and core count."
@@ -79,33 +94,34 @@ def device_name(device: str) -> str:
     return f"{model} ({torch.get_num_threads()} threads)"
 
 # %% ../nbs/06_profiling.ipynb #1748e592
-def measure(model: str, prompts: list[str], device="cpu", dtype="float32", **kw) -> dict:
-    "Profile `model` (a name for `load_lm`) on `prompts` in a subprocess and return its figures."
-    spec = json.dumps({"model": model, "prompts": prompts, "device": device, "dtype": dtype, "kw": kw})
+def measure(model: str, items: list, device="cpu", dtype="float32", new_tokens=32, num_beams=1, decoding=None, **kw) -> dict:
+    "Profile `model` (a name for `load_lm`, or a student folder) on `items` (prompts, or records) in a subprocess."
+    spec = json.dumps({"model": model, "items": items, "device": device, "dtype": dtype, "new_tokens": new_tokens,
+                       "num_beams": num_beams, "decoding": decoding or {}, "kw": kw})
     r = subprocess.run([sys.executable, "-c", "from prism_nb.profiling import _main; _main()"], input=spec, capture_output=True, text=True)
     if r.returncode: raise PrismError(f"profiling {model} failed: {(r.stderr.strip().splitlines() or ['no output'])[-1]}")
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 def _main():
     spec = json.loads(sys.stdin.read())
-    from prism_nb.models import load_lm
-    model, tok = load_lm(spec["model"], spec["device"], spec["dtype"])
-    print(json.dumps({"model": spec["model"], **profile_model(model, text_encoder(model, tok), spec["prompts"],
-                                                              device=spec["device"], pad_token_id=tok.pad_token_id, **spec["kw"])}))
+    dev, n, beams = spec["device"], spec["new_tokens"], spec["num_beams"]
+    if (Path(spec["model"])/"prism.json").is_file():
+        from prism_nb.prism import load_student
+        model = load_student(spec["model"], dev, spec["dtype"])
+        run = student_runner(model, n, beams, **spec["decoding"])
+    else:
+        from prism_nb.models import load_lm
+        model, tok = load_lm(spec["model"], dev, spec["dtype"])
+        run = lm_runner(model, text_encoder(model, tok), n, beams, tok.pad_token_id)
+    rows = profile_model(run, spec["items"], new_tokens=n, device=dev, **spec["kw"])
+    print(json.dumps({"model": spec["model"], **describe(model, dev), "new_tokens": n, "num_beams": beams, "by_batch": rows}))
 
-# %% ../nbs/06_profiling.ipynb #898d1ad7
+# %% ../nbs/06_profiling.ipynb #4a0263f1
 def headline(teacher: dict, student: dict) -> dict:
     "Speedup and memory ratio of the student over the teacher at their largest common batch size."
     t, s = teacher["by_batch"][-1], student["by_batch"][-1]
     return {"batch_size": t["batch_size"], "speedup": t["latency_ms_p50"] / s["latency_ms_p50"],
             "memory_ratio": t["peak_mem_mb"] / s["peak_mem_mb"]}
-
-def student_inputs(recs: list[dict], student_dir) -> list[str]:
-    "The student's own compact inputs (liked titles and facts, no instruction) for teacher records."
-    from transformers import AutoConfig
-    from prism_nb.prism import SOURCE_SUFFIX, source_text
-    suffix = "" if AutoConfig.from_pretrained(student_dir).is_encoder_decoder else SOURCE_SUFFIX
-    return [source_text(r) + suffix for r in recs]
 
 def run_profiling(S, run_dir) -> dict:
     "The profiling stage: teacher vs student latency, throughput and memory into `profile/profile.json`."
@@ -116,9 +132,10 @@ def run_profiling(S, run_dir) -> dict:
     if not pairs: raise PrismError(f"no teacher explanations in {run_dir/'oracle'}: run the oracle stage first")
     device = pick_device(S.run.device)
     kw = dict(batch_sizes=S.profiling.batch_sizes, n_samples=S.profiling.n_samples, warmup=S.profiling.warmup,
-              new_tokens=S.profiling.max_new_tokens, num_beams=S.oracle.num_beams)
-    teacher = measure(S.oracle.model, [e["prompt"] for e in pairs], device, S.oracle.dtype, **kw)
-    student = measure(str(run_dir/"student"), student_inputs(pairs, run_dir/"student"), device, S.oracle.dtype, **kw)
+              new_tokens=S.profiling.max_new_tokens)
+    teacher = measure(S.oracle.model, [e["prompt"] for e in pairs], device, S.oracle.dtype, num_beams=S.oracle.num_beams, **kw)
+    student = measure(str(run_dir/"student"), pairs, device, S.prism.dtype, num_beams=S.prism.num_beams,
+                      decoding={"max_source_len": S.prism.max_source_len, "no_repeat_ngram": S.prism.no_repeat_ngram}, **kw)
     prof = {"device": teacher["device"], "teacher": teacher, "student": student, **headline(teacher, student)}
     for role in ("teacher", "student"):  # the headline figures of each model at the largest batch size
         prof[role].update({k: prof[role]["by_batch"][-1][k] for k in ("latency_ms_p50", "latency_ms_p90", "peak_mem_mb", "explanations_per_s")})
