@@ -37,11 +37,17 @@ def kernel_name() -> str:
 
 def run_stage(stage: str, nb: Path, run_dir: Path, profile: str, progress: bool = False):
     "Execute one stage notebook into the run folder with papermill; a failure becomes a one-line PrismError."
-    import papermill as pm
+    import papermill as pm, tempfile
+    from jupyter_client.manager import KernelManager
     out = run_dir/nb.name
     try:
-        pm.execute_notebook(str(nb), str(out), parameters={"run_dir": str(run_dir.resolve()), "profile": profile},
-                            kernel_name=kernel_name(), language="python", cwd=str(nb.parent), progress_bar=progress, log_output=False)
+        with tempfile.TemporaryDirectory() as sockets:  # a local kernel talks over unix sockets, not open TCP ports
+            km = KernelManager(kernel_name=kernel_name(), transport="ipc", ip=str(Path(sockets)/"kernel"))
+            try: pm.execute_notebook(str(nb), str(out), parameters={"run_dir": str(run_dir.resolve()), "profile": profile},
+                                     kernel_name=kernel_name(), language="python", cwd=str(nb.parent), progress_bar=progress,
+                                     log_output=False, km=km)
+            finally:
+                if km.has_kernel: km.shutdown_kernel(now=True)
     except pm.PapermillExecutionError as e:
         raise PrismError(f"stage {stage} failed: {e.ename}: {e.evalue.splitlines()[0] if e.evalue else ''} (executed notebook: {out})") from None
 

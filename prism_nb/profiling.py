@@ -132,10 +132,9 @@ def run_profiling(S, run_dir) -> dict:
     if not pairs: raise PrismError(f"no teacher explanations in {run_dir/'oracle'}: run the oracle stage first")
     device = pick_device(S.run.device)
     kw = dict(batch_sizes=S.profiling.batch_sizes, n_samples=S.profiling.n_samples, warmup=S.profiling.warmup,
-              new_tokens=S.profiling.max_new_tokens)
-    teacher = measure(S.oracle.model, [e["prompt"] for e in pairs], device, S.oracle.dtype, num_beams=S.oracle.num_beams, **kw)
-    student = measure(str(run_dir/"student"), pairs, device, S.prism.dtype, num_beams=S.prism.num_beams,
-                      decoding={"max_source_len": S.prism.max_source_len, "no_repeat_ngram": S.prism.no_repeat_ngram}, **kw)
+              new_tokens=S.profiling.max_new_tokens, num_beams=S.oracle.num_beams)
+    teacher = measure(S.oracle.model, [e["prompt"] for e in pairs], device, S.oracle.dtype, **kw)
+    student = measure(str(run_dir/"student"), pairs, device, S.oracle.dtype, decoding={"max_source_len": S.prism.max_source_len}, **kw)
     prof = {"device": teacher["device"], "teacher": teacher, "student": student, **headline(teacher, student)}
     for role in ("teacher", "student"):  # the headline figures of each model at the largest batch size
         prof[role].update({k: prof[role]["by_batch"][-1][k] for k in ("latency_ms_p50", "latency_ms_p90", "peak_mem_mb", "explanations_per_s")})
