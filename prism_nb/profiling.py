@@ -46,11 +46,11 @@ def lm_runner(model, encode, new_tokens: int, num_beams: int = 1, pad_token_id=N
                            do_sample=False, pad_token_id=pad_token_id)
     return run
 
-def student_runner(student, new_tokens: int, num_beams: int = 1, max_source_len: int = 96, no_repeat_ngram: int = 0):
+def student_runner(student, new_tokens: int, num_beams: int = 1, max_source_len: int = 96):
     "A function explaining a batch of records through the student's serving path, exactly `new_tokens` tokens each."
     from prism_nb.prism import generate
     return lambda recs: generate(student, recs, max_source_len, new_tokens, num_beams, batch_size=len(recs),
-                                 min_new_tokens=new_tokens, no_repeat_ngram=no_repeat_ngram)
+                                 min_new_tokens=new_tokens)
 
 def text_encoder(model, tok):
     "A function turning a batch of prompts into padded input tensors on the model's device."
@@ -80,9 +80,9 @@ def profile_model(run, items: list, batch_sizes=(1, 8), n_samples=16, warmup=2, 
 
 def describe(model, device: str) -> dict:
     "Parameter count, dtype and device of a model (or of a student's backbone plus user table)."
-    import torch
+    from prism_nb.models import param_count
     dtype = getattr(model, "lm", model).dtype
-    return {"params": sum(p.numel() for p in model.parameters()), "dtype": str(dtype).replace("torch.", ""),
+    return {"params": param_count(model), "dtype": str(dtype).replace("torch.", ""),
             "device": device_name(device)}
 
 def device_name(device: str) -> str:
