@@ -148,7 +148,7 @@ def batch_loss(student: Student, exs: list[dict], user_dropout: float = 0.0) -> 
     return student.lm(inputs_embeds=E, attention_mask=mask, labels=labels).loss
 
 # %% ../nbs/04_prism.ipynb #2e960ce8
-@torch.no_grad()
+@torch.inference_mode()
 def generate(student: Student, recs, max_source_len: int, max_new_tokens: int, num_beams: int = 1,
              batch_size: int = 8, min_new_tokens: int = 0, no_repeat_ngram: int = 0) -> list[str]:
     "Explanations for `recs`, generated in length-sorted batches (greedy, or beam search when `num_beams` > 1)."
