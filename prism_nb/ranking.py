@@ -190,10 +190,8 @@ class ALSRanker(_FactorRanker):
     defaults = {"factors": 32, "regularization": 0.1, "alpha": 1.0, "iterations": 15}
     def fit(self, train, cat, valid=None):
         from implicit.cpu.als import AlternatingLeastSquares
-        p = self.params
-        return self._fit_model(lambda: AlternatingLeastSquares(
-            factors=p["factors"], regularization=p["regularization"], alpha=p["alpha"], iterations=p["iterations"],
-            random_state=self.seed, num_threads=self.threads), train, cat, valid)
+        return self._fit_model(lambda: AlternatingLeastSquares(**self.params, random_state=self.seed, num_threads=self.threads),
+                               train, cat, valid)
 
 @register_ranker("bpr")
 class BPRRanker(_FactorRanker):
@@ -201,10 +199,8 @@ class BPRRanker(_FactorRanker):
     defaults = {"factors": 64, "learning_rate": 0.02, "regularization": 0.01, "iterations": 50}
     def fit(self, train, cat, valid=None):
         from implicit.cpu.bpr import BayesianPersonalizedRanking
-        p = self.params
-        return self._fit_model(lambda: BayesianPersonalizedRanking(
-            factors=p["factors"], learning_rate=p["learning_rate"], regularization=p["regularization"],
-            iterations=p["iterations"], random_state=self.seed, num_threads=1), train, cat, valid)
+        return self._fit_model(lambda: BayesianPersonalizedRanking(**self.params, random_state=self.seed, num_threads=1),
+                               train, cat, valid)
 
 # %% ../nbs/02_ranking.ipynb #4d23a7a7
 class _Block(torch.nn.Module):
