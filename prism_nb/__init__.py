@@ -2,6 +2,7 @@
 
 Modules:
 
+- `prism_nb.claims`: A claim-level faithfulness judge: an explanation split into claims, each checked against the facts and history its prompt gave, and validated against explanations labelled by reading.
 - `prism_nb.cli`: `prism-nb run` chains the stage notebooks with papermill into `reports/<run>/`; `prism-nb explain` asks a trained student for one explanation.
 - `prism_nb.data`: Loaders that turn MovieLens-100k (+ Freebase KG), PETER/PEPLER review datasets and Amazon Reviews 2023 into one schema, plus the two things every later stage asks of the data: a user's history and the facts of an item.
 - `prism_nb.docs`: The documentation site, built offline from the notebooks: one page per notebook, API pages from the exported docstrings, and the executed runs and their reports.
