@@ -67,9 +67,9 @@ def run_pipeline(profile="demo", run_dir=None, stages=None, overrides=(), resume
         log(f"[{n}/{len(todo)}] {stage}: done in {time.time() - t0:.1f}s")
     return run_dir
 
-# %% ../nbs/09_cli.ipynb #049e5858
+# %% ../nbs/09_cli.ipynb #cc6c70ff
 def parser() -> argparse.ArgumentParser:
-    "Arguments of `prism-nb run`, `explain`, `profiles` and `docs`."
+    "Arguments of `prism-nb run`, `explain`, `judge`, `profiles` and `docs`."
     p = argparse.ArgumentParser(prog="prism-nb", description="Decoupled explainable recommendation: ranker -> Oracle -> Prism.")
     sub = p.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("run", help="run pipeline stages into reports/<run>/")
@@ -81,6 +81,10 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("overrides", nargs="*", metavar="section.key=value", help="settings overrides")
     e = sub.add_parser("explain", help="explain one recommendation with a run's trained student")
     e.add_argument("--run-dir", required=True); e.add_argument("--user", required=True); e.add_argument("--item", required=True)
+    j = sub.add_parser("judge", help="judge the faithfulness of explanations, claim by claim")
+    j.add_argument("--in", dest="src", required=True, help="JSON lines with text, facts and history (as oracle/explanations.jsonl)")
+    j.add_argument("--out", dest="dst", required=True, help="where to write each line with `faithful` and `claims`")
+    j.add_argument("--run-dir", help="a run folder: its catalogue for titles, its dataset for 'true but not given'")
     sub.add_parser("profiles", help="list the settings profiles")
     d = sub.add_parser("docs", help="build the offline docs site (notebooks, API, run reports)")
     d.add_argument("--out", default="_site", help="site folder (default: _site)")
@@ -96,9 +100,12 @@ def main(argv=None) -> int:
             from prism_nb.docs import build_docs, quarto_hint
             print(quarto_hint()); print(f"docs site: {build_docs(args.out, args.report_dir)/'index.html'}"); return 0
         if args.cmd == "explain":
-            try: prism = importlib.import_module("prism_nb.prism")
-            except ModuleNotFoundError: raise PrismError("this installation has no student stage (prism_nb.prism)") from None
-            print(prism.explain_cli(args.run_dir, args.user, args.item)); return 0
+            from prism_nb.prism import Prism
+            print(Prism.load(args.run_dir).explain(args.user, args.item)); return 0
+        if args.cmd == "judge":
+            from prism_nb.claims import judge_file
+            n = judge_file(args.src, args.dst, args.run_dir, progress=sys.stderr.isatty())
+            print(f"{n['n']} texts judged, {n['unfaithful']} unfaithful: {args.dst}"); return 0
         load_settings(args.settings, args.profile, args.overrides)  # bad settings fail here, before anything runs
         pick_stages(args.stages, stage_notebooks())
     except PrismError as e:

@@ -14,12 +14,12 @@ import pandas as pd
 from .core import PrismError, atomic_path, mark_done, read_jsonl, write_json, seed_everything
 
 # %% auto #0
-__all__ = ['RELATION_WORDS', 'SYSTEMS', 'TEXT_METRICS', 'HEADLINE', 'peter_tokenize', 'ngram_counts', 'bleu_stats',
+__all__ = ['SYSTEMS', 'TEXT_METRICS', 'COMPARISONS', 'HEADLINE', 'peter_tokenize', 'ngram_counts', 'bleu_stats',
            'bleu_from_stats', 'corpus_bleu', 'sacrebleu_stats', 'sacrebleu_from_stats', 'rouge_f', 'find_phrases',
-           'usr_values', 'usr', 'fmr_values', 'fcr', 'div_values', 'div', 'norm', 'title_forms', 'MentionExtractor',
-           'embed_texts', 'distinctiveness', 'boot_idx', 'ci', 'boot_mean', 'mcnemar_exact', 'wilcoxon', 'paired_diff',
-           'template_text', 'load_systems', 'per_text_scores', 'system_metrics', 'paired_tests', 'score_systems',
-           'plot_metric_bars', 'plot_per_user', 'answers', 'run_evaluation']
+           'usr_values', 'usr', 'fmr_values', 'fcr', 'div_values', 'div', 'embed_texts', 'distinctiveness', 'boot_idx',
+           'ci', 'boot_mean', 'mcnemar_exact', 'wilcoxon', 'paired_diff', 'template_text', 'load_systems',
+           'per_text_scores', 'system_metrics', 'paired_tests', 'score_systems', 'plot_metric_bars', 'plot_per_user',
+           'answers', 'run_evaluation']
 
 # %% ../nbs/05_evaluation.ipynb #592a3fb1
 _PETER_RULES = [(r"'s", " 's"), (r"'m", " 'm"), (r"'ve", " 've"), (r"n't", " n't"), (r"'re", " 're"), (r"'d", " 'd"),
@@ -136,101 +136,6 @@ def div(feats: list[set]) -> float:
     "Feature diversity 2/(N(N-1)) sum_{i<j} |F_i & F_j| (lower is better)."
     return float(div_values(feats).mean()) if len(feats) > 1 else float("nan")
 
-# %% ../nbs/05_evaluation.ipynb #694988ec
-RELATION_WORDS = {
-    "director": ["director", "directors", "directed", "directs", "filmmaker"],
-    "actor": ["actor", "actors", "actress", "actresses", "starring", "stars", "starred", "cast", "co-star"],
-    "writer": ["writer", "writers", "written", "screenplay", "screenwriter", "wrote"],
-    "producer": ["producer", "producers", "produced"],
-    "company": ["studio", "studios", "production company"],
-    "cinematographer": ["cinematographer", "cinematography"],
-    "award": ["award", "awards", "oscar", "oscars", "academy award"],
-    "sequel": ["sequel", "sequels"], "prequel": ["prequel", "prequels"],
-    "language": ["language"], "country": ["country"]}
-
-_YEAR = re.compile(r"\b(18[89]\d|19\d\d|20[0-2]\d)\b")
-_ARTICLE = re.compile(r"^(.*), (the|a|an|il|la|le|les|el|das|der|die)$", re.I)
-
-def norm(s) -> str:
-    "Lowercase, punctuation to spaces, single spaces, padded with one space each side (for phrase containment)."
-    return " " + " ".join(re.sub(r"[^0-9a-z]+", " ", str(s).lower()).split()) + " "
-
-def title_forms(title: str) -> set[str]:
-    "Surface forms of a catalogue title: as given, without parentheses/year, with a trailing article moved to the front."
-    t = str(title).strip()
-    base = re.sub(r"\s*\([^)]*\)", "", t).strip()
-    forms = {t, base}
-    m = _ARTICLE.match(base)
-    if m: forms |= {f"{m.group(2)} {m.group(1)}", m.group(1)}
-    m = re.match(r"^(the|a|an) (\S+ \S+.*)$", base, re.I)  # "The Usual Suspects" -> "Usual Suspects" (2+ words left)
-    if m: forms.add(m.group(2))
-    return {f for f in forms if len(norm(f).strip().replace(" ", "")) >= 4}
-
-def _plural(w): return w[:-1] + "ies" if w.endswith("y") else w + "s"
-
-# %% ../nbs/05_evaluation.ipynb #daa95392
-class MentionExtractor:
-    "Finds catalogue titles, years, genres, relation words and features in texts; judges them against a text's facts."
-    def __init__(self, titles, genres=(), features=()):
-        forms = {}
-        for t in titles:
-            for f in title_forms(t):
-                nf = norm(f)
-                if len(nf.split()) == 1 and f.split()[0][:1].islower(): continue
-                forms.setdefault(nf, (f, t))
-        self.title_forms = sorted(forms.items(), key=lambda kv: -len(kv[0]))  # longest first
-        self.genres = {}
-        for g in genres:
-            for v in {g, _plural(g)} | ({"science fiction"} if norm(g) == " sci fi " else set()):
-                self.genres[norm(v)] = g
-        self.relations = {norm(w): rel for rel, ws in RELATION_WORDS.items() for w in ws}
-        self.features = {norm(f): f for f in features if norm(f).strip() and norm(f) not in self.genres}
-
-    def _titles(self, text: str):
-        "Titles mentioned in `text` and the normalised text with them blanked out."
-        nt, found = norm(text), []
-        for nf, (form, title) in self.title_forms:
-            if nf not in nt: continue
-            if len(nf.split()) == 1:  # one-word title: capitalised and not sentence-initial in the original
-                ok = False
-                for m in re.finditer(rf"\b{re.escape(form)}\b", text):
-                    before = text[:m.start()].rstrip()
-                    if before and before[-1] not in ".!?:\"'“" and form[:1].isupper(): ok = True
-                if not ok: continue
-            found.append((title, nf)); nt = nt.replace(nf, " | ")
-        return found, nt
-
-    def mentions(self, text: str) -> list[dict]:
-        "Every mention in `text`: {kind, key (normalised), name}."
-        titles, rest = self._titles(str(text))
-        out = [{"kind": "title", "key": nf, "name": t} for t, nf in titles]
-        out += [{"kind": "year", "key": f" {y} ", "name": y} for y in dict.fromkeys(_YEAR.findall(rest))]
-        for table, kind in ((self.genres, "genre"), (self.relations, "relation"), (self.features, "feature")):
-            for k, v in sorted(table.items(), key=lambda kv: -len(kv[0])):
-                if k in rest:
-                    out.append({"kind": kind, "key": norm(v) if kind != "relation" else k, "name": v}); rest = rest.replace(k, " | ")
-        seen, uniq = set(), []
-        for m in out:
-            if (m["kind"], m["name"]) not in seen: seen.add((m["kind"], m["name"])); uniq.append(m)
-        return uniq
-
-    def judge(self, text: str, facts: list[dict], history: list[dict]) -> dict:
-        "Mentions of `text` with a `supported` flag, grounding precision, hallucination and history citation."
-        sup = " ".join(norm(x) for f in facts for x in (f.get("text", ""), f.get("value", ""), f.get("via", "")) if x not in (None, ""))
-        sup += " ".join(norm(h.get("title", "")) for h in history)
-        rels = {str(f.get("kind", "")).removeprefix("shared_") for f in facts}
-        hist = {norm(f) for h in history for f in title_forms(h.get("title", ""))}
-        ms = self.mentions(text)
-        for m in ms:
-            if m["kind"] == "relation": m["supported"] = m["name"] in rels or m["key"] in sup
-            elif m["kind"] == "title": m["supported"] = any(norm(f) in sup for f in title_forms(m["name"]))
-            else: m["supported"] = m["key"] in sup
-        n_sup = sum(m["supported"] for m in ms)
-        return {"mentions": ms, "n_mentions": len(ms), "n_supported": n_sup,
-                "precision": n_sup / len(ms) if ms else float("nan"), "hallucinated": n_sup < len(ms),
-                "unsupported": [m["name"] for m in ms if not m["supported"]],
-                "cites_history": any(m["kind"] == "title" and m["key"] in hist for m in ms)}
-
 # %% ../nbs/05_evaluation.ipynb #2b657448
 _EMB_CACHE: dict = {}
 
@@ -338,8 +243,8 @@ def template_text(facts: list[dict]) -> str:
     if by["feature"]: s += f"; its {', '.join(str(val(f)) for f in by['feature'][:2])}"
     return s + "."
 
-# %% ../nbs/05_evaluation.ipynb #8b96b834
-SYSTEMS = ["teacher", "student", "student_no_user", "template", "review"]
+# %% ../nbs/05_evaluation.ipynb #59e2326e
+SYSTEMS = ["teacher_raw", "teacher", "student", "student_faithful", "student_no_user", "template", "review"]
 
 def _key(u, i): return (str(u), str(i))
 
@@ -354,9 +259,12 @@ def load_systems(run_dir, interactions: pd.DataFrame | None = None) -> pd.DataFr
         if miss: raise PrismError(f"{run_dir}: a record lacks {', '.join(miss)} (record {n}): regenerate it with the current stage")
     base = {_key(r["user"], r["item"]): r for r in ox}
     texts = {"teacher": {k: r["text"] for k, r in base.items()}}
+    if any(r.get("attempts") for r in ox):
+        texts["teacher_raw"] = {k: (r["attempts"][0]["text"] if r.get("attempts") else r["text"]) for k, r in base.items()}
     for r in pred:
         sysname = r.get("system", "student")
-        if sysname not in ("student", "student_no_user"): raise PrismError(f"student/predictions.jsonl: unknown system {sysname!r} (student or student_no_user)")
+        if sysname not in SYSTEMS or not sysname.startswith("student"):
+            raise PrismError(f"student/predictions.jsonl: unknown system {sysname!r} ({', '.join(s for s in SYSTEMS if s.startswith('student'))})")
         texts.setdefault(sysname, {})[_key(r["user"], r["item"])] = r["text"]
     keys = set(base)
     for s in texts: keys &= set(texts[s])
@@ -377,23 +285,22 @@ def load_systems(run_dir, interactions: pd.DataFrame | None = None) -> pd.DataFr
                          "review": rv[k][0] if k in rv else None, "review_feature": rv[k][1] if k in rv else None})
     return pd.DataFrame(rows)
 
-# %% ../nbs/05_evaluation.ipynb #61d96fc0
+# %% ../nbs/05_evaluation.ipynb #4adc544b
 TEXT_METRICS = ["bleu1", "bleu4", "sacrebleu", "rouge1", "rouge2", "rougeL", "semsim"]
 
 def per_text_scores(df: pd.DataFrame, items: pd.DataFrame, embedder: str | None) -> pd.DataFrame:
-    "Per-text values of every per-text metric (and the mentions found) for every row of `load_systems`."
-    genres = sorted({g for gs in items.get("genres", []) for g in (list(gs) if gs is not None else [])})
-    feats = sorted({f for fs in items.get("features", []) for f in (list(fs) if fs is not None else [])})
-    ME = MentionExtractor(items["title"].astype(str).tolist(), genres, feats)
+    "Per-text values of every per-text metric (and the judge's problems) for every row of `load_systems`."
+    from prism_nb.claims import Vocabulary, judge, mentioned_features, catalogue_features
+    vocab = Vocabulary.from_items(items)
     df = df.copy()
-    judged = [ME.judge(t, f, h) for t, f, h in zip(df.text, df.facts, df.history)]
-    df["n_mentions"] = [j["n_mentions"] for j in judged]
-    df["grounding_precision"] = [j["precision"] for j in judged]
-    df["hallucinated"] = [float(j["hallucinated"]) for j in judged]
-    df["unsupported"] = [j["unsupported"] for j in judged]
+    judged = [judge(t, f, h, vocab) for t, f, h in zip(df.text, df.facts, df.history)]
+    df["n_claims"] = [j["n_claims"] for j in judged]
+    df["claim_precision"] = [j["claim_precision"] for j in judged]
+    df["hallucinated"] = [float(not j["faithful"]) for j in judged]
+    df["problems"] = [[c["claim"] for c in j["claims"] if c["status"] != "supported"] for j in judged]
     df["history_citation"] = [float(j["cites_history"]) for j in judged]
-    fset = set(feats) | set(genres)
-    df["features"] = [{m["name"] for m in j["mentions"] if m["kind"] in ("genre", "feature")} & fset for j in judged]
+    fset = catalogue_features(items)
+    df["features"] = [mentioned_features(t, vocab) & fset for t in df.text]
     it = items.astype({"item": str}).set_index("item")
     def truth(r):
         if r.review_feature: return {r.review_feature}
@@ -446,18 +353,25 @@ def system_metrics(g: pd.DataFrame, feature_set, B: int, seed: int) -> dict:
     fl = g.features.tolist()
     out["fcr"] = {"mean": fcr(fl, feature_set), "ci": ci([fcr([fl[j] for j in i], feature_set) for i in I]), "n": n}
     out["div"] = boot_mean(div_values(fl), B, seed) if n > 1 else {"mean": None, "ci": [None, None], "n": n}
-    for k in ("grounding_precision", "hallucinated", "history_citation", "distinctiveness", "length", "n_mentions"):
+    for k in ("claim_precision", "hallucinated", "history_citation", "distinctiveness", "length", "n_claims"):
         if k in g: out["hallucination_rate" if k == "hallucinated" else k] = boot_mean(g[k], B, seed)
     return out
 
+# the paired comparisons the study asks for: (a, b, metrics compared on the same pairs, b - a)
+COMPARISONS = [("teacher", "student", ("hallucinated", "claim_precision")),
+               ("teacher_raw", "student", ("hallucinated",)),
+               ("teacher_raw", "teacher", ("hallucinated",)),
+               ("teacher", "student_faithful", ("hallucinated", "claim_precision")),
+               ("student", "student_faithful", ("hallucinated", "claim_precision")),
+               ("student_no_user", "student", ("history_citation", "distinctiveness")),
+               ("teacher", "student_no_user", ("hallucinated",))]
+
 def paired_tests(df: pd.DataFrame, B: int, seed: int) -> dict:
-    "Teacher vs student on faithfulness, and student with vs without the user embedding on personalization."
+    "Every comparison of `COMPARISONS` whose two systems are present: McNemar for rates, Wilcoxon for scores, a paired CI."
     W = {k: df.pivot_table(index=["user", "item"], columns="system", values=k, aggfunc="first", dropna=False)
-         for k in ("hallucinated", "grounding_precision", "history_citation", "distinctiveness") if k in df}
+         for k in ("hallucinated", "claim_precision", "history_citation", "distinctiveness") if k in df}
     out = {}
-    for a, b, what in (("teacher", "student", ("hallucinated", "grounding_precision")),
-                       ("student_no_user", "student", ("history_citation", "distinctiveness")),
-                       ("teacher", "student_no_user", ("hallucinated",))):
+    for a, b, what in COMPARISONS:
         for k in what:
             if k not in W or a not in W[k] or b not in W[k]: continue
             x, y = W[k][a].to_numpy(float), W[k][b].to_numpy(float)
@@ -467,26 +381,25 @@ def paired_tests(df: pd.DataFrame, B: int, seed: int) -> dict:
                                           "note": f"diff = {b} - {a} on the same pairs"}
     return out
 
-# %% ../nbs/05_evaluation.ipynb #5d3aec19
+# %% ../nbs/05_evaluation.ipynb #b1b1a84e
 def score_systems(df: pd.DataFrame, items: pd.DataFrame, embedder: str | None = None, B: int = 1000, seed: int = 0):
     "Per-text scores and the metrics dict ({system: {metric: {mean, ci, n}, n}, paired_tests, ...}) of `load_systems` rows."
     if df.empty: raise PrismError("no texts to evaluate")
     sc = per_text_scores(df, items, embedder)
-    genres = {g for gs in items.get("genres", []) for g in (list(gs) if gs is not None else [])}
-    feats = {f for fs in items.get("features", []) for f in (list(fs) if fs is not None else [])}
-    F = genres | feats
+    from prism_nb.claims import catalogue_features
+    F = catalogue_features(items)
     res = {s: system_metrics(g.reset_index(drop=True), F, B, seed) for s, g in sc.groupby("system", sort=False)}
     res["paired_tests"] = paired_tests(sc, B, seed)
     res["counts"] = {"pairs": int(sc[sc.system == "teacher"].shape[0]), "users": int(sc.user.nunique()),
                      "feature_set": len(F), "texts": {s: int((sc.system == s).sum()) for s in sc.system.unique()},
-                     "texts_with_mentions": {s: int((g.n_mentions > 0).sum()) for s, g in sc.groupby("system")},
+                     "texts_with_claims": {s: int((g.n_claims > 0).sum()) for s, g in sc.groupby("system")},
                      "hallucinated_texts": {s: int(g.hallucinated.sum()) for s, g in sc.groupby("system")}}
     res["settings"] = {"bootstrap": B, "seed": seed, "embedder": embedder, "ci": 0.95,
                        "references": {"": "teacher text", "_review": "the user's review sentence (PETER data)"}}
     return sc, res
 
-# %% ../nbs/05_evaluation.ipynb #09654da4
-HEADLINE = ["hallucination_rate", "grounding_precision", "history_citation", "distinctiveness", "bleu4", "rougeL", "semsim", "usr"]
+# %% ../nbs/05_evaluation.ipynb #c39c4daa
+HEADLINE = ["hallucination_rate", "claim_precision", "n_claims", "history_citation", "distinctiveness", "bleu4", "rougeL", "semsim", "usr"]
 
 def plot_metric_bars(metrics: dict, path=None, keys=HEADLINE):
     "Seaborn bar chart of `keys` per system with bootstrap CI error bars; saved to `path` if given."
@@ -508,7 +421,7 @@ def plot_metric_bars(metrics: dict, path=None, keys=HEADLINE):
         with atomic_path(path) as tmp: fig.savefig(tmp, format="png", dpi=110)
     return fig
 
-def plot_per_user(scores: pd.DataFrame, path=None, keys=("hallucinated", "grounding_precision", "history_citation", "distinctiveness")):
+def plot_per_user(scores: pd.DataFrame, path=None, keys=("hallucinated", "claim_precision", "history_citation", "distinctiveness")):
     "Per-user distributions (each point a user's mean) of per-text metrics, by system."
     import matplotlib.pyplot as plt; import seaborn as sns
     ks = [k for k in keys if k in scores]
@@ -522,7 +435,7 @@ def plot_per_user(scores: pd.DataFrame, path=None, keys=("hallucinated", "ground
         with atomic_path(path) as tmp: g.figure.savefig(tmp, format="png", dpi=110)
     return g.figure
 
-# %% ../nbs/05_evaluation.ipynb #4f8c0ddd
+# %% ../nbs/05_evaluation.ipynb #a8b01842
 def answers(m: dict) -> dict:
     "The three questions of the study, answered with numbers and CIs from the metrics dict."
     def f(s, k, scale=1):
@@ -535,8 +448,8 @@ def answers(m: dict) -> dict:
         verdict = ("lower" if d["ci"][1] < 0 else "higher" if d["ci"][0] > 0 else "not significantly different") if d["mean"] is not None else "undetermined"
         out["faithfulness"] = (f"hallucination rate: student {f('student', 'hallucination_rate')} vs teacher {f('teacher', 'hallucination_rate')}; "
                                f"difference {d['mean']:+.3g} [{d['ci'][0]:+.3g}, {d['ci'][1]:+.3g}], McNemar p = {t['p']:.3g} "
-                               f"-> the student's rate is {verdict}; texts naming any checkable entity: "
-                               + ", ".join(f"{k} {v}/{m['counts']['texts'][k]}" for k, v in m.get("counts", {}).get("texts_with_mentions", {}).items())
+                               f"-> the student's rate is {verdict}; texts with a checkable claim: "
+                               + ", ".join(f"{k} {v}/{m['counts']['texts'][k]}" for k, v in m.get("counts", {}).get("texts_with_claims", {}).items())
                                if d["mean"] is not None else "no pairs")
     if "student" in m:
         out["fidelity"] = (f"student vs teacher text: BLEU-4 {f('student', 'bleu4')}, BLEU-1 {f('student', 'bleu1')}, ROUGE-L {f('student', 'rougeL')}, "
@@ -563,7 +476,7 @@ def run_evaluation(S, run_dir) -> dict:
     m["answers"] = answers(m)
     cols = [c for c in sc.columns if c not in ("facts", "history", "_has", "_has_review")]
     sc2 = sc[cols].copy()
-    for c in ("unsupported", "features", "truth_features"): sc2[c] = sc2[c].map(lambda v: sorted(map(str, v)))
+    for c in ("problems", "features", "truth_features"): sc2[c] = sc2[c].map(lambda v: sorted(map(str, v)))
     with atomic_path(out/"scores.parquet") as tmp: sc2.to_parquet(tmp)
     plot_metric_bars(m, out/"metrics_bars.png"); plot_per_user(sc, out/"per_user.png")
     import matplotlib.pyplot as plt; plt.close("all")

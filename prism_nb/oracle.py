@@ -14,10 +14,11 @@ from .core import PrismError, append_jsonl, read_jsonl, atomic_write, write_json
 # %% auto #0
 __all__ = ['SYSTEM', 'SEQ2SEQ_INSTRUCTION', 'BACKENDS', 'FILTERS', 'item_noun', 'select_facts', 'facts_block', 'build_prompt',
            'select_pairs', 'prompt_hash', 'decoding_of', 'cache_key', 'repair_tail', 'read_cache', 'clean_text',
-           'mention_judge', 'length_batches', 'TransformersTeacher', 'make_teacher', 'generate_cached', 'oracle_jobs',
+           'claim_judge', 'length_batches', 'TransformersTeacher', 'make_teacher', 'generate_cached', 'oracle_jobs',
+           'problems', 'retry_job', 'answer', 'unfaithful', 'retry_unfaithful', 'explanation_row', 'oracle_stats',
            'run_oracle']
 
-# %% ../nbs/03_oracle.ipynb #6644806b
+# %% ../nbs/03_oracle.ipynb #bcdad3d6
 SYSTEM = ("You explain recommendations. Use only the facts given. Link the {noun} to titles the user liked. "
           "Answer in one or two sentences.")
 SEQ2SEQ_INSTRUCTION = ("Explain in one or two sentences why the user may enjoy the recommended {noun}. Use only these facts "
@@ -38,12 +39,13 @@ def facts_block(sel: dict) -> str:
     other = "; ".join(f["text"] for f in sel["facts"] if f["kind"] != "title") or "none"
     return f"User liked: {liked}\nRecommended: {title}\nFacts: {other}"
 
-def build_prompt(sel: dict, tok=None, seq2seq: bool = False, noun: str = "movie") -> str:
-    "The exact model input for one pair: chat template for chat models, plain text for seq2seq models."
+def build_prompt(sel: dict, tok=None, seq2seq: bool = False, noun: str = "movie", note: str = "") -> str:
+    "The exact model input for one pair (chat template for chat models, plain text for seq2seq models), `note` after the facts."
     from prism_nb.models import chat_prompt
+    block = facts_block(sel) + (f"\n{note}" if note else "")
     if seq2seq or tok is None or not getattr(tok, "chat_template", None):
-        return f"{SEQ2SEQ_INSTRUCTION.format(noun=noun)}\n{facts_block(sel)}\nExplanation:"
-    return chat_prompt(tok, facts_block(sel) + f"\nWhy might the user enjoy this {noun}?", system=SYSTEM.format(noun=noun))
+        return f"{SEQ2SEQ_INSTRUCTION.format(noun=noun)}\n{block}\nExplanation:"
+    return chat_prompt(tok, block + f"\nWhy might the user enjoy this {noun}?", system=SYSTEM.format(noun=noun))
 
 # %% ../nbs/03_oracle.ipynb #7a99097c
 def select_pairs(recs: pd.DataFrame, n_pairs: int, per_user: int = 1, seed: int = 0) -> pd.DataFrame:
@@ -87,7 +89,7 @@ def read_cache(path) -> dict:
     for r in read_jsonl(path): out.setdefault(r["key"], r)
     return out
 
-# %% ../nbs/03_oracle.ipynb #5a0134e2
+# %% ../nbs/03_oracle.ipynb #61a2c3fb
 def clean_text(text: str) -> str:
     "One line, without wrapping quotes, cut after its last full sentence when generation stopped mid-sentence."
     t = " ".join(str(text).split()).strip().strip('"').strip()
@@ -97,16 +99,11 @@ def clean_text(text: str) -> str:
         if ends: t = t[:ends[-1]]
     return t
 
-def mention_judge(items: pd.DataFrame):
-    "A function (text, facts, history) -> (faithful, unsupported) over the catalogue's titles, genres and features."
-    from prism_nb.evaluation import MentionExtractor
-    genres = sorted({g for gs in items["genres"] for g in (list(gs) if gs is not None else [])})
-    feats = sorted({f for fs in items.get("features", pd.Series([], dtype=object)) for f in (list(fs) if fs is not None else [])})
-    ME = MentionExtractor(items["title"].astype(str).tolist(), genres, feats)
-    def judge(text, facts, history):
-        j = ME.judge(text, facts, history)
-        return (not j["hallucinated"]), j["unsupported"]
-    return judge
+def claim_judge(items: pd.DataFrame):
+    "A function (text, facts, history) -> the claim judge's verdict, over the catalogue of `items`."
+    from prism_nb.claims import Vocabulary, judge
+    vocab = Vocabulary.from_items(items)
+    return lambda text, facts, history: judge(text, facts, history, vocab)
 
 # %% ../nbs/03_oracle.ipynb #246f0f44
 def length_batches(lengths: list[int], batch_size: int) -> list[list[int]]:
@@ -114,7 +111,7 @@ def length_batches(lengths: list[int], batch_size: int) -> list[list[int]]:
     order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], i))
     return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
 
-# %% ../nbs/03_oracle.ipynb #e35af47d
+# %% ../nbs/03_oracle.ipynb #91480f28
 class TransformersTeacher:
     "A transformers causal or seq2seq LM behind the teacher interface: `prompt(sel)`, `generate(prompts)`."
     def __init__(self, O, device: str, noun: str = "movie"):
@@ -125,7 +122,7 @@ class TransformersTeacher:
                                             f"oracle.dtype=bfloat16 (half the memory of float32) or a smaller oracle.model") from None
             raise
         self.seq2seq, self.noun, self.O, self.prefix = self.model.config.is_encoder_decoder, noun, O, None
-    def prompt(self, sel: dict) -> str: return build_prompt(sel, self.tok, self.seq2seq, self.noun)
+    def prompt(self, sel: dict, note: str = "") -> str: return build_prompt(sel, self.tok, self.seq2seq, self.noun, note)
     def prepare(self, prompts: list[str]):
         "Compute the key/value cache of the prefix all `prompts` share, once."
         from prism_nb.models import prefix_cache
@@ -175,8 +172,8 @@ def generate_cached(teacher, jobs: list[dict], cache_path, model: str, decoding:
     bar.close()
     return cache
 
-# %% ../nbs/03_oracle.ipynb #2a56aee6
-FILTERS = ["off", "flag", "drop"]
+# %% ../nbs/03_oracle.ipynb #35cf0fbe
+FILTERS = ["off", "flag", "drop", "retry"]
 
 def oracle_jobs(S, rd, recs: pd.DataFrame, teacher, dec: dict) -> list[dict]:
     "One job per selected pair: its facts, exact prompt and cache key."
@@ -189,49 +186,94 @@ def oracle_jobs(S, rd, recs: pd.DataFrame, teacher, dec: dict) -> list[dict]:
         jobs.append({"user": u, "item": i, "rank": int(r), **sel, "prompt": p, "key": cache_key(p, model, dec)})
     return jobs
 
+def problems(verdict: dict) -> list[str]:
+    "The claims of a verdict that the facts do not support, each with its reason."
+    return [f"{c['claim']} ({c['reason']})" for c in verdict["claims"] if c["status"] != "supported"]
+
+def retry_job(job: dict, text: str, verdict: dict, teacher, model: str, dec: dict) -> dict:
+    "The job that asks again for `job`'s pair with a corrective note: the unfaithful answer and its unsupported claims."
+    note = (f'A previous answer was: "{text}" The facts do not support: {"; ".join(problems(verdict))}. '
+            "Write a new answer that uses only the facts.")
+    p = teacher.prompt({k: job[k] for k in ("history", "facts")}, note)
+    return {**job, "prompt": p, "key": cache_key(p, model, dec)}
+
+# %% ../nbs/03_oracle.ipynb #bebc8769
+def answer(cache_row: dict, job: dict, judge) -> dict:
+    "One generated answer of a job: cleaned text, its prompt and cache row, and the judge's verdict (None when off)."
+    text = clean_text(cache_row["raw"])
+    return {"text": text, "prompt": job["prompt"], "cache": cache_row,
+            "verdict": judge(text, job["facts"], job["history"]) if judge else None}
+
+def unfaithful(a: dict) -> bool:
+    "Whether the judge found an unsupported or contradicted claim in answer `a`."
+    return a["verdict"] is not None and not a["verdict"]["faithful"]
+
+def retry_unfaithful(jobs: list[dict], attempts: dict, teacher, cache_path, judge, O, dec: dict, progress: bool = True):
+    "Ask again, up to `O.retries` times, for every pair whose latest answer is unfaithful, appending to `attempts`."
+    for _ in range(O.retries):
+        todo = [j for j in jobs if unfaithful(attempts[j["key"]][-1])]
+        if not todo: return
+        last = [attempts[j["key"]][-1] for j in todo]
+        rjobs = [retry_job(j, a["text"], a["verdict"], teacher, O.model, dec) for j, a in zip(todo, last)]
+        cache = generate_cached(teacher, rjobs, cache_path, O.model, dec, O.batch_size, progress)
+        for j, rj in zip(todo, rjobs): attempts[j["key"]].append(answer(cache[rj["key"]], rj, judge))
+
+def explanation_row(job: dict, attempts: list[dict], O, dec: dict) -> dict:
+    "The line of `explanations.jsonl` for one pair: its kept answer with verdict and claims, and the earlier attempts."
+    a, c = attempts[-1], attempts[-1]["cache"]
+    v = a["verdict"] or {}
+    return ({k: job[k] for k in ("user", "item", "rank", "history", "facts")} |
+            {"prompt": a["prompt"], "prompt_hash": c["prompt_hash"], "text": a["text"], "raw": c["raw"], "model": O.model,
+             "decoding": dec, "seconds": round(sum(x["cache"]["seconds"] for x in attempts), 3),
+             "prompt_tokens": c["prompt_tokens"], "new_tokens": c["new_tokens"], "faithful": v.get("faithful"),
+             "claims": v.get("claims"), "attempts": [{"text": x["text"], "faithful": x["verdict"]["faithful"]} for x in attempts[:-1]]})
+
+def oracle_stats(O, dec: dict, jobs: list[dict], attempts: dict, rows: list[dict], n_cached: int, load_s: float, gen_s: float) -> dict:
+    "Counts and timings of an Oracle run, with the unfaithful answers before and after retries."
+    used = [x["cache"] for j in jobs for x in attempts[j["key"]]]
+    first, final = [attempts[j["key"]][0] for j in jobs], [attempts[j["key"]][-1] for j in jobs]
+    judged, n = O.filter != "off", max(len(used), 1)
+    return {"model": O.model, "decoding": dec, "n": len(rows), "n_pairs": len(jobs), "n_users": len({j["user"] for j in jobs}),
+            "generated": len(jobs) - n_cached, "from_cache": n_cached, "load_seconds": round(load_s, 1),
+            "seconds": round(sum(c["seconds"] for c in used), 1), "run_seconds": round(gen_s, 1), "filter": O.filter,
+            "n_unfaithful": sum(map(unfaithful, first)) if judged else None,
+            "n_unfaithful_final": sum(map(unfaithful, final)) if judged else None,
+            "n_retried": sum(len(attempts[j["key"]]) > 1 for j in jobs), "n_retries": len(used) - len(jobs),
+            "n_dropped": len(jobs) - len(rows),
+            "mean_prompt_tokens": round(sum(c["prompt_tokens"] for c in used) / n, 1),
+            "mean_new_tokens": round(sum(c["new_tokens"] for c in used) / n, 1),
+            "teacher_seconds_per_explanation": round(sum(c["seconds"] for c in used) / n, 3)}
+
 def run_oracle(S, run_dir, progress: bool = True) -> dict:
     "The Oracle stage: explain the selected recommendations with the teacher and write `oracle/explanations.jsonl`."
     from prism_nb.data import load_run_data
     O, run_dir = S.oracle, Path(run_dir)
     if O.filter not in FILTERS: raise PrismError(f"oracle.filter must be one of {', '.join(FILTERS)}, got {O.filter!r}")
     if O.n_pairs < 1 or O.batch_size < 1: raise PrismError("oracle.n_pairs and oracle.batch_size must be at least 1")
+    if O.retries < 0: raise PrismError(f"oracle.retries must be 0 or more, got {O.retries}")
     rp = run_dir/"ranking"/"recommendations.parquet"
     if not rp.is_file(): raise PrismError(f"{rp} not found: run the ranking stage first")
     seed_everything(S.run.seed)
     rd, recs = load_run_data(run_dir), pd.read_parquet(rp)
-    out_dir = run_dir/"oracle"; out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = run_dir/"oracle"; out_dir.mkdir(parents=True, exist_ok=True); cache_path = out_dir/"cache.jsonl"
     t0 = time.time()
     device = pick_device(S.run.device)
     teacher = make_teacher(O, device, item_noun(rd.name))
     load_s = time.time() - t0
     dec = decoding_of(O, device)
     jobs = oracle_jobs(S, rd, recs, teacher, dec)
-    n_cached = len(set(j["key"] for j in jobs) & set(read_cache(out_dir/"cache.jsonl")))
+    n_cached = len(set(j["key"] for j in jobs) & set(read_cache(cache_path)))
     t1 = time.time()
-    cache = generate_cached(teacher, jobs, out_dir/"cache.jsonl", O.model, dec, O.batch_size, progress)
+    cache = generate_cached(teacher, jobs, cache_path, O.model, dec, O.batch_size, progress)
+    judge = claim_judge(rd.items) if O.filter != "off" else None
+    attempts = {j["key"]: [answer(cache[j["key"]], j, judge)] for j in jobs}
+    if O.filter == "retry": retry_unfaithful(jobs, attempts, teacher, cache_path, judge, O, dec, progress)
     gen_s = time.time() - t1
-    judge = mention_judge(rd.items) if O.filter != "off" else None
-    rows, n_unfaithful = [], 0
-    for j in jobs:
-        c = cache[j["key"]]
-        text = clean_text(c["raw"])
-        ok, bad = judge(text, j["facts"], j["history"]) if judge else (None, None)
-        n_unfaithful += ok is False
-        if O.filter == "drop" and ok is False: continue
-        rows.append({k: j[k] for k in ("user", "item", "rank", "history", "facts", "prompt")} |
-                    {"prompt_hash": c["prompt_hash"], "text": text, "raw": c["raw"], "model": O.model, "decoding": dec,
-                     "seconds": c["seconds"], "prompt_tokens": c["prompt_tokens"], "new_tokens": c["new_tokens"],
-                     "faithful": ok, "unsupported": bad})
+    rows = [explanation_row(j, attempts[j["key"]], O, dec) for j in jobs]
+    rows = [r for r in rows if not (O.filter == "drop" and r["faithful"] is False)]
     with atomic_write(out_dir/"explanations.jsonl") as f:
         for r in rows: f.write(json.dumps(r, default=str) + "\n")
-    new = [cache[k] for k in {j["key"] for j in jobs}]
-    stats = {"model": O.model, "decoding": dec, "n": len(rows), "n_pairs": len(jobs), "n_users": len({j["user"] for j in jobs}),
-             "generated": len(jobs) - n_cached, "from_cache": n_cached, "load_seconds": round(load_s, 1),
-             "seconds": round(sum(c["seconds"] for c in new), 1), "run_seconds": round(gen_s, 1), "filter": O.filter,
-             "n_unfaithful": n_unfaithful if judge else None, "n_dropped": n_unfaithful if O.filter == "drop" else 0,
-             "mean_prompt_tokens": round(sum(c["prompt_tokens"] for c in new) / max(len(new), 1), 1),
-             "mean_new_tokens": round(sum(c["new_tokens"] for c in new) / max(len(new), 1), 1),
-             "teacher_seconds_per_explanation": round(sum(c["seconds"] for c in new) / max(len(new), 1), 3)}
+    stats = oracle_stats(O, dec, jobs, attempts, rows, n_cached, load_s, gen_s)
     write_json(out_dir/"stats.json", stats)
-    mark_done(S, run_dir, "oracle", **{k: stats[k] for k in ("model", "n", "seconds", "generated", "n_unfaithful")})
+    mark_done(S, run_dir, "oracle", **{k: stats[k] for k in ("model", "n", "seconds", "generated", "n_unfaithful", "n_unfaithful_final")})
     return stats

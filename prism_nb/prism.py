@@ -16,10 +16,10 @@ from .core import (PrismError, seed_everything, pick_device, atomic_path, atomic
                            append_jsonl, read_jsonl, mark_done, stage_folder)
 
 # %% auto #0
-__all__ = ['SOURCE_SUFFIX', 'USER_MODES', 'STUDENT_FILES', 'split_pairs', 'source_text', 'history_titles', 'UserTable', 'Student',
-           'encode_source', 'encode_target', 'encode', 'batch_loss', 'generate', 'lr_lambda', 'autocast', 'eval_loss',
-           'train_student', 'save_student', 'load_student', 'load_backbone', 'stage_records', 'train_system',
-           'decoding', 'predict_system', 'run_prism', 'Prism', 'explain_cli']
+__all__ = ['SOURCE_SUFFIX', 'USER_MODES', 'STUDENT_FILES', 'STUDENT_SYSTEMS', 'split_pairs', 'source_text', 'history_titles',
+           'UserTable', 'Student', 'encode_source', 'encode_target', 'encode', 'batch_loss', 'generate', 'lr_lambda',
+           'autocast', 'eval_loss', 'train_student', 'save_student', 'load_student', 'load_backbone', 'system_dir',
+           'stage_records', 'faithful_only', 'train_system', 'decoding', 'predict_system', 'run_prism', 'Prism']
 
 # %% ../nbs/04_prism.ipynb #1a50c5a2
 def split_pairs(recs: list[dict], val_share: float, seed: int) -> dict:
@@ -299,13 +299,24 @@ def load_student(path, device: str = "cpu", dtype: str = "float32") -> Student:
     s.meta = meta
     return s.to(device).eval()
 
-# %% ../nbs/04_prism.ipynb #a305dab8
+# %% ../nbs/04_prism.ipynb #9a4c8c63
 def load_backbone(name: str, device: str = "cpu"):
     "The `(model, tokenizer)` named by `prism.backbone`, in float32, with every weight trainable."
     from prism_nb.models import load_lm
     lm, tok = load_lm(name, device=device, dtype="float32")
     for p in lm.parameters(): p.requires_grad_(True)
     return lm, tok
+
+# the students a run can train: whether each has the user vector, and whether it learns only from judged-faithful texts
+STUDENT_SYSTEMS = {"student": {"user": True, "faithful_only": False},
+                   "student_no_user": {"user": False, "faithful_only": False},
+                   "student_faithful": {"user": True, "faithful_only": True}}
+
+def system_dir(run_dir, system: str) -> Path:
+    "Folder of a trained system: `student/` for the student, `student/<suffix>/` for the others."
+    if system not in STUDENT_SYSTEMS: raise PrismError(f"unknown student system {system!r}: choose from {', '.join(STUDENT_SYSTEMS)}")
+    out = Path(run_dir)/"student"
+    return out if system == "student" else out/system.removeprefix("student_")
 
 def stage_records(S, run_dir):
     "The Oracle's explanations split into train/val/test records (and a summary of the split) for this run."
@@ -315,17 +326,23 @@ def stage_records(S, run_dir):
     recs = [r for r in recs if (r.get("text") or "").strip()]
     sets = split_pairs(recs, P.val_share, S.run.seed)
     if not sets["test"]: raise PrismError("no test pairs for the student: each user needs 2+ explained pairs (raise oracle.pairs_per_user)")
-    keep = (lambda r: bool(r.get("faithful"))) if P.filtered_only else (lambda r: True)
-    sets = {k: v if k == "test" else [r for r in v if keep(r)] for k, v in sets.items()}
+    if P.filtered_only: sets = faithful_only(sets)
     split = {"val_users": sorted({str(r["user"]) for r in sets["val"]}), "test_pairs": [[str(r["user"]), str(r["item"])] for r in sets["test"]]}
     return split, sets
 
-def train_system(S, run_dir, system: str, use_user: bool, sets, device: str, progress=None) -> dict:
+def faithful_only(sets: dict) -> dict:
+    "The training and validation records whose teacher text the claim judge found faithful (test pairs unchanged)."
+    if not any(r.get("faithful") is not None for r in sets["train"]):
+        raise PrismError("the teacher texts were not judged (oracle.filter = off): use oracle.filter = flag or retry to train on faithful texts")
+    return {k: v if k == "test" else [r for r in v if r.get("faithful")] for k, v in sets.items()}
+
+def train_system(S, run_dir, system: str, sets, device: str, progress=None) -> dict:
     "Train (or resume, or reuse when finished) one student system and return its training summary."
-    P, out = S.prism, Path(run_dir)/"student"
-    mdir = out if system == "student" else out/system.removeprefix("student_")
+    P, mdir, spec = S.prism, system_dir(run_dir, system), STUDENT_SYSTEMS[system]
     if (mdir/"summary.json").is_file(): return read_json(mdir/"summary.json")
     if P.user_init not in ("history", "random"): raise PrismError(f"prism.user_init must be history or random, got {P.user_init!r}")
+    if spec["faithful_only"]: sets = faithful_only(sets)
+    use_user = spec["user"] and P.user_embedding
     seed_everything(S.run.seed)
     lm, tok = load_backbone(P.backbone, device)
     st = Student(lm, tok, sorted({str(r["user"]) for r in sets["train"]}), P.user_mode if use_user else "none").to(device)
@@ -336,9 +353,10 @@ def train_system(S, run_dir, system: str, use_user: bool, sets, device: str, pro
     save_student(st, mdir, backbone=P.backbone, system=system, max_source_len=P.max_source_len)
     shutil.copy(mdir/"train"/"train_log.jsonl", mdir/"train_log.jsonl")
     summ = {"system": system, "backbone": P.backbone, "params": n_params, "user_mode": st.user_mode,
-            "n_train": len(tr), "n_val": len(va), "train_seconds": round(res["seconds"], 2),
-            "seconds_per_epoch": round(res["seconds_per_epoch"], 2), "steps": res["step"], "total_steps": res["total_steps"],
-            "stopped_early": res["stopped"], "best_val_loss": res["best_val"], "resumed_from": res["resumed_from"]}
+            "faithful_only": spec["faithful_only"] or P.filtered_only, "n_train": len(tr), "n_val": len(va),
+            "train_seconds": round(res["seconds"], 2), "seconds_per_epoch": round(res["seconds_per_epoch"], 2), "steps": res["step"],
+            "total_steps": res["total_steps"], "stopped_early": res["stopped"], "best_val_loss": res["best_val"],
+            "resumed_from": res["resumed_from"]}
     write_json(mdir/"summary.json", summ)
     for f in ("checkpoint.pt", "best.pt"): (mdir/"train"/f).unlink(missing_ok=True)
     return summ
@@ -350,22 +368,21 @@ def decoding(P) -> dict:
 
 def predict_system(S, run_dir, system: str, test_recs, device: str) -> tuple[list[dict], float]:
     "The test pairs' explanations from one trained system, with the generation speed."
-    P, out = S.prism, Path(run_dir)/"student"
-    st = load_student(out if system == "student" else out/system.removeprefix("student_"), device, P.dtype)
+    P = S.prism
+    st = load_student(system_dir(run_dir, system), device, P.dtype)
     t0 = time.time()
     texts = generate(st, test_recs, **decoding(P))
     return [{"user": str(r["user"]), "item": str(r["item"]), "text": t, "system": system} for r, t in zip(test_recs, texts)], time.time() - t0
 
 def run_prism(S, run_dir, progress=None) -> dict:
-    "Train the student (and its no-user ablation) on the Oracle's explanations and write `student/`."
+    "Train the students of `prism.systems` on the Oracle's explanations and write `student/`."
     P, run_dir = S.prism, Path(run_dir); out = stage_folder(S, run_dir, "prism", "student")
     device = pick_device(S.run.device)
     split, sets = stage_records(S, run_dir)
     write_json(out/"split.json", {**split, "counts": {k: len(v) for k, v in sets.items()}, "filtered_only": P.filtered_only})
-    systems = [("student", P.user_embedding)] + ([("student_no_user", False)] if P.ablation and P.user_embedding else [])
     summaries, preds = {}, []
-    for name, use_user in systems:
-        summaries[name] = train_system(S, run_dir, name, use_user, sets, device, progress)
+    for name in P.systems:
+        summaries[name] = train_system(S, run_dir, name, sets, device, progress)
         rows, secs = predict_system(S, run_dir, name, sets["test"], device)
         summaries[name].update(predict_seconds=round(secs, 2), explanations_per_s=round(len(rows) / max(secs, 1e-9), 3))
         preds += rows
@@ -377,7 +394,7 @@ def run_prism(S, run_dir, progress=None) -> dict:
     mark_done(S, run_dir, "prism", **info)
     return info
 
-# %% ../nbs/04_prism.ipynb #a38eb1f5
+# %% ../nbs/04_prism.ipynb #3e064ba2
 class Prism:
     "A trained student ready to explain: `Prism.load(run_dir).explain(user, item)`."
     def __init__(self, student: Student, S, run_dir):
@@ -386,20 +403,22 @@ class Prism:
 
     @classmethod
     def load(cls, run_dir, system: str = "student", device: str = "cpu") -> "Prism":
-        "The trained `system` (student or student_no_user) of the run in `run_dir`."
+        "The trained `system` (a name of `STUDENT_SYSTEMS`) of the run in `run_dir`."
         run_dir = Path(run_dir)
         from prism_nb.core import Settings
         S = Settings.from_dict(read_json(run_dir/"settings.json", "run settings"))
-        sub = run_dir/"student" if system == "student" else run_dir/"student"/system.removeprefix("student_")
-        return cls(load_student(sub, device, S.prism.dtype), S, run_dir)
+        return cls(load_student(system_dir(run_dir, system), device, S.prism.dtype), S, run_dir)
 
     def record(self, user, item) -> dict:
-        "History and facts of (`user`, `item`)."
+        "History and facts of (`user`, `item`): the Oracle's record, else built exactly as the Oracle builds its prompts."
         user, item = str(user), str(item)
         if (user, item) in self._known: return self._known[(user, item)]
         from prism_nb.data import load_run_data, pair_facts
+        from prism_nb.oracle import select_facts
         if self._rd is None: self._rd = load_run_data(self.run_dir)
-        return {"user": user, "item": item, **pair_facts(self._rd, user, item, self.S.data.history_len, self.S.data.min_rating)}
+        D, O = self.S.data, self.S.oracle
+        pf = pair_facts(self._rd, user, item, D.history_len, D.min_rating, D.kg_window)
+        return {"user": user, "item": item, **select_facts(pf, O.prompt_history, O.max_facts)}
 
     def explain_batch(self, pairs) -> list[str]:
         "Explanations of many (user, item) pairs, generated in batches."
@@ -409,7 +428,3 @@ class Prism:
     def explain(self, user, item) -> str:
         "One explanation of why `item` suits `user`."
         return self.explain_batch([(user, item)])[0]
-
-def explain_cli(run_dir, user, item) -> str:
-    "The student's explanation of (`user`, `item`) for `prism-nb explain --run-dir DIR --user U --item I`."
-    return Prism.load(run_dir).explain(user, item)

@@ -83,3 +83,28 @@ def test_file_ranker_feeds_downstream_stages(tmp_path):
     mine = pd.read_parquet(run/"ranking"/"recommendations.parquet")
     assert set(zip(mine.user, mine.item)) == set(zip(recs.user, recs.item))
     assert (run/"student"/"predictions.jsonl").read_text().strip()
+
+FACTS = [{"kind": "title", "text": "title: Courage Under Fire", "value": "Courage Under Fire (1996)"},
+         {"kind": "genre", "text": "genres: Drama, War", "value": ["Drama", "War"]},
+         {"kind": "shared_actor", "text": "shares an actor with Manhattan", "value": "actor", "via": "Manhattan (1979)"}]
+HISTORY = [{"item": "1", "title": "Fly Away Home (1996)"}]
+
+def test_judge_writes_verdicts_and_claims(tmp_path):
+    lines = [{"text": "It shares an actor with Manhattan.", "facts": FACTS, "history": HISTORY},
+             {"text": "The user enjoyed Courage Under Fire, a comedy.", "facts": FACTS, "history": HISTORY}]
+    (tmp_path/"in.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    r = prism_nb("judge", "--in", tmp_path/"in.jsonl", "--out", tmp_path/"out.jsonl")
+    assert r.returncode == 0 and "2 texts judged, 1 unfaithful" in r.stdout, r.stderr
+    out = [json.loads(x) for x in (tmp_path/"out.jsonl").read_text().splitlines()]
+    assert [x["faithful"] for x in out] == [True, False]
+    bad = sorted((c["kind"], c["status"]) for c in out[1]["claims"] if c["status"] != "supported")
+    assert bad == [("genre", "contradicted"), ("user", "contradicted")]
+
+def test_judge_refuses_a_malformed_line_and_keeps_earlier_output(tmp_path):
+    (tmp_path/"out.jsonl").write_text("earlier output\n")
+    (tmp_path/"in.jsonl").write_text(json.dumps({"text": "ok", "facts": FACTS, "history": HISTORY}) + "\n" + '{"text": "no facts"}\n')
+    assert_one_line_error(prism_nb("judge", "--in", tmp_path/"in.jsonl", "--out", tmp_path/"out.jsonl"), "line 2", "facts")
+    (tmp_path/"in.jsonl").write_text("{not json\n")
+    assert_one_line_error(prism_nb("judge", "--in", tmp_path/"in.jsonl", "--out", tmp_path/"out.jsonl"), "line 1 is not valid JSON")
+    assert_one_line_error(prism_nb("judge", "--in", tmp_path/"none.jsonl", "--out", tmp_path/"out.jsonl"), "not found")
+    assert (tmp_path/"out.jsonl").read_text() == "earlier output\n"

@@ -49,22 +49,6 @@ def test_peter_explainability_metrics():
     assert math.isnan(ev.usr([])) and math.isnan(ev.div([{"a"}]))
 
 
-def test_mentions_and_faithfulness():
-    me = ev.MentionExtractor(["The Usual Suspects", "Fargo", "Heat", "Star Wars", "Return of the Jedi"], ["Crime", "Sci-Fi", "War"], ["location"])
-    facts = [{"kind": "title", "text": "title: Return of the Jedi", "value": "Return of the Jedi"},
-             {"kind": "genre", "text": "genres: Sci-Fi, War", "value": ["Sci-Fi", "War"]},
-             {"kind": "shared_actor", "text": "shares an actor with Star Wars", "value": "actor", "via": "Star Wars"}]
-    hist = [{"item": "9", "title": "Star Wars", "rating": 5}]
-    j = me.judge("Return of the Jedi is science fiction starring the cast of Star Wars.", facts, hist)
-    assert {(m["kind"], m["name"]) for m in j["mentions"]} == {("title", "Return of the Jedi"), ("title", "Star Wars"), ("genre", "Sci-Fi"), ("relation", "actor")}
-    assert j["precision"] == 1.0 and not j["hallucinated"] and j["cites_history"]
-    j = me.judge("Usual Suspects is a crime story by the director of Star Wars, in a great location.", facts, hist)
-    assert sorted(j["unsupported"]) == ["Crime", "The Usual Suspects", "director", "location"]
-    assert j["precision"] == pytest.approx(1 / 5) and j["hallucinated"]
-    # "war" inside the title "Star Wars" is not a genre mention; lowercase "heat" is not the film
-    assert [m["kind"] for m in me.mentions("You loved Star Wars in the heat of summer.")] == ["title"]
-
-
 def test_bootstrap_and_paired_tests():
     r = ev.boot_mean(np.r_[np.zeros(50), np.ones(50)], B=500, seed=3)
     assert r["mean"] == 0.5 and r["ci"][0] < 0.5 < r["ci"][1] and 0.3 < r["ci"][0] and r["n"] == 100
@@ -97,8 +81,8 @@ def _synthetic_run(tmp_path: Path, peter: bool = True) -> Path:
                  {"kind": "genre", "text": f"genres: {it.genres[0]}", "value": list(it.genres)}, {"kind": "feature", "text": "feature: plot", "value": "plot"}]
         hist = [{"item": h["item"], "title": h.title, "rating": 5.0}]
         ox.append({"user": u, "item": it["item"], "history": hist, "facts": facts, "prompt": "p", "prompt_hash": "h",
-                   "text": f"{it.title} is a {it.genres[0].lower()} film with a great plot, like {h.title}.", "model": "m", "faithful": True, "unsupported": []})
-        st.append({"user": u, "item": it["item"], "system": "student", "text": f"{it.title} has a great plot, like {h.title}."})
+                   "text": f"{it.title} is a {it.genres[0].lower()} film with a great plot, and you liked {h.title}.", "model": "m", "faithful": True})
+        st.append({"user": u, "item": it["item"], "system": "student", "text": f"{it.title} has a great plot, and you liked {h.title}."})
         st.append({"user": u, "item": it["item"], "system": "student_no_user", "text": f"{it.title} ({1950 + k}) is a film by a famous director."})
     append_jsonl(rd/"oracle/explanations.jsonl", ox); append_jsonl(rd/"student/predictions.jsonl", st)
     return rd
@@ -112,15 +96,16 @@ def test_run_evaluation_end_to_end(tmp_path):
     assert set(saved) >= {"teacher", "student", "student_no_user", "template", "review", "paired_tests", "counts", "answers"}
     for s in ("teacher", "student", "student_no_user", "template", "review"):
         assert saved[s]["n"] == 8
-        for k in ("usr", "fmr", "fcr", "div", "hallucination_rate", "grounding_precision", "history_citation", "distinctiveness"):
+        for k in ("usr", "fmr", "fcr", "div", "hallucination_rate", "claim_precision", "n_claims", "history_citation", "distinctiveness"):
             v = saved[s][k]; assert set(v) == {"mean", "ci", "n"}, (s, k)
     assert saved["teacher"]["hallucination_rate"]["mean"] == 0.0
-    assert saved["student_no_user"]["hallucination_rate"]["mean"] == 1.0      # invented year and director
+    assert saved["student_no_user"]["hallucination_rate"]["mean"] == 1.0      # invented year, director and fame
+    assert saved["student_no_user"]["claim_precision"]["mean"] < 0.5 and saved["teacher"]["claim_precision"]["mean"] == 1.0
     assert saved["student"]["history_citation"]["mean"] == 1.0 and saved["student_no_user"]["history_citation"]["mean"] == 0.0
     assert saved["student"]["bleu4"]["mean"] > 0 and "bleu4" not in saved["teacher"]
     assert "bleu4_review" in saved["teacher"] and saved["teacher"]["fmr"]["mean"] == 1.0   # review feature "plot"
     assert saved["paired_tests"]["student_vs_student_no_user:history_citation"]["p"] < 0.05
-    assert saved["student"]["distinctiveness"]["mean"] > saved["template"]["distinctiveness"]["mean"] - 1  # defined
+    assert saved["student"]["distinctiveness"]["mean"] > 0  # a text naming the user's own titles is closest to that user's profile
     assert "faithfulness" in saved["answers"] and "personalization" in saved["answers"]
     assert (rd/"evaluation/metrics_bars.png").stat().st_size > 1000 and (rd/"evaluation/per_user.png").is_file()
     assert len(pd.read_parquet(rd/"evaluation/scores.parquet")) == 8 * 5

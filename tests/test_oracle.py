@@ -74,3 +74,37 @@ def test_settings_errors(run_dir):
     S.oracle.backend, S.oracle.model = "transformers", "packaged:gpt-9"
     with pytest.raises(PrismError, match="packaged:qwen2.5-coder-1.5b-instruct"):
         oracle.run_oracle(S, run_dir)
+
+
+RETRY = ("import sys; from prism_nb.core import open_run; from prism_nb.oracle import run_oracle; S, d = open_run(sys.argv[1]); "
+         "S.oracle.filter, S.oracle.retries = 'retry', 1; run_oracle(S, d, progress=False)")
+
+
+def test_retries_are_cached_and_survive_a_kill(run_dir, tmp_path):
+    "filter=retry asks again for every unfaithful answer; a kill during the retries loses only the batch in flight."
+    import shutil
+    d = tmp_path/"run"; shutil.copytree(run_dir, d)
+    cache = d / "oracle" / "cache.jsonl"
+    n_first = len(oracle.read_cache(cache))  # the module's run answered all 40 pairs once
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    p = subprocess.Popen([sys.executable, "-c", RETRY, str(d)], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    t0 = time.time()
+    while _lines(cache) < n_first + 3:
+        assert p.poll() is None, f"oracle ended before its retries could be killed:\n{p.stdout.read()}"
+        assert time.time() - t0 < 120, "no retry written within 120 s"
+        time.sleep(0.02)
+    p.send_signal(signal.SIGKILL); p.wait()
+    retried_before_kill = _lines(cache) - n_first
+    print(f"retries cached before the kill: {retried_before_kill}")
+    S, _ = open_run(d); S.oracle.filter, S.oracle.retries = "retry", 1
+    st = oracle.run_oracle(S, d, progress=False)
+    keys = [r["key"] for r in read_jsonl(cache)]
+    assert len(keys) == len(set(keys)) == n_first + st["n_retries"], "no retry generated twice, none missing"
+    assert st["n_retried"] == st["n_unfaithful"] == st["n_retries"] > retried_before_kill
+    rows = read_jsonl(d / "oracle" / "explanations.jsonl")
+    retried = [r for r in rows if r["attempts"]]
+    assert len(retried) == st["n_retried"] and all(r["attempts"][0]["faithful"] is False for r in retried)
+    assert all('A previous answer was: "' in r["prompt"] for r in retried)
+    assert sum(r["faithful"] is False for r in rows) == st["n_unfaithful_final"]
+    st2 = oracle.run_oracle(S, d, progress=False)
+    assert _lines(cache) == len(keys) and st2["n_retries"] == st["n_retries"]  # a rerun asks nothing again

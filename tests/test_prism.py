@@ -106,3 +106,60 @@ def test_unseen_user_falls_back_to_shared_embedding():
     recs = records(2); recs[0]["user"], recs[1]["user"] = "stranger-a", "stranger-b"
     st.eval(); a, b = generate(st, recs, 64, 6)
     assert a == b
+
+
+def _explanations(run_dir, n_users=8):
+    "Teacher records of `n_users` users, 3 pairs each, every other one judged faithful."
+    from prism_nb.core import append_jsonl
+    recs = []
+    for k, r in enumerate(records(3 * n_users)):
+        recs.append({**r, "user": f"u{k // 3}", "rank": k % 3 + 1, "faithful": k % 2 == 0})
+    append_jsonl(run_dir/"oracle"/"explanations.jsonl", recs)
+    return recs
+
+
+def test_faithful_student_learns_only_from_judged_faithful_texts(tmp_path):
+    from prism_nb.core import load_settings
+    from prism_nb.prism import run_prism, stage_records, system_dir
+    recs = _explanations(tmp_path)
+    S = load_settings(profile="smoke", overrides=['prism.systems=["student", "student_faithful"]', "prism.epochs=1"])
+    info = run_prism(S, tmp_path)
+    _, sets = stage_records(S, tmp_path)
+    faithful_train = [r for r in sets["train"] if r["faithful"]]
+    assert 0 < len(faithful_train) < len(sets["train"])
+    assert info["systems"]["student_faithful"]["n_train"] == len(faithful_train)
+    assert info["systems"]["student"]["n_train"] == len(sets["train"])
+    assert (system_dir(tmp_path, "student_faithful")/"model.safetensors").is_file()
+    preds = read_jsonl(tmp_path/"student"/"predictions.jsonl")
+    assert {p["system"] for p in preds} == {"student", "student_faithful"}  # both explain the same test pairs
+    assert len(preds) == 2 * len(sets["test"])
+
+
+def test_unjudged_teacher_texts_cannot_train_the_faithful_student(tmp_path):
+    from prism_nb.core import load_settings, PrismError
+    from prism_nb.prism import run_prism
+    _explanations(tmp_path)
+    lines = [json.loads(l) for l in (tmp_path/"oracle"/"explanations.jsonl").read_text().splitlines()]
+    (tmp_path/"oracle"/"explanations.jsonl").write_text("".join(json.dumps({**l, "faithful": None}) + "\n" for l in lines))
+    S = load_settings(profile="smoke", overrides=['prism.systems=["student_faithful"]'])
+    with pytest.raises(PrismError, match="not judged"): run_prism(S, tmp_path)
+
+
+def test_explaining_a_new_pair_uses_the_oracles_facts(tmp_path):
+    "A pair the teacher never explained gets the input the student was trained on: the Oracle's history and fact window."
+    from prism_nb.core import load_settings
+    from prism_nb.data import run_data, pair_facts
+    from prism_nb.oracle import select_facts
+    from prism_nb.prism import Prism
+    S = load_settings(profile="smoke")
+    rd = run_data(S, tmp_path)
+    (tmp_path/"oracle").mkdir(); (tmp_path/"oracle"/"explanations.jsonl").write_text("")
+    user = rd.interactions.user.iloc[0]
+    seen = set(rd.interactions[rd.interactions.user == user].item)
+    kg_items = set(rd.kg.item)
+    item = next(i for i in rd.items.item if i not in seen and i in kg_items)
+    rec = Prism(None, S, tmp_path).record(user, item)
+    want = select_facts(pair_facts(rd, user, item, S.data.history_len, S.data.min_rating, S.data.kg_window),
+                        S.oracle.prompt_history, S.oracle.max_facts)
+    assert rec["facts"] == want["facts"] and rec["history"] == want["history"]
+    assert len(rec["facts"]) <= S.oracle.max_facts and len(rec["history"]) <= S.oracle.prompt_history
