@@ -17,9 +17,9 @@ from .core import PrismError, atomic_path, mark_done, read_jsonl, write_json, se
 __all__ = ['SYSTEMS', 'TEXT_METRICS', 'COMPARISONS', 'HEADLINE', 'peter_tokenize', 'ngram_counts', 'bleu_stats',
            'bleu_from_stats', 'corpus_bleu', 'sacrebleu_stats', 'sacrebleu_from_stats', 'rouge_f', 'find_phrases',
            'usr_values', 'usr', 'fmr_values', 'fcr', 'div_values', 'div', 'embed_texts', 'distinctiveness', 'boot_idx',
-           'ci', 'boot_mean', 'mcnemar_exact', 'wilcoxon', 'paired_diff', 'template_text', 'load_systems',
-           'per_text_scores', 'system_metrics', 'paired_tests', 'score_systems', 'plot_metric_bars', 'plot_per_user',
-           'answers', 'run_evaluation']
+           'ci', 'boot_mean', 'mcnemar_exact', 'wilcoxon', 'paired_diff', 'mcnemar_pairs_needed', 'template_text',
+           'load_systems', 'per_text_scores', 'system_metrics', 'paired_tests', 'score_systems', 'plot_metric_bars',
+           'plot_per_user', 'answers', 'run_evaluation']
 
 # %% ../nbs/05_evaluation.ipynb #592a3fb1
 _PETER_RULES = [(r"'s", " 's"), (r"'m", " 'm"), (r"'ve", " 've"), (r"n't", " n't"), (r"'re", " 're"), (r"'d", " 'd"),
@@ -222,6 +222,14 @@ def paired_diff(a, b, B: int = 1000, seed: int = 0) -> dict:
     "Mean of b - a over pairs where both are defined, with a paired bootstrap CI."
     a, b = np.asarray(a, float), np.asarray(b, float); k = ~(np.isnan(a) | np.isnan(b))
     return boot_mean(b[k] - a[k], B, seed)
+
+# %% ../nbs/05_evaluation.ipynb #b4661f19
+def mcnemar_pairs_needed(psi: float, delta: float, alpha: float = 0.05, power: float = 0.8) -> int:
+    "Pairs McNemar's test needs to detect a difference `delta` in paired rates with discordant share `psi` (Connor 1987)."
+    from scipy.stats import norm
+    if not 0 < delta ** 2 < psi <= 1: raise PrismError(f"need 0 < delta^2 < psi <= 1, got psi={psi}, delta={delta}")
+    za, zb = norm.ppf(1 - alpha / 2), norm.ppf(power)
+    return math.ceil((za * math.sqrt(psi) + zb * math.sqrt(psi - delta ** 2)) ** 2 / delta ** 2)
 
 # %% ../nbs/05_evaluation.ipynb #0eba5565
 def template_text(facts: list[dict]) -> str:
@@ -435,22 +443,23 @@ def plot_per_user(scores: pd.DataFrame, path=None, keys=("hallucinated", "claim_
         with atomic_path(path) as tmp: g.figure.savefig(tmp, format="png", dpi=110)
     return g.figure
 
-# %% ../nbs/05_evaluation.ipynb #a8b01842
+# %% ../nbs/05_evaluation.ipynb #c1fdc018
 def answers(m: dict) -> dict:
     "The three questions of the study, answered with numbers and CIs from the metrics dict."
     def f(s, k, scale=1):
         v = m.get(s, {}).get(k)
         return None if not v or v["mean"] is None else f"{scale*v['mean']:.3g} [{scale*v['ci'][0]:.3g}, {scale*v['ci'][1]:.3g}]"
     out, pt = {}, m.get("paired_tests", {})
-    t = pt.get("student_vs_teacher:hallucination_rate")
-    if t:
+    def compare(b, a):
+        t = pt.get(f"{b}_vs_{a}:hallucination_rate")
+        if not t or t["diff"]["mean"] is None: return None
         d = t["diff"]
-        verdict = ("lower" if d["ci"][1] < 0 else "higher" if d["ci"][0] > 0 else "not significantly different") if d["mean"] is not None else "undetermined"
-        out["faithfulness"] = (f"hallucination rate: student {f('student', 'hallucination_rate')} vs teacher {f('teacher', 'hallucination_rate')}; "
-                               f"difference {d['mean']:+.3g} [{d['ci'][0]:+.3g}, {d['ci'][1]:+.3g}], McNemar p = {t['p']:.3g} "
-                               f"-> the student's rate is {verdict}; texts with a checkable claim: "
-                               + ", ".join(f"{k} {v}/{m['counts']['texts'][k]}" for k, v in m.get("counts", {}).get("texts_with_claims", {}).items())
-                               if d["mean"] is not None else "no pairs")
+        verdict = "lower" if d["ci"][1] < 0 else "higher" if d["ci"][0] > 0 else "not significantly different"
+        return (f"{b} {f(b, 'hallucination_rate')} vs {a} {f(a, 'hallucination_rate')}: difference {d['mean']:+.3g} "
+                f"[{d['ci'][0]:+.3g}, {d['ci'][1]:+.3g}], McNemar p = {t['p']:.3g}, {b}'s rate {verdict}")
+    said = [c for c in (compare("student", "teacher"), compare("student", "teacher_raw"), compare("teacher", "teacher_raw"),
+                        compare("student_faithful", "teacher"), compare("student_faithful", "student")) if c]
+    if said: out["faithfulness"] = "hallucination rate (claim judge): " + "; ".join(said)
     if "student" in m:
         out["fidelity"] = (f"student vs teacher text: BLEU-4 {f('student', 'bleu4')}, BLEU-1 {f('student', 'bleu1')}, ROUGE-L {f('student', 'rougeL')}, "
                            f"semantic similarity {f('student', 'semsim')}; template baseline BLEU-4 {f('template', 'bleu4')}, ROUGE-L {f('template', 'rougeL')}")
