@@ -108,3 +108,19 @@ def test_judge_refuses_a_malformed_line_and_keeps_earlier_output(tmp_path):
     assert_one_line_error(prism_nb("judge", "--in", tmp_path/"in.jsonl", "--out", tmp_path/"out.jsonl"), "line 1 is not valid JSON")
     assert_one_line_error(prism_nb("judge", "--in", tmp_path/"none.jsonl", "--out", tmp_path/"out.jsonl"), "not found")
     assert (tmp_path/"out.jsonl").read_text() == "earlier output\n"
+
+import pytest
+
+@pytest.mark.parametrize("override, words", [
+    ("prism.batch_size=0", "prism.batch_size must be between 1 and 4096, got 0"),
+    ("prism.lr=1e400", "prism.lr must be a finite number"),
+    ("ranking.k=1000000000", "ranking.k must be between 1 and 1000"),
+    ("oracle.n_pairs=-5", "oracle.n_pairs must be between 1"),
+    ("oracle.max_new_tokens=100000000", "oracle.max_new_tokens must be between 1 and 4096"),
+    ("data.max_users=-1", "data.max_users must be at least 0"),
+    ("prism.max_new_tokens=0", "prism.max_new_tokens must be between 1"),
+])
+def test_out_of_range_values_are_refused_before_anything_runs(tmp_path, override, words):
+    run = tmp_path/"run"
+    assert_one_line_error(prism_nb("run", "--profile", "smoke", "--run-dir", run, override), override.split("=")[0], words)
+    assert not run.exists(), "nothing is written for refused settings"
