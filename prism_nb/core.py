@@ -14,7 +14,8 @@ from fastcore.basics import AttrDict
 __all__ = ['PROFILE_PREFIX', 'RANGES', 'STAGES', 'STAGE_SECTIONS', 'PrismError', 'project_root', 'parse_value', 'coerce',
            'Settings', 'read_ini', 'set_key', 'profiles', 'check_ranges', 'load_settings', 'seed_everything',
            'pick_device', 'atomic_write', 'atomic_path', 'write_json', 'read_json', 'append_jsonl', 'read_jsonl',
-           'stage_hash', 'mark_done', 'is_done', 'open_run', 'stage_folder', 'ensure_upstream']
+           'stage_hash', 'mark_done', 'is_done', 'open_run', 'stage_folder', 'RunFolderBusy', 'run_lock',
+           'ensure_upstream']
 
 # %% ../nbs/00_core.ipynb #eb64ef5a
 class PrismError(Exception):
@@ -150,12 +151,16 @@ def pick_device(pref: str = "auto") -> str:
         raise PrismError("run.device=cuda but no CUDA device is visible: use run.device=cpu or install a CUDA build of torch")
     return "cuda" if pref == "cuda" or (pref == "auto" and torch.cuda.is_available()) else "cpu"
 
-# %% ../nbs/00_core.ipynb #63ad39f0
+# %% ../nbs/00_core.ipynb #d07ed6de
+def _umask() -> int:
+    mask = os.umask(0); os.umask(mask); return mask
+
 @contextlib.contextmanager
 def atomic_write(path, mode="w"):
     "Open a temporary sibling of `path` for writing and rename it into place only if the block succeeds."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.chmod(tmp, 0o666 & ~_umask())  # the mode an ordinary open() gives, not mkstemp's 0600
     try:
         with os.fdopen(fd, mode) as f:
             yield f
@@ -210,7 +215,7 @@ def read_jsonl(path) -> list[dict]:
             raise PrismError(f"{path} line {i+1} is not valid JSON: delete the line or the file to regenerate it") from None
     return rows
 
-# %% ../nbs/00_core.ipynb #87f8aaf2
+# %% ../nbs/00_core.ipynb #8fbf062e
 STAGES = ["data", "ranking", "oracle", "prism", "evaluation", "profiling", "report"]
 # the settings sections each stage's outputs depend on (its own and its upstream stages')
 STAGE_SECTIONS = {"data": ["run", "data"], "ranking": ["run", "data", "ranking"],
@@ -247,6 +252,33 @@ def stage_folder(S: Settings, run_dir, stage: str, name: str | None = None) -> P
     if d.exists() and (not tag.is_file() or tag.read_text() != h): shutil.rmtree(d)
     d.mkdir(parents=True, exist_ok=True); tag.write_text(h)
     return d
+
+class RunFolderBusy(PrismError):
+    "Another process holds the run folder."
+
+def _alive(pid) -> bool:
+    try: os.kill(int(pid), 0)
+    except (ProcessLookupError, ValueError, TypeError): return False
+    except PermissionError: return True
+    return True
+
+@contextlib.contextmanager
+def run_lock(run_dir):
+    "Hold `run_dir/.lock` (the holder's pid and host) so one process at a time writes a run folder; a stale lock is taken over."
+    import socket
+    path, me = Path(run_dir)/".lock", {"pid": os.getpid(), "host": socket.gethostname()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        try: fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644); break
+        except FileExistsError:
+            try: holder = json.loads(path.read_text() or "{}")
+            except (OSError, json.JSONDecodeError): holder = {}
+            if holder.get("host") == me["host"] and not _alive(holder.get("pid")): path.unlink(missing_ok=True); continue
+            raise RunFolderBusy(f"run folder {run_dir} is in use by prism-nb (pid {holder.get('pid')} on {holder.get('host')}): "
+                                f"wait for it to finish, or delete {path} if that process is gone") from None
+    with os.fdopen(fd, "w") as f: json.dump(me, f)
+    try: yield path
+    finally: path.unlink(missing_ok=True)
 
 def ensure_upstream(S: Settings, run_dir, stage: str):
     "Run, in-process, every stage before `stage` whose outputs are missing or stale."

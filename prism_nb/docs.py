@@ -16,8 +16,8 @@ from nbconvert.filters.markdown_mistune import markdown2html_mistune
 from .core import PrismError, project_root
 
 # %% auto #0
-__all__ = ['SITE_CSS', 'quarto_hint', 'site_notebooks', 'nb_title', 'nb_summary', 'nb_module', 'api_entries', 'nav_html',
-           'notebook_html', 'api_html', 'build_docs']
+__all__ = ['SITE_CSS', 'SITE_MARK', 'quarto_hint', 'site_notebooks', 'nb_title', 'nb_summary', 'nb_module', 'api_entries',
+           'nav_html', 'notebook_html', 'api_html', 'check_site_folder', 'build_docs']
 
 # %% ../nbs/10_docs.ipynb #eab1468d
 def quarto_hint(which=shutil.which) -> str:
@@ -161,7 +161,7 @@ def api_html(module: str, entries: list[dict], nav: str, summary: str = "", note
             f'<main class="site-main api"><h1>prism_nb.{html.escape(module)}</h1>{md(summary)}{source}'
             f'{"".join(items) or "<p>No public names.</p>"}</main></body></html>')
 
-# %% ../nbs/10_docs.ipynb #0ec7ef49
+# %% ../nbs/10_docs.ipynb #753f7b68
 def _modules(root: Path, lib: str = "prism_nb") -> list[str]:
     "The exported modules named in nbdev's `_modidx.py`, without the package prefix, in order."
     idx = root/lib/"_modidx.py"
@@ -169,10 +169,19 @@ def _modules(root: Path, lib: str = "prism_nb") -> list[str]:
     d = ast.literal_eval(idx.read_text().split("d = ", 1)[1])
     return sorted(m.split(".", 1)[1] for m in d["syms"] if m.startswith(lib + "."))
 
+SITE_MARK = ".prism-nb-site"
+
+def check_site_folder(out: Path):
+    "Refuse an `out` that is a file, or a folder with files that no earlier `build_docs` wrote."
+    if out.exists() and not out.is_dir(): raise PrismError(f"docs --out {out} is a file: choose a folder")
+    if out.is_dir() and any(out.iterdir()) and not (out/SITE_MARK).is_file():
+        raise PrismError(f"docs --out {out} holds files that prism-nb did not write: choose a new or empty folder")
+
 def build_docs(out="_site", report_dir="reports/demo", root=None) -> Path:
     "Build the offline docs site into `out` from `nbs/`, the exported modules and the run folder(s) `report_dir`; return `out`."
     root = Path(root) if root else project_root()
     out = Path(out).resolve()
+    check_site_folder(out)
     run_dirs = [] if not report_dir else [report_dir] if isinstance(report_dir, (str, Path)) else list(report_dir)
     run_dirs = [d if Path(d).is_absolute() else root/d for d in map(Path, run_dirs)]
     run_dirs = [d for d in run_dirs if d.is_dir()]
@@ -205,7 +214,7 @@ def build_docs(out="_site", report_dir="reports/demo", root=None) -> Path:
             href = f"reports/{d.name}/{p.stem}.html"
             (tmp/href).write_text(notebook_html(nbformat.read(p, as_version=4), f"{d.name}: {nb_title(nbformat.read(p, as_version=4), p.stem)} | prism-nb",
                                                 nav_html(sections, href, "../../")))
-    (tmp/".nojekyll").touch()
+    (tmp/".nojekyll").touch(); (tmp/SITE_MARK).write_text("built by prism-nb docs\n")
     if out.exists(): shutil.rmtree(out)
     tmp.rename(out)
     return out

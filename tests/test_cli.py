@@ -124,3 +124,43 @@ def test_out_of_range_values_are_refused_before_anything_runs(tmp_path, override
     run = tmp_path/"run"
     assert_one_line_error(prism_nb("run", "--profile", "smoke", "--run-dir", run, override), override.split("=")[0], words)
     assert not run.exists(), "nothing is written for refused settings"
+
+
+def test_a_second_writer_on_one_run_folder_is_refused(tmp_path):
+    import os, socket, time
+    run = tmp_path/"run"; run.mkdir()
+    holder = __import__("subprocess").Popen(["sleep", "30"])  # a live process standing for a running prism-nb
+    try:
+        (run/".lock").write_text(json.dumps({"pid": holder.pid, "host": socket.gethostname()}))
+        before = sorted(p.name for p in run.iterdir())
+        assert_one_line_error(prism_nb("run", "--profile", "smoke", "--stages", "data", "--run-dir", run), "is in use by prism-nb", str(holder.pid))
+        assert sorted(p.name for p in run.iterdir()) == before, "the refused run wrote nothing"
+    finally:
+        holder.kill(); holder.wait()
+    r = prism_nb("run", "--profile", "smoke", "--stages", "data", "--run-dir", run)  # the holder is gone: its stale lock is taken over
+    assert r.returncode == 0, r.stderr
+    assert not (run/".lock").exists()
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--stages", ","], "names no stage"),
+    (["--profile", ""], "--profile is empty"),
+    (["--run-dir", ""], "--run-dir is empty"),
+])
+def test_empty_arguments_are_refused(args, words):
+    argv = ["run"] + (["--profile", "smoke"] if "--profile" not in args else []) + args
+    assert_one_line_error(prism_nb(*argv), words)
+
+
+def test_run_dir_under_a_file_is_refused(tmp_path):
+    (tmp_path/"f").write_text("x")
+    assert_one_line_error(prism_nb("run", "--profile", "smoke", "--run-dir", tmp_path/"f"/"run"), "is a file")
+    assert_one_line_error(prism_nb("run", "--profile", "smoke", "--run-dir", tmp_path/"f"), "is a file")
+
+
+def test_docs_never_deletes_a_folder_it_did_not_build(tmp_path):
+    (tmp_path/"mine").mkdir(); (tmp_path/"mine"/"notes.txt").write_text("keep me")
+    assert_one_line_error(prism_nb("docs", "--out", tmp_path/"mine"), "did not write")
+    assert (tmp_path/"mine"/"notes.txt").read_text() == "keep me"
+    assert_one_line_error(prism_nb("docs", "--out", tmp_path/"mine"/"notes.txt"), "is a file")
+    assert_one_line_error(prism_nb("docs", "--out", tmp_path/"site", "--report-dir", tmp_path/"nope"), "not a run folder")
