@@ -11,11 +11,11 @@ from pathlib import Path
 from fastcore.basics import AttrDict
 
 # %% auto #0
-__all__ = ['PROFILE_PREFIX', 'RANGES', 'STAGES', 'STAGE_SECTIONS', 'PrismError', 'project_root', 'parse_value', 'coerce',
-           'Settings', 'read_ini', 'set_key', 'profiles', 'check_ranges', 'load_settings', 'seed_everything',
+__all__ = ['PROFILE_PREFIX', 'RANGES', 'STAGES', 'STAGE_SECTIONS', 'STAGE_OUTPUTS', 'PrismError', 'project_root', 'parse_value',
+           'coerce', 'Settings', 'read_ini', 'set_key', 'profiles', 'check_ranges', 'load_settings', 'seed_everything',
            'pick_device', 'atomic_write', 'atomic_path', 'write_json', 'read_json', 'append_jsonl', 'read_jsonl',
-           'stage_hash', 'mark_done', 'is_done', 'open_run', 'stage_folder', 'RunFolderBusy', 'run_lock',
-           'ensure_upstream']
+           'stage_hash', 'file_sha256', 'stage_outputs', 'mark_done', 'is_done', 'open_run', 'stage_folder',
+           'RunFolderBusy', 'run_lock', 'ensure_upstream']
 
 # %% ../nbs/00_core.ipynb #eb64ef5a
 class PrismError(Exception):
@@ -215,7 +215,7 @@ def read_jsonl(path) -> list[dict]:
             raise PrismError(f"{path} line {i+1} is not valid JSON: delete the line or the file to regenerate it") from None
     return rows
 
-# %% ../nbs/00_core.ipynb #8fbf062e
+# %% ../nbs/00_core.ipynb #7b25cd8d
 STAGES = ["data", "ranking", "oracle", "prism", "evaluation", "profiling", "report"]
 # the settings sections each stage's outputs depend on (its own and its upstream stages')
 STAGE_SECTIONS = {"data": ["run", "data"], "ranking": ["run", "data", "ranking"],
@@ -223,19 +223,43 @@ STAGE_SECTIONS = {"data": ["run", "data"], "ranking": ["run", "data", "ranking"]
                   "evaluation": ["run", "data", "ranking", "oracle", "prism", "evaluation"],
                   "profiling": ["run", "oracle", "prism", "profiling"]}
 STAGE_SECTIONS["report"] = list(dict.fromkeys(s for v in STAGE_SECTIONS.values() for s in v))
+# the outputs (globs in the run folder) that later stages and users read, checked on --resume
+STAGE_OUTPUTS = {"data": ["data/*.parquet"], "ranking": ["ranking/recommendations.parquet", "ranking/metrics.json"],
+                 "oracle": ["oracle/explanations.jsonl", "oracle/stats.json"],
+                 "prism": ["student/predictions.jsonl", "student/summary.json", "student/**/model.safetensors"],
+                 "evaluation": ["evaluation/metrics.json"], "profiling": ["profile/profile.json"], "report": ["summary.json"]}
 
 def stage_hash(S: Settings, stage: str) -> str:
     "Hash of the settings a stage's outputs depend on."
     return S.section_hash(*STAGE_SECTIONS[stage])
 
+def file_sha256(path, chunk: int = 1 << 24) -> str:
+    "SHA-256 of a file's bytes."
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while b := f.read(chunk): h.update(b)
+    return h.hexdigest()
+
+def stage_outputs(run_dir, stage: str) -> dict:
+    "The outputs of `stage` that exist in `run_dir`, with their SHA-256."
+    run_dir = Path(run_dir)
+    files = sorted({p for g in STAGE_OUTPUTS.get(stage, []) for p in run_dir.glob(g) if p.is_file()})
+    return {str(p.relative_to(run_dir)): file_sha256(p) for p in files}
+
 def mark_done(S: Settings, run_dir, stage: str, **info):
-    "Record that `stage` finished in `run_dir` with these settings."
-    write_json(Path(run_dir)/"done"/f"{stage}.json", {"stage": stage, "settings_hash": stage_hash(S, stage), **info})
+    "Record that `stage` finished in `run_dir` with these settings, and the checksums of its outputs."
+    write_json(Path(run_dir)/"done"/f"{stage}.json",
+               {"stage": stage, "settings_hash": stage_hash(S, stage), "outputs": stage_outputs(run_dir, stage), **info})
 
 def is_done(S: Settings, run_dir, stage: str) -> bool:
-    "Whether `stage` finished in `run_dir` with settings that match `S`."
+    "Whether `stage` finished in `run_dir` with settings that match `S` and left its outputs unchanged (else it must run again)."
     p = Path(run_dir)/"done"/f"{stage}.json"
-    return p.is_file() and json.loads(p.read_text()).get("settings_hash") == stage_hash(S, stage)
+    try: marker = json.loads(p.read_text()) if p.is_file() else {}
+    except (OSError, json.JSONDecodeError): return False  # a damaged marker: run the stage again
+    if marker.get("settings_hash") != stage_hash(S, stage): return False
+    if "outputs" not in marker: return True  # a marker written before outputs were recorded
+    outputs = marker["outputs"]
+    return bool(outputs) and all((Path(run_dir)/f).is_file() and file_sha256(Path(run_dir)/f) == h for f, h in outputs.items())
 
 def open_run(run_dir=None, profile="smoke", overrides=(), settings_path=None) -> tuple[Settings, Path]:
     "Settings and folder of a run: the `settings.json` of a named run folder, else resolved from `settings.ini` and saved."

@@ -65,6 +65,11 @@ def test_smoke_pipeline_end_to_end(tmp_path):
     assert "Ranking" in (run/"report.html").read_text()
     r = prism_nb("run", "--profile", "smoke", "--run-dir", run, "--resume")
     assert r.returncode == 0 and r.stdout.count("up to date, skipped") == 7, r.stdout
+    before = (run/"student"/"predictions.jsonl").read_text()
+    (run/"student"/"predictions.jsonl").unlink()  # resume trusts the outputs, not only the done marker
+    r = prism_nb("run", "--profile", "smoke", "--run-dir", run, "--resume", "--stages", "oracle,prism")
+    assert r.returncode == 0 and "oracle: up to date, skipped" in r.stdout and "prism: done" in r.stdout, r.stdout
+    assert (run/"student"/"predictions.jsonl").read_text() == before
     pair = json.loads((run/"student"/"predictions.jsonl").read_text().splitlines()[0])
     r = prism_nb("explain", "--run-dir", run, "--user", pair["user"], "--item", pair["item"])
     assert r.returncode == 0 and r.stdout.strip(), r.stderr
