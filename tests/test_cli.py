@@ -102,8 +102,9 @@ def test_judge_writes_verdicts_and_claims(tmp_path):
     assert r.returncode == 0 and "2 texts judged, 1 unfaithful" in r.stdout, r.stderr
     out = [json.loads(x) for x in (tmp_path/"out.jsonl").read_text().splitlines()]
     assert [x["faithful"] for x in out] == [True, False]
-    bad = sorted((c["kind"], c["status"]) for c in out[1]["claims"] if c["status"] != "supported")
-    assert bad == [("genre", "contradicted"), ("user", "contradicted")]
+    bad = sorted((c["kind"], c["status"], c["claim"]) for c in out[1]["claims"] if c["status"] != "supported")
+    assert bad == [("content", "unsupported", "comedy"), ("user", "contradicted", "The user enjoyed Courage Under Fire")]
+    # without --run-dir only the prompt's genres are known, so "comedy" is a word the facts lack rather than a genre
 
 def test_judge_refuses_a_malformed_line_and_keeps_earlier_output(tmp_path):
     (tmp_path/"out.jsonl").write_text("earlier output\n")
