@@ -266,7 +266,7 @@ def train_student(student: Student, train_exs: list[dict], val_exs: list[dict], 
     return {**st, "finished": True, "total_steps": total, "steps_per_epoch": spe,
             "seconds_per_epoch": st["seconds"] / max(1e-9, st["step"] / spe)}
 
-# %% ../nbs/04_prism.ipynb #e6cf5e95
+# %% ../nbs/04_prism.ipynb #5302e7ad
 STUDENT_FILES = ("prism.json", "users.json", "user_embedding.safetensors")
 
 def save_student(student: Student, path, **info):
@@ -291,6 +291,7 @@ def load_student(path, device: str = "cpu", dtype: str = "float32") -> Student:
     from prism_nb.models import torch_dtype
     path = Path(path)
     if not (path/"prism.json").is_file(): raise PrismError(f"no trained student in {path}: run the prism stage first (prism-nb run)")
+    if not any(path.glob("*.safetensors")): raise PrismError(f"the student in {path} has no weights (*.safetensors): rerun the prism stage")
     meta = json.loads((path/"prism.json").read_text())
     cls = AutoModelForSeq2SeqLM if AutoConfig.from_pretrained(path).is_encoder_decoder else AutoModelForCausalLM
     lm = cls.from_pretrained(path, dtype=torch_dtype(dtype, device)).to(device).eval()
@@ -394,7 +395,7 @@ def run_prism(S, run_dir, progress=None) -> dict:
     mark_done(S, run_dir, "prism", **info)
     return info
 
-# %% ../nbs/04_prism.ipynb #3e064ba2
+# %% ../nbs/04_prism.ipynb #8753c6d0
 class Prism:
     "A trained student ready to explain: `Prism.load(run_dir).explain(user, item)`."
     def __init__(self, student: Student, S, run_dir):
@@ -428,3 +429,7 @@ class Prism:
     def explain(self, user, item) -> str:
         "One explanation of why `item` suits `user`."
         return self.explain_batch([(user, item)])[0]
+
+    def knows(self, user) -> bool:
+        "Whether `user` has a learned vector (else the shared vector of unseen users stands in)."
+        return self.student.users is None or str(user) in self.student.users.index

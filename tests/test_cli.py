@@ -73,6 +73,10 @@ def test_smoke_pipeline_end_to_end(tmp_path):
     pair = json.loads((run/"student"/"predictions.jsonl").read_text().splitlines()[0])
     r = prism_nb("explain", "--run-dir", run, "--user", pair["user"], "--item", pair["item"])
     assert r.returncode == 0 and r.stdout.strip(), r.stderr
+    r = prism_nb("explain", "--run-dir", run, "--user", "nobody-like-this", "--item", pair["item"])
+    assert r.returncode == 0 and r.stdout.strip() and "has no learned vector" in r.stderr, r.stderr
+    (run/"student"/"model.safetensors").unlink()
+    assert_one_line_error(prism_nb("explain", "--run-dir", run, "--user", pair["user"], "--item", pair["item"]), "has no weights")
 
 def test_file_ranker_feeds_downstream_stages(tmp_path):
     "A user's own recommendations (CSV) replace the built-in ranker with one settings line; oracle and student run unchanged."
