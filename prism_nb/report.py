@@ -15,7 +15,7 @@ from .evaluation import HEADLINE
 # %% auto #0
 __all__ = ['PAPER', 'summarize', 'claims_table', 'render_report', 'run_report']
 
-# %% ../nbs/07_report.ipynb #e931304e
+# %% ../nbs/07_report.ipynb #e0cf8e2d
 PAPER = {"speedup": 24.0, "memory_ratio": 10.0, "teacher": "google/flan-t5-xxl (11B)", "student": "facebook/bart-base (140M)"}
 def _means(m: dict, keys=HEADLINE) -> dict:
     "The mean of each metric in `keys` that a system's entry has."
@@ -36,7 +36,8 @@ def summarize(run_dir) -> dict:
             "ranking": {r: {k: v[k] for k in ("ndcg@10", "hr@10", "recall@10", "mrr", "fit_seconds") if k in v}
                         for r, v in rank.items() if isinstance(v, dict) and "ndcg@10" in v},
             "ranker": S["ranking"]["ranker"],
-            "oracle": {k: oracle[k] for k in ("model", "n", "seconds", "n_unfaithful", "mean_prompt_tokens", "mean_new_tokens") if k in oracle},
+            "oracle": {k: oracle[k] for k in ("model", "n", "seconds", "filter", "n_unfaithful", "n_unfaithful_final", "n_retries",
+                                               "mean_prompt_tokens", "mean_new_tokens") if k in oracle},
             "student": {k: student[k] for k in ("model", "params", "train_seconds", "n_train", "n_val", "n_test") if k in student},
             "evaluation": {s: {**_means(v), "n": v.get("n")} for s, v in ev.items() if isinstance(v, dict) and "hallucination_rate" in v},
             "answers": ev.get("answers", {}),
