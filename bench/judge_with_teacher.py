@@ -8,7 +8,7 @@ every statement is backed by them (greedy, one word: yes/no). Reports precision 
 model alone, of the rules alone, and of the two combined (unfaithful when either says so), with Wilson 95% intervals,
 the seconds per text, and the CPU. Writes JSON to `--out`.
 """
-import argparse, json, platform, sys, time
+import argparse, sys, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,7 +55,8 @@ def main():
     truth = [not r["faithful"] for r in rows]
     rules = [not judge(r["text"], r["facts"], r["history"], vocab)["faithful"] for r in rows]
     model, secs = verdicts(a.model, rows)
-    res = {"split": a.split, "n": len(rows), "model": a.model, "cpu": platform.processor() or platform.machine(),
+    from prism_nb.profiling import device_name
+    res = {"split": a.split, "n": len(rows), "model": a.model, "cpu": device_name("cpu"),
            "model_seconds_per_text": round(secs, 2), "rules": scores(rules, truth), "model_alone": scores(model, truth),
            "rules_or_model": scores([x or y for x, y in zip(rules, model)], truth)}
     write_json(a.out, res)
