@@ -266,7 +266,7 @@ def train_student(student: Student, train_exs: list[dict], val_exs: list[dict], 
     return {**st, "finished": True, "total_steps": total, "steps_per_epoch": spe,
             "seconds_per_epoch": st["seconds"] / max(1e-9, st["step"] / spe)}
 
-# %% ../nbs/04_prism.ipynb #5302e7ad
+# %% ../nbs/04_prism.ipynb #1361bed6
 STUDENT_FILES = ("prism.json", "users.json", "user_embedding.safetensors")
 
 def save_student(student: Student, path, **info):
@@ -291,7 +291,7 @@ def load_student(path, device: str = "cpu", dtype: str = "float32") -> Student:
     from prism_nb.models import torch_dtype
     path = Path(path)
     if not (path/"prism.json").is_file(): raise PrismError(f"no trained student in {path}: run the prism stage first (prism-nb run)")
-    if not any(path.glob("*.safetensors")): raise PrismError(f"the student in {path} has no weights (*.safetensors): rerun the prism stage")
+    if not any(path.glob("model*.safetensors")): raise PrismError(f"the student in {path} has no weights (model.safetensors): rerun the prism stage")
     meta = json.loads((path/"prism.json").read_text())
     cls = AutoModelForSeq2SeqLM if AutoConfig.from_pretrained(path).is_encoder_decoder else AutoModelForCausalLM
     lm = cls.from_pretrained(path, dtype=torch_dtype(dtype, device)).to(device).eval()
