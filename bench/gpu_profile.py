@@ -36,7 +36,8 @@ def one(args):
     torch.manual_seed(0)
     t0 = time.time(); model = load(args.model, args.weights, args.dtype); load_s = time.time() - t0
     ids = torch.randint(5, 32000, (max(args.batch_sizes) * 4, args.input_len)).tolist()
-    encode = lambda rows: {"input_ids": torch.tensor(rows, device="cuda"), "attention_mask": torch.ones(len(rows), len(rows[0]), dtype=torch.long, device="cuda")}
+    encode = lambda rows: {"input_ids": torch.tensor(rows, device="cuda"),
+                           "attention_mask": torch.ones(len(rows), len(rows[0]), dtype=torch.long, device="cuda")}
     run = lm_runner(model, encode, args.new_tokens, pad_token_id=model.config.pad_token_id)
     rows = profile_model(run, ids, args.batch_sizes, args.n_samples, args.warmup, args.new_tokens, device="cuda")
     print(json.dumps({"model": args.model, "weights": args.weights, "load_seconds": load_s, "input_len": args.input_len,
@@ -70,6 +71,7 @@ def main():
                   f"{r['explanations_per_s']:8.1f} {r['peak_mem_mb']:9.0f}")
     print(f"device {res['teacher']['device']}; speedup {res['speedup']:.1f}x, memory ratio {res['memory_ratio']:.1f}x at batch {res['batch_size']}")
     for bs_t, bs_s in zip(res["teacher"]["by_batch"], res["student"]["by_batch"]):
-        print(f"batch {bs_t['batch_size']}: speedup {bs_t['latency_ms_p50']/bs_s['latency_ms_p50']:.1f}x, memory {bs_t['peak_mem_mb']/bs_s['peak_mem_mb']:.1f}x")
+        speedup, memory = bs_t['latency_ms_p50'] / bs_s['latency_ms_p50'], bs_t['peak_mem_mb'] / bs_s['peak_mem_mb']
+        print(f"batch {bs_t['batch_size']}: speedup {speedup:.1f}x, memory {memory:.1f}x")
 
 if __name__ == "__main__": main()

@@ -23,9 +23,7 @@ def prompts_for(run_dir, model, n):
     "The first `n` Oracle prompts of the run, for `model`'s prompt template."
     from prism_nb.core import open_run
     from prism_nb.data import load_run_data
-    from prism_nb.models import load_lm
-    from prism_nb.oracle import build_prompt, select_facts, select_pairs, item_noun
-    from prism_nb.data import pair_facts
+    from prism_nb.oracle import select_pairs
     import pandas as pd
     S, run_dir = open_run(run_dir)
     rd = load_run_data(run_dir)
@@ -92,7 +90,8 @@ def worker(a):
     texts = [t for _, t in sorted(res["texts"])]
     print(json.dumps({
         "config": a.config, "model": a.model, "backend": "transformers", "dtype": resolve_dtype(dtype), "batch_size": bs,
-        "quant": quant, "prefix_cache": prefix is not None, "prefix_tokens": len(prefix["ids"]) if prefix else 0, "threads": a.threads, "n": len(prompts), "load_s": round(load_s, 1),
+        "quant": quant, "prefix_cache": prefix is not None, "prefix_tokens": len(prefix["ids"]) if prefix else 0, "threads": a.threads,
+        "n": len(prompts), "load_s": round(load_s, 1),
         "seconds": round(res["total_s"], 1), "explanations_per_min": round(60 * len(prompts) / res["total_s"], 2),
         "new_tokens_per_s": round(res["new_tokens"] / res["total_s"], 2),
         "prefill_s": round(res["prefill_s"], 1), "prefill_tokens_per_s": round(res["prompt_tokens"] / res["prefill_s"], 1),

@@ -7,13 +7,13 @@ Training time per epoch (autocast to `prism.dtype`) is measured over `--steps` r
 pairs and scaled to the number of steps in an epoch; generation is timed on the test pairs (the run's trained student when
 it exists, else the untrained backbone) at batch 1 and at `prism.generate_batch_size`, served in `prism.dtype`. Writes JSON to `--out`.
 """
-import argparse, json, math, platform, sys, time
+import argparse, json, math, platform, time
 from pathlib import Path
 
 import torch
 
 from prism_nb.models import torch_dtype
-from prism_nb.core import load_settings, open_run, read_jsonl, seed_everything, write_json
+from prism_nb.core import load_settings, open_run, seed_everything, write_json
 from prism_nb.prism import Student, autocast, batch_loss, decoding, encode, generate, load_backbone, load_student, stage_records, split_pairs
 
 

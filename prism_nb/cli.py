@@ -69,7 +69,7 @@ def run_pipeline(profile="demo", run_dir=None, stages=None, overrides=(), resume
             log(f"[{n}/{len(todo)}] {stage}: done in {time.time() - t0:.1f}s")
     return run_dir
 
-# %% ../nbs/09_cli.ipynb #35a3ea65
+# %% ../nbs/09_cli.ipynb #44972280
 def parser() -> argparse.ArgumentParser:
     "Arguments of `prism-nb run`, `explain`, `judge`, `profiles` and `docs`."
     p = argparse.ArgumentParser(prog="prism-nb", description="Decoupled explainable recommendation: ranker -> Oracle -> Prism.")
@@ -114,7 +114,8 @@ def main(argv=None) -> int:
         if args.cmd == "explain":
             from prism_nb.prism import Prism
             prism = Prism.load(args.run_dir)
-            if not prism.knows(args.user): print(f"prism-nb: note: user {args.user} has no learned vector; the shared vector of unseen users stands in", file=sys.stderr)
+            if not prism.knows(args.user):
+                print(f"prism-nb: note: user {args.user} has no learned vector; the shared vector of unseen users stands in", file=sys.stderr)
             print(prism.explain(args.user, args.item)); return 0
         if args.cmd == "judge":
             from prism_nb.claims import judge_file

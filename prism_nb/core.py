@@ -54,7 +54,7 @@ def coerce(key: str, value, default):
     elif type(value) is type(default): return value
     raise PrismError(f"settings key {key} must be {_type_name(default)} like {default!r}, got {value!r}")
 
-# %% ../nbs/00_core.ipynb #3308a5cb
+# %% ../nbs/00_core.ipynb #5163a7a9
 class Settings(AttrDict):
     "Resolved settings: `S.oracle.model`; `S.profile` names the profile applied."
     def to_dict(self): return {k: (dict(v) if isinstance(v, dict) else v) for k, v in self.items()}
@@ -78,7 +78,8 @@ def read_ini(path) -> configparser.ConfigParser:
 def set_key(S: Settings, dotted: str, value, origin: str):
     "Set `section.key` in `S` to `value`, refusing unknown keys and wrong types."
     section, _, key = dotted.partition(".")
-    if section not in S or not key: raise PrismError(f"unknown settings section in {dotted!r} ({origin}); sections: {', '.join(k for k in S if k != 'profile')}")
+    if section not in S or not key:
+        raise PrismError(f"unknown settings section in {dotted!r} ({origin}); sections: {', '.join(k for k in S if k != 'profile')}")
     if key not in S[section]: raise PrismError(f"unknown settings key {dotted!r} ({origin}); keys of [{section}]: {', '.join(S[section])}")
     S[section][key] = coerce(dotted, value, S[section][key])
 

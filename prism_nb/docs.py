@@ -7,7 +7,7 @@ Docs: https://prism-nb.github.io/prism-nb/docs.html.md"""
 
 # %% ../nbs/10_docs.ipynb #8b577148
 from __future__ import annotations
-import ast, html, json, re, shutil
+import ast, html, re, shutil
 from pathlib import Path
 import nbformat
 from jinja2 import DictLoader

@@ -7,7 +7,7 @@ Docs: https://prism-nb.github.io/prism-nb/evaluation.html.md"""
 
 # %% ../nbs/05_evaluation.ipynb #673f9aa5
 from __future__ import annotations
-import collections, hashlib, json, math, re
+import collections, math, re
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -411,7 +411,7 @@ HEADLINE = ["hallucination_rate", "claim_precision", "n_claims", "history_citati
 
 def plot_metric_bars(metrics: dict, path=None, keys=HEADLINE):
     "Seaborn bar chart of `keys` per system with bootstrap CI error bars; saved to `path` if given."
-    import matplotlib; import matplotlib.pyplot as plt; import seaborn as sns
+    import matplotlib.pyplot as plt; import seaborn as sns
     rows = [{"system": s, "metric": k, "mean": v[k]["mean"], "lo": v[k]["ci"][0], "hi": v[k]["ci"][1]}
             for s, v in metrics.items() if isinstance(v, dict) and "n" in v for k in keys if k in v and v[k]["mean"] is not None]
     d = pd.DataFrame(rows); ks = [k for k in keys if k in set(d.metric)] if len(d) else []
@@ -431,7 +431,7 @@ def plot_metric_bars(metrics: dict, path=None, keys=HEADLINE):
 
 def plot_per_user(scores: pd.DataFrame, path=None, keys=("hallucinated", "claim_precision", "history_citation", "distinctiveness")):
     "Per-user distributions (each point a user's mean) of per-text metrics, by system."
-    import matplotlib.pyplot as plt; import seaborn as sns
+    import seaborn as sns
     ks = [k for k in keys if k in scores]
     pu = scores.groupby(["system", "user"])[ks].mean().reset_index().melt(id_vars=["system", "user"], var_name="metric").dropna()
     order = [s for s in SYSTEMS if s in set(pu.system)]
@@ -443,7 +443,7 @@ def plot_per_user(scores: pd.DataFrame, path=None, keys=("hallucinated", "claim_
         with atomic_path(path) as tmp: g.figure.savefig(tmp, format="png", dpi=110)
     return g.figure
 
-# %% ../nbs/05_evaluation.ipynb #c1fdc018
+# %% ../nbs/05_evaluation.ipynb #5c83b6b7
 def answers(m: dict) -> dict:
     "The three questions of the study, answered with numbers and CIs from the metrics dict."
     def f(s, k, scale=1):
@@ -462,12 +462,18 @@ def answers(m: dict) -> dict:
     if said: out["faithfulness"] = "hallucination rate (claim judge): " + "; ".join(said)
     if "student" in m:
         out["fidelity"] = (f"student vs teacher text: BLEU-4 {f('student', 'bleu4')}, BLEU-1 {f('student', 'bleu1')}, ROUGE-L {f('student', 'rougeL')}, "
-                           f"semantic similarity {f('student', 'semsim')}; template baseline BLEU-4 {f('template', 'bleu4')}, ROUGE-L {f('template', 'rougeL')}")
+                           f"semantic similarity {f('student', 'semsim')}; "
+                           f"template baseline BLEU-4 {f('template', 'bleu4')}, ROUGE-L {f('template', 'rougeL')}")
     t = pt.get("student_vs_student_no_user:distinctiveness"); h = pt.get("student_vs_student_no_user:history_citation")
     if t or h:
         parts = []
-        if h and h["diff"]["mean"] is not None: parts.append(f"history citation {f('student', 'history_citation')} vs {f('student_no_user', 'history_citation')} without (McNemar p = {h['p']:.3g})")
-        if t and t["diff"]["mean"] is not None: parts.append(f"distinctiveness {f('student', 'distinctiveness')} vs {f('student_no_user', 'distinctiveness')}, difference {t['diff']['mean']:+.3g} [{t['diff']['ci'][0]:+.3g}, {t['diff']['ci'][1]:+.3g}] (Wilcoxon p = {t['p']:.3g})")
+        if h and h["diff"]["mean"] is not None:
+            parts.append(f"history citation {f('student', 'history_citation')} vs {f('student_no_user', 'history_citation')} without "
+                         f"(McNemar p = {h['p']:.3g})")
+        if t and t["diff"]["mean"] is not None:
+            d = t["diff"]
+            parts.append(f"distinctiveness {f('student', 'distinctiveness')} vs {f('student_no_user', 'distinctiveness')}, "
+                         f"difference {d['mean']:+.3g} [{d['ci'][0]:+.3g}, {d['ci'][1]:+.3g}] (Wilcoxon p = {t['p']:.3g})")
         out["personalization"] = "with the user embedding: " + "; ".join(parts)
     return out
 

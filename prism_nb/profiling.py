@@ -7,7 +7,7 @@ Docs: https://prism-nb.github.io/prism-nb/profiling.html.md"""
 
 # %% ../nbs/06_profiling.ipynb #3e5a08b4
 from __future__ import annotations
-import json, os, subprocess, sys, threading, time
+import json, subprocess, sys, threading, time
 from pathlib import Path
 import numpy as np, pandas as pd
 from .core import PrismError, mark_done, pick_device, read_jsonl, write_json

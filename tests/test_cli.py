@@ -137,7 +137,7 @@ def test_out_of_range_values_are_refused_before_anything_runs(tmp_path, override
 
 
 def test_a_second_writer_on_one_run_folder_is_refused(tmp_path):
-    import os, socket, time
+    import socket
     run = tmp_path/"run"; run.mkdir()
     holder = __import__("subprocess").Popen(["sleep", "30"])  # a live process standing for a running prism-nb
     try:

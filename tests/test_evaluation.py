@@ -66,7 +66,8 @@ def test_distinctiveness_prefers_own_user():
 
 def _synthetic_run(tmp_path: Path, peter: bool = True) -> Path:
     rd = tmp_path/"run"; (rd/"data").mkdir(parents=True)
-    items = pd.DataFrame({"item": [str(i) for i in range(6)], "title": ["Fargo", "Blood Simple", "Heat", "The Big Lebowski", "Raising Arizona", "Miller's Crossing"],
+    titles = ["Fargo", "Blood Simple", "Heat", "The Big Lebowski", "Raising Arizona", "Miller's Crossing"]
+    items = pd.DataFrame({"item": [str(i) for i in range(6)], "title": titles,
                           "year": [1996, 1984, 1995, 1998, 1987, 1990], "genres": [["Crime"], ["Crime"], ["Action"], ["Comedy"], ["Comedy"], ["Crime"]],
                           "features": [["plot"], ["acting"], ["score"], ["acting"], ["plot"], ["score"]]})
     items.to_parquet(rd/"data/items.parquet")
@@ -91,8 +92,9 @@ def _synthetic_run(tmp_path: Path, peter: bool = True) -> Path:
 def test_run_evaluation_end_to_end(tmp_path):
     rd = _synthetic_run(tmp_path)
     S = load_settings(profile="smoke", overrides=["evaluation.bootstrap=50"])
-    m = ev.run_evaluation(S, rd)
+    returned = ev.run_evaluation(S, rd)
     saved = json.loads((rd/"evaluation/metrics.json").read_text())
+    assert saved["counts"] == returned["counts"]  # what the stage returns is what it wrote
     assert set(saved) >= {"teacher", "student", "student_no_user", "template", "review", "paired_tests", "counts", "answers"}
     for s in ("teacher", "student", "student_no_user", "template", "review"):
         assert saved[s]["n"] == 8

@@ -1,5 +1,4 @@
 "Model loading: bad names and missing weights give one-line errors that say what to do."
-import os
 import pytest
 from prism_nb.core import PrismError
 from prism_nb import models

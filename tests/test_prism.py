@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from prism_nb.core import read_jsonl, seed_everything
-from prism_nb.prism import Student, encode, generate, load_student, save_student, train_student, eval_loss
+from prism_nb.core import read_jsonl, seed_everything  # noqa: F401 (seed_everything, Student, encode: used by the TINY code below)
+from prism_nb.prism import Student, encode, generate, load_student, save_student, train_student, eval_loss  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -121,7 +121,7 @@ def _explanations(run_dir, n_users=8):
 def test_faithful_student_learns_only_from_judged_faithful_texts(tmp_path):
     from prism_nb.core import load_settings
     from prism_nb.prism import run_prism, stage_records, system_dir
-    recs = _explanations(tmp_path)
+    _explanations(tmp_path)
     S = load_settings(profile="smoke", overrides=['prism.systems=["student", "student_faithful"]', "prism.epochs=1"])
     info = run_prism(S, tmp_path)
     _, sets = stage_records(S, tmp_path)

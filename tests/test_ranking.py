@@ -84,7 +84,8 @@ def synthetic(n_users=120, n_items=60, n_groups=4, per_user=12, seed=0):
 @pytest.mark.parametrize("name", ["itemknn", "als", "bpr", "sasrec"])
 def test_learned_ranker_beats_random(name):
     df = synthetic()
-    S = load_settings(overrides=[f"ranking.ks=[10]", 'ranking.params={"sasrec": {"max_epochs": 15, "patience": 5, "dim": 32}, "bpr": {"iterations": 50}, "als": {"factors": 16}}'])
+    params = '{"sasrec": {"max_epochs": 15, "patience": 5, "dim": 32}, "bpr": {"iterations": 50}, "als": {"factors": 16}}'
+    S = load_settings(overrides=["ranking.ks=[10]", f"ranking.params={params}"])
     m, recs = compare_rankers(df, [name], S, k=10, progress=False)
     # random ranking of the ~49 unseen items: HR@10 about 10/49 = 0.2; the group structure makes ~14 of them plausible
     assert m[name]["hr@10"] > 0.45, m[name]
