@@ -154,7 +154,7 @@ def find_mentions(text: str, vocab: Vocabulary, known_titles=()) -> tuple[list[M
         if m.text.count("(") > m.text.count(")"): m.text += ")"
     return out, ws, sents
 
-# %% ../nbs/02b_claims.ipynb #8460d35a
+# %% ../nbs/02b_claims.ipynb #b07f5384
 @dataclass
 class Evidence:
     "What one prompt gives: the item, its years and genres, liked titles, features, and links from titles to the item."
@@ -164,7 +164,7 @@ class Evidence:
     history: list = field(default_factory=list)
     features: set = field(default_factory=set)
     links: dict = field(default_factory=dict)      # title -> {relation: fact text}
-    words: set = field(default_factory=set)        # every word of every fact and title
+    given_words: set = field(default_factory=set)  # every word of every fact and title
 
     def titles(self) -> list[str]:
         "Every title the prompt names: the item, the liked titles, the linked titles."
@@ -184,7 +184,7 @@ def evidence(facts: list[dict], history: list[dict]) -> Evidence:
         rel = f"genre:{val}" if kind == "shared_genre" else kind.removeprefix("shared_")
         if kind.startswith("shared_") or kind in ("sequel", "prequel"):
             for t in vias: ev.links.setdefault(t, {})[rel] = str(f.get("text", ""))
-    ev.words = set(words(" ".join([str(f.get("text", "")) for f in facts] + ev.history + [ev.item])))
+    ev.given_words = set(words(" ".join([str(f.get("text", "")) for f in facts] + ev.history + [ev.item])))
     return ev
 
 # %% ../nbs/02b_claims.ipynb #4e19813a
@@ -301,7 +301,7 @@ def loose_relation_claims(r: Reading, used: set) -> list[dict]:
             claim("relation", f"a shared {m.name}", UNSUPPORTED, f"no fact gives a shared {m.name}")
             for m in r.mentions if m.kind == "relation" and id(m) not in used]
 
-# %% ../nbs/02b_claims.ipynb #4b4c79ad
+# %% ../nbs/02b_claims.ipynb #75419afb
 def attribute_claims(r: Reading) -> list[dict]:
     "The genre, year and feature claims of a text."
     ev, out = r.ev, []
@@ -311,7 +311,7 @@ def attribute_claims(r: Reading) -> list[dict]:
                        claim("genre", m.name, CONTRADICTED if ev.genres else UNSUPPORTED,
                              f"the facts give {', '.join(sorted(ev.genres)) or 'no genre'}", genre=m.name))
         elif m.kind == "year":
-            out.append(claim("year", m.name, SUPPORTED, "a year of the facts") if m.name in ev.years or m.name in ev.words else
+            out.append(claim("year", m.name, SUPPORTED, "a year of the facts") if m.name in ev.years or m.name in ev.given_words else
                        claim("year", m.name, CONTRADICTED if ev.years else UNSUPPORTED,
                              f"the facts give {', '.join(sorted(ev.years)) or 'no year'}", year=m.name))
         elif m.kind == "feature":
@@ -354,7 +354,7 @@ def user_claims(r: Reading) -> list[dict]:
         out += [_liked_claim(m, f"{m.text} {x[0]}", r.ev) for m in named]
     return [c for c in out if c]
 
-# %% ../nbs/02b_claims.ipynb #f2e76506
+# %% ../nbs/02b_claims.ipynb #0f5fa33b
 ORDINARY_CAPITALS = set("""i you the this it if user users a an and they both its their since because as with given based
 like fans for in on he she we explanation recommended movie film facts fact liked title genres genre year answer note
 additionally also furthermore moreover overall however these those that there here his her all each mr mrs dr st""".split())
@@ -412,7 +412,7 @@ def content_claims(r: Reading) -> list[dict]:
     "Per sentence, the words that are neither recognised, nor in the prompt, nor words of recommending."
     by_sentence = {}
     for k, w in enumerate(r.words):
-        if k in r.covered or w.low in FUNCTION_WORDS or w.low in RECOMMENDING_WORDS or w.low in r.ev.words: continue
+        if k in r.covered or w.low in FUNCTION_WORDS or w.low in RECOMMENDING_WORDS or w.low in r.ev.given_words: continue
         if w.low.isdigit() or len(w.low) < 3 or (w.orig[0].isupper() and k > 0 and r.sents[k - 1] == r.sents[k]): continue
         by_sentence.setdefault(r.sents[k], []).append(w.low)
     return [claim("content", " ".join(ws), UNSUPPORTED, f"not in the facts: {', '.join(dict.fromkeys(ws))}") for ws in by_sentence.values()]
