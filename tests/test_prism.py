@@ -141,7 +141,7 @@ def test_unjudged_teacher_texts_cannot_train_the_faithful_student(tmp_path):
     _explanations(tmp_path)
     lines = [json.loads(l) for l in (tmp_path/"oracle"/"explanations.jsonl").read_text().splitlines()]
     (tmp_path/"oracle"/"explanations.jsonl").write_text("".join(json.dumps({**l, "faithful": None}) + "\n" for l in lines))
-    S = load_settings(profile="smoke", overrides=['prism.systems=["student_faithful"]'])
+    S = load_settings(profile="smoke", overrides=['prism.systems=["student", "student_faithful"]'])
     with pytest.raises(PrismError, match="not judged"): run_prism(S, tmp_path)
 
 
