@@ -72,7 +72,10 @@ def test_api_page(site, browser):
 def test_notebook_page(site, browser):
     title, text = open_page(browser, site/"01_data.html", "prism_docs_notebook.png")
     assert title.endswith("| prism-nb") and title != "01_data | prism-nb"
-    assert "default_exp data" in text and "load_run_data" in text
+    assert "#|" not in text and "default_exp" not in text, "nbdev directives shown"  # nbdev's processors hid them
+    assert "def load_run_data(" in text and "[ ]:" not in text  # signatures rendered, no empty prompts
+    too_wide = browser.execute_script("return [...document.querySelectorAll('.site-main pre')].filter(p => p.scrollWidth > p.clientWidth + 1).length")
+    assert too_wide == 0, f"{too_wide} code blocks scroll sideways"
     visible = browser.execute_script("return getComputedStyle(document.querySelector('.site-main')).marginLeft")
     assert visible != "0px", "the sidebar covers the page"
 

@@ -52,8 +52,8 @@ def test_peter_explainability_metrics():
 def test_bootstrap_and_paired_tests():
     r = ev.boot_mean(np.r_[np.zeros(50), np.ones(50)], B=500, seed=3)
     assert r["mean"] == 0.5 and r["ci"][0] < 0.5 < r["ci"][1] and 0.3 < r["ci"][0] and r["n"] == 100
-    t = ev.mcnemar_exact([1] * 8 + [0, 1], [0] * 8 + [1, 1])
-    assert t["p"] == pytest.approx(20 / 512)
+    t = ev.mcnemar_exact([1] * 30 + [0] * 10, [0] * 20 + [1] * 20)  # 20 pairs only a true, 10 only b: two-sided exact p
+    assert (t["a_only"], t["b_only"]) == (20, 10) and t["p"] == pytest.approx(2 * sum(math.comb(30, k) for k in range(11)) / 2**30)
     w = ev.wilcoxon([1, 2, 3, 4, 5, 6, 7, 8], [2, 3, 4, 5, 6, 7, 8, 9.5])
     assert w["n"] == 8 and w["p"] < 0.05
 

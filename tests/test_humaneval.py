@@ -11,13 +11,13 @@ RATE = {"teacher": 5, "student": 4, "student_no_user": 2}
 
 
 def _run(tmp_path, n=6):
-    rd = tmp_path/"run"
-    append_jsonl(rd/"oracle/explanations.jsonl", [
+    run = tmp_path/"run"
+    append_jsonl(run/"oracle/explanations.jsonl", [
         {"user": f"u{i}", "item": f"i{i}", "history": [{"item": "h", "title": f"Liked {i}", "rating": 5}],
          "facts": [{"kind": "title", "text": f"title: Movie {i}", "value": f"Movie {i}"}], "text": f"alpha says {i}"} for i in range(n)])
-    append_jsonl(rd/"student/predictions.jsonl", [{"user": f"u{i}", "item": f"i{i}", "system": s, "text": f"{W[s]} says {i}"}
+    append_jsonl(run/"student/predictions.jsonl", [{"user": f"u{i}", "item": f"i{i}", "system": s, "text": f"{W[s]} says {i}"}
                                                   for i in range(n) for s in ("student", "student_no_user")])
-    return rd
+    return run
 
 
 def _annotate(app, k, f=lambda sy, c: RATE[sy] if c == "faithfulness" else 3):
@@ -48,26 +48,26 @@ def test_incomplete_ratings_refused(tmp_path):
 
 
 def test_resume_after_restart_same_process(tmp_path):
-    rd = _run(tmp_path)
-    app = he.AnnotationApp(rd, "alice", n_tasks=5)
+    run = _run(tmp_path)
+    app = he.AnnotationApp(run, "alice", n_tasks=5)
     _annotate(app, 2)
     nxt = app.current[0]["id"]
-    app2 = he.AnnotationApp(rd, "alice", n_tasks=5)          # a fresh object on the same file, as after a restart
+    app2 = he.AnnotationApp(run, "alice", n_tasks=5)          # a fresh object on the same file, as after a restart
     assert app2.progress == (2, 5) and app2.current[0]["id"] == nxt
     _annotate(app2, 3)
     assert app2.current is None and app2.submit_btn.disabled and app2.submit() is None
-    assert len(read_jsonl(rd/"humaneval/alice.jsonl")) == 5
+    assert len(read_jsonl(run/"humaneval/alice.jsonl")) == 5
 
 
 def test_resume_after_kernel_crash(tmp_path):
     "A process that dies (os._exit, no cleanup) after two saved pairs loses nothing saved; the next one resumes."
-    rd = _run(tmp_path)
+    run = _run(tmp_path)
     code = textwrap.dedent(f"""
         import os, sys
         sys.path.insert(0, {str(Path(__file__).parent)!r})
         from test_humaneval import _annotate
         from prism_nb.humaneval import AnnotationApp
-        app = AnnotationApp({str(rd)!r}, "carol", n_tasks=5)
+        app = AnnotationApp({str(run)!r}, "carol", n_tasks=5)
         _annotate(app, 2)
         app.rate("A", "faithfulness", 1)       # a half-rated pair on screen when the kernel dies
         os._exit(9)
@@ -75,36 +75,34 @@ def test_resume_after_kernel_crash(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     p = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert p.returncode == 9, p.stderr
-    app = he.AnnotationApp(rd, "carol", n_tasks=5)
+    app = he.AnnotationApp(run, "carol", n_tasks=5)
     assert app.progress == (2, 5)
-    done = {r["task"] for r in read_jsonl(rd/"humaneval/carol.jsonl")}
+    done = {r["task"] for r in read_jsonl(run/"humaneval/carol.jsonl")}
     assert app.current[0]["id"] not in done and [t["id"] for t, _ in app.order[:2]] == sorted(done, key=[t["id"] for t, _ in app.order].index)
 
 
 def test_aggregate_win_rates_and_kappa(tmp_path):
-    rd = _run(tmp_path)
-    _annotate(he.AnnotationApp(rd, "alice", n_tasks=4), 4)
-    _annotate(he.AnnotationApp(rd, "bob", n_tasks=4), 4, lambda sy, c: {"teacher": 5, "student": 5, "student_no_user": 1}[sy] if c == "faithfulness" else 3)
-    agg = he.aggregate(rd, B=200)
+    run = _run(tmp_path)
+    _annotate(he.AnnotationApp(run, "alice", n_tasks=4), 4)
+    _annotate(he.AnnotationApp(run, "bob", n_tasks=4), 4, lambda sy, c: {"teacher": 5, "student": 5, "student_no_user": 1}[sy] if c == "faithfulness" else 3)
+    agg = he.aggregate(run, B=200)
     assert agg["annotators"] == ["alice", "bob"] and agg["tasks"] == 4 and agg["n_ratings"] == 2 * 4 * 3 * 2
     # teacher beats student for alice (5 > 4), ties for bob (5 = 5): 0.75 on every pair
     w = agg["win_rates"]["faithfulness:teacher>student"]
     assert w["mean"] == pytest.approx(0.75) and w["ci"] == [pytest.approx(0.75)] * 2
     assert agg["win_rates"]["faithfulness:teacher>student_no_user"]["mean"] == 1.0
     # faithfulness (task, system) ratings: alice 5,4,2 / bob 5,5,1 per task -> agree only on the teacher
-    a = [5, 4, 2] * 4; b = [5, 5, 1] * 4
     kap = agg["agreement"]["faithfulness"]
-    assert kap["cohen"]["alice|bob"]["kappa"] == pytest.approx(he.cohen_kappa(a, b, categories=range(1, 6)))
+    # they agree on 4 of 12 (p_o = 1/3); chance agreement p_e = P(alice 5) P(bob 5) = 1/3 x 2/3: kappa = (1/3 - 2/9) / (7/9)
+    assert kap["cohen"]["alice|bob"]["kappa"] == pytest.approx(1 / 7)
     assert kap["fleiss"]["n_items"] == 12
-    assert json.loads((rd/"humaneval/summary.json").read_text())["tasks"] == 4
+    assert json.loads((run/"humaneval/summary.json").read_text())["tasks"] == 4
     # a re-rating appends; the latest wins
-    app = he.AnnotationApp(rd, "alice", n_tasks=4)
+    app = he.AnnotationApp(run, "alice", n_tasks=4)
     assert app.current is None
 
 
-def test_kappa_hand_computed():
-    a = ["y"] * 25 + ["n"] * 25; b = ["y"] * 20 + ["n"] * 5 + ["y"] * 10 + ["n"] * 15
-    assert he.cohen_kappa(a, b) == pytest.approx(0.4)
+def test_fleiss_kappa_hand_computed():
     # 3 items, 3 raters, 2 categories: counts (3,0), (0,3), (2,1): P_i = 1, 1, 1/3; p = (5/9, 4/9)
     pb, pe = (1 + 1 + 1/3) / 3, (5/9) ** 2 + (4/9) ** 2
     assert he.fleiss_kappa([[3, 0], [0, 3], [2, 1]]) == pytest.approx((pb - pe) / (1 - pe))
@@ -112,10 +110,10 @@ def test_kappa_hand_computed():
 
 
 def test_bad_input(tmp_path):
-    rd = _run(tmp_path)
-    with pytest.raises(PrismError, match="annotator name"): he.AnnotationApp(rd, "a/b")
-    with pytest.raises(PrismError, match="scale"): he.AnnotationApp(rd, "a", scale=1)
-    with pytest.raises(PrismError, match="two systems"): he.make_tasks(rd, systems=("teacher",))
+    run = _run(tmp_path)
+    with pytest.raises(PrismError, match="annotator name"): he.AnnotationApp(run, "a/b")
+    with pytest.raises(PrismError, match="scale"): he.AnnotationApp(run, "a", scale=1)
+    with pytest.raises(PrismError, match="two systems"): he.make_tasks(run, systems=("teacher",))
     assert he.aggregate(tmp_path/"empty")["n_ratings"] == 0
 
 
@@ -131,9 +129,9 @@ def test_renders_and_saves_in_jupyterlab_headless_chromium(tmp_path):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import WebDriverWait
-    rd = _run(tmp_path)
+    run = _run(tmp_path)
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
-        f"from prism_nb.humaneval import AnnotationApp\napp = AnnotationApp({str(rd)!r}, 'browser', n_tasks=3)\napp.widget")])
+        f"from prism_nb.humaneval import AnnotationApp\napp = AnnotationApp({str(run)!r}, 'browser', n_tasks=3)\napp.widget")])
     from prism_nb.cli import kernel_name
     nb.metadata["kernelspec"] = {"name": kernel_name(), "display_name": kernel_name(), "language": "python"}
     nbformat.write(nb, tmp_path/"app.ipynb")
@@ -166,7 +164,7 @@ def test_renders_and_saves_in_jupyterlab_headless_chromium(tmp_path):
         for b in buttons: b.click()
         next(b for b in drv.find_elements(By.CSS_SELECTOR, "button") if "Save and next" in b.text).click()
         wait.until(lambda d: "Pair 2 of 3" in d.find_element(By.CSS_SELECTOR, ".jp-OutputArea").text)
-        recs = read_jsonl(rd/"humaneval/browser.jsonl")
+        recs = read_jsonl(run/"humaneval/browser.jsonl")
         assert len(recs) == 1 and all(v == 4 for r in recs[0]["ratings"].values() for v in r.values())
     except Exception:
         if drv: drv.save_screenshot(str(tmp_path/"jupyterlab.png")); print("screenshot:", tmp_path/"jupyterlab.png")

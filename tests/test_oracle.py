@@ -2,7 +2,8 @@
 import json, os, signal, subprocess, sys, time
 from pathlib import Path
 import pytest
-from prism_nb.core import open_run, ensure_upstream, read_jsonl, PrismError
+from prism_nb.core import open_run, read_jsonl, PrismError
+from prism_nb.cli import ensure_upstream
 from prism_nb import oracle
 
 ROOT = Path(__file__).resolve().parents[1]

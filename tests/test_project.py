@@ -19,3 +19,41 @@ def test_stage_notebooks_have_parameters_cell():
     for nb in sorted((ROOT/"nbs").glob("0[1-7]_*.ipynb")):
         cells = json.loads(nb.read_text())["cells"]
         assert any("parameters" in c.get("metadata", {}).get("tags", []) for c in cells), nb.name
+
+# the modules in dependency order: each may import only modules at or before its own place
+MODULE_ORDER = ["core", "models", "data", "ranking", "claims", "oracle", "prism", "evaluation", "profiling", "report",
+                "humaneval", "docs", "cli"]
+
+def imported_modules(path) -> set[str]:
+    "The prism_nb modules a module imports, at its top or inside its functions."
+    import ast
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            name = node.module.removeprefix("prism_nb.") if node.level == 0 else node.module
+            if node.level or node.module.startswith("prism_nb."): found.add(name.split(".")[0])
+            elif node.module == "prism_nb": found |= {a.name for a in node.names}
+        elif isinstance(node, ast.Import):
+            found |= {a.name.split(".")[1] for a in node.names if a.name.startswith("prism_nb.")}
+        elif isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", "")) == "import_module":
+            arg = node.args[0] if node.args else None
+            if isinstance(arg, ast.Constant) and str(arg.value).startswith("prism_nb."): found.add(arg.value.split(".")[1])
+            elif isinstance(arg, ast.JoinedStr): found.add("<any stage>")
+    return found & set(MODULE_ORDER) | ({"<any stage>"} & found)
+
+def test_no_module_imports_a_later_one():
+    """The core imports no stage, the Oracle not the evaluation: every import points back along the pipeline (only the
+    CLI, which runs every stage, and the docs, which render every module, import modules by name)."""
+    assert sorted(p.stem for p in (ROOT/"prism_nb").glob("[a-z]*.py")) == sorted(MODULE_ORDER)
+    for name in MODULE_ORDER:
+        later = MODULE_ORDER[MODULE_ORDER.index(name) + 1:]
+        imports = imported_modules(ROOT/"prism_nb"/f"{name}.py")
+        assert not imports & set(later), f"{name} imports {sorted(imports & set(later))}, which come later"
+        if name not in ("cli", "docs"): assert "<any stage>" not in imports, f"{name} imports modules by computed name"
+
+def test_pipeline_table_names_each_stage_notebook_and_module():
+    from prism_nb.core import PIPELINE
+    for stage in PIPELINE.values():
+        nb = json.loads((ROOT/"nbs"/stage.notebook).read_text())
+        assert any(f"#| default_exp {stage.name}" in "".join(c["source"]) for c in nb["cells"]), stage.notebook
+        assert (ROOT/"prism_nb"/f"{stage.name}.py").is_file()
