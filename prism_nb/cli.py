@@ -14,8 +14,8 @@ from .core import (PIPELINE, PrismError, STAGES, atomic_write, pick_device, is_d
 # %% auto #0
 __all__ = ['STAGE_MODELS', 'COMMANDS', 'BAD_PATH_ERRNOS', 'stage_notebooks', 'ensure_upstream', 'pick_stages', 'kernel_name',
            'die_with_parent', 'TiedKernelManager', 'StageFailed', 'record_failure', 'run_stage', 'run_settings',
-           'run_pipeline', 'parser', 'check_run_args', 'check_models', 'check_inputs', 'cmd_run', 'cmd_explain',
-           'cmd_judge', 'cmd_docs', 'main']
+           'run_pipeline', 'parser', 'check_run_args', 'check_models', 'check_inputs', 'cmd_run', 'cmd_explain_file',
+           'cmd_explain', 'cmd_judge', 'cmd_docs', 'main']
 
 # %% ../nbs/09_cli.ipynb #628fdcc5
 def stage_notebooks(nbs=None) -> dict[str, Path]:
@@ -125,7 +125,7 @@ def run_pipeline(profile="demo", run_dir=None, stages=None, overrides=(), resume
             log(f"[{n}/{len(todo)}] {stage}: done in {time.time() - t0:.1f}s")
     return run_dir
 
-# %% ../nbs/09_cli.ipynb #496fffc6
+# %% ../nbs/09_cli.ipynb #fb1afd68
 def parser() -> argparse.ArgumentParser:
     "Arguments of `prism-nb run`, `explain`, `judge`, `profiles` and `docs`."
     p = argparse.ArgumentParser(prog="prism-nb", description="Decoupled explainable recommendation: ranker -> Oracle -> Prism.")
@@ -138,8 +138,14 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--resume", action="store_true", help="skip stages whose outputs match the current settings")
     r.add_argument("--settings", help="settings file (default: settings.ini of the project)")
     r.add_argument("overrides", nargs="*", metavar="section.key=value", help="settings overrides")
-    e = sub.add_parser("explain", help="explain one recommendation with a run's trained student")
-    e.add_argument("--run-dir", required=True); e.add_argument("--user", required=True); e.add_argument("--item", required=True)
+    e = sub.add_parser("explain", help="explain one recommendation, or every row of a ranking file, with a run's trained student")
+    e.add_argument("--run-dir", required=True, help="a finished run folder")
+    e.add_argument("--user", help="the user of one recommendation"); e.add_argument("--item", help="its item")
+    e.add_argument("--recommendations", help="a ranking file (csv, tsv or parquet: user, item, and rank or score) to explain row by row")
+    e.add_argument("--out", help="with --recommendations: the JSON-lines file to write (a rerun resumes it)")
+    e.add_argument("--top", type=int, help="with --recommendations: only each user's top N rows")
+    e.add_argument("--system", default="student", help="the trained system: student, student_no_user or student_faithful")
+    e.add_argument("--batch-size", type=int, help="explanations generated per batch (default: prism.generate_batch_size)")
     j = sub.add_parser("judge", help="judge the faithfulness of explanations, claim by claim")
     j.add_argument("--in", dest="src", required=True, help="JSON lines with text, facts and history (as oracle/explanations.jsonl)")
     j.add_argument("--out", dest="dst", required=True, help="where to write each line with `faithful` and `claims`")
@@ -159,7 +165,7 @@ def check_run_args(args):
         for p in [d, *d.parents]:
             if p.exists() and not p.is_dir(): raise PrismError(f"--run-dir {d}: {p} is a file, not a folder")
 
-# %% ../nbs/09_cli.ipynb #e7c69b4e
+# %% ../nbs/09_cli.ipynb #acea5623
 # stages -> the model settings they load
 STAGE_MODELS = {"oracle": ["oracle.model"], "prism": ["prism.backbone"], "profiling": ["oracle.model", "prism.backbone"]}
 
@@ -190,10 +196,23 @@ def cmd_run(args) -> int:
     out = run_pipeline(args.profile, args.run_dir, args.stages, args.overrides, args.resume, args.settings, progress=sys.stderr.isatty())
     print(f"run written to {out}"); return 0
 
+def cmd_explain_file(args) -> int:
+    "`prism-nb explain --recommendations FILE --out FILE`: every row of a ranking file, streamed and resumable."
+    from prism_nb.prism import explain_file
+    if not args.out: raise PrismError("--recommendations needs --out FILE for the explanations (JSON lines)")
+    if args.top is not None and args.top < 1: raise PrismError(f"--top must be 1 or more, got {args.top}")
+    if args.batch_size is not None and args.batch_size < 1: raise PrismError(f"--batch-size must be 1 or more, got {args.batch_size}")
+    r = explain_file(args.run_dir, args.recommendations, args.out, args.system, args.top, args.batch_size, progress=sys.stderr.isatty())
+    if r["bad_rows"]: print(f"prism-nb: note: {r['bad_rows']} bad rows skipped, each with its line and reason in {args.out}.errors.jsonl", file=sys.stderr)
+    print(f"{r['rows']} rows: {r['written']} explained now, {r['already_done']} already in {args.out} "
+          f"({r['explanations_per_s']} explanations/s; {r['unknown_users']} users without a learned vector)"); return 0
+
 def cmd_explain(args) -> int:
-    "`prism-nb explain`: one explanation from a run's trained student."
+    "`prism-nb explain`: one explanation from a run's trained student, or a whole ranking file with `--recommendations`."
     from prism_nb.prism import Prism
-    prism = Prism.load(args.run_dir)
+    if args.recommendations: return cmd_explain_file(args)
+    if not (args.user and args.item): raise PrismError("explain needs --user and --item, or --recommendations FILE --out FILE")
+    prism = Prism.load(args.run_dir, args.system)
     if not prism.knows(args.user):
         print(f"prism-nb: note: user {args.user} has no learned vector; the shared vector of unseen users stands in", file=sys.stderr)
     print(prism.explain(args.user, args.item)); return 0

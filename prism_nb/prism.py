@@ -18,7 +18,7 @@ __all__ = ['SOURCE_SUFFIX', 'USER_MODES', 'STUDENT_FILES', 'STUDENT_SYSTEMS', 's
            'UserTable', 'Student', 'encode_source', 'encode_target', 'encode', 'batch_loss', 'generate', 'lr_lambda',
            'rng_state', 'set_rng_state', 'autocast', 'eval_loss', 'Trainer', 'train_student', 'save_student',
            'load_student', 'load_backbone', 'system_dir', 'stage_records', 'faithful_only', 'train_system', 'decoding',
-           'predict_system', 'run_prism', 'Prism']
+           'predict_system', 'run_prism', 'Prism', 'read_pairs', 'explain_file']
 
 # %% ../nbs/04_prism.ipynb #1a50c5a2
 def split_pairs(recs: list[dict], val_share: float, seed: int) -> dict:
@@ -464,3 +464,54 @@ class Prism:
     def knows(self, user) -> bool:
         "Whether `user` has a learned vector (else the shared vector of unseen users stands in)."
         return self.student.users is None or str(user) in self.student.users.index
+
+# %% ../nbs/04_prism.ipynb #10d30a12
+def read_pairs(path, items: set, top: int | None = None) -> tuple[list[dict], list[dict]]:
+    "The rows of a ranking file as (line, user, item) dicts, each user's `top` only when given, and its bad rows with their reasons."
+    import pandas as pd
+    path = Path(path); suffix = path.suffix.lower()
+    if not path.is_file(): raise PrismError(f"recommendations file {path} not found")
+    if suffix not in (".parquet", ".pq", ".csv", ".tsv"): raise PrismError(f"recommendations file {path} must be .csv, .tsv or .parquet")
+    read = pd.read_parquet if suffix in (".parquet", ".pq") else (
+        lambda p: pd.read_csv(p, sep="\t" if suffix == ".tsv" else ",", dtype=str, keep_default_na=False))
+    try: df = read(path)
+    except Exception as e: raise PrismError(f"cannot read recommendations file {path}: {' '.join(str(e).split())[:200]}") from None
+    df.columns = [str(c).strip().lower() for c in df.columns]
+    if not {"user", "item"} <= set(df.columns):
+        raise PrismError(f"recommendations file {path} needs columns user and item (it has {', '.join(df.columns) or 'none'})")
+    df["line"] = np.arange(len(df)) + (1 if suffix in (".parquet", ".pq") else 2)
+    if top is not None and "rank" in df: df = df[pd.to_numeric(df["rank"], errors="coerce") <= top]
+    elif top is not None and "score" in df:
+        df = df.assign(_s=pd.to_numeric(df["score"], errors="coerce")).sort_values(["user", "_s"], ascending=[True, False], kind="stable")
+        df = df.groupby("user", sort=False).head(top).sort_values("line")
+    pairs, bad, seen = [], [], {}
+    for line, user, item in zip(df.line, df.user.astype(str).str.strip(), df["item"].astype(str).str.strip()):
+        why = ("empty user or item" if not user or not item else f"item {item!r} is not in the dataset" if item not in items
+               else f"repeats line {seen[(user, item)]}" if (user, item) in seen else None)
+        if why: bad.append({"line": int(line), "user": user, "item": item, "error": why}); continue
+        seen[(user, item)] = int(line); pairs.append({"line": int(line), "user": user, "item": item})
+    return pairs, bad
+
+def explain_file(run_dir, recommendations, out, system: str = "student", top: int | None = None, batch_size: int | None = None,
+                 stop_after: int | None = None, progress: bool = True) -> dict:
+    "Explain every row of a ranking file into `out` (JSON lines) in batches, resuming after a kill; returns counts and speed."
+    from tqdm.auto import tqdm
+    import pandas as pd
+    run_dir, out = Path(run_dir), Path(out)
+    prism = Prism.load(run_dir, system)
+    pairs, bad = read_pairs(recommendations, set(pd.read_parquet(run_dir/"data"/"items.parquet").item.astype(str)), top)
+    with atomic_write(out.with_name(out.name + ".errors.jsonl")) as f: f.writelines(json.dumps(b) + "\n" for b in bad)
+    done = {(r["user"], r["item"]) for r in read_jsonl(out)}
+    todo = [p for p in pairs if (p["user"], p["item"]) not in done]
+    bs, t0, written = batch_size or prism.S.prism.generate_batch_size, time.time(), 0
+    with tqdm(total=len(pairs), initial=len(pairs) - len(todo), unit="expl", desc=f"Prism {system}", disable=not progress) as bar:
+        for n, b in enumerate(range(0, len(todo), bs), 1):
+            chunk = todo[b:b + bs]
+            texts = prism.explain_batch([(p["user"], p["item"]) for p in chunk])
+            append_jsonl(out, [{**p, "system": system, "text": t} for p, t in zip(chunk, texts)])
+            written += len(chunk); bar.update(len(chunk))
+            if stop_after is not None and n >= stop_after: break
+    secs = time.time() - t0
+    return {"rows": len(pairs), "already_done": len(pairs) - len(todo), "written": written, "bad_rows": len(bad),
+            "unknown_users": len({p["user"] for p in pairs if not prism.knows(p["user"])}), "seconds": round(secs, 2),
+            "explanations_per_s": round(written / max(secs, 1e-9), 3), "out": str(out)}

@@ -69,6 +69,7 @@ def test_smoke_pipeline_end_to_end(tmp_path):
     assert r.returncode == 0 and r.stdout.strip(), r.stderr
     r = prism_nb("explain", "--run-dir", run, "--user", "nobody-like-this", "--item", pair["item"])
     assert r.returncode == 0 and r.stdout.strip() and "has no learned vector" in r.stderr, r.stderr
+    explain_a_whole_ranking(run)
     (run/"student"/"model.safetensors").unlink()
     assert_one_line_error(prism_nb("explain", "--run-dir", run, "--user", pair["user"], "--item", pair["item"]), "has no weights")
 
@@ -168,3 +169,25 @@ def test_docs_never_deletes_a_folder_it_did_not_build(tmp_path):
     assert (tmp_path/"mine"/"notes.txt").read_text() == "keep me"
     assert_one_line_error(prism_nb("docs", "--out", tmp_path/"mine"/"notes.txt"), "is a file")
     assert_one_line_error(prism_nb("docs", "--out", tmp_path/"site", "--report-dir", tmp_path/"nope"), "not a run folder")
+
+def explain_a_whole_ranking(run):
+    "`explain --recommendations`: every user's top row of the run's ranking, once each; a bad row is reported by its line."
+    import pandas as pd, signal, subprocess, time
+    from conftest import BIN, ROOT
+    out, recs = run/"explained.jsonl", pd.read_parquet(run/"ranking"/"recommendations.parquet")
+    args = ["explain", "--run-dir", str(run), "--recommendations", str(run/"ranking"/"recommendations.parquet"), "--top", "1",
+            "--out", str(out), "--batch-size", "2"]
+    p = subprocess.Popen([str(BIN/"prism-nb"), *args], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while p.poll() is None and not (out.is_file() and out.read_text().count("\n") >= 4): time.sleep(0.05)
+    p.send_signal(signal.SIGKILL); p.wait()
+    r = prism_nb(*args)
+    assert r.returncode == 0, r.stderr
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    print(f"explain --recommendations: {r.stdout.strip()}")
+    assert sorted((x["user"], x["item"]) for x in rows) == sorted(zip(recs[recs["rank"] == 1].user, recs[recs["rank"] == 1]["item"]))
+    bad = run/"bad.csv"; bad.write_text(f"user,item,rank\n{rows[0]['user']},{rows[0]['item']},1\n{rows[0]['user']},no-such-item,2\n")
+    r = prism_nb("explain", "--run-dir", run, "--recommendations", bad, "--out", run/"bad.jsonl")
+    assert r.returncode == 0 and "1 bad rows skipped" in r.stderr, r.stderr
+    assert json.loads((run/"bad.jsonl.errors.jsonl").read_text())["line"] == 3
+    assert_one_line_error(prism_nb("explain", "--run-dir", run, "--recommendations", bad), "needs --out")
+    assert_one_line_error(prism_nb("explain", "--run-dir", run), "needs --user and --item")
