@@ -55,7 +55,7 @@ def coerce(key: str, value, default):
     elif type(value) is type(default): return value
     raise PrismError(f"settings key {key} must be {_type_name(default)} like {default!r}, got {value!r}")
 
-# %% ../nbs/00_core.ipynb #5ae0a7c6
+# %% ../nbs/00_core.ipynb #6e48e07f
 class RunSettings(AttrDict):
     "[run]: the seed of every random generator, and the device (auto | cpu | cuda)."
     seed: int; device: str
@@ -103,6 +103,7 @@ class Settings(AttrDict):
         blob = json.dumps({s: dict(self[s]) for s in sections}, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
+# %% ../nbs/00_core.ipynb #c7f80dea
 def read_ini(path) -> configparser.ConfigParser:
     "Parse an INI file, naming the file in any error."
     path = Path(path)
@@ -127,6 +128,7 @@ def profiles(path=None) -> list[str]:
     cp = read_ini(path or project_root()/"settings.ini")
     return [s[len(PROFILE_PREFIX):] for s in cp.sections() if s.startswith(PROFILE_PREFIX)]
 
+# %% ../nbs/00_core.ipynb #be21cc40
 # the range (inclusive; None: open) of every number a stage uses; a list key applies it to each element
 RANGES = {"run.seed": (0, None), "data.fold": (1, 5), "data.history_len": (1, 1000), "data.kg_window": (0, 10_000),
           "data.min_rating": (0, None), "data.max_users": (0, None), "ranking.k": (1, 1000), "ranking.ks": (1, 1000),
@@ -173,6 +175,7 @@ def check_choices(S: Settings):
             if v not in allowed: raise PrismError(f"settings key {name} must be one of {', '.join(allowed)}, got {v!r}")
     if "student" not in S.prism.systems: raise PrismError("settings key prism.systems must include student (the served system)")
 
+# %% ../nbs/00_core.ipynb #46c1cda3
 def _defaults(cp) -> Settings:
     return Settings.from_dict({s: {k: parse_value(v) for k, v in cp[s].items()} for s in cp.sections() if not s.startswith(PROFILE_PREFIX)})
 

@@ -34,7 +34,7 @@ class PeakMemory:
         if self.device == "cuda": torch.cuda.synchronize(); self.peak_mb = torch.cuda.max_memory_allocated() / 2**20
         else: self._stop.set(); self._t.join()
 
-# %% ../nbs/06_profiling.ipynb #304a8f31
+# %% ../nbs/06_profiling.ipynb #1ae33dcc
 def lm_runner(model, encode, new_tokens: int, num_beams: int = 1, pad_token_id=None):
     "A function generating exactly `new_tokens` tokens for each prompt of a batch with the model's own `generate`."
     import torch
@@ -55,6 +55,7 @@ def text_encoder(model, tok):
     return lambda prompts: tok(list(prompts), return_tensors="pt", padding=True,
                                add_special_tokens=model.config.is_encoder_decoder).to(model.device)
 
+# %% ../nbs/06_profiling.ipynb #ad8d9281
 def timed(run, batch, device: str = "cpu") -> float:
     "Seconds `run(batch)` takes, GPU work included."
     import torch
@@ -76,6 +77,7 @@ def profile_model(run, items: list, batch_sizes=(1, 8), n_samples=16, warmup=2, 
                      "n": bs * len(secs)})
     return rows
 
+# %% ../nbs/06_profiling.ipynb #5ae4b307
 def describe(model, device: str) -> dict:
     "Parameter count, dtype and device of a model (or of a student's backbone plus user table)."
     from prism_nb.models import param_count
