@@ -12,10 +12,10 @@ from .core import (PIPELINE, PrismError, STAGES, atomic_write, pick_device, is_d
                            stage_transaction, write_json, profiles, Settings)
 
 # %% auto #0
-__all__ = ['STAGE_MODELS', 'COMMANDS', 'BAD_PATH_ERRNOS', 'stage_notebooks', 'ensure_upstream', 'pick_stages', 'kernel_name',
-           'die_with_parent', 'TiedKernelManager', 'StageFailed', 'record_failure', 'run_stage', 'run_settings',
-           'run_pipeline', 'parser', 'check_run_args', 'check_models', 'check_inputs', 'cmd_run', 'cmd_explain_file',
-           'cmd_explain', 'cmd_judge', 'cmd_docs', 'main']
+__all__ = ['CT2_QUANTIZATIONS', 'STAGE_MODELS', 'COMMANDS', 'BAD_PATH_ERRNOS', 'stage_notebooks', 'ensure_upstream',
+           'pick_stages', 'kernel_name', 'die_with_parent', 'TiedKernelManager', 'StageFailed', 'record_failure',
+           'run_stage', 'run_settings', 'run_pipeline', 'parser', 'check_run_args', 'check_models', 'check_inputs',
+           'cmd_run', 'cmd_explain_file', 'cmd_explain', 'cmd_judge', 'cmd_export', 'cmd_docs', 'main']
 
 # %% ../nbs/09_cli.ipynb #628fdcc5
 def stage_notebooks(nbs=None) -> dict[str, Path]:
@@ -125,9 +125,12 @@ def run_pipeline(profile="demo", run_dir=None, stages=None, overrides=(), resume
             log(f"[{n}/{len(todo)}] {stage}: done in {time.time() - t0:.1f}s")
     return run_dir
 
-# %% ../nbs/09_cli.ipynb #fb1afd68
+# %% ../nbs/09_cli.ipynb #06f0878a
+# the weight types CTranslate2 converts to (int16 and the float16/bfloat16 mixes need a CPU or GPU that computes them)
+CT2_QUANTIZATIONS = ["float32", "int8", "int8_float32", "int16", "float16", "bfloat16", "int8_float16", "int8_bfloat16"]
+
 def parser() -> argparse.ArgumentParser:
-    "Arguments of `prism-nb run`, `explain`, `judge`, `profiles` and `docs`."
+    "Arguments of `prism-nb run`, `explain`, `judge`, `export`, `profiles` and `docs`."
     p = argparse.ArgumentParser(prog="prism-nb", description="Decoupled explainable recommendation: ranker -> Oracle -> Prism.")
     p.add_argument("--debug", action="store_true", help="show the traceback of an error instead of one line")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -150,6 +153,12 @@ def parser() -> argparse.ArgumentParser:
     j.add_argument("--in", dest="src", required=True, help="JSON lines with text, facts and history (as oracle/explanations.jsonl)")
     j.add_argument("--out", dest="dst", required=True, help="where to write each line with `faithful` and `claims`")
     j.add_argument("--run-dir", help="a run folder: its catalogue for titles, its dataset for 'true but not given'")
+    x = sub.add_parser("export", help="export a run's trained student to an inference runtime (CTranslate2), users as tokens")
+    x.add_argument("--run-dir", required=True, help="a finished run folder")
+    x.add_argument("--runtime", default="ct2", choices=["ct2"], help="the inference runtime (CTranslate2)")
+    x.add_argument("--quantization", default="int8", help=f"weights: {', '.join(CT2_QUANTIZATIONS)} (default int8)")
+    x.add_argument("--system", default="student", help="the trained system: student, student_no_user or student_faithful")
+    x.add_argument("--out", help="the model folder (default: the system's folder/ct2-<quantization>)")
     sub.add_parser("profiles", help="list the settings profiles").add_argument("--settings", help="settings file (default: the project's)")
     d = sub.add_parser("docs", help="build the offline docs site (notebooks, API, run reports)")
     d.add_argument("--out", default="_site", help="site folder (default: _site)")
@@ -165,7 +174,7 @@ def check_run_args(args):
         for p in [d, *d.parents]:
             if p.exists() and not p.is_dir(): raise PrismError(f"--run-dir {d}: {p} is a file, not a folder")
 
-# %% ../nbs/09_cli.ipynb #acea5623
+# %% ../nbs/09_cli.ipynb #91459a15
 # stages -> the model settings they load
 STAGE_MODELS = {"oracle": ["oracle.model"], "prism": ["prism.backbone"], "profiling": ["oracle.model", "prism.backbone"]}
 
@@ -223,13 +232,22 @@ def cmd_judge(args) -> int:
     n = judge_file(args.src, args.dst, args.run_dir, progress=sys.stderr.isatty())
     print(f"{n['n']} texts judged, {n['unfaithful']} unfaithful: {args.dst}"); return 0
 
+def cmd_export(args) -> int:
+    "`prism-nb export`: the trained student as a CTranslate2 model."
+    from prism_nb.prism import system_dir
+    from prism_nb.serve import export_student
+    if args.quantization not in CT2_QUANTIZATIONS: raise PrismError(f"--quantization must be one of {', '.join(CT2_QUANTIZATIONS)}, got {args.quantization!r}")
+    src = system_dir(args.run_dir, args.system)
+    with run_lock(args.run_dir): out = export_student(src, args.out or src/f"ct2-{args.quantization}", args.quantization)
+    print(f"exported {args.system} ({args.quantization}) to {out}"); return 0
+
 def cmd_docs(args) -> int:
     "`prism-nb docs`: the offline docs site."
     from prism_nb.docs import build_docs, quarto_hint
     if args.report_dir and not Path(args.report_dir).is_dir(): raise PrismError(f"--report-dir {args.report_dir} is not a run folder")
     print(quarto_hint()); print(f"docs site: {build_docs(args.out, args.report_dir or 'reports/demo')/'index.html'}"); return 0
 
-COMMANDS = {"run": cmd_run, "explain": cmd_explain, "judge": cmd_judge, "docs": cmd_docs,
+COMMANDS = {"run": cmd_run, "explain": cmd_explain, "judge": cmd_judge, "docs": cmd_docs, "export": cmd_export,
             "profiles": lambda args: print("\n".join(profiles(args.settings))) or 0}
 
 # %% ../nbs/09_cli.ipynb #29e4d3e3

@@ -55,7 +55,7 @@ def coerce(key: str, value, default):
     elif type(value) is type(default): return value
     raise PrismError(f"settings key {key} must be {_type_name(default)} like {default!r}, got {value!r}")
 
-# %% ../nbs/00_core.ipynb #6e48e07f
+# %% ../nbs/00_core.ipynb #b444b5cf
 class RunSettings(AttrDict):
     "[run]: the seed of every random generator, and the device (auto | cpu | cuda)."
     seed: int; device: str
@@ -76,7 +76,7 @@ class OracleSettings(AttrDict):
 class PrismSettings(AttrDict):
     "[prism]: the student backbone, its user embedding, the systems trained, training and decoding."
     backbone: str; user_embedding: bool; user_mode: str; user_init: str; user_dropout: float; systems: list
-    filtered_only: bool; epochs: int; lr: float; warmup: float; batch_size: int; max_grad_norm: float; max_source_len: int
+    filtered_only: bool; keep_layers: int; epochs: int; lr: float; warmup: float; batch_size: int; max_grad_norm: float; max_source_len: int
     max_target_len: int; val_share: float; patience: int; checkpoint_every: int; num_beams: int; max_new_tokens: int
     min_new_tokens: int; no_repeat_ngram: int; dtype: str; generate_batch_size: int
 
@@ -128,14 +128,14 @@ def profiles(path=None) -> list[str]:
     cp = read_ini(path or project_root()/"settings.ini")
     return [s[len(PROFILE_PREFIX):] for s in cp.sections() if s.startswith(PROFILE_PREFIX)]
 
-# %% ../nbs/00_core.ipynb #be21cc40
+# %% ../nbs/00_core.ipynb #8cb647e7
 # the range (inclusive; None: open) of every number a stage uses; a list key applies it to each element
 RANGES = {"run.seed": (0, None), "data.fold": (1, 5), "data.history_len": (1, 1000), "data.kg_window": (0, 10_000),
           "data.min_rating": (0, None), "data.max_users": (0, None), "ranking.k": (1, 1000), "ranking.ks": (1, 1000),
           "ranking.threads": (1, 1024), "oracle.n_pairs": (1, 10_000_000), "oracle.pairs_per_user": (1, 1000),
           "oracle.batch_size": (1, 4096), "oracle.max_new_tokens": (1, 4096), "oracle.num_beams": (1, 64),
           "oracle.retries": (0, 10), "oracle.prompt_history": (0, 1000), "oracle.max_facts": (1, 1000),
-          "prism.user_dropout": (0, 1), "prism.epochs": (1, 10_000), "prism.lr": (1e-9, 1), "prism.warmup": (0, None),
+          "prism.user_dropout": (0, 1), "prism.keep_layers": (0, 1000), "prism.epochs": (1, 10_000), "prism.lr": (1e-9, 1), "prism.warmup": (0, None),
           "prism.batch_size": (1, 4096), "prism.max_grad_norm": (1e-9, None), "prism.max_source_len": (8, 32_768),
           "prism.max_target_len": (2, 32_768), "prism.val_share": (0, 0.9), "prism.patience": (1, None),
           "prism.checkpoint_every": (1, None), "prism.num_beams": (1, 64), "prism.max_new_tokens": (1, 4096),

@@ -70,6 +70,9 @@ def test_smoke_pipeline_end_to_end(tmp_path):
     r = prism_nb("explain", "--run-dir", run, "--user", "nobody-like-this", "--item", pair["item"])
     assert r.returncode == 0 and r.stdout.strip() and "has no learned vector" in r.stderr, r.stderr
     explain_a_whole_ranking(run)
+    r = prism_nb("export", "--run-dir", run, "--quantization", "int8")
+    assert r.returncode == 0 and (run/"student"/"ct2-int8"/"model.bin").is_file() and (run/"student"/"ct2-int8"/"serve.json").is_file(), r.stderr
+    assert_one_line_error(prism_nb("export", "--run-dir", run, "--quantization", "int3"), "--quantization must be one of")
     (run/"student"/"model.safetensors").unlink()
     assert_one_line_error(prism_nb("explain", "--run-dir", run, "--user", pair["user"], "--item", pair["item"]), "has no weights")
 
