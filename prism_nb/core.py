@@ -11,18 +11,18 @@ from fastcore.basics import AttrDict
 
 # %% auto #0
 __all__ = ['PROFILE_PREFIX', 'SECTIONS', 'RANGES', 'CHOICES', 'PIPELINE', 'STAGES', 'REPLACED_WHOLE', 'PrismError',
-           'project_root', 'parse_value', 'coerce', 'RunSettings', 'DataSettings', 'RankingSettings', 'OracleSettings',
-           'PrismSettings', 'EvaluationSettings', 'ProfilingSettings', 'Settings', 'read_ini', 'set_key', 'profiles',
-           'check_ranges', 'check_choices', 'load_settings', 'seed_everything', 'pick_device', 'atomic_write',
-           'atomic_path', 'write_json', 'read_json', 'append_jsonl', 'read_jsonl', 'Stage', 'stage_hash', 'open_run',
-           'file_sha256', 'stage_outputs', 'mark_done', 'is_done', 'stage_folder', 'RunFolderBusy', 'run_lock',
-           'keep_file', 'snapshot_stage', 'roll_back_stage', 'stage_transaction']
+           'project_root', 'user_path', 'parse_value', 'coerce', 'RunSettings', 'DataSettings', 'RankingSettings',
+           'OracleSettings', 'PrismSettings', 'EvaluationSettings', 'ProfilingSettings', 'Settings', 'read_ini',
+           'set_key', 'profiles', 'check_ranges', 'check_choices', 'load_settings', 'seed_everything', 'pick_device',
+           'atomic_write', 'atomic_path', 'write_json', 'read_json', 'append_jsonl', 'read_jsonl', 'Stage',
+           'stage_hash', 'open_run', 'file_sha256', 'stage_outputs', 'mark_done', 'is_done', 'stage_folder',
+           'RunFolderBusy', 'run_lock', 'keep_file', 'snapshot_stage', 'roll_back_stage', 'stage_transaction']
 
 # %% ../nbs/00_core.ipynb #eb64ef5a
 class PrismError(Exception):
     "A user-facing error: one line that says what is wrong and how to fix it."
 
-# %% ../nbs/00_core.ipynb #03bc2db5
+# %% ../nbs/00_core.ipynb #804d11da
 PROFILE_PREFIX = "profile:"
 
 def project_root(start=None) -> Path:
@@ -32,6 +32,14 @@ def project_root(start=None) -> Path:
     for d in [here, *here.parents]:
         if (d/"settings.ini").is_file(): return d
     raise PrismError(f"no settings.ini in {here} or its parents: run from the prism-nb project folder or set PRISM_NB_ROOT")
+
+def user_path(path) -> Path:
+    "A path the user named (a dataset folder, a ranker file): absolute, relative to the working folder, or to the project folder."
+    p = Path(path).expanduser()
+    if p.is_absolute() or p.exists(): return p
+    with contextlib.suppress(PrismError):
+        if (project_root()/p).exists(): return project_root()/p
+    return p
 
 def parse_value(raw: str):
     "A settings value: a Python literal, `true`/`false`, or else the bare string."
