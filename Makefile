@@ -18,7 +18,7 @@ $(BIN)/python:
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q "$(TORCH)" $(TORCH_INDEX)
-	$(BIN)/pip install -q -e ".[dev,models,serve]"
+	$(BIN)/pip install -q -e ".[dev,models,serve,scale]"
 	$(BIN)/python -m ipykernel install --sys-prefix --name prism-nb --display-name "prism-nb" >/dev/null
 	touch $@
 

@@ -5,7 +5,7 @@ student for one explanation."""
 
 # %% ../nbs/09_cli.ipynb #5c3a719e
 from __future__ import annotations
-import argparse, contextlib, datetime, errno, functools, importlib, json, os, sys, tempfile, time
+import argparse, contextlib, datetime, errno, functools, importlib, importlib.util, json, os, sys, tempfile, time
 from pathlib import Path
 from jupyter_client.manager import KernelManager
 from .core import (PIPELINE, PrismError, STAGES, atomic_write, pick_device, user_path, is_done, load_settings, project_root, run_lock,
@@ -192,6 +192,8 @@ def check_inputs(S: Settings, stages: list[str]):
     if "ranking" in stages and "file" in [R.ranker, *R.compare] and not user_path(R.file).is_file():
         raise PrismError(f"ranking.file {R.file!r} not found: name a csv or parquet file with user, item and score or rank")
     if S.run.device == "cuda" and any(s in stages for s in ("oracle", "prism", "profiling")): pick_device("cuda")
+    if "oracle" in stages and S.oracle.engine == "ray" and importlib.util.find_spec("ray") is None:
+        raise PrismError("oracle.engine=ray needs Ray: pip install -e \".[scale]\" (make setup installs it)")
 
 def cmd_run(args) -> int:
     "`prism-nb run`: check every argument, setting and model first, then run the stages."

@@ -10,12 +10,12 @@ from pathlib import Path
 from fastcore.basics import AttrDict
 
 # %% auto #0
-__all__ = ['PROFILE_PREFIX', 'SECTIONS', 'RANGES', 'CHOICES', 'PIPELINE', 'STAGES', 'REPLACED_WHOLE', 'PrismError',
-           'project_root', 'user_path', 'parse_value', 'coerce', 'RunSettings', 'DataSettings', 'RankingSettings',
-           'OracleSettings', 'PrismSettings', 'EvaluationSettings', 'ProfilingSettings', 'Settings', 'read_ini',
-           'set_key', 'profiles', 'check_ranges', 'check_choices', 'load_settings', 'seed_everything', 'pick_device',
-           'atomic_write', 'atomic_path', 'write_json', 'read_json', 'append_jsonl', 'read_jsonl', 'Stage',
-           'stage_hash', 'open_run', 'file_sha256', 'stage_outputs', 'mark_done', 'is_done', 'stage_folder',
+__all__ = ['PROFILE_PREFIX', 'SECTIONS', 'EXECUTION_KEYS', 'RANGES', 'CHOICES', 'PIPELINE', 'STAGES', 'REPLACED_WHOLE',
+           'PrismError', 'project_root', 'user_path', 'parse_value', 'coerce', 'RunSettings', 'DataSettings',
+           'RankingSettings', 'OracleSettings', 'PrismSettings', 'EvaluationSettings', 'ProfilingSettings', 'Settings',
+           'read_ini', 'set_key', 'profiles', 'check_ranges', 'check_choices', 'load_settings', 'seed_everything',
+           'pick_device', 'atomic_write', 'atomic_path', 'write_json', 'read_json', 'append_jsonl', 'read_jsonl',
+           'Stage', 'stage_hash', 'open_run', 'file_sha256', 'stage_outputs', 'mark_done', 'is_done', 'stage_folder',
            'RunFolderBusy', 'run_lock', 'keep_file', 'snapshot_stage', 'roll_back_stage', 'stage_transaction']
 
 # %% ../nbs/00_core.ipynb #eb64ef5a
@@ -79,14 +79,15 @@ class RankingSettings(AttrDict):
 class OracleSettings(AttrDict):
     "[oracle]: the teacher, the pairs it explains, its decoding and the faithfulness filter."
     backend: str; model: str; n_pairs: int; pairs_per_user: int; batch_size: int; max_new_tokens: int; num_beams: int
-    dtype: str; filter: str; retries: int; prompt_history: int; max_facts: int
+    dtype: str; filter: str; retries: int; prompt_history: int; max_facts: int; engine: str; workers: int
+    gpus_per_worker: float; address: str; shards: str
 
 class PrismSettings(AttrDict):
     "[prism]: the student backbone, its user embedding, the systems trained, training and decoding."
     backbone: str; user_embedding: bool; user_mode: str; user_init: str; user_dropout: float; systems: list
     filtered_only: bool; keep_layers: int; epochs: int; lr: float; warmup: float; batch_size: int; max_grad_norm: float; max_source_len: int
     max_target_len: int; val_share: float; patience: int; checkpoint_every: int; num_beams: int; max_new_tokens: int
-    min_new_tokens: int; no_repeat_ngram: int; dtype: str; generate_batch_size: int
+    min_new_tokens: int; no_repeat_ngram: int; dtype: str; generate_batch_size: int; processes: int
 
 class EvaluationSettings(AttrDict):
     "[evaluation]: bootstrap resamples, the sentence embedder and the human-evaluation app."
@@ -99,6 +100,9 @@ class ProfilingSettings(AttrDict):
 SECTIONS = {"run": RunSettings, "data": DataSettings, "ranking": RankingSettings, "oracle": OracleSettings,
             "prism": PrismSettings, "evaluation": EvaluationSettings, "profiling": ProfilingSettings}
 
+# where and on how many processes a stage runs, not what it computes: changing them leaves its outputs valid
+EXECUTION_KEYS = {"oracle.engine", "oracle.workers", "oracle.gpus_per_worker", "oracle.address", "oracle.shards", "prism.processes"}
+
 class Settings(AttrDict):
     "Resolved settings: `S.oracle.model`; `S.profile` names the profile applied."
     run: RunSettings; data: DataSettings; ranking: RankingSettings; oracle: OracleSettings; prism: PrismSettings
@@ -108,7 +112,8 @@ class Settings(AttrDict):
     def from_dict(cls, d): return cls({k: (SECTIONS.get(k, AttrDict)(v) if isinstance(v, dict) else v) for k, v in d.items()})
     def section_hash(self, *sections) -> str:
         "A short hash of the named sections, to tell whether a stage's outputs match these settings."
-        blob = json.dumps({s: dict(self[s]) for s in sections}, sort_keys=True, default=str)
+        blob = json.dumps({s: {k: v for k, v in self[s].items() if f"{s}.{k}" not in EXECUTION_KEYS} for s in sections},
+                          sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 # %% ../nbs/00_core.ipynb #c7f80dea
@@ -142,8 +147,10 @@ RANGES = {"run.seed": (0, None), "data.fold": (1, 5), "data.history_len": (1, 10
           "data.min_rating": (0, None), "data.max_users": (0, None), "ranking.k": (1, 1000), "ranking.ks": (1, 1000),
           "ranking.threads": (1, 1024), "oracle.n_pairs": (1, 10_000_000), "oracle.pairs_per_user": (1, 1000),
           "oracle.batch_size": (1, 4096), "oracle.max_new_tokens": (1, 4096), "oracle.num_beams": (1, 64),
-          "oracle.retries": (0, 10), "oracle.prompt_history": (0, 1000), "oracle.max_facts": (1, 1000),
-          "prism.user_dropout": (0, 1), "prism.keep_layers": (0, 1000), "prism.epochs": (1, 10_000), "prism.lr": (1e-9, 1), "prism.warmup": (0, None),
+          "oracle.retries": (0, 10), "oracle.workers": (1, 100_000), "oracle.gpus_per_worker": (0, 64),
+          "oracle.prompt_history": (0, 1000), "oracle.max_facts": (1, 1000),
+          "prism.user_dropout": (0, 1), "prism.keep_layers": (0, 1000), "prism.processes": (1, 1024),
+          "prism.epochs": (1, 10_000), "prism.lr": (1e-9, 1), "prism.warmup": (0, None),
           "prism.batch_size": (1, 4096), "prism.max_grad_norm": (1e-9, None), "prism.max_source_len": (8, 32_768),
           "prism.max_target_len": (2, 32_768), "prism.val_share": (0, 0.9), "prism.patience": (1, None),
           "prism.checkpoint_every": (1, None), "prism.num_beams": (1, 64), "prism.max_new_tokens": (1, 4096),
@@ -169,7 +176,7 @@ def check_ranges(S: Settings):
 # the values a key may take (a list key: each element); the stages that read them test that they know each one
 # (rankers are a registry that user code extends, so the ranking stage checks `ranking.ranker` itself)
 CHOICES = {"run.device": ["auto", "cpu", "cuda"], "data.dataset": ["ml-100k", "peter", "amazon2023"],
-           "oracle.backend": ["transformers"], "oracle.filter": ["off", "flag", "drop", "retry"],
+           "oracle.backend": ["transformers"], "oracle.engine": ["local", "ray"], "oracle.filter": ["off", "flag", "drop", "retry"],
            "oracle.dtype": ["auto", "float32", "bfloat16", "float16"], "prism.dtype": ["auto", "float32", "bfloat16", "float16"],
            "prism.user_mode": ["prepend", "add"], "prism.user_init": ["history", "random"],
            "prism.systems": ["student", "student_no_user", "student_faithful"]}
@@ -304,7 +311,7 @@ PIPELINE = {s.name: s for s in [
     Stage("data", "01_data.ipynb", _UPSTREAM[:2], ("data/*.parquet",), ("data",)),
     Stage("ranking", "02_ranking.ipynb", _UPSTREAM[:3], ("ranking/recommendations.parquet", "ranking/metrics.json"), ("ranking",)),
     Stage("oracle", "03_oracle.ipynb", _UPSTREAM[:4], ("oracle/explanations.jsonl", "oracle/stats.json"), ("oracle",),
-          caches=("oracle/cache.jsonl",)),
+          caches=("oracle/cache.jsonl", "oracle/shards")),
     Stage("prism", "04_prism.ipynb", _UPSTREAM[:5], ("student/predictions.jsonl", "student/summary.json", "student/**/model.safetensors"),
           ("student",)),
     Stage("evaluation", "05_evaluation.ipynb", _UPSTREAM, ("evaluation/metrics.json",), ("evaluation",)),
@@ -428,12 +435,12 @@ def roll_back_stage(run_dir, stage: str):
     if not (backup/".complete").is_file(): return
     caches = run_dir/".backup"/f"{stage}.caches"; _remove(caches)
     for rel in PIPELINE[stage].caches:
-        if (run_dir/rel).is_file(): (caches/rel).parent.mkdir(parents=True, exist_ok=True); os.replace(run_dir/rel, caches/rel)
+        if (run_dir/rel).exists(): (caches/rel).parent.mkdir(parents=True, exist_ok=True); os.replace(run_dir/rel, caches/rel)
     for rel in _owned(stage):
         _remove(run_dir/rel)
         if (backup/rel).exists(): (run_dir/rel).parent.mkdir(parents=True, exist_ok=True); os.replace(backup/rel, run_dir/rel)
     for rel in PIPELINE[stage].caches:
-        if (caches/rel).is_file(): (run_dir/rel).parent.mkdir(parents=True, exist_ok=True); os.replace(caches/rel, run_dir/rel)
+        if (caches/rel).exists(): (run_dir/rel).parent.mkdir(parents=True, exist_ok=True); os.replace(caches/rel, run_dir/rel)
     _remove(caches); shutil.rmtree(backup)
     with contextlib.suppress(OSError): (run_dir/".backup").rmdir()
 

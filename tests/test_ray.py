@@ -1,0 +1,110 @@
+"The Oracle on Ray: the same texts as the local engine, and nothing lost or made twice when an actor or the driver dies."
+import json, os, shutil, signal, subprocess, sys, time
+from pathlib import Path
+import psutil, pytest
+from prism_nb.core import read_jsonl
+from conftest import prism_nb
+
+ROOT = Path(__file__).resolve().parents[1]
+N = 80  # pairs explained by the kill tests; batches of 1 and 64 new tokens keep the tiny teacher busy for seconds
+RAY = ["oracle.engine=ray", "oracle.workers=2"]
+RUN = ("import sys; from prism_nb.core import open_run, set_key, parse_value; from prism_nb.oracle import run_oracle; "
+       "S, d = open_run(sys.argv[1]); [set_key(S, k, parse_value(v), 'test') for k, v in (a.split('=', 1) for a in sys.argv[2:])]; "
+       "run_oracle(S, d, progress=False)")
+KILL_SETTINGS = [f"oracle.n_pairs={N}", "oracle.batch_size=1", "oracle.max_new_tokens=64", *RAY]
+
+
+@pytest.fixture(scope="module")
+def upstream(tmp_path_factory):
+    "A smoke run with the data, ranking and (local engine) Oracle stages done."
+    run = tmp_path_factory.mktemp("ray")/"local"
+    r = prism_nb("run", "--profile", "smoke", "--run-dir", run, "--stages", "data,ranking,oracle")
+    assert r.returncode == 0, r.stderr[-2000:]
+    return run
+
+
+def without_oracle(run, dst):
+    "A copy of `run` whose Oracle stage has not run."
+    shutil.copytree(run, dst, ignore=shutil.ignore_patterns("*.ipynb"))
+    shutil.rmtree(dst/"oracle"); (dst/"done"/"oracle.json").unlink()
+    return dst
+
+
+def start(run_dir, *settings):
+    "The Oracle stage of `run_dir` in its own process group, with `section.key=value` settings."
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    return subprocess.Popen([sys.executable, "-c", RUN, str(run_dir), *settings], cwd=ROOT, env=env, start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def lines(path) -> int:
+    return path.read_text().count("\n") if path.is_file() else 0
+
+
+def wait_for(cond, proc, what, timeout=180):
+    t0 = time.time()
+    while not cond():
+        assert proc.poll() is None, f"the Oracle ended before {what}:\n{proc.stdout.read()[-3000:]}"
+        assert time.time() - t0 < timeout, f"no {what} within {timeout} s"
+        time.sleep(0.05)
+
+
+def actors() -> list[psutil.Process]:
+    return [p for p in psutil.process_iter(["name", "cmdline"]) if "TeacherActor" in " ".join(p.info["cmdline"] or [p.info["name"] or ""])]
+
+
+def test_ray_engine_writes_the_local_engines_texts(upstream, tmp_path):
+    run = without_oracle(upstream, tmp_path/"ray")
+    r = prism_nb("run", "--profile", "smoke", "--run-dir", run, "--stages", "oracle", *RAY)
+    assert r.returncode == 0, r.stderr[-2000:]
+    local, ray = (read_jsonl(d/"oracle"/"explanations.jsonl") for d in (upstream, run))
+    print(f"local engine {len(local)} explanations, ray engine (2 actors) {len(ray)}; "
+          f"identical texts: {sum(a['raw'] == b['raw'] for a, b in zip(local, ray))}")
+    assert [(r["user"], r["item"], r["raw"]) for r in ray] == [(r["user"], r["item"], r["raw"]) for r in local]
+    stats = json.loads((run/"oracle"/"stats.json").read_text())
+    assert (stats["engine"], stats["workers"], stats["generated"]) == ("ray", 2, len(local))
+    assert not any((run/"oracle"/"shards").iterdir())  # every shard merged into the cache, then deleted
+
+
+def test_a_killed_actor_is_replaced_and_loses_nothing(upstream, tmp_path):
+    run = without_oracle(upstream, tmp_path/"actor")
+    cache = run/"oracle"/"cache.jsonl"
+    p = start(run, *KILL_SETTINGS)
+    try:
+        wait_for(lambda: lines(cache) >= 3 and len(actors()) == 2, p, "3 explanations from 2 actors")
+        victim = actors()[0]; victim.kill()
+        at_kill = lines(cache)
+        out, _ = p.communicate(timeout=300)
+    finally:
+        if p.poll() is None: os.killpg(p.pid, signal.SIGKILL)
+    keys = [r["key"] for r in read_jsonl(cache)]
+    print(f"actor {victim.pid} killed with {at_kill} of {N} explanations in the cache; after the run: {len(keys)} lines, "
+          f"{len(set(keys))} distinct keys")
+    assert p.returncode == 0, out[-3000:]
+    assert at_kill < N, "the run had finished before the kill: it tests nothing"
+    assert len(keys) == len(set(keys)) == N
+    assert len(read_jsonl(run/"oracle"/"explanations.jsonl")) == N
+
+
+def test_a_killed_driver_resumes_with_only_the_missing_keys(upstream, tmp_path):
+    run = without_oracle(upstream, tmp_path/"driver")
+    cache, shards = run/"oracle"/"cache.jsonl", run/"oracle"/"shards"
+    p = start(run, *KILL_SETTINGS)
+    wait_for(lambda: lines(cache) >= 5, p, "5 explanations")
+    os.killpg(p.pid, signal.SIGKILL); p.wait()
+    t0 = time.time()
+    while actors() and time.time() - t0 < 30: time.sleep(0.5)  # the orphaned actors may still finish a batch
+    left, gone_after = actors(), time.time() - t0
+    for a in left: a.kill()
+    in_cache, in_shards = lines(cache), len(list(shards.glob("*.jsonl")))
+    p = start(run, *KILL_SETTINGS)
+    out, _ = p.communicate(timeout=300)
+    assert p.returncode == 0, out[-3000:]
+    stats = json.loads((run/"oracle"/"stats.json").read_text())
+    keys = [r["key"] for r in read_jsonl(cache)]
+    print(f"driver killed: its actors gone {gone_after:.0f} s later, {in_cache} lines in the cache and {in_shards} unmerged shards; "
+          f"resumed: {stats['from_cache']} from the cache, {stats['generated']} generated, {len(keys)} lines, {len(set(keys))} distinct")
+    assert in_cache < N, "the run had finished before the kill: it tests nothing"
+    assert stats["from_cache"] >= in_cache and stats["from_cache"] + stats["generated"] == N
+    assert len(keys) == len(set(keys)) == N
+    assert not left, "the actors of the stage's private Ray cluster outlived its driver by 30 s"
