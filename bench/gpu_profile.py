@@ -60,9 +60,9 @@ def main():
         cmd = [sys.executable, __file__, "--model", name] + sys.argv[1:]
         r = subprocess.run(cmd, capture_output=True, text=True)
         if r.returncode: sys.exit(f"{name} failed:\n{r.stderr[-3000:]}")
-        res[role] = json.loads(r.stdout.strip().splitlines()[-1])
+        res[role] = {"role": role, "runtime": "transformers", **json.loads(r.stdout.strip().splitlines()[-1])}
     from prism_nb.profiling import headline
-    res.update(headline(res["teacher"], res["student"]))
+    res.update(headline([res["teacher"], res["student"]]))
     Path(args.out).write_text(json.dumps(res, indent=2))
     print(f"{'model':10} {'params':>8} {'batch':>5} {'p50 ms':>9} {'p90 ms':>9} {'expl/s':>8} {'peak MB':>9}")
     for role in ("teacher", "student"):

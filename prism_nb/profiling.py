@@ -11,8 +11,9 @@ import numpy as np, pandas as pd
 from .core import PrismError, mark_done, pick_device, read_jsonl, write_json, Settings
 
 # %% auto #0
-__all__ = ['PeakMemory', 'lm_runner', 'student_runner', 'text_encoder', 'timed', 'profile_model', 'describe', 'device_name',
-           'measure', 'headline', 'run_profiling', 'profile_frame', 'plot_profile']
+__all__ = ['PeakMemory', 'lm_runner', 'student_runner', 'ct2_lm_runner', 'ct2_student_runner', 'text_encoder', 'timed',
+           'profile_model', 'describe', 'device_name', 'measure', 'at_batch', 'fastest', 'headline', 'run_profiling',
+           'profile_frame', 'plot_profile']
 
 # %% ../nbs/06_profiling.ipynb #059e6103
 class PeakMemory:
@@ -34,7 +35,7 @@ class PeakMemory:
         if self.device == "cuda": torch.cuda.synchronize(); self.peak_mb = torch.cuda.max_memory_allocated() / 2**20
         else: self._stop.set(); self._t.join()
 
-# %% ../nbs/06_profiling.ipynb #1ae33dcc
+# %% ../nbs/06_profiling.ipynb #ee58fd13
 def lm_runner(model, encode, new_tokens: int, num_beams: int = 1, pad_token_id=None):
     "A function generating exactly `new_tokens` tokens for each prompt of a batch with the model's own `generate`."
     import torch
@@ -49,6 +50,26 @@ def student_runner(student, new_tokens: int, num_beams: int = 1, max_source_len:
     from prism_nb.prism import generate
     return lambda recs: generate(student, recs, max_source_len, new_tokens, num_beams, batch_size=len(recs),
                                  min_new_tokens=new_tokens)
+
+def ct2_lm_runner(name: str, quantization: str, device: str, new_tokens: int, num_beams: int = 1):
+    "The model `name` on CTranslate2 (converted once) and a function generating exactly `new_tokens` tokens per prompt."
+    import ctranslate2, torch
+    from prism_nb.models import ct2_model, load_tokenizer
+    tok, seq2seq = load_tokenizer(name)
+    threads = torch.get_num_threads() if device == "cpu" else 0
+    model = (ctranslate2.Translator if seq2seq else ctranslate2.Generator)(str(ct2_model(name, quantization)), device=device, intra_threads=threads)
+    tokens = lambda prompts: [tok.convert_ids_to_tokens(tok(p, add_special_tokens=seq2seq).input_ids) for p in prompts]
+    if seq2seq: return model, lambda ps: model.translate_batch(tokens(ps), beam_size=num_beams, max_decoding_length=new_tokens,
+                                                               min_decoding_length=new_tokens)
+    return model, lambda ps: model.generate_batch(tokens(ps), beam_size=num_beams, max_length=new_tokens, min_length=new_tokens,
+                                                  include_prompt_in_result=False)
+
+def ct2_student_runner(path, device: str, new_tokens: int, num_beams: int = 1, max_source_len: int = 96):
+    "A student exported to CTranslate2 (`serve.export_student`) and a function explaining a batch of records, `new_tokens` each."
+    import torch
+    from prism_nb.serve import CT2Student
+    student = CT2Student(path, device, threads=torch.get_num_threads() if device == "cpu" else 0)
+    return student, lambda recs: student.generate(recs, max_source_len, new_tokens, num_beams, batch_size=len(recs), min_new_tokens=new_tokens)
 
 def text_encoder(model, tok):
     "A function turning a batch of prompts into padded input tensors on the model's device."
@@ -77,10 +98,11 @@ def profile_model(run, items: list, batch_sizes=(1, 8), n_samples=16, warmup=2, 
                      "n": bs * len(secs)})
     return rows
 
-# %% ../nbs/06_profiling.ipynb #5ae4b307
+# %% ../nbs/06_profiling.ipynb #5ddb581b
 def describe(model, device: str) -> dict:
-    "Parameter count, dtype and device of a model (or of a student's backbone plus user table)."
+    "Parameter count, dtype and device of a model (or of a student's backbone plus user table); a CTranslate2 model's device only."
     from prism_nb.models import param_count
+    if not hasattr(getattr(model, "lm", model), "dtype"): return {"params": None, "device": device_name(device)}
     dtype = getattr(model, "lm", model).dtype
     return {"params": param_count(model), "dtype": str(dtype).replace("torch.", ""),
             "device": device_name(device)}
@@ -93,11 +115,12 @@ def device_name(device: str) -> str:
         if Path("/proc/cpuinfo").exists() else "CPU"
     return f"{model} ({torch.get_num_threads()} threads)"
 
-# %% ../nbs/06_profiling.ipynb #1748e592
-def measure(model: str, items: list, device="cpu", dtype="float32", new_tokens=32, num_beams=1, decoding=None, **kw) -> dict:
-    "Profile `model` (a name for `load_lm`, or a student folder) on `items` (prompts, or records) in a subprocess."
+# %% ../nbs/06_profiling.ipynb #249dbc88
+def measure(model: str, items: list, device="cpu", dtype="float32", new_tokens=32, num_beams=1, decoding=None, runtime="transformers",
+            **kw) -> dict:
+    "Profile `model` (a name for `load_lm`, or a student folder) on `runtime` on `items` (prompts, or records) in a subprocess."
     spec = json.dumps({"model": model, "items": items, "device": device, "dtype": dtype, "new_tokens": new_tokens,
-                       "num_beams": num_beams, "decoding": decoding or {}, "kw": kw})
+                       "num_beams": num_beams, "decoding": decoding or {}, "runtime": runtime, "kw": kw})
     r = subprocess.run([sys.executable, "-c", "from prism_nb.profiling import _main; _main()"], input=spec, capture_output=True, text=True)
     if r.returncode: raise PrismError(f"profiling {model} failed: {(r.stderr.strip().splitlines() or ['no output'])[-1]}")
     return json.loads(r.stdout.strip().splitlines()[-1])
@@ -105,7 +128,10 @@ def measure(model: str, items: list, device="cpu", dtype="float32", new_tokens=3
 def _main():
     spec = json.loads(sys.stdin.read())
     dev, n, beams = spec["device"], spec["new_tokens"], spec["num_beams"]
-    if (Path(spec["model"])/"prism.json").is_file():
+    if spec["runtime"] == "ct2" and (Path(spec["model"])/"serve.json").is_file():
+        model, run = ct2_student_runner(spec["model"], dev, n, beams, **spec["decoding"])
+    elif spec["runtime"] == "ct2": model, run = ct2_lm_runner(spec["model"], spec["dtype"], dev, n, beams)
+    elif (Path(spec["model"])/"prism.json").is_file():
         from prism_nb.prism import load_student
         model = load_student(spec["model"], dev, spec["dtype"])
         run = student_runner(model, n, beams, **spec["decoding"])
@@ -114,14 +140,31 @@ def _main():
         model, tok = load_lm(spec["model"], dev, spec["dtype"])
         run = lm_runner(model, text_encoder(model, tok), n, beams, tok.pad_token_id)
     rows = profile_model(run, spec["items"], new_tokens=n, device=dev, **spec["kw"])
-    print(json.dumps({"model": spec["model"], **describe(model, dev), "new_tokens": n, "num_beams": beams, "by_batch": rows}))
+    print(json.dumps({"model": spec["model"], "dtype": spec["dtype"], **describe(model, dev), "runtime": spec["runtime"], "new_tokens": n,
+                      "num_beams": beams, "by_batch": rows}))
 
-# %% ../nbs/06_profiling.ipynb #e80bc035
-def headline(teacher: dict, student: dict) -> dict:
-    "Speedup and memory ratio of the student over the teacher at their largest common batch size."
-    t, s = teacher["by_batch"][-1], student["by_batch"][-1]
-    return {"batch_size": t["batch_size"], "speedup": t["latency_ms_p50"] / s["latency_ms_p50"],
-            "memory_ratio": t["peak_mem_mb"] / s["peak_mem_mb"]}
+# %% ../nbs/06_profiling.ipynb #fa43f558
+def at_batch(run: dict, batch_size: int) -> dict:
+    "The row of a measured run at `batch_size`."
+    return next(r for r in run["by_batch"] if r["batch_size"] == batch_size)
+
+def fastest(runs: list[dict], role: str, batch_size: int) -> dict:
+    "The run of `role` (teacher or student) with the lowest median latency at `batch_size`."
+    return min((r for r in runs if r["role"] == role), key=lambda r: at_batch(r, batch_size)["latency_ms_p50"])
+
+def headline(runs: list[dict]) -> dict:
+    "Speedups (largest batch, batch 1) and memory ratio of the student over the teacher, each on its fastest runtime."
+    sizes = [r["batch_size"] for r in runs[0]["by_batch"]]
+    big, t, s = sizes[-1], fastest(runs, "teacher", sizes[-1]), fastest(runs, "student", sizes[-1])
+    lat = lambda run, bs: at_batch(run, bs)["latency_ms_p50"]
+    out = {"batch_size": big, "speedup": lat(t, big) / lat(s, big), "memory_ratio": at_batch(t, big)["peak_mem_mb"] / at_batch(s, big)["peak_mem_mb"],
+           "teacher_runtime": t["runtime"], "student_runtime": s["runtime"]}
+    if 1 in sizes:
+        t1, s1 = fastest(runs, "teacher", 1), fastest(runs, "student", 1)
+        out.update(speedup_batch1=lat(t1, 1) / lat(s1, 1), teacher_runtime_batch1=t1["runtime"], student_runtime_batch1=s1["runtime"])
+    tt = next((r for r in runs if r["role"] == "teacher" and r["runtime"] == "transformers"), None)
+    if tt: out["speedup_vs_transformers_teacher"] = {bs: lat(tt, bs) / lat(fastest(runs, "student", bs), bs) for bs in sizes}
+    return out
 
 def run_profiling(S: Settings, run_dir: str | Path) -> dict:
     "The profiling stage: teacher vs student latency, throughput and memory into `profile/profile.json`."
@@ -133,18 +176,27 @@ def run_profiling(S: Settings, run_dir: str | Path) -> dict:
     device = pick_device(S.run.device)
     kw = dict(batch_sizes=S.profiling.batch_sizes, n_samples=S.profiling.n_samples, warmup=S.profiling.warmup,
               new_tokens=S.profiling.max_new_tokens, num_beams=S.oracle.num_beams)
-    teacher = measure(S.oracle.model, [e["prompt"] for e in pairs], device, S.oracle.dtype, **kw)
-    student = measure(str(run_dir/"student"), pairs, device, S.oracle.dtype, decoding={"max_source_len": S.prism.max_source_len}, **kw)
-    prof = {"device": teacher["device"], "teacher": teacher, "student": student, **headline(teacher, student)}
-    for role in ("teacher", "student"):  # the headline figures of each model at the largest batch size
-        prof[role].update({k: prof[role]["by_batch"][-1][k] for k in ("latency_ms_p50", "latency_ms_p90", "peak_mem_mb", "explanations_per_s")})
+    from prism_nb.serve import export_student
+    runs = []
+    for runtime in S.profiling.runtimes:
+        dtype = S.oracle.dtype if runtime == "transformers" else S.profiling.quantization
+        student = run_dir/"student" if runtime == "transformers" else export_student(run_dir/"student", run_dir/"profile"/f"student-ct2-{dtype}", dtype)
+        runs += [{"role": "teacher", **measure(S.oracle.model, [e["prompt"] for e in pairs], device, dtype, runtime=runtime, **kw)},
+                 {"role": "student", **measure(str(student), pairs, device, dtype, decoding={"max_source_len": S.prism.max_source_len}, runtime=runtime, **kw)}]
+    params = {r["role"]: r["params"] for r in runs if r["params"]}
+    for r in runs: r["params"] = r["params"] or params.get(r["role"])  # a CTranslate2 copy has its source's parameters
+    prof = {"device": runs[0]["device"], "runs": runs, **headline(runs)}
+    for role in ("teacher", "student"):  # each model on its fastest runtime, with its figures at the largest batch size
+        prof[role] = {**fastest(runs, role, prof["batch_size"]), **{k: at_batch(fastest(runs, role, prof["batch_size"]), prof["batch_size"])[k]
+                      for k in ("latency_ms_p50", "latency_ms_p90", "peak_mem_mb", "explanations_per_s")}}
     write_json(run_dir/"profile"/"profile.json", prof)
-    mark_done(S, run_dir, "profiling", speedup=prof["speedup"], memory_ratio=prof["memory_ratio"])
+    mark_done(S, run_dir, "profiling", speedup=prof["speedup"], speedup_batch1=prof.get("speedup_batch1"), memory_ratio=prof["memory_ratio"])
     return prof
 
 def profile_frame(prof: dict) -> pd.DataFrame:
-    "One row per (model, batch size) of a profile."
-    return pd.DataFrame([{"model": role, "params_M": prof[role]["params"] / 1e6, **r} for role in ("teacher", "student") for r in prof[role]["by_batch"]])
+    "One row per (model, runtime, batch size) of a profile."
+    return pd.DataFrame([{"model": f"{run['role']} ({run['runtime']}, {run['dtype']})", "params_M": (run["params"] or 0) / 1e6, **r}
+                         for run in prof["runs"] for r in run["by_batch"]])
 
 def plot_profile(prof: dict):
     "Latency and peak memory of teacher and student per batch size (log scale)."
@@ -154,6 +206,8 @@ def plot_profile(prof: dict):
     for ax, (col, title) in zip(axes, [("latency_ms_p50", "latency per explanation (ms, p50)"),
                                        ("explanations_per_s", "throughput (explanations/s)"), ("peak_mem_mb", "peak memory (MB)")]):
         sns.barplot(df, x="batch_size", y=col, hue="model", ax=ax).set(title=title, xlabel="batch size", ylabel="", yscale="log")
-    fig.suptitle(f"{prof['device']}: student {prof['speedup']:.1f}x faster, {prof['memory_ratio']:.1f}x less memory (batch {prof['batch_size']})")
+    b1 = f"{prof['speedup_batch1']:.1f}x at batch 1, " if "speedup_batch1" in prof else ""
+    fig.suptitle(f"{prof['device']}: student {b1}{prof['speedup']:.1f}x at batch {prof['batch_size']} faster, "
+                 f"{prof['memory_ratio']:.1f}x less memory (each on its fastest runtime)")
     plt.tight_layout()
     return fig

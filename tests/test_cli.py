@@ -75,6 +75,8 @@ def test_smoke_pipeline_end_to_end(tmp_path):
     assert_one_line_error(prism_nb("export", "--run-dir", run, "--quantization", "int3"), "--quantization must be one of")
     (run/"student"/"model.safetensors").unlink()
     assert_one_line_error(prism_nb("explain", "--run-dir", run, "--user", pair["user"], "--item", pair["item"]), "has no weights")
+    r = prism_nb("explain", "--run-dir", run, "--user", pair["user"], "--item", pair["item"], "--runtime", "ct2")
+    assert r.returncode == 0 and len(r.stdout.strip().splitlines()) == 1, r.stderr  # served by the CTranslate2 export alone
 
 def test_file_ranker_feeds_downstream_stages(tmp_path):
     "A user's own recommendations (CSV) replace the built-in ranker with one settings line; oracle and student run unchanged."
