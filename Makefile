@@ -45,7 +45,7 @@ lint: setup  ## ruff over the package, tests, benchmarks and the notebooks' code
 test: setup check-sync lint  ## the whole fast suite: lint, notebooks (nbdev-test) and pytest
 	@if [ "$$(id -u)" = 0 ] && [ ! -x /usr/bin/chromedriver ]; then $(MAKE) chromium; fi
 	$(BIN)/nbdev-test --n-workers 1 --timing
-	$(BIN)/pytest -q --durations=15
+	$(BIN)/pytest -q -rP --durations=15
 
 test-slow: demo-setup  ## slow notebook cells and slow tests (the real offline models)
 	$(BIN)/nbdev-test --n-workers 1 --flags slow --timing

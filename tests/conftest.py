@@ -1,4 +1,4 @@
-import subprocess, sys
+import shutil, subprocess, sys
 from pathlib import Path
 import pytest
 
@@ -15,3 +15,17 @@ def peter_records():
     recs = [{"user": f"u{i%5}", "item": f"i{i%7}", "rating": 1 + i % 5, "predicted": "",
              "template": (f"feat{i%4}", "nice", f"the feat{i%4} is nice", 1)} for i in range(30)]
     return recs, {"train": list(range(20)), "validation": list(range(20, 25)), "test": list(range(25, 30))}
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory):
+    "One finished `prism-nb run --profile smoke` (every stage through papermill), made once for the tests that copy it."
+    run = tmp_path_factory.mktemp("smoke")/"run"
+    r = prism_nb("run", "--profile", "smoke", "--run-dir", run)
+    assert r.returncode == 0, r.stderr[-2000:]
+    return run
+
+def copy_run(src, dst):
+    "A copy of a run folder (every path in it is relative, so the copy is a run of its own)."
+    shutil.copytree(src, dst, symlinks=True)
+    return dst

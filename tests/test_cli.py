@@ -1,6 +1,6 @@
 "`prism-nb` from the shell: bad input is one line and exit 2; a smoke run writes the data artifacts and resumes."
 import json
-from conftest import prism_nb
+from conftest import copy_run, prism_nb
 
 def assert_one_line_error(r, *words):
     assert r.returncode == 2, r.stderr
@@ -42,11 +42,9 @@ def test_smoke_data_stage_and_resume(tmp_path):
     r = prism_nb("run", "--profile", "smoke", "--stages", "data", "--run-dir", run, "--resume")
     assert r.returncode == 0 and "up to date, skipped" in r.stdout
 
-def test_smoke_pipeline_end_to_end(tmp_path):
+def test_smoke_pipeline_end_to_end(smoke_run, tmp_path):
     "Every stage through papermill on the smoke profile; the artifact contract; --resume skips it all; explain answers."
-    run = tmp_path/"smoke"
-    r = prism_nb("run", "--profile", "smoke", "--run-dir", run)
-    assert r.returncode == 0, r.stderr[-2000:]
+    run = copy_run(smoke_run, tmp_path/"smoke")
     for p in ["settings.json", "data/interactions.parquet", "ranking/recommendations.parquet", "ranking/metrics.json",
               "oracle/explanations.jsonl", "student/predictions.jsonl", "evaluation/metrics.json", "profile/profile.json",
               "summary.json", "report.html", "07_report.ipynb"]:

@@ -2,7 +2,9 @@
 import json, os, shutil, signal, subprocess, sys, time
 from pathlib import Path
 import psutil, pytest
-from prism_nb.core import read_jsonl
+from prism_nb.cli import ensure_upstream
+from prism_nb.core import open_run, read_jsonl
+from prism_nb.oracle import run_oracle
 from conftest import prism_nb
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -16,10 +18,10 @@ KILL_SETTINGS = [f"oracle.n_pairs={N}", "oracle.batch_size=1", "oracle.max_new_t
 
 @pytest.fixture(scope="module")
 def upstream(tmp_path_factory):
-    "A smoke run with the data, ranking and (local engine) Oracle stages done."
-    run = tmp_path_factory.mktemp("ray")/"local"
-    r = prism_nb("run", "--profile", "smoke", "--run-dir", run, "--stages", "data,ranking,oracle")
-    assert r.returncode == 0, r.stderr[-2000:]
+    "A smoke run with the data and ranking stages done and the Oracle's explanations from the local engine."
+    S, run = open_run(tmp_path_factory.mktemp("ray")/"local", "smoke")
+    ensure_upstream(S, run, "oracle")
+    run_oracle(S, run, progress=False)
     return run
 
 
@@ -66,32 +68,18 @@ def test_ray_engine_writes_the_local_engines_texts(upstream, tmp_path):
     assert not any((run/"oracle"/"shards").iterdir())  # every shard merged into the cache, then deleted
 
 
-def test_a_killed_actor_is_replaced_and_loses_nothing(upstream, tmp_path):
-    run = without_oracle(upstream, tmp_path/"actor")
-    cache = run/"oracle"/"cache.jsonl"
+def test_a_killed_actor_is_replaced_and_a_killed_driver_resumes_with_only_the_missing_keys(upstream, tmp_path):
+    run = without_oracle(upstream, tmp_path/"kills")
+    cache, shards = run/"oracle"/"cache.jsonl", run/"oracle"/"shards"
     p = start(run, *KILL_SETTINGS)
     try:
         wait_for(lambda: lines(cache) >= 3 and len(actors()) == 2, p, "3 explanations from 2 actors")
-        victim = actors()[0]; victim.kill()
-        at_kill = lines(cache)
-        out, _ = p.communicate(timeout=300)
+        victim = actors()[0]; victim.kill(); at_actor_kill = lines(cache)
+        wait_for(lambda: len(actors()) == 2 and victim.pid not in [a.pid for a in actors()], p, "a new actor in place of the killed one")
+        wait_for(lambda: lines(cache) >= at_actor_kill + 5, p, "5 more explanations after the actor's death")
+        os.killpg(p.pid, signal.SIGKILL); p.wait()
     finally:
         if p.poll() is None: os.killpg(p.pid, signal.SIGKILL)
-    keys = [r["key"] for r in read_jsonl(cache)]
-    print(f"actor {victim.pid} killed with {at_kill} of {N} explanations in the cache; after the run: {len(keys)} lines, "
-          f"{len(set(keys))} distinct keys")
-    assert p.returncode == 0, out[-3000:]
-    assert at_kill < N, "the run had finished before the kill: it tests nothing"
-    assert len(keys) == len(set(keys)) == N
-    assert len(read_jsonl(run/"oracle"/"explanations.jsonl")) == N
-
-
-def test_a_killed_driver_resumes_with_only_the_missing_keys(upstream, tmp_path):
-    run = without_oracle(upstream, tmp_path/"driver")
-    cache, shards = run/"oracle"/"cache.jsonl", run/"oracle"/"shards"
-    p = start(run, *KILL_SETTINGS)
-    wait_for(lambda: lines(cache) >= 5, p, "5 explanations")
-    os.killpg(p.pid, signal.SIGKILL); p.wait()
     t0 = time.time()
     while actors() and time.time() - t0 < 30: time.sleep(0.5)  # the orphaned actors may still finish a batch
     left, gone_after = actors(), time.time() - t0
@@ -102,9 +90,11 @@ def test_a_killed_driver_resumes_with_only_the_missing_keys(upstream, tmp_path):
     assert p.returncode == 0, out[-3000:]
     stats = json.loads((run/"oracle"/"stats.json").read_text())
     keys = [r["key"] for r in read_jsonl(cache)]
-    print(f"driver killed: its actors gone {gone_after:.0f} s later, {in_cache} lines in the cache and {in_shards} unmerged shards; "
-          f"resumed: {stats['from_cache']} from the cache, {stats['generated']} generated, {len(keys)} lines, {len(set(keys))} distinct")
+    print(f"actor {victim.pid} killed at {at_actor_kill} of {N} explanations, replaced by Ray; driver killed later: its actors "
+          f"gone {gone_after:.0f} s later, {in_cache} lines in the cache and {in_shards} unmerged shards; resumed: "
+          f"{stats['from_cache']} from the cache, {stats['generated']} generated, {len(keys)} lines, {len(set(keys))} distinct")
     assert in_cache < N, "the run had finished before the kill: it tests nothing"
     assert stats["from_cache"] >= in_cache and stats["from_cache"] + stats["generated"] == N
     assert len(keys) == len(set(keys)) == N
+    assert len(read_jsonl(run/"oracle"/"explanations.jsonl")) == N
     assert not left, "the actors of the stage's private Ray cluster outlived its driver by 30 s"

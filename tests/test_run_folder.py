@@ -2,7 +2,7 @@
 fails exits 1 with one line and is rolled back; killing the command stops every writer at once."""
 import hashlib, json, os, pickle, signal, subprocess, time
 import pytest
-from conftest import BIN, ROOT, prism_nb
+from conftest import BIN, ROOT, copy_run, prism_nb
 
 def files(run) -> dict:
     "Every file of a run folder with the SHA-256 of its bytes (error records left out: a failure adds them)."
@@ -10,11 +10,9 @@ def files(run) -> dict:
             for p in sorted(run.rglob("*")) if p.is_file() and "errors" not in p.relative_to(run).parts}
 
 @pytest.fixture(scope="module")
-def finished_run(tmp_path_factory):
+def finished_run(smoke_run, tmp_path_factory):
     "A finished smoke run, and a folder of bad input files."
-    run = tmp_path_factory.mktemp("catalogue")/"smoke"
-    r = prism_nb("run", "--profile", "smoke", "--run-dir", run)
-    assert r.returncode == 0, r.stderr[-2000:]
+    run = copy_run(smoke_run, tmp_path_factory.mktemp("catalogue")/"smoke")
     bad = tmp_path_factory.mktemp("bad")
     (bad/"recs.csv").write_text("who,what\n1,2\n")
     (bad/"broken_pickle"/"1").mkdir(parents=True); (bad/"broken_pickle"/"reviews.pickle").write_bytes(b"\x80\x04not a pickle")
