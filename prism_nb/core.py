@@ -10,13 +10,14 @@ from pathlib import Path
 from fastcore.basics import AttrDict
 
 # %% auto #0
-__all__ = ['PROFILE_PREFIX', 'SECTIONS', 'EXECUTION_KEYS', 'RANGES', 'CHOICES', 'PIPELINE', 'STAGES', 'REPLACED_WHOLE',
-           'PrismError', 'project_root', 'user_path', 'parse_value', 'coerce', 'RunSettings', 'DataSettings',
-           'RankingSettings', 'OracleSettings', 'PrismSettings', 'EvaluationSettings', 'ProfilingSettings', 'Settings',
-           'read_ini', 'set_key', 'profiles', 'check_ranges', 'check_choices', 'load_settings', 'seed_everything',
-           'pick_device', 'atomic_write', 'atomic_path', 'write_json', 'read_json', 'append_jsonl', 'read_jsonl',
-           'Stage', 'stage_hash', 'open_run', 'file_sha256', 'stage_outputs', 'mark_done', 'is_done', 'stage_folder',
-           'RunFolderBusy', 'run_lock', 'keep_file', 'snapshot_stage', 'roll_back_stage', 'stage_transaction']
+__all__ = ['PROFILE_PREFIX', 'SECTIONS', 'EXECUTION_KEYS', 'ONLY_WITH', 'RANGES', 'CHOICES', 'PIPELINE', 'STAGES',
+           'REPLACED_WHOLE', 'PrismError', 'project_root', 'user_path', 'parse_value', 'coerce', 'RunSettings',
+           'DataSettings', 'RankingSettings', 'OracleSettings', 'PrismSettings', 'EvaluationSettings',
+           'ProfilingSettings', 'Settings', 'read_ini', 'set_key', 'profiles', 'check_ranges', 'check_choices',
+           'load_settings', 'seed_everything', 'pick_device', 'atomic_write', 'atomic_path', 'write_json', 'read_json',
+           'append_jsonl', 'read_jsonl', 'Stage', 'stage_hash', 'open_run', 'file_sha256', 'stage_outputs', 'mark_done',
+           'is_done', 'stage_folder', 'RunFolderBusy', 'run_lock', 'keep_file', 'snapshot_stage', 'roll_back_stage',
+           'stage_transaction']
 
 # %% ../nbs/00_core.ipynb #eb64ef5a
 class PrismError(Exception):
@@ -104,6 +105,8 @@ SECTIONS = {"run": RunSettings, "data": DataSettings, "ranking": RankingSettings
 # its outputs valid
 EXECUTION_KEYS = {"oracle.engine", "oracle.workers", "oracle.gpus_per_worker", "oracle.address", "oracle.shards", "prism.processes",
                   "prism.runtime", "prism.quantization"}
+# keys that change nothing unless another key has a given value (a run from before they existed keeps its hashes)
+ONLY_WITH = {"oracle.quantization": ("oracle.backend", "ct2")}
 
 class Settings(AttrDict):
     "Resolved settings: `S.oracle.model`; `S.profile` names the profile applied."
@@ -112,9 +115,16 @@ class Settings(AttrDict):
     def to_dict(self): return {k: (dict(v) if isinstance(v, dict) else v) for k, v in self.items()}
     @classmethod
     def from_dict(cls, d): return cls({k: (SECTIONS.get(k, AttrDict)(v) if isinstance(v, dict) else v) for k, v in d.items()})
+    def changes_output(self, dotted: str) -> bool:
+        "Whether a key can change a stage's outputs: not an execution key, and not a key its `ONLY_WITH` condition turns off."
+        if dotted in EXECUTION_KEYS: return False
+        if dotted not in ONLY_WITH: return True
+        other, value = ONLY_WITH[dotted]
+        section, key = other.split(".")
+        return self.get(section, {}).get(key) == value
     def section_hash(self, *sections) -> str:
         "A short hash of the named sections, to tell whether a stage's outputs match these settings."
-        blob = json.dumps({s: {k: v for k, v in self[s].items() if f"{s}.{k}" not in EXECUTION_KEYS} for s in sections},
+        blob = json.dumps({s: {k: v for k, v in self[s].items() if self.changes_output(f"{s}.{k}")} for s in sections},
                           sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
