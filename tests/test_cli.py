@@ -76,20 +76,22 @@ def test_smoke_pipeline_end_to_end(smoke_run, tmp_path):
     r = prism_nb("explain", "--run-dir", run, "--user", pair["user"], "--item", pair["item"], "--runtime", "ct2")
     assert r.returncode == 0 and len(r.stdout.strip().splitlines()) == 1, r.stderr  # served by the CTranslate2 export alone
 
-def test_file_ranker_feeds_downstream_stages(tmp_path):
-    "A user's own recommendations (CSV) replace the built-in ranker with one settings line; oracle and student run unchanged."
+def test_file_ranker_feeds_downstream_stages(smoke_run, tmp_path):
+    "A user's own recommendations (CSV) replace the built-in ranker with one settings line; the Oracle answers the same pairs from its cache."
     import pandas as pd
-    first = tmp_path/"first"
-    assert prism_nb("run", "--profile", "smoke", "--stages", "data,ranking", "--run-dir", first).returncode == 0
-    recs = pd.read_parquet(first/"ranking"/"recommendations.parquet")
+    run = copy_run(smoke_run, tmp_path/"file")
+    recs = pd.read_parquet(run/"ranking"/"recommendations.parquet")
     recs[["user", "item", "score"]].to_csv(tmp_path/"mine.csv", index=False)
-    run = tmp_path/"file"
-    r = prism_nb("run", "--profile", "smoke", "--stages", "data,ranking,oracle,prism", "--run-dir", run,
+    r = prism_nb("run", "--profile", "smoke", "--stages", "data,ranking,oracle,prism", "--run-dir", run, "--resume",
                  "ranking.ranker=file", f"ranking.file={tmp_path/'mine.csv'}")
     assert r.returncode == 0, r.stderr[-2000:]
+    assert "data: up to date, skipped" in r.stdout and "prism: done" in r.stdout, r.stdout
     mine = pd.read_parquet(run/"ranking"/"recommendations.parquet")
     assert set(zip(mine.user, mine.item)) == set(zip(recs.user, recs.item))
-    assert (run/"student"/"predictions.jsonl").read_text().strip()
+    stats = json.loads((run/"oracle"/"stats.json").read_text())
+    assert stats["from_cache"] == stats["n_pairs"] and stats["generated"] == 0, stats  # same pairs: nothing generated again
+    predicted = {(p["user"], p["item"]) for p in map(json.loads, (run/"student"/"predictions.jsonl").read_text().splitlines())}
+    assert predicted and predicted <= set(zip(recs.user.astype(str), recs.item.astype(str)))
 
 FACTS = [{"kind": "title", "text": "title: Courage Under Fire", "value": "Courage Under Fire (1996)"},
          {"kind": "genre", "text": "genres: Drama, War", "value": ["Drama", "War"]},

@@ -1,6 +1,6 @@
 """A finished run never loses or changes a byte. Bad input (settings, files, names) exits 2 with one line; a stage that
 fails exits 1 with one line and is rolled back; killing the command stops every writer at once."""
-import hashlib, json, os, pickle, signal, subprocess, time
+import hashlib, json, os, pickle, shutil, signal, subprocess, time
 import pytest
 from conftest import BIN, ROOT, copy_run, prism_nb
 
@@ -89,11 +89,12 @@ def kernels_of(pid: int) -> list[int]:
     return found
 
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads /proc")
-def test_killing_the_command_mid_oracle_stops_every_writer(tmp_path):
+def test_killing_the_command_mid_oracle_stops_every_writer(smoke_run, tmp_path):
     "kill -9 of `prism-nb run`'s process group while the Oracle generates: no file of the run changes afterwards."
-    run, cache = tmp_path/"run", tmp_path/"run"/"oracle"/"cache.jsonl"
-    args = ["run", "--profile", "smoke", "--run-dir", str(run), "--stages", "data,ranking,oracle",
-            "oracle.batch_size=1", "oracle.pairs_per_user=2", "oracle.n_pairs=120"]
+    run = copy_run(smoke_run, tmp_path/"run"); cache = run/"oracle"/"cache.jsonl"
+    shutil.rmtree(run/"oracle"); (run/"done"/"oracle.json").unlink()  # the Oracle's work starts from nothing
+    args = ["run", "--profile", "smoke", "--run-dir", str(run), "--stages", "oracle",
+            "oracle.batch_size=1", "oracle.pairs_per_user=2", "oracle.n_pairs=60"]
     p = subprocess.Popen([str(BIN/"prism-nb"), *args], cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
     while not (cache.is_file() and cache.stat().st_size > 0):
