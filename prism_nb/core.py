@@ -10,14 +10,14 @@ from pathlib import Path
 from fastcore.basics import AttrDict
 
 # %% auto #0
-__all__ = ['PROFILE_PREFIX', 'SECTIONS', 'EXECUTION_KEYS', 'ONLY_WITH', 'RANGES', 'CHOICES', 'PIPELINE', 'STAGES',
+__all__ = ['PROFILE_PREFIX', 'SECTIONS', 'EXECUTION_KEYS', 'ONLY_WITH', 'NEUTRAL', 'RANGES', 'CHOICES', 'PIPELINE', 'STAGES',
            'REPLACED_WHOLE', 'PrismError', 'project_root', 'user_path', 'parse_value', 'coerce', 'RunSettings',
            'DataSettings', 'RankingSettings', 'OracleSettings', 'PrismSettings', 'EvaluationSettings',
-           'ProfilingSettings', 'Settings', 'read_ini', 'set_key', 'profiles', 'check_ranges', 'check_choices',
-           'load_settings', 'seed_everything', 'pick_device', 'atomic_write', 'atomic_path', 'write_json', 'read_json',
-           'append_jsonl', 'read_jsonl', 'Stage', 'stage_hash', 'open_run', 'file_sha256', 'stage_outputs', 'mark_done',
-           'is_done', 'stage_folder', 'RunFolderBusy', 'run_lock', 'keep_file', 'snapshot_stage', 'roll_back_stage',
-           'stage_transaction']
+           'ProfilingSettings', 'BaselinesSettings', 'Settings', 'read_ini', 'set_key', 'profiles', 'check_ranges',
+           'check_choices', 'load_settings', 'seed_everything', 'pick_device', 'atomic_write', 'atomic_path',
+           'write_json', 'read_json', 'append_jsonl', 'read_jsonl', 'Stage', 'stage_hash', 'open_run', 'file_sha256',
+           'stage_outputs', 'mark_done', 'is_done', 'stage_folder', 'RunFolderBusy', 'run_lock', 'keep_file',
+           'snapshot_stage', 'roll_back_stage', 'stage_transaction']
 
 # %% ../nbs/00_core.ipynb #eb64ef5a
 class PrismError(Exception):
@@ -64,7 +64,7 @@ def coerce(key: str, value, default):
     elif type(value) is type(default): return value
     raise PrismError(f"settings key {key} must be {_type_name(default)} like {default!r}, got {value!r}")
 
-# %% ../nbs/00_core.ipynb #b444b5cf
+# %% ../nbs/00_core.ipynb #ecd10102
 class RunSettings(AttrDict):
     "[run]: the seed of every random generator, and the device (auto | cpu | cuda)."
     seed: int; device: str
@@ -98,33 +98,43 @@ class ProfilingSettings(AttrDict):
     "[profiling]: the batch sizes timed, samples per size, warm-up batches and tokens per explanation."
     batch_sizes: list; n_samples: int; warmup: int; max_new_tokens: int; runtimes: list; quantization: str
 
+class BaselinesSettings(AttrDict):
+    "[baselines]: the coupled systems trained next to the Prism, the joint student's rating-loss weight, PETER's hyperparameters."
+    systems: list; rating_weight: float; id_lr: float; peter: dict
+
 SECTIONS = {"run": RunSettings, "data": DataSettings, "ranking": RankingSettings, "oracle": OracleSettings,
-            "prism": PrismSettings, "evaluation": EvaluationSettings, "profiling": ProfilingSettings}
+            "prism": PrismSettings, "baselines": BaselinesSettings, "evaluation": EvaluationSettings, "profiling": ProfilingSettings}
 
 # where and on how many processes a stage runs, or what serves its result, not what it computes: changing them leaves
 # its outputs valid
 EXECUTION_KEYS = {"oracle.engine", "oracle.workers", "oracle.gpus_per_worker", "oracle.address", "oracle.shards", "prism.processes",
                   "prism.runtime", "prism.quantization"}
-# keys that change nothing unless another key has a given value (a run from before they existed keeps its hashes)
-ONLY_WITH = {"oracle.quantization": ("oracle.backend", "ct2")}
+# keys that change nothing unless another key has a given value (or, for a list, holds it), and keys that change nothing
+# at a neutral value (what the stage did before they existed): a run made before a key existed keeps its hashes
+ONLY_WITH = {"oracle.quantization": ("oracle.backend", "ct2"), "baselines.rating_weight": ("baselines.systems", "joint_student"),
+             "baselines.id_lr": ("baselines.systems", "joint_student"), "baselines.peter": ("baselines.systems", "peter")}
+NEUTRAL = {"prism.keep_layers": 0, "baselines.systems": []}
 
 class Settings(AttrDict):
     "Resolved settings: `S.oracle.model`; `S.profile` names the profile applied."
     run: RunSettings; data: DataSettings; ranking: RankingSettings; oracle: OracleSettings; prism: PrismSettings
-    evaluation: EvaluationSettings; profiling: ProfilingSettings; profile: str
+    baselines: BaselinesSettings; evaluation: EvaluationSettings; profiling: ProfilingSettings; profile: str
     def to_dict(self): return {k: (dict(v) if isinstance(v, dict) else v) for k, v in self.items()}
     @classmethod
     def from_dict(cls, d): return cls({k: (SECTIONS.get(k, AttrDict)(v) if isinstance(v, dict) else v) for k, v in d.items()})
     def changes_output(self, dotted: str) -> bool:
-        "Whether a key can change a stage's outputs: not an execution key, and not a key its `ONLY_WITH` condition turns off."
+        "Whether a key can change a stage's outputs: not an execution key, not at its `NEUTRAL` value, not turned off by `ONLY_WITH`."
         if dotted in EXECUTION_KEYS: return False
+        section, key = dotted.split(".")
+        if dotted in NEUTRAL and self.get(section, {}).get(key) == NEUTRAL[dotted]: return False
         if dotted not in ONLY_WITH: return True
         other, value = ONLY_WITH[dotted]
         section, key = other.split(".")
-        return self.get(section, {}).get(key) == value
+        v = self.get(section, {}).get(key)
+        return v == value or (isinstance(v, list) and value in v)
     def section_hash(self, *sections) -> str:
         "A short hash of the named sections, to tell whether a stage's outputs match these settings."
-        blob = json.dumps({s: {k: v for k, v in self[s].items() if self.changes_output(f"{s}.{k}")} for s in sections},
+        blob = json.dumps({s: {k: v for k, v in self.get(s, {}).items() if self.changes_output(f"{s}.{k}")} for s in sections},
                           sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
@@ -153,7 +163,7 @@ def profiles(path=None) -> list[str]:
     cp = read_ini(path or project_root()/"settings.ini")
     return [s[len(PROFILE_PREFIX):] for s in cp.sections() if s.startswith(PROFILE_PREFIX)]
 
-# %% ../nbs/00_core.ipynb #8cb647e7
+# %% ../nbs/00_core.ipynb #52925fa6
 # the range (inclusive; None: open) of every number a stage uses; a list key applies it to each element
 RANGES = {"run.seed": (0, None), "data.fold": (1, 5), "data.history_len": (1, 1000), "data.kg_window": (0, 10_000),
           "data.min_rating": (0, None), "data.max_users": (0, None), "ranking.k": (1, 1000), "ranking.ks": (1, 1000),
@@ -169,7 +179,7 @@ RANGES = {"run.seed": (0, None), "data.fold": (1, 5), "data.history_len": (1, 10
           "prism.min_new_tokens": (0, 4096), "prism.no_repeat_ngram": (0, 32), "prism.generate_batch_size": (1, 4096),
           "evaluation.bootstrap": (10, 1_000_000), "evaluation.humaneval_tasks": (1, None), "evaluation.humaneval_scale": (2, 100),
           "profiling.batch_sizes": (1, 4096), "profiling.n_samples": (1, 1_000_000), "profiling.warmup": (0, 1000),
-          "profiling.max_new_tokens": (1, 4096)}
+          "profiling.max_new_tokens": (1, 4096), "baselines.rating_weight": (0, 1e6), "baselines.id_lr": (1e-9, 10)}
 
 def check_ranges(S: Settings):
     "Refuse a number outside its range in `RANGES`, or any number that is not finite, naming the key."
@@ -192,7 +202,7 @@ CHOICES = {"run.device": ["auto", "cpu", "cuda"], "data.dataset": ["ml-100k", "p
            "profiling.runtimes": ["transformers", "ct2"], "prism.runtime": ["transformers", "ct2"],
            "oracle.dtype": ["auto", "float32", "bfloat16", "float16"], "prism.dtype": ["auto", "float32", "bfloat16", "float16"],
            "prism.user_mode": ["prepend", "add"], "prism.user_init": ["history", "random"],
-           "prism.systems": ["student", "student_no_user", "student_faithful"]}
+           "prism.systems": ["student", "student_no_user", "student_faithful"], "baselines.systems": ["peter", "joint_student"]}
 
 def check_choices(S: Settings):
     "Refuse a value that is not one of its key's `CHOICES`, naming the key and the choices."
@@ -308,7 +318,7 @@ def read_jsonl(path) -> list[dict]:
             raise PrismError(f"{path} line {i+1} is not valid JSON: delete the line or the file to regenerate it") from None
     return rows
 
-# %% ../nbs/00_core.ipynb #bc8a543f
+# %% ../nbs/00_core.ipynb #997e5c58
 @dataclass(frozen=True)
 class Stage:
     "A pipeline stage: its notebook in `nbs/` (its module is `prism_nb.<name>`) and its contract with the run folder."
@@ -319,7 +329,7 @@ class Stage:
     writes: tuple       # every path of the run folder it writes: outputs, caches, checkpoints
     caches: tuple = ()  # content-addressed caches that a rolled-back attempt keeps
 
-_UPSTREAM = ("run", "data", "ranking", "oracle", "prism", "evaluation")
+_UPSTREAM = ("run", "data", "ranking", "oracle", "prism", "baselines", "evaluation")
 PIPELINE = {s.name: s for s in [
     Stage("data", "01_data.ipynb", _UPSTREAM[:2], ("data/*.parquet",), ("data",)),
     Stage("ranking", "02_ranking.ipynb", _UPSTREAM[:3], ("ranking/recommendations.parquet", "ranking/metrics.json"), ("ranking",)),
@@ -327,6 +337,7 @@ PIPELINE = {s.name: s for s in [
           caches=("oracle/cache.jsonl", "oracle/shards")),
     Stage("prism", "04_prism.ipynb", _UPSTREAM[:5], ("student/predictions.jsonl", "student/summary.json", "student/**/model.safetensors"),
           ("student",)),
+    Stage("baselines", "04c_baselines.ipynb", _UPSTREAM[:6], ("baselines/predictions.jsonl", "baselines/summary.json"), ("baselines",)),
     Stage("evaluation", "05_evaluation.ipynb", _UPSTREAM, ("evaluation/metrics.json",), ("evaluation",)),
     Stage("profiling", "06_profiling.ipynb", ("run", "oracle", "prism", "profiling"), ("profile/profile.json",), ("profile",)),
     Stage("report", "07_report.ipynb", (*_UPSTREAM, "profiling"), ("summary.json",), ("summary.json", "report.html"))]}

@@ -12,13 +12,13 @@ import pandas as pd
 from .core import PrismError, atomic_path, mark_done, read_jsonl, write_json, seed_everything, Settings
 
 # %% auto #0
-__all__ = ['SYSTEMS', 'TEXT_METRICS', 'COMPARISONS', 'HEADLINE', 'peter_tokenize', 'ngram_counts', 'bleu_stats',
-           'bleu_from_stats', 'corpus_bleu', 'sacrebleu_stats', 'sacrebleu_from_stats', 'rouge_f', 'find_phrases',
-           'usr_values', 'usr', 'fmr_values', 'fcr', 'div_values', 'div', 'embed_texts', 'distinctiveness', 'boot_idx',
-           'ci', 'boot_mean', 'mcnemar_exact', 'wilcoxon', 'paired_diff', 'mcnemar_pairs_needed', 'template_text',
-           'load_systems', 'judge_columns', 'item_features', 'reference_mask', 'overlap_columns', 'embedding_columns',
-           'per_text_scores', 'system_metrics', 'paired_tests', 'score_systems', 'plot_metric_bars', 'plot_per_user',
-           'answers', 'run_evaluation']
+__all__ = ['SYSTEMS', 'COUPLED', 'TEXT_METRICS', 'COMPARISONS', 'HEADLINE', 'peter_tokenize', 'ngram_counts', 'bleu_stats',
+           'bleu_from_stats', 'corpus_bleu', 'sacrebleu_stats', 'sacrebleu_from_stats', 'rouge_f', 'peter_rouge',
+           'find_phrases', 'usr_values', 'usr', 'fmr_values', 'fcr', 'div_values', 'div', 'embed_texts',
+           'distinctiveness', 'boot_idx', 'ci', 'boot_mean', 'mcnemar_exact', 'wilcoxon', 'paired_diff',
+           'mcnemar_pairs_needed', 'template_text', 'load_systems', 'judge_columns', 'item_features', 'reference_mask',
+           'overlap_columns', 'embedding_columns', 'per_text_scores', 'system_metrics', 'paired_tests', 'score_systems',
+           'plot_metric_bars', 'plot_per_user', 'answers', 'run_evaluation']
 
 # %% ../nbs/05_evaluation.ipynb #592a3fb1
 _PETER_RULES = [(r"'s", " 's"), (r"'m", " 'm"), (r"'ve", " 've"), (r"n't", " n't"), (r"'re", " 're"), (r"'d", " 'd"),
@@ -89,6 +89,31 @@ def rouge_f(hyps: list[str], refs: list[str]) -> dict[str, np.ndarray]:
     for hh, rr in zip(hyps, refs):
         sc = _ROUGE.score(str(rr), str(hh))
         for k in out: out[k].append(100 * sc[k].fmeasure)
+    return {k: np.array(v) for k, v in out.items()}
+
+# %% ../nbs/05_evaluation.ipynb #a766639a
+def _lcs(a: list, b: list) -> int:
+    "Length of the longest common subsequence of two token lists."
+    row = [0] * (len(b) + 1)
+    for x in a:
+        prev = 0
+        for j, y in enumerate(b, 1):
+            prev, row[j] = row[j], prev + 1 if x == y else max(row[j], row[j - 1])
+    return row[-1]
+
+def peter_rouge(hyps: list[str], refs: list[str]) -> dict[str, np.ndarray]:
+    "Per-text ROUGE-1/2/L F-measure x100 as PETER's `rouge.py` computes them (distinct n-grams; LCS F with beta = P/R)."
+    out = {k: [] for k in ("peter_rouge1", "peter_rouge2", "peter_rougeL")}
+    for h, r in zip(hyps, refs):
+        h, r = peter_tokenize(h), peter_tokenize(r)
+        for n in (1, 2):
+            hs, rs = ({tuple(t[i:i + n]) for i in range(len(t) - n + 1)} for t in (h, r))
+            both = len(hs & rs); p, rec = (both / len(hs) if hs else 0.0), (both / len(rs) if rs else 0.0)
+            out[f"peter_rouge{n}"].append(100 * 2 * p * rec / (p + rec + 1e-8))
+        lcs = _lcs(h, r)
+        p, rec = (lcs / len(h) if h else 0.0), (lcs / len(r) if r else 0.0)
+        beta = p / (rec + 1e-12)
+        out["peter_rougeL"].append(100 * (1 + beta ** 2) * rec * p / (rec + beta ** 2 * p + 1e-12))
     return {k: np.array(v) for k, v in out.items()}
 
 # %% ../nbs/05_evaluation.ipynb #c99f5dc2
@@ -223,8 +248,9 @@ def template_text(facts: list[dict]) -> str:
     if by["feature"]: s += f"; its {', '.join(str(val(f)) for f in by['feature'][:2])}"
     return s + "."
 
-# %% ../nbs/05_evaluation.ipynb #59e2326e
-SYSTEMS = ["teacher_raw", "teacher", "student", "student_faithful", "student_no_user", "template", "review"]
+# %% ../nbs/05_evaluation.ipynb #e1fe9332
+SYSTEMS = ["teacher_raw", "teacher", "student", "student_faithful", "student_no_user", "joint_student", "peter", "template", "review"]
+COUPLED = ("joint_student", "peter")  # the baselines stage's systems
 
 def _key(u, i): return (str(u), str(i))
 
@@ -234,7 +260,8 @@ def load_systems(run_dir, interactions: pd.DataFrame | None = None) -> pd.DataFr
     ox = read_jsonl(run_dir/"oracle/explanations.jsonl")
     if not ox: raise PrismError(f"{run_dir}/oracle/explanations.jsonl is missing or empty: run the oracle stage first")
     pred = read_jsonl(run_dir/"student/predictions.jsonl")
-    for n, r in enumerate(ox + pred):
+    coupled = read_jsonl(run_dir/"baselines/predictions.jsonl")
+    for n, r in enumerate(ox + pred + coupled):
         miss = [k for k in ("user", "item", "text") if k not in r]
         if miss: raise PrismError(f"{run_dir}: a record lacks {', '.join(miss)} (record {n}): regenerate it with the current stage")
     base = {_key(r["user"], r["item"]): r for r in ox}
@@ -246,6 +273,9 @@ def load_systems(run_dir, interactions: pd.DataFrame | None = None) -> pd.DataFr
         if sysname not in SYSTEMS or not sysname.startswith("student"):
             raise PrismError(f"student/predictions.jsonl: unknown system {sysname!r} ({', '.join(s for s in SYSTEMS if s.startswith('student'))})")
         texts.setdefault(sysname, {})[_key(r["user"], r["item"])] = r["text"]
+    for r in coupled:
+        if r.get("system") not in COUPLED: raise PrismError(f"baselines/predictions.jsonl: unknown system {r.get('system')!r} ({', '.join(COUPLED)})")
+        texts.setdefault(r["system"], {})[_key(r["user"], r["item"])] = r["text"]
     keys = set(base)
     for s in texts: keys &= set(texts[s])
     keys = sorted(keys)
@@ -265,7 +295,7 @@ def load_systems(run_dir, interactions: pd.DataFrame | None = None) -> pd.DataFr
                          "review": rv[k][0] if k in rv else None, "review_feature": rv[k][1] if k in rv else None})
     return pd.DataFrame(rows)
 
-# %% ../nbs/05_evaluation.ipynb #d7f2c187
+# %% ../nbs/05_evaluation.ipynb #9c54dbc8
 TEXT_METRICS = ["bleu1", "bleu4", "sacrebleu", "rouge1", "rouge2", "rougeL", "semsim"]
 
 def judge_columns(df: pd.DataFrame, vocab) -> pd.DataFrame:
@@ -289,13 +319,15 @@ def reference_mask(df: pd.DataFrame, ref: str) -> pd.Series:
     return df[ref].notna() & (df.system != ref)
 
 def overlap_columns(df: pd.DataFrame) -> pd.DataFrame:
-    "ROUGE-1/2/L of each text against the teacher's and (`_review`) the review's text, NaN where there is none."
+    "ROUGE-1/2/L (rouge-score's and PETER's) of each text against the teacher's and (`_review`) the review's text, NaN where there is none."
     out = pd.DataFrame(index=df.index)
     for ref, sfx in (("teacher", ""), ("review", "_review")):
         has = reference_mask(df, ref)
         for k in ("rouge1", "rouge2", "rougeL"): out[k + sfx] = np.nan
+        for k in ("peter_rouge1", "peter_rouge2", "peter_rougeL"): out[k + sfx] = np.nan
         if has.any():
-            for k, v in rouge_f(df.text[has].tolist(), df[ref][has].tolist()).items(): out.loc[has, k + sfx] = v
+            hyps, refs = df.text[has].tolist(), df[ref][has].tolist()
+            for k, v in {**rouge_f(hyps, refs), **peter_rouge(hyps, refs)}.items(): out.loc[has, k + sfx] = v
     return out
 
 def embedding_columns(df: pd.DataFrame, embedder: str) -> pd.DataFrame:
@@ -323,7 +355,7 @@ def per_text_scores(df: pd.DataFrame, items: pd.DataFrame, embedder: str | None)
     df["_has"], df["_has_review"] = reference_mask(df, "teacher"), reference_mask(df, "review")
     return pd.concat([df, embedding_columns(df, embedder)], axis=1) if embedder else df
 
-# %% ../nbs/05_evaluation.ipynb #a6a8d63e
+# %% ../nbs/05_evaluation.ipynb #a038e9e6
 def system_metrics(g: pd.DataFrame, feature_set, B: int, seed: int) -> dict:
     "Every metric of one system's rows with a bootstrap CI."
     n = len(g); I = boot_idx(n, B, seed); out = {"n": n}
@@ -336,7 +368,7 @@ def system_metrics(g: pd.DataFrame, feature_set, B: int, seed: int) -> dict:
             out[name + sfx] = {"mean": float(bleu_from_stats(stats.sum(0), order)), "ci": ci(bleu_from_stats(stats[Ih].sum(1), order)), "n": len(gh)}
         stats = sacrebleu_stats(gh.text.tolist(), gh[("teacher" if not sfx else "review")].tolist())
         out["sacrebleu" + sfx] = {"mean": sacrebleu_from_stats(stats.sum(0)), "ci": ci([sacrebleu_from_stats(stats[i].sum(0)) for i in Ih]), "n": len(gh)}
-        for k in ("rouge1", "rouge2", "rougeL", "semsim"):
+        for k in ("rouge1", "rouge2", "rougeL", "peter_rouge1", "peter_rouge2", "peter_rougeL", "semsim"):
             if k + sfx in g: out[k + sfx] = boot_mean(gh[k + sfx], B, seed)
     out["usr"] = boot_mean(usr_values(g.text.tolist()), B, seed)
     out["fmr"] = boot_mean(fmr_values(g.features.tolist(), g.truth_features.tolist()), B, seed)
@@ -354,7 +386,8 @@ COMPARISONS = [("teacher", "student", ("hallucinated", "claim_precision")),
                ("teacher", "student_faithful", ("hallucinated", "claim_precision")),
                ("student", "student_faithful", ("hallucinated", "claim_precision")),
                ("student_no_user", "student", ("history_citation", "distinctiveness")),
-               ("teacher", "student_no_user", ("hallucinated",))]
+               ("teacher", "student_no_user", ("hallucinated",)),
+               *((c, "student", ("hallucinated", "claim_precision", "distinctiveness")) for c in COUPLED)]
 
 def paired_tests(df: pd.DataFrame, B: int, seed: int) -> dict:
     "Every comparison of `COMPARISONS` whose two systems are present: McNemar for rates, Wilcoxon for scores, a paired CI."

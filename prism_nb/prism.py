@@ -65,7 +65,7 @@ class UserTable(nn.Module):
         if dropout > 0: ids = ids.masked_fill(torch.rand(ids.shape, device=ids.device) < dropout, 0)
         return self.emb(ids)
 
-# %% ../nbs/04_prism.ipynb #81f45e3b
+# %% ../nbs/04_prism.ipynb #1c4aa685
 USER_MODES = ("prepend", "add", "none")
 
 class Student(nn.Module):
@@ -101,8 +101,8 @@ class Student(nn.Module):
                 self.users.emb.weight[i] = v; rows.append(v)
         if rows: self.users.emb.weight[0] = torch.stack(rows).mean(0)
 
-    def _with_user(self, embeds, mask, users, dropout=0.0):
-        "Input embeddings and mask with the user vector prepended (position 0) or added to every token."
+    def _with_user(self, embeds, mask, users, dropout=0.0, items=None):
+        "Input embeddings and mask with the user vector prepended (position 0) or added to every token (`items`: for subclasses)."
         if self.user_mode == "none": return embeds, mask
         u = self.users(users, dropout).to(embeds.dtype)
         if self.user_mode == "add": return embeds + u[:, None, :] * mask[..., None].to(embeds.dtype), mask
@@ -115,7 +115,7 @@ class Student(nn.Module):
         "The loss of the encoded examples `exs` (`batch_loss`): what `DistributedDataParallel` calls."
         return batch_loss(self, exs, n_tokens=n_tokens)
 
-# %% ../nbs/04_prism.ipynb #06fab39c
+# %% ../nbs/04_prism.ipynb #28f972e0
 def encode_source(tok, rec: dict, max_len: int, suffix: str = SOURCE_SUFFIX) -> list[int]:
     "Token ids of the student input for `rec`, truncated to `max_len` tokens but always ending with `suffix`."
     suf = tok(suffix, add_special_tokens=False)["input_ids"] if suffix else []
@@ -140,23 +140,23 @@ def _pad(seqs, value, left=False):
 def batch_loss(student: Student, exs: list[dict], user_dropout: float = 0.0, n_tokens: float | None = None) -> torch.Tensor:
     "Mean token cross-entropy of the targets of `exs` (teacher forcing); given `n_tokens`, their token sum divided by it."
     dev, pad = student.device, student.tok.pad_token_id
-    users = [e["user"] for e in exs]
+    users, items = [e["user"] for e in exs], [e["item"] for e in exs]
     if student.enc_dec:
         ids = _pad([e["src"] for e in exs], pad).to(dev); mask = (_pad([[1] * len(e["src"]) for e in exs], 0)).to(dev)
-        embeds, mask = student._with_user(student.embed(ids), mask, users, user_dropout)
+        embeds, mask = student._with_user(student.embed(ids), mask, users, user_dropout, items)
         labels = _pad([e["tgt"] for e in exs], -100).to(dev)
     else:
         seqs = [e["src"] + e["tgt"] for e in exs]
         ids = _pad(seqs, pad).to(dev); mask = _pad([[1] * len(s) for s in seqs], 0).to(dev)
         labels = _pad([[-100] * len(e["src"]) + e["tgt"] for e in exs], -100).to(dev)
-        embeds, mask = student._with_user(student.embed(ids), mask, users, user_dropout)
-        if student.n_prefix: labels = torch.cat([labels.new_full((len(exs), 1), -100), labels], 1)
+        embeds, mask = student._with_user(student.embed(ids), mask, users, user_dropout, items)
+        if student.n_prefix: labels = torch.cat([labels.new_full((len(exs), student.n_prefix), -100), labels], 1)
     out = student.lm(inputs_embeds=embeds, attention_mask=mask, labels=labels if n_tokens is None or student.enc_dec else None)
     if n_tokens is None: return out.loss
     logits, labels = (out.logits, labels) if student.enc_dec else (out.logits[:, :-1], labels[:, 1:])  # token t predicts t + 1
     return nn.functional.cross_entropy(logits.float().flatten(0, 1), labels.flatten(), ignore_index=-100, reduction="sum") / n_tokens
 
-# %% ../nbs/04_prism.ipynb #f1523eca
+# %% ../nbs/04_prism.ipynb #5e704bd2
 @torch.inference_mode()
 def generate(student: Student, recs, max_source_len: int, max_new_tokens: int, num_beams: int = 1,
              batch_size: int = 8, min_new_tokens: int = 0, no_repeat_ngram: int = 0) -> list[str]:
@@ -169,7 +169,7 @@ def generate(student: Student, recs, max_source_len: int, max_new_tokens: int, n
         left = not student.enc_dec
         ids = _pad([srcs[i] for i in idx], pad, left=left).to(dev)
         mask = _pad([[1] * len(srcs[i]) for i in idx], 0, left=left).to(dev)
-        embeds, mask = student._with_user(student.embed(ids), mask, [str(recs[i]["user"]) for i in idx])
+        embeds, mask = student._with_user(student.embed(ids), mask, [str(recs[i]["user"]) for i in idx], items=[str(recs[i]["item"]) for i in idx])
         with warnings.catch_warnings():  # the n-gram rule applying to new tokens only is what we want here
             warnings.filterwarnings("ignore", message=".*no_repeat_ngram_size.*inputs_embeds")
             gen = student.lm.generate(inputs_embeds=embeds, attention_mask=mask, max_new_tokens=max_new_tokens, num_beams=num_beams,

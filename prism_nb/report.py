@@ -10,9 +10,10 @@ from .core import PrismError, atomic_write, mark_done, read_json, write_json, Se
 from .evaluation import HEADLINE
 
 # %% auto #0
-__all__ = ['PAPER', 'summarize', 'speed_claim', 'claims_table', 'render_report', 'run_report']
+__all__ = ['PAPER', 'COUPLING_COLUMNS', 'summarize', 'coupling', 'coupling_frame', 'speed_claim', 'claims_table', 'render_report',
+           'run_report']
 
-# %% ../nbs/07_report.ipynb #e0cf8e2d
+# %% ../nbs/07_report.ipynb #5c05c403
 PAPER = {"speedup": 24.0, "memory_ratio": 10.0, "teacher": "google/flan-t5-xxl (11B)", "student": "facebook/bart-base (140M)"}
 def _means(m: dict, keys=HEADLINE) -> dict:
     "The mean of each metric in `keys` that a system's entry has."
@@ -44,7 +45,25 @@ def summarize(run_dir) -> dict:
                                                 "student_runtime_batch1", "speedup_vs_transformers_teacher") if k in prof},
                         **{r: {k: prof[r][k] for k in ("params", "latency_ms_p50", "latency_ms_p90", "peak_mem_mb", "explanations_per_s")}
                            for r in ("teacher", "student")}},
+            **({"baselines": coupling(run_dir, S)} if (run_dir/"baselines"/"summary.json").is_file() and
+               read_json(run_dir/"baselines"/"summary.json").get("systems") else {}),
             "paper": PAPER}
+
+def coupling(run_dir, S: dict) -> dict:
+    "The coupled-vs-decoupled figures of a run whose baselines stage trained some system (`baselines.coupling_table`)."
+    from prism_nb.baselines import coupling_table
+    return coupling_table(run_dir, int(S["evaluation"]["bootstrap"]), int(S["run"]["seed"]))
+
+COUPLING_COLUMNS = {"ndcg@10": "NDCG@10", "hr@10": "HR@10", "hallucination_rate": "hallucination rate",
+                    "claim_precision": "claim precision", "bleu4": "BLEU-4 vs teacher", "rougeL": "ROUGE-L vs teacher",
+                    "distinctiveness": "distinctiveness"}
+
+def coupling_frame(table: dict) -> pd.DataFrame:
+    "The coupled-vs-decoupled table: one row per system (ranker + explainer), each figure as 'mean [95% CI]'."
+    fmt = lambda m: "" if not isinstance(m, dict) or m.get("mean") is None else f"{m['mean']:.3f} [{m['ci'][0]:.3f}, {m['ci'][1]:.3f}]"
+    rows = {f"{s} ({m['ranker']} + {m['explainer']})" if s == "decoupled" else s: {v: fmt(m.get(k)) for k, v in COUPLING_COLUMNS.items()}
+            for s, m in table.items() if isinstance(m, dict)}
+    return pd.DataFrame(rows).T
 
 def speed_claim(p: dict) -> str:
     "The measured speedups (batch 1 and the largest batch), each model on its fastest runtime, named."

@@ -56,7 +56,7 @@ def test_smoke_pipeline_end_to_end(smoke_run, tmp_path):
     assert {"speedup", "memory_ratio"} <= set(s["profile"]) and {"latency_ms_p50", "peak_mem_mb"} <= set(s["profile"]["teacher"])
     assert "Ranking" in (run/"report.html").read_text()
     r = prism_nb("run", "--profile", "smoke", "--run-dir", run, "--resume")
-    assert r.returncode == 0 and r.stdout.count("up to date, skipped") == 7, r.stdout
+    assert r.returncode == 0 and r.stdout.count("up to date, skipped") == 8, r.stdout
     before = (run/"student"/"predictions.jsonl").read_text()
     (run/"student"/"predictions.jsonl").unlink()  # resume trusts the outputs, not only the done marker
     r = prism_nb("run", "--profile", "smoke", "--run-dir", run, "--resume", "--stages", "oracle,prism")

@@ -45,6 +45,7 @@ CASES = {
     "PETER short template": (["--stages", "data", "data.dataset=peter", "data.path=BAD/short_template"], 2, "review record 0 has template ('f', 'a')"),
     "Amazon empty file": (["--stages", "data", "data.dataset=amazon2023", "data.path=BAD/amazon_empty"], 2, "All_Beauty.jsonl is empty"),
     "Amazon torn line": (["--stages", "data", "data.dataset=amazon2023", "data.path=BAD/amazon_torn"], 2, "All_Beauty.jsonl line 2 is not valid JSON"),
+    "unknown PETER hyperparameter": (["--stages", "baselines", 'baselines.peter={"layers": 4}'], 2, "baselines.peter: unknown hyperparameter(s) layers"),
     "ranker crash": (["--stages", "ranking", 'ranking.params={"als": {"factors": "many"}}'], 1, "stage ranking failed: TypeError"),
 }
 
