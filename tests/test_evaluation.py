@@ -106,6 +106,10 @@ def test_run_evaluation_end_to_end(tmp_path):
     assert saved["student"]["history_citation"]["mean"] == 1.0 and saved["student_no_user"]["history_citation"]["mean"] == 0.0
     assert saved["student"]["bleu4"]["mean"] > 0 and "bleu4" not in saved["teacher"]
     assert "bleu4_review" in saved["teacher"] and saved["teacher"]["fmr"]["mean"] == 1.0   # review feature "plot"
+    ox = [json.loads(line) for line in (run/"oracle/explanations.jsonl").read_text().splitlines()]
+    theirs = ev.peter_rouge([r["text"] for r in ox], [f"the plot of this film is great {k}" for k in range(8)])  # PETER's ROUGE, labelled
+    assert abs(saved["teacher"]["peter_rougeL_review"]["mean"] - theirs["peter_rougeL"].mean()) < 1e-9
+    assert saved["teacher"]["peter_rouge1_review"]["mean"] != saved["teacher"]["rouge1_review"]["mean"]  # sets vs counts ("a" twice)
     assert saved["paired_tests"]["student_vs_student_no_user:history_citation"]["p"] < 0.05
     assert saved["student"]["distinctiveness"]["mean"] > 0  # a text naming the user's own titles is closest to that user's profile
     assert "faithfulness" in saved["answers"] and "personalization" in saved["answers"]
