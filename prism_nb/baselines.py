@@ -23,10 +23,11 @@ from .ranking import Catalog, PROTOCOL, hr_at_k, ndcg_at_k, rank_users, split_de
 # %% auto #0
 __all__ = ['PETER_DEFAULTS', 'BOS', 'EOS', 'PAD', 'UNK', 'SPECIALS', 'RUNNERS', 'SYSTEM_KEYS', 'EXPLANATION_METRICS',
            'peter_mask', 'WordVocab', 'PositionalEncoding', 'RatingMLP', 'PETER', 'peter_losses', 'peter_objective',
-           'peter_generate', 'mixed_batches', 'pad_seqs', 'Records', 'peter_val_loss', 'train_peter', 'JointStudent',
-           'joint_schedule', 'joint_val_loss', 'train_joint', 'RatingRanker', 'stage_inputs', 'codes', 'rank_system',
-           'peter_hyperparameters', 'build_peter', 'run_peter', 'liked_titles', 'run_joint', 'system_hash',
-           'run_system', 'run_baselines', 'user_ranking_scores', 'coupling_table', 'coupling_answer']
+           'peter_generate', 'mixed_batches', 'pad_seqs', 'EpochCheckpoints', 'Records', 'peter_val_loss',
+           'train_peter', 'JointStudent', 'joint_schedule', 'joint_val_loss', 'train_joint', 'RatingRanker',
+           'stage_inputs', 'codes', 'rank_system', 'peter_hyperparameters', 'build_peter', 'run_peter', 'liked_titles',
+           'run_joint', 'system_hash', 'run_system', 'run_baselines', 'user_ranking_scores', 'coupling_table',
+           'coupling_answer']
 
 # %% ../nbs/04c_baselines.ipynb #2fe12ad4
 # the published hyperparameters (PETER's main.py); `baselines.peter` overrides them
@@ -156,7 +157,44 @@ def pad_seqs(seqs: list[list[int]]) -> torch.Tensor:
     n = max(len(s) for s in seqs)
     return torch.tensor([s + [PAD] * (n - len(s)) for s in seqs], dtype=torch.long)
 
-# %% ../nbs/04c_baselines.ipynb #c5ee668e
+# %% ../nbs/04c_baselines.ipynb #9eb98ba6
+class EpochCheckpoints:
+    "Epoch-by-epoch training state in `out_dir`, resumable: `checkpoint.pt` after each epoch (weights, optimizer, schedule, random states, log), `best.pt`."
+    def __init__(self, out_dir, model: nn.Module, opt, sched, seed: int, **state):
+        self.dir = Path(out_dir); self.dir.mkdir(parents=True, exist_ok=True)
+        self.ck, self.best, self.model, self.opt, self.sched = self.dir/"checkpoint.pt", self.dir/"best.pt", model, opt, sched
+        self.st = {"epoch": 0, "best": float("inf"), "seconds": 0.0, "log": [], "resumed_from": 0, **state}
+        if self.ck.is_file():
+            c = torch.load(self.ck, map_location=self.device, weights_only=True)
+            model.load_state_dict(c["model"]); opt.load_state_dict(c["opt"]); sched.load_state_dict(c["sched"]); set_rng_state(c["rng"])
+            self.st = json.loads(c["state"]); self.st["resumed_from"] = self.st["epoch"]
+        else: seed_everything(seed)
+        self.t0 = time.time() - self.st["seconds"]
+
+    @property
+    def device(self): return next(self.model.parameters()).device
+
+    def end_epoch(self, val: dict, **row) -> bool:
+        "Log an epoch's validation terms `val` (and `row`); keep its weights when `val['loss']` is the best so far; whether it was."
+        st = self.st; st["epoch"] += 1; st["seconds"] = time.time() - self.t0
+        st["log"].append({"epoch": st["epoch"], **row, **{f"val_{k}": round(x, 5) for k, x in val.items()}, "seconds": round(st["seconds"], 1)})
+        if val["loss"] >= st["best"]: return False
+        st["best"] = val["loss"]
+        with atomic_path(self.best) as tmp: torch.save(self.model.state_dict(), tmp)
+        return True
+
+    def save(self):
+        "Write the checkpoint (after the epoch's schedule step)."
+        with atomic_path(self.ck) as tmp:
+            torch.save({"model": self.model.state_dict(), "opt": self.opt.state_dict(), "sched": self.sched.state_dict(), "rng": rng_state(),
+                        "state": json.dumps(self.st)}, tmp)
+
+    def finish(self) -> dict:
+        "Load the best weights; the training summary."
+        self.model.load_state_dict(torch.load(self.best, map_location=self.device, weights_only=True)); self.model.eval()
+        return {**self.st, "finished": True}
+
+# %% ../nbs/04c_baselines.ipynb #3001ea1f
 class Records:
     "Catalogue indices of a set of records as tensors: `users`, `items`, and `ratings` or padded word `seqs`."
     def __init__(self, users, items, ratings=None, seqs=None):
@@ -186,16 +224,10 @@ def train_peter(model: PETER, train: tuple[Records, Records], val: tuple[Records
                 device: str = "cpu", stop_after: int | None = None, progress: bool = True) -> dict:
     "Train PETER with its schedule on `(rated, explained)` records, resuming from `out_dir/checkpoint.pt`; the best weights end loaded."
     from tqdm.auto import tqdm
-    out_dir = Path(out_dir); out_dir.mkdir(parents=True, exist_ok=True); ck, best = out_dir/"checkpoint.pt", out_dir/"best.pt"
     opt = torch.optim.SGD(model.parameters(), lr=H["lr"])
     sched = torch.optim.lr_scheduler.StepLR(opt, 1, gamma=0.25)
-    st = {"epoch": 0, "best": float("inf"), "endured": 0, "stopped": False, "seconds": 0.0, "log": [], "resumed_from": 0}
-    if ck.is_file():
-        c = torch.load(ck, map_location=device, weights_only=True)
-        model.load_state_dict(c["model"]); opt.load_state_dict(c["opt"]); sched.load_state_dict(c["sched"]); set_rng_state(c["rng"])
-        st = json.loads(c["state"]); st["resumed_from"] = st["epoch"]
-    else: seed_everything(seed)
-    t0 = time.time() - st["seconds"]; done_here = 0
+    run = EpochCheckpoints(out_dir, model, opt, sched, seed, endured=0, stopped=False); st = run.st
+    done_here = 0
     while st["epoch"] < H["epochs"] and not st["stopped"]:
         model.train(); batches = mixed_batches(len(train[0]), len(train[1]), H["batch_size"], seed + st["epoch"])
         for r, e in tqdm(batches, desc=f"PETER epoch {st['epoch'] + 1}", disable=not progress, leave=False):
@@ -203,22 +235,12 @@ def train_peter(model: PETER, train: tuple[Records, Records], val: tuple[Records
             loss = peter_objective(parts, H)
             opt.zero_grad(set_to_none=True); loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), H["clip"]); opt.step()
-        v = peter_val_loss(model, *val, H["batch_size"], device)
-        st["epoch"] += 1; st["seconds"] = time.time() - t0
-        st["log"].append({"epoch": st["epoch"], "lr": opt.param_groups[0]["lr"], **{f"val_{k}": round(x, 5) for k, x in v.items()},
-                          "seconds": round(st["seconds"], 1)})
-        if v["loss"] < st["best"]:
-            st["best"] = v["loss"]
-            with atomic_path(best) as tmp: torch.save(model.state_dict(), tmp)
-        else:  # PETER: endure `endure_times` epochs without improvement, dividing the learning rate by 4 after each
+        if not run.end_epoch(peter_val_loss(model, *val, H["batch_size"], device), lr=opt.param_groups[0]["lr"]):
+            # PETER: endure `endure_times` epochs without improvement, dividing the learning rate by 4 after each
             st["endured"] += 1; st["stopped"] = st["endured"] >= H["endure_times"]; sched.step()
-        with atomic_path(ck) as tmp:
-            torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(), "rng": rng_state(),
-                        "state": json.dumps(st)}, tmp)
-        done_here += 1
+        run.save(); done_here += 1
         if stop_after is not None and done_here >= stop_after and st["epoch"] < H["epochs"] and not st["stopped"]: return {**st, "finished": False}
-    model.load_state_dict(torch.load(best, map_location=device, weights_only=True)); model.eval()
-    return {**st, "finished": True}
+    return run.finish()
 
 # %% ../nbs/04c_baselines.ipynb #0db28ac8
 class JointStudent(Student):
@@ -261,7 +283,7 @@ def joint_schedule(n_rated: int, n_explained: int, rating_batch: int, text_batch
     empty = np.array([], dtype=np.int64)
     return [(r_steps[j] if j < len(r_steps) else empty, at.get(j, empty)) for j in range(n)]
 
-# %% ../nbs/04c_baselines.ipynb #239c575b
+# %% ../nbs/04c_baselines.ipynb #5de488b2
 def joint_val_loss(model: JointStudent, val_exs: list[dict], val_rated: Records, P, weight: float) -> dict:
     "Validation: the explanation loss of `val_exs`, the rating MSE of `val_rated`, and their weighted sum."
     with autocast(model, P.dtype): text = eval_loss(model, val_exs, P.batch_size) if val_exs else 0.0
@@ -274,20 +296,14 @@ def train_joint(model: JointStudent, train_exs: list[dict], rated: Records, val_
                 id_lr: float, out_dir, seed: int = 0, stop_after: int | None = None, progress: bool = True) -> dict:
     "Train the joint student (`P`: the `[prism]` section) epoch by epoch, resuming from `out_dir/checkpoint.pt`; the best weights end loaded."
     from tqdm.auto import tqdm
-    out_dir = Path(out_dir); out_dir.mkdir(parents=True, exist_ok=True); ck, best = out_dir/"checkpoint.pt", out_dir/"best.pt"
     ids = [*model.users.parameters(), *model.items.parameters(), *model.rating_head.parameters()]
     opt = torch.optim.AdamW([{"params": [p for p in model.lm.parameters() if p.requires_grad], "lr": P.lr}, {"params": ids, "lr": id_lr}],
                             weight_decay=0.01)
     rating_batch = P.batch_size * 64
     steps = len(joint_schedule(len(rated), len(train_exs), rating_batch, P.batch_size, seed))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(P.epochs * steps, P.warmup))
-    st = {"epoch": 0, "best": float("inf"), "seconds": 0.0, "log": [], "resumed_from": 0}
-    if ck.is_file():
-        c = torch.load(ck, map_location=model.device, weights_only=True)
-        model.load_state_dict(c["model"]); opt.load_state_dict(c["opt"]); sched.load_state_dict(c["sched"]); set_rng_state(c["rng"])
-        st = json.loads(c["state"]); st["resumed_from"] = st["epoch"]
-    else: seed_everything(seed)
-    t0, done_here, amp = time.time() - st["seconds"], 0, autocast(model, P.dtype)
+    run = EpochCheckpoints(out_dir, model, opt, sched, seed); st = run.st
+    done_here, amp = 0, autocast(model, P.dtype)
     while st["epoch"] < P.epochs:
         model.train()
         for r, e in tqdm(joint_schedule(len(rated), len(train_exs), rating_batch, P.batch_size, seed + st["epoch"]),
@@ -301,19 +317,10 @@ def train_joint(model: JointStudent, train_exs: list[dict], rated: Records, val_
                     loss = loss + batch_loss(model, exs)
             opt.zero_grad(set_to_none=True); loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), P.max_grad_norm); opt.step(); sched.step()
-        v = joint_val_loss(model, val_exs, val_rated, P, weight)
-        st["epoch"] += 1; st["seconds"] = time.time() - t0
-        st["log"].append({"epoch": st["epoch"], **{f"val_{k}": round(x, 5) for k, x in v.items()}, "seconds": round(st["seconds"], 1)})
-        if v["loss"] < st["best"]:
-            st["best"] = v["loss"]
-            with atomic_path(best) as tmp: torch.save(model.state_dict(), tmp)
-        with atomic_path(ck) as tmp:
-            torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(), "rng": rng_state(),
-                        "state": json.dumps(st)}, tmp)
-        done_here += 1
+        run.end_epoch(joint_val_loss(model, val_exs, val_rated, P, weight))
+        run.save(); done_here += 1
         if stop_after is not None and done_here >= stop_after and st["epoch"] < P.epochs: return {**st, "finished": False}
-    model.load_state_dict(torch.load(best, map_location=model.device, weights_only=True)); model.eval()
-    return {**st, "finished": True}
+    return run.finish()
 
 # %% ../nbs/04c_baselines.ipynb #8c07cd33
 class RatingRanker:
