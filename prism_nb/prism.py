@@ -18,10 +18,10 @@ from .oracle import length_batches
 # %% auto #0
 __all__ = ['SOURCE_SUFFIX', 'USER_MODES', 'STUDENT_FILES', 'STUDENT_SYSTEMS', 'split_pairs', 'source_text', 'history_titles',
            'UserTable', 'Student', 'encode_source', 'encode_target', 'encode', 'batch_loss', 'generate', 'lr_lambda',
-           'rng_state', 'set_rng_state', 'autocast', 'eval_loss', 'Trainer', 'train_student', 'save_student',
-           'load_student', 'decoder_layers', 'keep_layers', 'load_backbone', 'system_dir', 'stage_records',
-           'faithful_only', 'build_student', 'ddp_worker', 'train_processes', 'train_system', 'decoding',
-           'predict_system', 'run_prism', 'Prism', 'read_pairs', 'explain_file']
+           'rng_state', 'set_rng_state', 'autocast', 'eval_loss', 'drop_users', 'Trainer', 'train_student',
+           'save_student', 'load_student', 'decoder_layers', 'keep_layers', 'load_backbone', 'system_dir',
+           'stage_records', 'faithful_only', 'build_student', 'ddp_worker', 'train_processes', 'train_system',
+           'decoding', 'predict_system', 'run_prism', 'Prism', 'read_pairs', 'explain_file']
 
 # %% ../nbs/04_prism.ipynb #1a50c5a2
 def split_pairs(recs: list[dict], val_share: float, seed: int) -> dict:
@@ -65,7 +65,7 @@ class UserTable(nn.Module):
         if dropout > 0: ids = ids.masked_fill(torch.rand(ids.shape, device=ids.device) < dropout, 0)
         return self.emb(ids)
 
-# %% ../nbs/04_prism.ipynb #1c4aa685
+# %% ../nbs/04_prism.ipynb #f52610c9
 USER_MODES = ("prepend", "add", "none")
 
 class Student(nn.Module):
@@ -92,14 +92,18 @@ class Student(nn.Module):
     @torch.no_grad()
     def init_users_from_history(self, histories: dict):
         "Set each user's row to the mean input embedding of the titles it liked, and the shared row to their mean."
-        if self.users is None: return
+        if self.users is not None: self.init_rows(self.users, {u: "; ".join(titles) for u, titles in histories.items() if titles})
+
+    @torch.no_grad()
+    def init_rows(self, table: UserTable, texts: dict):
+        "Set each row of `table` to the mean input embedding of its key's text in `texts`, and the shared row to their mean."
         rows = []
-        for u, i in self.users.index.items():
-            ids = self.tok("; ".join(histories.get(u) or []), add_special_tokens=False)["input_ids"]
+        for key, i in table.index.items():
+            ids = self.tok(texts.get(key) or "", add_special_tokens=False)["input_ids"]
             if ids:
                 v = self.embed(torch.tensor(ids, device=self.device)).mean(0)
-                self.users.emb.weight[i] = v; rows.append(v)
-        if rows: self.users.emb.weight[0] = torch.stack(rows).mean(0)
+                table.emb.weight[i] = v; rows.append(v)
+        if rows: table.emb.weight[0] = torch.stack(rows).mean(0)
 
     def _with_user(self, embeds, mask, users, dropout=0.0, items=None):
         "Input embeddings and mask with the user vector prepended (position 0) or added to every token (`items`: for subclasses)."
@@ -215,7 +219,13 @@ def eval_loss(student: Student, exs: list[dict], batch_size: int) -> float:
         chunk = exs[b:b + batch_size]; tot += batch_loss(student, chunk).item() * len(chunk)
     return tot / len(exs)
 
-# %% ../nbs/04_prism.ipynb #f86a95bb
+# %% ../nbs/04_prism.ipynb #919b5af0
+def drop_users(exs: list[dict], share: float) -> list[dict]:
+    "`exs` with a random `share` of them given no user (the shared row), drawn for the whole list at once."
+    if not share: return exs
+    drop = (torch.rand(len(exs)) < share).tolist()  # drawn for the whole batch: the same draws in every process
+    return [dict(e, user=None) if d else e for e, d in zip(exs, drop)]
+
 class Trainer:
     "Training of `student` with settings `P` (the `[prism]` section) in `out_dir`, resumable from its last checkpoint; process `rank` of `world`."
     def __init__(self, student: Student, train_exs: list[dict], val_exs: list[dict], P: PrismSettings, out_dir, seed: int = 0,
@@ -291,9 +301,7 @@ class Trainer:
         epoch, b = divmod(step, self.steps_per_epoch); bs = self.P.batch_size
         perm = torch.randperm(len(self.train_exs), generator=torch.Generator().manual_seed(self.seed + epoch)).tolist()
         exs = [self.train_exs[i] for i in perm[b * bs:(b + 1) * bs]]
-        if not self.P.user_dropout or self.student.users is None: return exs
-        drop = (torch.rand(len(exs)) < self.P.user_dropout).tolist()  # drawn for the whole batch: the same draws in every process
-        return [dict(e, user=None) if d else e for e, d in zip(exs, drop)]
+        return exs if self.student.users is None else drop_users(exs, self.P.user_dropout)
 
     def train_step(self) -> dict:
         "One optimizer step (validating when due); returns its log row."

@@ -140,7 +140,7 @@ def _main():
     print(json.dumps({"model": spec["model"], "dtype": spec["dtype"], **describe(model, dev), "runtime": spec["runtime"], "new_tokens": n,
                       "num_beams": beams, "by_batch": rows}))
 
-# %% ../nbs/06_profiling.ipynb #fa43f558
+# %% ../nbs/06_profiling.ipynb #1b35a2bd
 def at_batch(run: dict, batch_size: int) -> dict:
     "The row of a measured run at `batch_size`."
     return next(r for r in run["by_batch"] if r["batch_size"] == batch_size)
@@ -184,8 +184,8 @@ def run_profiling(S: Settings, run_dir: str | Path) -> dict:
     for r in runs: r["params"] = r["params"] or params.get(r["role"])  # a CTranslate2 copy has its source's parameters
     prof = {"device": runs[0]["device"], "runs": runs, **headline(runs)}
     for role in ("teacher", "student"):  # each model on its fastest runtime, with its figures at the largest batch size
-        prof[role] = {**fastest(runs, role, prof["batch_size"]), **{k: at_batch(fastest(runs, role, prof["batch_size"]), prof["batch_size"])[k]
-                      for k in ("latency_ms_p50", "latency_ms_p90", "peak_mem_mb", "explanations_per_s")}}
+        best = fastest(runs, role, prof["batch_size"]); row = at_batch(best, prof["batch_size"])
+        prof[role] = {**best, **{k: row[k] for k in ("latency_ms_p50", "latency_ms_p90", "peak_mem_mb", "explanations_per_s")}}
     write_json(run_dir/"profile"/"profile.json", prof)
     mark_done(S, run_dir, "profiling", speedup=prof["speedup"], speedup_batch1=prof.get("speedup_batch1"), memory_ratio=prof["memory_ratio"])
     return prof
