@@ -11,7 +11,7 @@ import nbformat
 from jupyter_client.manager import KernelManager
 from .core import (PIPELINE, PrismError, STAGES, atomic_write, pick_device, user_path, is_done, load_settings, project_root, run_lock,
                            stage_transaction, write_json, profiles, Settings)
-from .models import CT2_QUANTIZATIONS
+from .models import CT2_QUANTIZATIONS, ORT_PRECISIONS
 
 # %% auto #0
 __all__ = ['TEST_ONLY', 'STAGE_MODELS', 'COMMANDS', 'BAD_PATH_ERRNOS', 'stage_notebooks', 'ensure_upstream', 'pick_stages',
@@ -161,15 +161,15 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--top", type=int, help="with --recommendations: only each user's top N rows")
     e.add_argument("--system", default="student", help="the trained system: student, student_no_user or student_faithful")
     e.add_argument("--batch-size", type=int, help="explanations generated per batch (default: prism.generate_batch_size)")
-    e.add_argument("--runtime", choices=["transformers", "ct2"], help="what runs the student (default: the run's prism.runtime)")
+    e.add_argument("--runtime", choices=["transformers", "ct2", "ort"], help="what runs the student (default: the run's prism.runtime)")
     j = sub.add_parser("judge", help="judge the faithfulness of explanations, claim by claim")
     j.add_argument("--in", dest="src", required=True, help="JSON lines with text, facts and history (as oracle/explanations.jsonl)")
     j.add_argument("--out", dest="dst", required=True, help="where to write each line with `faithful` and `claims`")
     j.add_argument("--run-dir", help="a run folder: its catalogue for titles, its dataset for 'true but not given'")
-    x = sub.add_parser("export", help="export a run's trained student to an inference runtime (CTranslate2), users as tokens")
+    x = sub.add_parser("export", help="export a run's trained student to an inference runtime (CTranslate2, ONNX Runtime GenAI), users as tokens")
     x.add_argument("--run-dir", required=True, help="a finished run folder")
-    x.add_argument("--runtime", default="ct2", choices=["ct2"], help="the inference runtime (CTranslate2)")
-    x.add_argument("--quantization", default="int8", help=f"weights: {', '.join(CT2_QUANTIZATIONS)} (default int8)")
+    x.add_argument("--runtime", default="ct2", choices=["ct2", "ort"], help="the inference runtime: ct2 (CTranslate2) | ort (ONNX Runtime GenAI)")
+    x.add_argument("--quantization", default="int8", help=f"weights: {', '.join(CT2_QUANTIZATIONS)} on ct2, {', '.join(ORT_PRECISIONS)} on ort (default int8)")
     x.add_argument("--system", default="student", help="the trained system: student, student_no_user or student_faithful")
     x.add_argument("--out", help="the model folder (default: the system's folder/ct2-<quantization>)")
     sub.add_parser("profiles", help="list the settings profiles").add_argument("--settings", help="settings file (default: the project's)")
@@ -250,9 +250,10 @@ def cmd_export(args) -> int:
     "`prism-nb export`: the trained student as a CTranslate2 model."
     from prism_nb.prism import system_dir
     from prism_nb.serve import export_student
-    if args.quantization not in CT2_QUANTIZATIONS: raise PrismError(f"--quantization must be one of {', '.join(CT2_QUANTIZATIONS)}, got {args.quantization!r}")
+    valid = CT2_QUANTIZATIONS if args.runtime == "ct2" else ORT_PRECISIONS
+    if args.quantization not in valid: raise PrismError(f"--quantization must be one of {', '.join(valid)} on {args.runtime}, got {args.quantization!r}")
     src = system_dir(args.run_dir, args.system)
-    with run_lock(args.run_dir): out = export_student(src, args.out or src/f"ct2-{args.quantization}", args.quantization)
+    with run_lock(args.run_dir): out = export_student(src, args.out or src/f"{args.runtime}-{args.quantization}", args.quantization, args.runtime)
     print(f"exported {args.system} ({args.quantization}) to {out}"); return 0
 
 def cmd_docs(args) -> int:

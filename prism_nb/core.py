@@ -11,13 +11,13 @@ from fastcore.basics import AttrDict
 
 # %% auto #0
 __all__ = ['PROFILE_PREFIX', 'SECTIONS', 'EXECUTION_KEYS', 'ONLY_WITH', 'NEUTRAL', 'RANGES', 'CHOICES', 'PIPELINE', 'STAGES',
-           'REPLACED_WHOLE', 'PrismError', 'project_root', 'user_path', 'parse_value', 'coerce', 'RunSettings',
-           'DataSettings', 'RankingSettings', 'OracleSettings', 'PrismSettings', 'EvaluationSettings',
-           'ProfilingSettings', 'BaselinesSettings', 'Settings', 'read_ini', 'set_key', 'profiles', 'check_ranges',
-           'check_choices', 'load_settings', 'seed_everything', 'pick_device', 'atomic_write', 'atomic_path',
-           'write_json', 'read_json', 'append_jsonl', 'read_jsonl', 'Stage', 'stage_hash', 'open_run', 'file_sha256',
-           'stage_outputs', 'mark_done', 'is_done', 'stage_folder', 'RunFolderBusy', 'run_lock', 'keep_file',
-           'snapshot_stage', 'roll_back_stage', 'stage_transaction']
+           'CUT_KEYS', 'IGNORED_BY', 'REPLACED_WHOLE', 'PrismError', 'project_root', 'user_path', 'parse_value',
+           'coerce', 'RunSettings', 'DataSettings', 'RankingSettings', 'OracleSettings', 'PrismSettings',
+           'EvaluationSettings', 'ProfilingSettings', 'BaselinesSettings', 'Settings', 'read_ini', 'set_key',
+           'profiles', 'check_ranges', 'check_choices', 'load_settings', 'seed_everything', 'pick_device',
+           'atomic_write', 'atomic_path', 'write_json', 'read_json', 'append_jsonl', 'read_jsonl', 'Stage',
+           'stage_hash', 'open_run', 'file_sha256', 'stage_outputs', 'mark_done', 'is_done', 'stage_folder',
+           'RunFolderBusy', 'run_lock', 'keep_file', 'snapshot_stage', 'roll_back_stage', 'stage_transaction']
 
 # %% ../nbs/00_core.ipynb #eb64ef5a
 class PrismError(Exception):
@@ -86,7 +86,8 @@ class OracleSettings(AttrDict):
 class PrismSettings(AttrDict):
     "[prism]: the student backbone, its user embedding, the systems trained, training and decoding."
     backbone: str; user_embedding: bool; user_mode: str; user_init: str; user_dropout: float; systems: list
-    filtered_only: bool; keep_layers: int; epochs: int; lr: float; warmup: float; batch_size: int; max_grad_norm: float; max_source_len: int
+    filtered_only: bool; keep_layers: int; cut_epochs: int; cut_lr: float; kd_weight: float; kd_temperature: float
+    epochs: int; lr: float; warmup: float; batch_size: int; max_grad_norm: float; max_source_len: int
     max_target_len: int; val_share: float; patience: int; checkpoint_every: int; num_beams: int; max_new_tokens: int
     min_new_tokens: int; no_repeat_ngram: int; dtype: str; generate_batch_size: int; processes: int; runtime: str; quantization: str
 
@@ -109,10 +110,11 @@ SECTIONS = {"run": RunSettings, "data": DataSettings, "ranking": RankingSettings
 # its outputs valid
 EXECUTION_KEYS = {"oracle.engine", "oracle.workers", "oracle.gpus_per_worker", "oracle.address", "oracle.shards", "prism.processes",
                   "prism.runtime", "prism.quantization"}
-# keys that change nothing unless another key has a given value (or, for a list, holds it), and keys that change nothing
+# keys that change nothing unless another key has a given value (or, for a list, holds it; or passes a test), and keys that change nothing
 # at a neutral value (what the stage did before they existed): a run made before a key existed keeps its hashes
 ONLY_WITH = {"oracle.quantization": ("oracle.backend", "ct2"), "baselines.rating_weight": ("baselines.systems", "joint_student"),
-             "baselines.id_lr": ("baselines.systems", "joint_student"), "baselines.peter": ("baselines.systems", "peter")}
+             "baselines.id_lr": ("baselines.systems", "joint_student"), "baselines.peter": ("baselines.systems", "peter"),
+             **{f"prism.{k}": ("prism.keep_layers", lambda n: n > 0) for k in ("cut_epochs", "cut_lr", "kd_weight", "kd_temperature")}}
 NEUTRAL = {"prism.keep_layers": 0, "baselines.systems": []}
 
 class Settings(AttrDict):
@@ -131,10 +133,11 @@ class Settings(AttrDict):
         other, value = ONLY_WITH[dotted]
         section, key = other.split(".")
         v = self.get(section, {}).get(key)
-        return v == value or (isinstance(v, list) and value in v)
-    def section_hash(self, *sections) -> str:
-        "A short hash of the named sections, to tell whether a stage's outputs match these settings."
-        blob = json.dumps({s: {k: v for k, v in self.get(s, {}).items() if self.changes_output(f"{s}.{k}")} for s in sections},
+        return value(v) if callable(value) else v == value or (isinstance(v, list) and value in v)
+    def section_hash(self, *sections, ignore=()) -> str:
+        "A short hash of the named sections (less the `section.key`s in `ignore`), to tell whether a stage's outputs match these settings."
+        blob = json.dumps({s: {k: v for k, v in self.get(s, {}).items() if self.changes_output(f"{s}.{k}") and f"{s}.{k}" not in ignore}
+                           for s in sections},
                           sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
@@ -172,6 +175,7 @@ RANGES = {"run.seed": (0, None), "data.fold": (1, 5), "data.history_len": (1, 10
           "oracle.retries": (0, 10), "oracle.workers": (1, 100_000), "oracle.gpus_per_worker": (0, 64),
           "oracle.prompt_history": (0, 1000), "oracle.max_facts": (1, 1000),
           "prism.user_dropout": (0, 1), "prism.keep_layers": (0, 1000), "prism.processes": (1, 1024),
+          "prism.cut_epochs": (1, 10_000), "prism.cut_lr": (1e-9, 1), "prism.kd_weight": (0, 1), "prism.kd_temperature": (1e-3, 100),
           "prism.epochs": (1, 10_000), "prism.lr": (1e-9, 1), "prism.warmup": (0, None),
           "prism.batch_size": (1, 4096), "prism.max_grad_norm": (1e-9, None), "prism.max_source_len": (8, 32_768),
           "prism.max_target_len": (2, 32_768), "prism.val_share": (0, 0.9), "prism.patience": (1, None),
@@ -199,7 +203,7 @@ def check_ranges(S: Settings):
 # (rankers are a registry that user code extends, so the ranking stage checks `ranking.ranker` itself)
 CHOICES = {"run.device": ["auto", "cpu", "cuda"], "data.dataset": ["ml-100k", "peter", "amazon2023"],
            "oracle.backend": ["transformers", "ct2"], "oracle.engine": ["local", "ray"], "oracle.filter": ["off", "flag", "drop", "retry"],
-           "profiling.runtimes": ["transformers", "ct2"], "prism.runtime": ["transformers", "ct2"],
+           "profiling.runtimes": ["transformers", "ct2", "ort"], "prism.runtime": ["transformers", "ct2", "ort"],
            "oracle.dtype": ["auto", "float32", "bfloat16", "float16"], "prism.dtype": ["auto", "float32", "bfloat16", "float16"],
            "prism.user_mode": ["prepend", "add"], "prism.user_init": ["history", "random"],
            "prism.systems": ["student", "student_no_user", "student_faithful"], "baselines.systems": ["peter", "joint_student"]}
@@ -343,9 +347,14 @@ PIPELINE = {s.name: s for s in [
     Stage("report", "07_report.ipynb", (*_UPSTREAM, "profiling"), ("summary.json",), ("summary.json", "report.html"))]}
 STAGES = list(PIPELINE)
 
+# the settings of the served student's cut from the full-depth one (prism.keep_layers > 0), and the keys of an upstream
+# section a stage does not read: the coupled baselines train their own models, not the cut (they read the splits)
+CUT_KEYS = {"prism.keep_layers", "prism.cut_epochs", "prism.cut_lr", "prism.kd_weight", "prism.kd_temperature"}
+IGNORED_BY = {"baselines": CUT_KEYS}
+
 def stage_hash(S: Settings, stage: str) -> str:
     "Hash of the settings a stage's outputs depend on."
-    return S.section_hash(*PIPELINE[stage].sections)
+    return S.section_hash(*PIPELINE[stage].sections, ignore=IGNORED_BY.get(stage, ()))
 
 # %% ../nbs/00_core.ipynb #95cb4059
 def open_run(run_dir=None, profile="smoke", overrides=(), settings_path=None) -> tuple[Settings, Path]:
@@ -386,9 +395,10 @@ def is_done(S: Settings, run_dir, stage: str) -> bool:
     return bool(outputs) and all((Path(run_dir)/f).is_file() and file_sha256(Path(run_dir)/f) == h for f, h in outputs.items())
 
 # %% ../nbs/00_core.ipynb #48e04712
-def stage_folder(S: Settings, run_dir, stage: str, name: str | None = None) -> Path:
-    "The output folder of `stage` (default: named after it), emptied first when it holds work made with other settings."
-    d = Path(run_dir)/(name or stage); tag = d/".settings_hash"; h = stage_hash(S, stage)
+def stage_folder(S: Settings, run_dir, stage: str, name: str | None = None, keep_across=()) -> Path:
+    "The output folder of `stage` (default: named after it), emptied first when it holds work made with other settings (but `keep_across` keys)."
+    d = Path(run_dir)/(name or stage); tag = d/".settings_hash"
+    h = S.section_hash(*PIPELINE[stage].sections, ignore={*IGNORED_BY.get(stage, ()), *keep_across})
     if d.exists() and (not tag.is_file() or tag.read_text() != h): shutil.rmtree(d)
     d.mkdir(parents=True, exist_ok=True)
     with atomic_write(tag) as f: f.write(h)

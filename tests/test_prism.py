@@ -122,7 +122,7 @@ def test_faithful_student_learns_only_from_judged_faithful_texts(tmp_path):
     from prism_nb.core import load_settings
     from prism_nb.prism import run_prism, stage_records, system_dir
     _explanations(tmp_path)
-    S = load_settings(profile="smoke", overrides=['prism.systems=["student", "student_faithful"]', "prism.epochs=1"])
+    S = load_settings(profile="smoke", overrides=['prism.systems=["student", "student_faithful"]', "prism.epochs=1", "prism.keep_layers=0"])
     info = run_prism(S, tmp_path)
     _, sets = stage_records(S, tmp_path)
     faithful_train = [r for r in sets["train"] if r["faithful"]]
@@ -163,3 +163,39 @@ def test_explaining_a_new_pair_uses_the_oracles_facts(tmp_path):
                         S.oracle.prompt_history, S.oracle.max_facts)
     assert rec["facts"] == want["facts"] and rec["history"] == want["history"]
     assert len(rec["facts"]) <= S.oracle.max_facts and len(rec["history"]) <= S.oracle.prompt_history
+
+
+def test_smoke_run_serves_a_student_cut_from_the_full_one(smoke_run):
+    "prism.keep_layers = 1: the full-depth student is trained, the served one is cut to 1 layer and distilled from it, both are scored."
+    from prism_nb.core import read_json
+    summ = read_json(smoke_run/"student"/"summary.json")["systems"]
+    assert (summ["student_full"]["layers"], summ["student"]["layers"]) == (2, 1)
+    assert summ["student"]["cut_from"] == "student_full" and "cut_from" not in summ["student_full"]
+    assert summ["student"]["params"] < summ["student_full"]["params"]
+    assert load_student(smoke_run/"student").lm.config.num_hidden_layers == 1
+    assert load_student(smoke_run/"student"/"full").lm.config.num_hidden_layers == 2
+    preds = read_jsonl(smoke_run/"student"/"predictions.jsonl")
+    pairs = lambda s: {(p["user"], p["item"]) for p in preds if p["system"] == s}
+    assert pairs("student_full") == pairs("student") and pairs("student")
+    m = read_json(smoke_run/"evaluation"/"metrics.json")
+    assert "student_full" in m and "student_vs_student_full:hallucination_rate" in m["paired_tests"]
+    assert "depth" in m["answers"]
+
+
+def test_changing_the_cut_retrains_only_the_cut_student(smoke_run, tmp_path):
+    "A new prism.cut_epochs keeps the full-depth student and the ablation, and distils the cut student again."
+    from conftest import copy_run
+    from prism_nb.core import Settings, read_json
+    from prism_nb.prism import run_prism
+    run = copy_run(smoke_run, tmp_path/"run")
+    S = Settings.from_dict(read_json(run/"settings.json"))
+    kept = {d: (run/"student"/d/"model.safetensors").read_bytes() for d in ("full", "no_user")}
+    steps = read_json(run/"student"/"summary.json")["systems"]["student"]["total_steps"]
+    S.prism.cut_epochs = 2
+    info = run_prism(S, run)
+    assert info["systems"]["student"]["total_steps"] == 2 * steps and info["systems"]["student"]["resumed_from"] == 0
+    assert all((run/"student"/d/"model.safetensors").read_bytes() == b for d, b in kept.items())
+    assert json.loads((run/"student"/".cut").read_text())["prism.cut_epochs"] == 2
+    S.prism.keep_layers = 0  # back to a full-depth student: trained again, not the cut one reused
+    info = run_prism(S, run)
+    assert info["systems"]["student"]["layers"] == 2 and "student_full" not in info["systems"]
