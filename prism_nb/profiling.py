@@ -79,8 +79,8 @@ def exported_student_runner(path, device: str, new_tokens: int, num_beams: int =
     "A student exported to a runtime (`serve.export_student`) and a function explaining a batch of records, `new_tokens` each."
     import torch
     from prism_nb.serve import CT2Student, ORTStudent
-    threads = torch.get_num_threads() if device == "cpu" else 0
-    student = (ORTStudent if json.loads((Path(path)/"serve.json").read_text())["runtime"] == "ort" else CT2Student)(path, device, threads=threads)
+    ort = json.loads((Path(path)/"serve.json").read_text())["runtime"] == "ort"
+    student = ORTStudent(path, device) if ort else CT2Student(path, device, threads=torch.get_num_threads() if device == "cpu" else 0)
     return student, lambda recs: student.generate(recs, max_source_len, new_tokens, num_beams, batch_size=len(recs), min_new_tokens=new_tokens)
 
 def text_encoder(model, tok):

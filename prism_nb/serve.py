@@ -98,8 +98,8 @@ class CT2Student:
 
 # %% ../nbs/04b_serve.ipynb #7361d5fa
 class ORTStudent:
-    "An exported student on ONNX Runtime GenAI: `ORTStudent(path).generate(recs, ...)` as `prism.generate` takes them."
-    def __init__(self, path, device: str = "cpu", threads: int = 0):
+    "An exported student on ONNX Runtime GenAI (built for the CPU): `ORTStudent(path).generate(recs, ...)` as `prism.generate` takes them."
+    def __init__(self, path, device: str = "cpu"):
         import onnxruntime_genai as og
         from transformers import AutoTokenizer
         self.path = Path(path)
