@@ -393,7 +393,7 @@ def run_joint(S: Settings, inp: dict, out: Path, device: str, progress: bool = T
     "Train the joint student on the run, then explain the test pairs and rank the test users: (predictions, top-k, summary)."
     P, cat = S.prism, inp["cat"]
     seed_everything(S.run.seed)
-    lm, tok = load_backbone(P.backbone, device, P.keep_layers)
+    lm, tok = load_backbone(P.backbone, device)  # full depth: the served student's cut is not the coupled model's
     model = JointStudent(lm, tok, cat.users.tolist(), cat.items.tolist(), float(inp["rated"]["train"].ratings.mean())).to(device)
     model.init_rows(model.users, liked_titles(inp, S.data.history_len, S.data.min_rating))
     model.init_rows(model.items, dict(zip(inp["data"].items.item.astype(str), inp["data"].items.title)))
