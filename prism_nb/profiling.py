@@ -64,16 +64,9 @@ def ct2_lm_runner(name: str, quantization: str, device: str, new_tokens: int, nu
 def ort_lm_runner(name: str, quantization: str, device: str, new_tokens: int, num_beams: int = 1):
     "The model `name` on ONNX Runtime GenAI (built once) and a function generating exactly `new_tokens` tokens per prompt, one at a time."
     import onnxruntime_genai as og
-    from prism_nb.models import load_tokenizer, runtime_model
+    from prism_nb.models import load_tokenizer, ort_generate, runtime_model
     model, (tok, _) = og.Model(str(runtime_model(name, "ort", quantization, device))), load_tokenizer(name)
-    def run(prompts):
-        for p in prompts:
-            ids = tok(p, add_special_tokens=False).input_ids
-            params = og.GeneratorParams(model)
-            params.set_search_options(max_length=len(ids) + new_tokens, min_length=len(ids) + new_tokens, do_sample=False, num_beams=num_beams)
-            gen = og.Generator(model, params); gen.append_tokens([ids])
-            while not gen.is_done(): gen.generate_next_token()
-    return model, run
+    return model, lambda prompts: [ort_generate(model, tok(p, add_special_tokens=False).input_ids, new_tokens, num_beams=num_beams) for p in prompts]
 
 def exported_student_runner(path, device: str, new_tokens: int, num_beams: int = 1, max_source_len: int = 96):
     "A student exported to a runtime (`serve.export_student`) and a function explaining a batch of records, `new_tokens` each."

@@ -9,7 +9,7 @@ import copy, json, shutil, tempfile
 from pathlib import Path
 import torch
 from .core import PrismError, Settings, read_json, write_json
-from .models import CONVERTERS
+from .models import CONVERTERS, ort_generate
 from .oracle import length_batches
 from .prism import SOURCE_SUFFIX, Prism, Student, _pad, decoding, encode_source, load_student, system_dir
 
@@ -105,23 +105,15 @@ class ORTStudent:
         self.path = Path(path)
         if not (self.path/"genai_config.json").is_file():
             raise PrismError(f"no ONNX Runtime GenAI student in {self.path}: run prism-nb export --runtime ort first")
-        self.meta, self.og = json.loads((self.path/"serve.json").read_text()), og
+        self.meta = json.loads((self.path/"serve.json").read_text())
         self.tok, self.tokens = AutoTokenizer.from_pretrained(self.path), self.meta["user_tokens"]
         self.model = og.Model(str(self.path))
 
     def generate(self, recs, max_source_len: int, max_new_tokens: int, num_beams: int = 1, batch_size: int = 8,
                  min_new_tokens: int = 0, no_repeat_ngram: int = 0) -> list[str]:
         "Explanations of `recs`, one at a time (greedy, or beam search when `num_beams` > 1)."
-        out = []
-        for r in recs:
-            ids = token_ids(self.tok, self.tokens, r, max_source_len)
-            params = self.og.GeneratorParams(self.model)
-            params.set_search_options(max_length=len(ids) + max_new_tokens, min_length=len(ids) + min(min_new_tokens, max_new_tokens),
-                                      do_sample=False, num_beams=num_beams, no_repeat_ngram_size=no_repeat_ngram, batch_size=1)
-            gen = self.og.Generator(self.model, params); gen.append_tokens([ids])
-            while not gen.is_done(): gen.generate_next_token()
-            out.append(self.tok.decode(gen.get_sequence(0)[len(ids):], skip_special_tokens=True).strip())
-        return out
+        return [self.tok.decode(ort_generate(self.model, token_ids(self.tok, self.tokens, r, max_source_len), max_new_tokens, min_new_tokens,
+                                             num_beams, no_repeat_ngram), skip_special_tokens=True).strip() for r in recs]
 
 # %% ../nbs/04b_serve.ipynb #e1d785aa
 class RuntimePrism(Prism):
