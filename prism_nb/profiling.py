@@ -11,29 +11,30 @@ import numpy as np, pandas as pd
 from .core import PrismError, mark_done, pick_device, read_jsonl, write_json, Settings
 
 # %% auto #0
-__all__ = ['PeakMemory', 'lm_runner', 'student_runner', 'ct2_lm_runner', 'ort_lm_runner', 'exported_student_runner',
+__all__ = ['rss_mb', 'PeakMemory', 'lm_runner', 'student_runner', 'ct2_lm_runner', 'ort_lm_runner', 'exported_student_runner',
            'text_encoder', 'timed', 'profile_model', 'describe', 'device_name', 'measure', 'at_batch', 'fastest',
            'headline', 'run_profiling', 'profile_frame', 'plot_profile']
 
 # %% ../nbs/06_profiling.ipynb #059e6103
+def rss_mb() -> float:
+    "This process's resident set size, in MB."
+    import psutil
+    return psutil.Process().memory_info().rss / 2**20
+
 class PeakMemory:
-    "Peak memory of this process inside the block, in MB: CUDA allocations on a GPU, sampled resident set size on a CPU."
-    def __init__(self, device="cpu", every=0.005): self.device, self.every, self.peak_mb = device, every, 0.0
+    "Peak memory inside the block, in MB: CUDA allocations on a GPU; on a CPU the sampled resident set size (`rss_mb`) and its rise above `base_mb` (`peak_mb`)."
+    def __init__(self, device="cpu", base_mb=0.0, every=0.005):
+        self.device, self.base_mb, self.every, self.peak_mb, self.rss_mb = device, base_mb, every, 0.0, None
     def _sample(self):
-        import psutil
-        proc = psutil.Process()
-        while not self._stop.is_set():
-            self.peak_mb = max(self.peak_mb, proc.memory_info().rss / 2**20); time.sleep(self.every)
+        while not self._stop.is_set(): self.rss_mb = max(self.rss_mb or 0.0, rss_mb()); time.sleep(self.every)
     def __enter__(self):
-        import torch
-        if self.device == "cuda": torch.cuda.synchronize(); torch.cuda.reset_peak_memory_stats()
+        if self.device == "cuda": import torch; torch.cuda.synchronize(); torch.cuda.reset_peak_memory_stats()
         else:
             self._stop = threading.Event(); self._t = threading.Thread(target=self._sample, daemon=True); self._t.start()
         return self
     def __exit__(self, *exc):
-        import torch
-        if self.device == "cuda": torch.cuda.synchronize(); self.peak_mb = torch.cuda.max_memory_allocated() / 2**20
-        else: self._stop.set(); self._t.join()
+        if self.device == "cuda": import torch; torch.cuda.synchronize(); self.peak_mb = torch.cuda.max_memory_allocated() / 2**20
+        else: self._stop.set(); self._t.join(); self.peak_mb = self.rss_mb - self.base_mb
 
 # %% ../nbs/06_profiling.ipynb #874d08b7
 def lm_runner(model, encode, new_tokens: int, num_beams: int = 1, pad_token_id=None):
@@ -63,17 +64,14 @@ def ct2_lm_runner(name: str, quantization: str, device: str, new_tokens: int, nu
 
 def ort_lm_runner(name: str, quantization: str, device: str, new_tokens: int, num_beams: int = 1):
     "The model `name` on ONNX Runtime GenAI (built once) and a function generating exactly `new_tokens` tokens per prompt, one at a time."
-    import onnxruntime_genai as og
-    from prism_nb.models import load_tokenizer, ort_generate, runtime_model
-    model, (tok, _) = og.Model(str(runtime_model(name, "ort", quantization, device))), load_tokenizer(name)
+    from prism_nb.models import load_tokenizer, ort_generate, ort_model, runtime_model
+    model, (tok, _) = ort_model(runtime_model(name, "ort", quantization, device), device), load_tokenizer(name)
     return model, lambda prompts: [ort_generate(model, tok(p, add_special_tokens=False).input_ids, new_tokens, num_beams=num_beams) for p in prompts]
 
 def exported_student_runner(path, device: str, new_tokens: int, num_beams: int = 1, max_source_len: int = 96):
     "A student exported to a runtime (`serve.export_student`) and a function explaining a batch of records, `new_tokens` each."
-    import torch
-    from prism_nb.serve import CT2Student, ORTStudent
-    ort = json.loads((Path(path)/"serve.json").read_text())["runtime"] == "ort"
-    student = ORTStudent(path, device) if ort else CT2Student(path, device, threads=torch.get_num_threads() if device == "cpu" else 0)
+    from prism_nb.serve import RUNTIMES
+    student = RUNTIMES[json.loads((Path(path)/"serve.json").read_text())["runtime"]].student_class(path, device)
     return student, lambda recs: student.generate(recs, max_source_len, new_tokens, num_beams, batch_size=len(recs), min_new_tokens=new_tokens)
 
 def text_encoder(model, tok):
@@ -89,17 +87,17 @@ def timed(run, batch, device: str = "cpu") -> float:
     sync(); t0 = time.perf_counter(); run(batch); sync()
     return time.perf_counter() - t0
 
-def profile_model(run, items: list, batch_sizes=(1, 8), n_samples=16, warmup=2, new_tokens=32, device="cpu") -> list[dict]:
+def profile_model(run, items: list, batch_sizes=(1, 8), n_samples=16, warmup=2, new_tokens=32, device="cpu", base_mb=0.0) -> list[dict]:
     "Latency p50/p90 per explanation, throughput and peak memory of `run` (a runner above) at each batch size."
     rows = []
     for bs in batch_sizes:
         batches = [[items[(i * bs + j) % len(items)] for j in range(bs)] for i in range(warmup + max(1, -(-n_samples // bs)))]
         for b in batches[:warmup]: timed(run, b, device)
-        with PeakMemory(device) as pm: secs = [timed(run, b, device) for b in batches[warmup:]]
+        with PeakMemory(device, base_mb) as pm: secs = [timed(run, b, device) for b in batches[warmup:]]
         per = np.array(secs) / bs * 1000
         rows.append({"batch_size": bs, "latency_ms_p50": float(np.median(per)), "latency_ms_p90": float(np.percentile(per, 90)),
                      "explanations_per_s": float(bs * len(secs) / sum(secs)),
-                     "tokens_per_s": float(bs * len(secs) * new_tokens / sum(secs)), "peak_mem_mb": pm.peak_mb,
+                     "tokens_per_s": float(bs * len(secs) * new_tokens / sum(secs)), "peak_mem_mb": pm.peak_mb, "peak_rss_mb": pm.rss_mb,
                      "n": bs * len(secs)})
     return rows
 
@@ -133,6 +131,9 @@ def measure(model: str, items: list, device="cpu", dtype="float32", new_tokens=3
 def _main():
     spec = json.loads(sys.stdin.read())
     dev, n, beams = spec["device"], spec["new_tokens"], spec["num_beams"]
+    import importlib, torch, transformers  # noqa: F401 (the libraries in every measured process: not the model's memory)
+    importlib.import_module({"ct2": "ctranslate2", "ort": "onnxruntime_genai"}.get(spec["runtime"], "torch"))
+    base = rss_mb()
     if spec["runtime"] != "transformers" and (Path(spec["model"])/"serve.json").is_file():
         model, run = exported_student_runner(spec["model"], dev, n, beams, **spec["decoding"])
     elif spec["runtime"] == "ct2": model, run = ct2_lm_runner(spec["model"], spec["dtype"], dev, n, beams)
@@ -145,7 +146,7 @@ def _main():
         from prism_nb.models import load_lm
         model, tok = load_lm(spec["model"], dev, spec["dtype"])
         run = lm_runner(model, text_encoder(model, tok), n, beams, tok.pad_token_id)
-    rows = profile_model(run, spec["items"], new_tokens=n, device=dev, **spec["kw"])
+    rows = profile_model(run, spec["items"], new_tokens=n, device=dev, base_mb=base, **spec["kw"])
     print(json.dumps({"model": spec["model"], "dtype": spec["dtype"], **describe(model, dev), "runtime": spec["runtime"], "new_tokens": n,
                       "num_beams": beams, "by_batch": rows}))
 
@@ -165,6 +166,8 @@ def headline(runs: list[dict]) -> dict:
     lat = lambda run, bs: at_batch(run, bs)["latency_ms_p50"]
     out = {"batch_size": big, "speedup": lat(t, big) / lat(s, big), "memory_ratio": at_batch(t, big)["peak_mem_mb"] / at_batch(s, big)["peak_mem_mb"],
            "teacher_runtime": t["runtime"], "student_runtime": s["runtime"]}
+    rss = [at_batch(r, big).get("peak_rss_mb") for r in (t, s)]
+    if all(rss): out["process_memory_ratio"] = rss[0] / rss[1]  # whole processes, libraries included (CPU)
     if 1 in sizes:
         t1, s1 = fastest(runs, "teacher", 1), fastest(runs, "student", 1)
         out.update(speedup_batch1=lat(t1, 1) / lat(s1, 1), teacher_runtime_batch1=t1["runtime"], student_runtime_batch1=s1["runtime"])
@@ -195,7 +198,7 @@ def run_profiling(S: Settings, run_dir: str | Path) -> dict:
     prof = {"device": runs[0]["device"], "runs": runs, **headline(runs)}
     for role in ("teacher", "student"):  # each model on its fastest runtime, with its figures at the largest batch size
         best = fastest(runs, role, prof["batch_size"]); row = at_batch(best, prof["batch_size"])
-        prof[role] = {**best, **{k: row[k] for k in ("latency_ms_p50", "latency_ms_p90", "peak_mem_mb", "explanations_per_s")}}
+        prof[role] = {**best, **{k: row.get(k) for k in ("latency_ms_p50", "latency_ms_p90", "peak_mem_mb", "peak_rss_mb", "explanations_per_s")}}
     write_json(run_dir/"profile"/"profile.json", prof)
     mark_done(S, run_dir, "profiling", speedup=prof["speedup"], speedup_batch1=prof.get("speedup_batch1"), memory_ratio=prof["memory_ratio"])
     return prof

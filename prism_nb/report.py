@@ -41,7 +41,7 @@ def summarize(run_dir) -> dict:
             "answers": ev.get("answers", {}),
             "profile": {"device": prof["device"], "batch_size": prof["batch_size"], "speedup": prof["speedup"],
                         "memory_ratio": prof["memory_ratio"],
-                        **{k: prof[k] for k in ("speedup_batch1", "teacher_runtime", "student_runtime", "teacher_runtime_batch1",
+                        **{k: prof[k] for k in ("speedup_batch1", "process_memory_ratio", "teacher_runtime", "student_runtime", "teacher_runtime_batch1",
                                                 "student_runtime_batch1", "speedup_vs_transformers_teacher") if k in prof},
                         **{r: {k: prof[r][k] for k in ("params", "latency_ms_p50", "latency_ms_p90", "peak_mem_mb", "explanations_per_s")}
                            for r in ("teacher", "student")}},
@@ -79,7 +79,7 @@ def claims_table(summary: dict) -> pd.DataFrame:
     rows = [("teacher", PAPER["teacher"], f"{summary['oracle']['model']}"),
             ("student", PAPER["student"], f"{summary['student']['model']} ({summary['student']['params']/1e6:.0f}M)"),
             ("student faster than teacher", f"{PAPER['speedup']:.0f}x", speed_claim(p)),
-            ("student uses less memory", f"{PAPER['memory_ratio']:.0f}x", f"{p['memory_ratio']:.1f}x"),
+            ("student uses less memory", f"{PAPER['memory_ratio']:.0f}x", f"{p['memory_ratio']:.1f}x" + (f" (whole processes: {p['process_memory_ratio']:.1f}x)" if "process_memory_ratio" in p else "")),
             ("hallucination rate, teacher -> student", "student more faithful (human judges)",
              f"{t.get('hallucination_rate', float('nan')):.3f} -> {s.get('hallucination_rate', float('nan')):.3f}"),
             ("history citation, teacher -> student", "student more personalized (human judges)",

@@ -9,7 +9,7 @@ import copy, json, shutil, tempfile
 from pathlib import Path
 import torch
 from .core import PrismError, Settings, read_json, write_json
-from .models import CONVERTERS, ort_generate
+from .models import CONVERTERS, ort_generate, ort_model
 from .oracle import length_batches
 from .prism import SOURCE_SUFFIX, Prism, Student, _pad, decoding, encode_source, load_student, system_dir
 
@@ -76,14 +76,15 @@ def export_student(student_dir, out_dir, quantization: str = "float32", runtime:
 
 class CT2Student:
     "An exported student on CTranslate2: `CT2Student(path).generate(recs, ...)` as `prism.generate` takes them."
-    def __init__(self, path, device: str = "cpu", compute_type: str = "default", threads: int = 0):
-        import ctranslate2
+    def __init__(self, path, device: str = "cpu", compute_type: str = "default",
+                 threads: int = 0):  # CPU threads (0: as many as torch uses)
+        import ctranslate2, torch
         from transformers import AutoTokenizer
         self.path = Path(path)
         if not (self.path/"serve.json").is_file(): raise PrismError(f"no exported student in {self.path}: run prism-nb export first")
         self.meta = json.loads((self.path/"serve.json").read_text())
         self.tok = AutoTokenizer.from_pretrained(self.path)
-        self.gen = ctranslate2.Generator(str(self.path), device=device, compute_type=compute_type, intra_threads=threads)
+        self.gen = ctranslate2.Generator(str(self.path), device=device, compute_type=compute_type, intra_threads=threads or (torch.get_num_threads() if device == "cpu" else 0))
         self.tokens = self.meta["user_tokens"]
 
     def generate(self, recs, max_source_len: int, max_new_tokens: int, num_beams: int = 1, batch_size: int = 8,
@@ -100,14 +101,13 @@ class CT2Student:
 class ORTStudent:
     "An exported student on ONNX Runtime GenAI (built for the CPU): `ORTStudent(path).generate(recs, ...)` as `prism.generate` takes them."
     def __init__(self, path, device: str = "cpu"):
-        import onnxruntime_genai as og
         from transformers import AutoTokenizer
         self.path = Path(path)
         if not (self.path/"genai_config.json").is_file():
             raise PrismError(f"no ONNX Runtime GenAI student in {self.path}: run prism-nb export --runtime ort first")
         self.meta = json.loads((self.path/"serve.json").read_text())
         self.tok, self.tokens = AutoTokenizer.from_pretrained(self.path), self.meta["user_tokens"]
-        self.model = og.Model(str(self.path))
+        self.model = ort_model(self.path, device)
 
     def generate(self, recs, max_source_len: int, max_new_tokens: int, num_beams: int = 1, batch_size: int = 8,
                  min_new_tokens: int = 0, no_repeat_ngram: int = 0) -> list[str]:
