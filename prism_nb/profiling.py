@@ -22,7 +22,7 @@ def rss_mb() -> float:
     return psutil.Process().memory_info().rss / 2**20
 
 class PeakMemory:
-    "Peak memory inside the block, in MB: CUDA allocations on a GPU; on a CPU the sampled resident set size (`rss_mb`) and its rise above `base_mb` (`peak_mb`)."
+    "Peak memory inside the block, in MB: CUDA allocations on a GPU; on a CPU the sampled resident set (`rss_mb`), its rise above `base_mb` (`peak_mb`)."
     def __init__(self, device="cpu", base_mb=0.0, every=0.005):
         self.device, self.base_mb, self.every, self.peak_mb, self.rss_mb = device, base_mb, every, 0.0, None
     def _sample(self):

@@ -84,7 +84,8 @@ class CT2Student:
         if not (self.path/"serve.json").is_file(): raise PrismError(f"no exported student in {self.path}: run prism-nb export first")
         self.meta = json.loads((self.path/"serve.json").read_text())
         self.tok = AutoTokenizer.from_pretrained(self.path)
-        self.gen = ctranslate2.Generator(str(self.path), device=device, compute_type=compute_type, intra_threads=threads or (torch.get_num_threads() if device == "cpu" else 0))
+        threads = threads or (torch.get_num_threads() if device == "cpu" else 0)
+        self.gen = ctranslate2.Generator(str(self.path), device=device, compute_type=compute_type, intra_threads=threads)
         self.tokens = self.meta["user_tokens"]
 
     def generate(self, recs, max_source_len: int, max_new_tokens: int, num_beams: int = 1, batch_size: int = 8,
