@@ -1,28 +1,28 @@
-"""The demo's student on transformers and on CTranslate2: agreement, quality and speed, measured in one run.
+"""The demo's student on transformers, CTranslate2 and ONNX Runtime GenAI: agreement, quality and speed, in one run.
 
     python bench/runtime_speed.py --run-dir reports/demo
 
-Exports the run's trained student (users as tokens) to CTranslate2 in float32 and int8, then on the run's test pairs:
-- agreement: the share of test pairs whose greedy explanation is the same text on CTranslate2 float32 and on
-  transformers float32, with the run's decoding settings and with the no-repeat n-gram guard off (CTranslate2 counts the
-  input's n-grams in that rule, transformers only the new tokens);
+Exports the run's trained student (users as tokens) to each runtime in float32 and int8, then on the run's test pairs:
+- agreement: the share of test pairs whose greedy explanation is the same text on a runtime in float32 and on
+  transformers float32, with the run's decoding settings and with the no-repeat n-gram guard off (both runtimes count
+  the input's n-grams in that rule, transformers only the new tokens);
 - quality: hallucination rate (the claim judge) and BLEU-4 against the teacher of each runtime's explanations, with 95%
   intervals (Wilson; bootstrap over pairs);
 - speed: milliseconds per explanation (median over batches, 32 forced new tokens) at batch 1 and 32 for transformers in
-  the run's serving dtype and for CTranslate2 float32 and int8, one after another in this process.
+  the run's serving dtype and for each runtime in float32 and int8, one after another in this process.
 Writes JSON to `--out`.
 """
 import argparse, platform, tempfile
 from pathlib import Path
 
-import numpy as np
+import numpy as np, torch
 
 from prism_nb.claims import Vocabulary, judge, rate
 from prism_nb.core import Settings, read_json, read_jsonl, write_json
 from prism_nb.evaluation import corpus_bleu
 from prism_nb.prism import decoding, generate, load_student
 from prism_nb.profiling import device_name, profile_model, student_runner
-from prism_nb.serve import CT2Student, export_student
+from prism_nb.serve import RUNTIMES, export_student
 
 
 def test_records(run: Path) -> list[dict]:
@@ -51,6 +51,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--run-dir", default="reports/demo")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--runtimes", nargs="+", default=["ct2", "ort"])
     ap.add_argument("--n-samples", type=int, default=32)
     ap.add_argument("--out", default="bench/results/runtime_speed.json")
     a = ap.parse_args(argv)
@@ -58,27 +59,34 @@ def main(argv=None):
     S = Settings.from_dict(read_json(run/"settings.json"))
     P, recs = S.prism, test_records(run)
     vocab = Vocabulary.from_items(__import__("pandas").read_parquet(run/"data"/"items.parquet"))
+    torch.set_num_threads(a.threads)  # the exported students run on torch's thread count
     tmp = Path(tempfile.mkdtemp())
-    ct2 = {q: CT2Student(export_student(run/"student", tmp/q, q), threads=a.threads) for q in ("float32", "int8")}
+    exported = {f"{rt}_{q}": RUNTIMES[rt].student_class(export_student(run/"student", tmp/f"{rt}-{q}", q, rt))
+                for rt in a.runtimes for q in ("float32", "int8")}
     f32 = load_student(run/"student", "cpu", "float32")
-    texts = {"transformers_float32": generate(f32, recs, **decoding(P)), **{f"ct2_{q}": m.generate(recs, **decoding(P)) for q, m in ct2.items()}}
-    same = sum(x == y for x, y in zip(texts["transformers_float32"], texts["ct2_float32"]))
-    # CTranslate2's no-repeat rule also counts the input's n-grams (transformers, given input embeddings, counts only the
+    texts = {"transformers_float32": generate(f32, recs, **decoding(P)), **{k: m.generate(recs, **decoding(P)) for k, m in exported.items()}}
+    # the runtimes' no-repeat rule also counts the input's n-grams (transformers, given input embeddings, counts only the
     # new tokens): the same model and the same rule otherwise, compared with that guard off on both sides
     plain = {**decoding(P), "no_repeat_ngram": 0}
-    same_plain = sum(x == y for x, y in zip(generate(f32, recs, **plain), ct2["float32"].generate(recs, **plain)))
+    reference = generate(f32, recs, **plain)
+    agreement = {}
+    for rt in a.runtimes:
+        same = sum(x == y for x, y in zip(texts["transformers_float32"], texts[f"{rt}_float32"]))
+        same_plain = sum(x == y for x, y in zip(reference, exported[f"{rt}_float32"].generate(recs, **plain)))
+        agreement[f"{rt}_float32_vs_transformers_float32"] = {"same": same, "n": len(recs), "share": same / len(recs),
+                                                              "same_without_no_repeat_ngram": same_plain,
+                                                              "share_without_no_repeat_ngram": same_plain / len(recs)}
     served = load_student(run/"student", "cpu", P.dtype)
     n = 32
     timing = {f"transformers_{P.dtype}": speed(student_runner(served, n, max_source_len=P.max_source_len), recs, n, a.n_samples),
-              **{f"ct2_{q}": speed(lambda b, m=m: m.generate(b, P.max_source_len, n, batch_size=len(b), min_new_tokens=n), recs, n, a.n_samples)
-                 for q, m in ct2.items()}}
+              **{k: speed(lambda b, m=m: m.generate(b, P.max_source_len, n, batch_size=len(b), min_new_tokens=n), recs, n, a.n_samples)
+                 for k, m in exported.items()}}
     out = {"machine": device_name("cpu"), "platform": platform.platform(), "run": str(run), "n_test_pairs": len(recs),
-           "agreement_ct2_float32_vs_transformers_float32": {
-               "same": same, "n": len(recs), "share": same / len(recs),
-               "same_without_no_repeat_ngram": same_plain, "share_without_no_repeat_ngram": same_plain / len(recs)},
+           "agreement": agreement,
            "quality": {k: quality(t, recs, vocab) for k, t in texts.items()}, "new_tokens": n, "speed": timing}
     write_json(a.out, out)
-    print(out["agreement_ct2_float32_vs_transformers_float32"], {k: {b: round(v["latency_ms_p50"], 1) for b, v in t.items()} for k, t in timing.items()})
+    print(agreement, {k: (round(q["hallucination_rate"]["value"], 3), round(q["bleu4"]["value"], 1)) for k, q in out["quality"].items()},
+          {k: {b: round(v["latency_ms_p50"], 1) for b, v in t.items()} for k, t in timing.items()})
 
 
 if __name__ == "__main__":

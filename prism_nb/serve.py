@@ -109,12 +109,13 @@ class ORTStudent:
         self.meta = json.loads((self.path/"serve.json").read_text())
         self.tok, self.tokens = AutoTokenizer.from_pretrained(self.path), self.meta["user_tokens"]
         self.model = ort_model(self.path, device)
+        self.user_ids = self.tok.convert_tokens_to_ids(list(self.tokens.values()))
 
     def generate(self, recs, max_source_len: int, max_new_tokens: int, num_beams: int = 1, batch_size: int = 8,
                  min_new_tokens: int = 0, no_repeat_ngram: int = 0) -> list[str]:
-        "Explanations of `recs`, one at a time (greedy, or beam search when `num_beams` > 1)."
+        "Explanations of `recs`, one at a time (greedy, or beam search when `num_beams` > 1), greedy never a user token."
         return [self.tok.decode(ort_generate(self.model, token_ids(self.tok, self.tokens, r, max_source_len), max_new_tokens, min_new_tokens,
-                                             num_beams, no_repeat_ngram), skip_special_tokens=True).strip() for r in recs]
+                                             num_beams, no_repeat_ngram, never=self.user_ids), skip_special_tokens=True).strip() for r in recs]
 
 # %% ../nbs/04b_serve.ipynb #e1d785aa
 class RuntimePrism(Prism):
