@@ -78,7 +78,7 @@ class CT2Student:
     "An exported student on CTranslate2: `CT2Student(path).generate(recs, ...)` as `prism.generate` takes them."
     def __init__(self, path, device: str = "cpu", compute_type: str = "default",
                  threads: int = 0):  # CPU threads (0: as many as torch uses)
-        import ctranslate2, torch
+        import ctranslate2
         from transformers import AutoTokenizer
         self.path = Path(path)
         if not (self.path/"serve.json").is_file(): raise PrismError(f"no exported student in {self.path}: run prism-nb export first")
