@@ -12,8 +12,8 @@ from .core import PrismError, mark_done, pick_device, read_jsonl, write_json, Se
 
 # %% auto #0
 __all__ = ['rss_mb', 'PeakMemory', 'lm_runner', 'student_runner', 'ct2_lm_runner', 'ort_lm_runner', 'exported_student_runner',
-           'text_encoder', 'timed', 'profile_model', 'describe', 'device_name', 'measure', 'at_batch', 'fastest',
-           'headline', 'run_profiling', 'profile_frame', 'plot_profile']
+           'text_encoder', 'timed', 'profile_model', 'describe', 'device_name', 'measure', 'import_libraries',
+           'at_batch', 'fastest', 'headline', 'run_profiling', 'profile_frame', 'plot_profile']
 
 # %% ../nbs/06_profiling.ipynb #059e6103
 def rss_mb() -> float:
@@ -128,11 +128,18 @@ def measure(model: str, items: list, device="cpu", dtype="float32", new_tokens=3
     if r.returncode: raise PrismError(f"profiling {model} failed: {(r.stderr.strip().splitlines() or ['no output'])[-1]}")
     return json.loads(r.stdout.strip().splitlines()[-1])
 
+def import_libraries(runtime: str = "transformers"):
+    "Import the code every measured process runs, so none of it counts as a model's memory (transformers imports most of its own on first use)."
+    import importlib, transformers
+    for name in ("AutoTokenizer", "AutoModelForCausalLM", "AutoModelForSeq2SeqLM", "GenerationMixin"): getattr(transformers, name)
+    runtime_library = {"ct2": "ctranslate2", "ort": "onnxruntime_genai"}.get(runtime, "torch")
+    for module in ("torch", "transformers.modeling_utils", "transformers.processing_utils", "prism_nb.prism", "prism_nb.serve", runtime_library):
+        importlib.import_module(module)
+
 def _main():
     spec = json.loads(sys.stdin.read())
     dev, n, beams = spec["device"], spec["new_tokens"], spec["num_beams"]
-    import importlib, torch, transformers  # noqa: F401 (the libraries in every measured process: not the model's memory)
-    importlib.import_module({"ct2": "ctranslate2", "ort": "onnxruntime_genai"}.get(spec["runtime"], "torch"))
+    import_libraries(spec["runtime"])
     base = rss_mb()
     if spec["runtime"] != "transformers" and (Path(spec["model"])/"serve.json").is_file():
         model, run = exported_student_runner(spec["model"], dev, n, beams, **spec["decoding"])
