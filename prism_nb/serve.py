@@ -9,7 +9,7 @@ import copy, json, shutil, tempfile
 from pathlib import Path
 import torch
 from .core import PrismError, Settings, read_json, write_json
-from .models import CONVERTERS, ort_generate, ort_model
+from .models import CONVERTERS, ort_generate, ort_model, runtime_threads
 from .oracle import length_batches
 from .prism import SOURCE_SUFFIX, Prism, Student, _pad, decoding, encode_source, load_student, system_dir
 
@@ -84,8 +84,7 @@ class CT2Student:
         if not (self.path/"serve.json").is_file(): raise PrismError(f"no exported student in {self.path}: run prism-nb export first")
         self.meta = json.loads((self.path/"serve.json").read_text())
         self.tok = AutoTokenizer.from_pretrained(self.path)
-        threads = threads or (torch.get_num_threads() if device == "cpu" else 0)
-        self.gen = ctranslate2.Generator(str(self.path), device=device, compute_type=compute_type, intra_threads=threads)
+        self.gen = ctranslate2.Generator(str(self.path), device=device, compute_type=compute_type, intra_threads=threads or runtime_threads(device))
         self.tokens = self.meta["user_tokens"]
 
     def generate(self, recs, max_source_len: int, max_new_tokens: int, num_beams: int = 1, batch_size: int = 8,
