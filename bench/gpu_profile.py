@@ -91,6 +91,7 @@ def device_used_mb(device):
 def one(args):
     "Profile one (model, runtime, type) in this process and print its JSON row."
     import torch
+    from prism_nb.models import runtime_threads
     from prism_nb.profiling import describe, device_name, lm_runner, profile_model
     torch.manual_seed(0)
     vocab = min(c["vocab_size"] for c in CONFIGS.values())
@@ -99,8 +100,7 @@ def one(args):
         import ctranslate2
         path, t0 = ct2_dir(args), time.time()
         torch.zeros(1, device=args.device); base = device_used_mb(args.device)
-        model = ctranslate2.Translator(str(path), device=args.device, compute_type=args.ct2_type,
-                                       intra_threads=torch.get_num_threads() if args.device == "cpu" else 0)
+        model = ctranslate2.Translator(str(path), device=args.device, compute_type=args.ct2_type, intra_threads=runtime_threads(args.device))
         names = json.loads((path / "shared_vocabulary.json").read_text())  # the converted model's tokens, by id
         run = lambda rows: model.translate_batch([[names[i] for i in r] for r in rows], beam_size=1, max_decoding_length=args.new_tokens,
                                                  min_decoding_length=args.new_tokens)

@@ -132,8 +132,8 @@ def import_libraries(runtime: str = "transformers"):
     "Import the code every measured process runs, so none of it counts as a model's memory (transformers imports most of its own on first use)."
     import importlib, transformers
     for name in ("AutoTokenizer", "AutoModelForCausalLM", "AutoModelForSeq2SeqLM", "GenerationMixin"): getattr(transformers, name)
-    runtime_library = {"ct2": "ctranslate2", "ort": "onnxruntime_genai"}.get(runtime, "torch")
-    for module in ("torch", "transformers.modeling_utils", "transformers.processing_utils", "prism_nb.prism", "prism_nb.serve", runtime_library):
+    runtime_library = {"ct2": ["ctranslate2"], "ort": ["onnxruntime_genai"]}.get(runtime, [])
+    for module in ["torch", "transformers.modeling_utils", "transformers.processing_utils", "prism_nb.prism", "prism_nb.serve", *runtime_library]:
         importlib.import_module(module)
 
 def _main():
