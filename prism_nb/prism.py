@@ -432,11 +432,10 @@ def cut_student(full: Student, n: int) -> Student:
     return cut.train().requires_grad_(True)
 
 # %% ../nbs/04_prism.ipynb #06ce132d
-def load_backbone(name: str, device: str = "cpu", n_layers: int = 0):
-    "The `(model, tokenizer)` named by `prism.backbone`, in float32, with `n_layers` decoder layers (0: all), every weight trainable."
+def load_backbone(name: str, device: str = "cpu"):
+    "The `(model, tokenizer)` named by `prism.backbone`, in float32, every weight trainable."
     from prism_nb.models import load_lm
     lm, tok = load_lm(name, device=device, dtype="float32")
-    keep_layers(lm, n_layers)
     for p in lm.parameters(): p.requires_grad_(True)
     return lm, tok
 
