@@ -407,10 +407,10 @@ def ort_generate(model, ids: list[int], new_tokens: int, min_new_tokens: int | N
     params = og.GeneratorParams(model)
     params.set_search_options(max_length=len(ids) + new_tokens, min_length=len(ids) + low, do_sample=False, num_beams=num_beams,
                               no_repeat_ngram_size=0 if greedy else no_repeat_ngram, batch_size=1)
-    gen, new = og.Generator(model, params), []
+    gen, new, never = og.Generator(model, params), [], set(never)
     gen.append_tokens([ids])
     while not gen.is_done():
-        if greedy and (banned := ngram_bans(new, no_repeat_ngram) | set(never)):
+        if greedy and (banned := ngram_bans(new, no_repeat_ngram) | never):
             logits = gen.get_logits(); logits[..., sorted(banned)] = -np.inf; gen.set_logits(logits)
         gen.generate_next_token(); new.append(int(gen.get_next_tokens()[0]))
     return list(gen.get_sequence(0)[len(ids):])

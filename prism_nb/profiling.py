@@ -34,7 +34,8 @@ class PeakMemory:
         return self
     def __exit__(self, *exc):
         if self.device == "cuda": import torch; torch.cuda.synchronize(); self.peak_mb = torch.cuda.max_memory_allocated() / 2**20
-        else: self._stop.set(); self._t.join(); self.peak_mb = self.rss_mb - self.base_mb
+        else:  # one last sample: a block shorter than the sampling interval still has a reading
+            self._stop.set(); self._t.join(); self.rss_mb = max(self.rss_mb or 0.0, rss_mb()); self.peak_mb = self.rss_mb - self.base_mb
 
 # %% ../nbs/06_profiling.ipynb #874d08b7
 def lm_runner(model, encode, new_tokens: int, num_beams: int = 1, pad_token_id=None):
