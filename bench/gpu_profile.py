@@ -96,17 +96,16 @@ def one(args):
     torch.manual_seed(0)
     vocab = min(c["vocab_size"] for c in CONFIGS.values())
     ids = torch.randint(5, vocab, (max(args.batch_sizes) * 4, args.input_len)).tolist()
+    path = ct2_dir(args) if args.runtime == "ct2" else None  # converted before the baseline: the conversion is not the model
+    torch.zeros(1, device=args.device); base, t0 = device_used_mb(args.device), time.time()  # baseline: the CUDA context
     if args.runtime == "ct2":
         import ctranslate2
-        path, t0 = ct2_dir(args), time.time()
-        torch.zeros(1, device=args.device); base = device_used_mb(args.device)
         model = ctranslate2.Translator(str(path), device=args.device, compute_type=args.ct2_type, intra_threads=runtime_threads(args.device))
         names = json.loads((path / "shared_vocabulary.json").read_text())  # the converted model's tokens, by id
         run = lambda rows: model.translate_batch([[names[i] for i in r] for r in rows], beam_size=1, max_decoding_length=args.new_tokens,
                                                  min_decoding_length=args.new_tokens)
         info = {"params": None, "dtype": args.ct2_type, "device": device_name(args.device)}
     else:
-        torch.zeros(1, device=args.device); base, t0 = device_used_mb(args.device), time.time()
         model = build(args.model, args.weights, args.dtype, args.device, args.tiny)
         encode = lambda rows: {"input_ids": torch.tensor(rows, device=args.device),
                                "attention_mask": torch.ones(len(rows), len(rows[0]), dtype=torch.long, device=args.device)}

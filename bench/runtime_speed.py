@@ -4,8 +4,8 @@
 
 Exports the run's trained student (users as tokens) to each runtime in float32 and int8, then on the run's test pairs:
 - agreement: the share of test pairs whose greedy explanation is the same text on a runtime in float32 and on
-  transformers float32, with the run's decoding settings and with the no-repeat n-gram guard off (both runtimes count
-  the input's n-grams in that rule, transformers only the new tokens);
+  transformers float32, with the run's decoding settings and with the no-repeat n-gram guard off (CTranslate2's rule
+  counts the input's n-grams; transformers and our greedy rule on ONNX Runtime GenAI count only the new tokens);
 - quality: hallucination rate (the claim judge) and BLEU-4 against the teacher of each runtime's explanations, with 95%
   intervals (Wilson; bootstrap over pairs);
 - speed: milliseconds per explanation (median over batches, 32 forced new tokens) at batch 1 and 32 for transformers in
@@ -65,7 +65,7 @@ def main(argv=None):
                 for rt in a.runtimes for q in ("float32", "int8")}
     f32 = load_student(run/"student", "cpu", "float32")
     texts = {"transformers_float32": generate(f32, recs, **decoding(P)), **{k: m.generate(recs, **decoding(P)) for k, m in exported.items()}}
-    # the runtimes' no-repeat rule also counts the input's n-grams (transformers, given input embeddings, counts only the
+    # CTranslate2's no-repeat rule also counts the input's n-grams (transformers, given input embeddings, counts only the
     # new tokens): the same model and the same rule otherwise, compared with that guard off on both sides
     plain = {**decoding(P), "no_repeat_ngram": 0}
     reference = generate(f32, recs, **plain)
