@@ -1,5 +1,7 @@
 """Teacher vs student on a GPU, side by side in one run: the paper's FLAN-T5-XXL (11B) against BART-base (140M), each on
-transformers and on CTranslate2 (bfloat16 and int8 weights).
+transformers (eager, and compiled: a static cache with `torch.compile`'s reduce-overhead mode, which replays each decoding
+step as one CUDA graph instead of launching its kernels one by one from the host) and on CTranslate2 (bfloat16 and int8
+weights).
 
 Each (model, runtime, type) is measured in its own process with prism_nb.profiling.profile_model: latency per explanation
 (p50/p90) and throughput at several batch sizes, with every generation forced to exactly `--new-tokens` tokens from
@@ -13,6 +15,7 @@ student on its fastest runtime with the teacher on its fastest, and with the tea
 
     python bench/gpu_profile.py --weights random --out profile_gpu.json
     python bench/gpu_profile.py --weights random --tiny --device cpu --dtype float32 --ct2-types float32 int8 --n-samples 2
+    python bench/gpu_profile.py --weights random --runtimes transformers compiled ct2 --ct2-types bfloat16  # under 10 minutes
 
 CTranslate2's PyPI wheels are built against CUDA 12 (libcublas.so.12); on a CUDA 13 machine put a libcublas.so.12 link
 to libcublas.so.13 on LD_LIBRARY_PATH.
@@ -81,6 +84,14 @@ def ct2_dir(args) -> Path:
     tmp.rename(out)
     return out
 
+def compile_decoding(model):
+    "Make `model.generate` decode with a static cache and a compiled forward (CUDA graphs on a GPU; compiled on a CPU too)."
+    import transformers as tf
+    config = tf.CompileConfig(fullgraph=True, mode="reduce-overhead")
+    config._compile_all_devices = True  # transformers compiles on accelerators only; the CPU check should run the same path
+    model.generation_config.cache_implementation, model.generation_config.compile_config = "static", config
+    return model
+
 def device_used_mb(device):
     "Memory in use on the GPU (every allocator in the process), in MB; None on a CPU."
     import torch
@@ -107,13 +118,14 @@ def one(args):
         info = {"params": None, "dtype": args.ct2_type, "device": device_name(args.device)}
     else:
         model = build(args.model, args.weights, args.dtype, args.device, args.tiny)
+        if args.runtime == "compiled": compile_decoding(model)  # compiles on the warm-up calls of each batch size
         encode = lambda rows: {"input_ids": torch.tensor(rows, device=args.device),
                                "attention_mask": torch.ones(len(rows), len(rows[0]), dtype=torch.long, device=args.device)}
         run, info = lm_runner(model, encode, args.new_tokens, pad_token_id=model.config.pad_token_id), describe(model, args.device)
     load_s, rows = time.time() - t0, []
     for bs in args.batch_sizes:
         row, = profile_model(run, ids, [bs], args.n_samples, args.warmup, args.new_tokens, device=args.device)
-        if base is not None: row.update(torch_peak_mem_mb=row["peak_mem_mb"] if args.runtime == "transformers" else None,
+        if base is not None: row.update(torch_peak_mem_mb=row["peak_mem_mb"] if args.runtime != "ct2" else None,
                                         peak_mem_mb=device_used_mb(args.device) - base)
         rows.append(row)
     print(json.dumps({"model": args.model, "runtime": args.runtime, "weights": args.weights, "load_seconds": load_s,
@@ -138,7 +150,7 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--weights", choices=["hub", "random"], default="hub")
     p.add_argument("--dtype", default="bfloat16", help="transformers dtype, and the type CTranslate2 converts to")
-    p.add_argument("--runtimes", nargs="+", default=["transformers", "ct2"], choices=["transformers", "ct2"])
+    p.add_argument("--runtimes", nargs="+", default=["transformers", "compiled", "ct2"], choices=["transformers", "compiled", "ct2"])
     p.add_argument("--ct2-types", nargs="+", default=["bfloat16", "int8_bfloat16"], help="CTranslate2 compute types measured")
     p.add_argument("--ct2-cache", default="/tmp/prism-gpu-ct2", help="where the CTranslate2 conversions are kept")
     p.add_argument("--device", default="cuda")
