@@ -1,6 +1,7 @@
 """Distillation in several processes (prism.processes = 2: DistributedDataParallel, gloo on CPU) reaches what one process
-reaches with the same global batch, resumes after a SIGKILL of the whole process group, and reports a worker's error."""
-import os, signal, subprocess, sys, textwrap, time
+reaches with the same global batch, for a full-depth student and for a cut one learning from it, resumes after a SIGKILL of
+the whole process group, and reports a worker's error."""
+import os, shutil, signal, subprocess, sys, textwrap, time
 from pathlib import Path
 
 import pytest
@@ -77,6 +78,28 @@ def test_two_processes_reach_the_validation_loss_of_one(runs):
     assert len(vals[0]) == len(vals[1]) > 3 and vals[1] == pytest.approx(vals[0], rel=REL)  # at every evaluation
     assert trains[1] == pytest.approx(trains[0], rel=REL)  # the logged loss is the whole batch's mean in both
     assert vals[0][-1] < vals[0][0] - 1  # it learned: a wrong gradient scale or dropout draw would show
+
+
+def test_a_cut_student_distils_in_two_processes_as_in_one(tmp_path):
+    "The cut student (prism.keep_layers) learns from the full-depth one (cross-entropy plus the KL term) alike in 1 and 2 processes."
+    cut = ["prism.keep_layers=1", "prism.cut_epochs=2", "prism.cut_lr=0.01", "prism.kd_weight=0.5", "prism.kd_temperature=2"]
+    base = tmp_path/"base"; explanations(base)
+    S = settings(1, *cut); _, sets = stage_records(S, base)
+    full = train_system(S, base, "student_full", sets, "cpu")
+    out, threads = {}, torch.get_num_threads()
+    for n in (1, 2):
+        d = shutil.copytree(base, tmp_path/f"p{n}"); S = settings(n, *cut)
+        torch.set_num_threads(1)
+        try: out[n] = train_system(S, d, "student", stage_records(S, d)[1], "cpu")
+        finally: torch.set_num_threads(threads)
+    logs = [[r["val_loss"] for r in read_jsonl(system_dir(tmp_path/f"p{n}", "student")/"train_log.jsonl") if r["val_loss"] is not None]
+            for n in (1, 2)]
+    print(f"\nfull student: {full['layers']} layers; cut student ({out[1]['layers']} layer), best distillation val loss: 1 process "
+          f"{out[1]['best_val_loss']:.9f}, 2 processes {out[2]['best_val_loss']:.9f}")
+    assert full["layers"] > out[1]["layers"] == out[2]["layers"] == 1 and out[2]["cut_from"] == "student_full"
+    assert (out[1]["processes"], out[2]["processes"]) == (1, 2) and out[1]["steps"] == out[2]["steps"] == 2 * 5
+    assert logs[1] == pytest.approx(logs[0], rel=REL)  # the KL term averaged over the whole batch in both
+    assert logs[0][-1] < logs[0][0]  # it learned
 
 
 SCRIPT = textwrap.dedent('''
