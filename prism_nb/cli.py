@@ -225,7 +225,7 @@ def cmd_explain_file(args) -> int:
     if args.top is not None and args.top < 1: raise PrismError(f"--top must be 1 or more, got {args.top}")
     if args.batch_size is not None and args.batch_size < 1: raise PrismError(f"--batch-size must be 1 or more, got {args.batch_size}")
     r = explain_file(args.run_dir, args.recommendations, args.out, args.system, args.top, args.batch_size, progress=sys.stderr.isatty(),
-                     prism=load_prism(args.run_dir, args.system, args.runtime))
+                     load=lambda: load_prism(args.run_dir, args.system, args.runtime))
     if r["bad_rows"]: print(f"prism-nb: note: {r['bad_rows']} bad rows skipped, each with its line and reason in {args.out}.errors.jsonl", file=sys.stderr)
     print(f"{r['rows']} rows: {r['written']} explained now, {r['already_done']} already in {args.out} "
           f"({r['explanations_per_s']} explanations/s; {r['unknown_users']} users without a learned vector)"); return 0

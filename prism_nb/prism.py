@@ -674,13 +674,15 @@ def read_pairs(path, items: set, top: int | None = None) -> tuple[list[dict], li
     return pairs, bad
 
 def explain_file(run_dir, recommendations, out, system: str = "student", top: int | None = None, batch_size: int | None = None,
-                 stop_after: int | None = None, progress: bool = True, prism: Prism | None = None) -> dict:
-    "Explain every row of a ranking file into `out` (JSON lines) in batches with `prism` (default: `Prism.load`), resuming after a kill."
+                 stop_after: int | None = None, progress: bool = True, load=None) -> dict:
+    "Explain every row of a ranking file into `out` (JSON lines) in batches with the Prism `load()` returns (default: `Prism.load`), resuming after a kill."
     from tqdm.auto import tqdm
     import pandas as pd
     run_dir, out = Path(run_dir), Path(out)
-    prism = prism or Prism.load(run_dir, system)
-    pairs, bad = read_pairs(recommendations, set(pd.read_parquet(run_dir/"data"/"items.parquet").item.astype(str)), top)
+    items = run_dir/"data"/"items.parquet"
+    if not items.is_file(): raise PrismError(f"{run_dir} is not a run folder ({items} not found): pass the folder prism-nb run wrote")
+    pairs, bad = read_pairs(recommendations, set(pd.read_parquet(items).item.astype(str)), top)
+    prism = load() if load else Prism.load(run_dir, system)  # after the file is read: a bad file fails before the model loads
     with atomic_write(out.with_name(out.name + ".errors.jsonl")) as f: f.writelines(json.dumps(b) + "\n" for b in bad)
     done = {(r["user"], r["item"]) for r in read_jsonl(out)}
     todo = [p for p in pairs if (p["user"], p["item"]) not in done]

@@ -29,6 +29,9 @@ def test_malformed_settings_file(tmp_path):
 def test_explain_without_run(tmp_path):
     r = prism_nb("explain", "--run-dir", tmp_path, "--user", "1", "--item", "2")
     assert r.returncode == 2 and "Traceback" not in r.stderr and r.stderr.startswith("prism-nb: error:"), r.stderr
+    (tmp_path/"recs.csv").write_text("user,item\n1,2\n")
+    assert_one_line_error(prism_nb("explain", "--run-dir", tmp_path, "--recommendations", tmp_path/"recs.csv", "--out", tmp_path/"o.jsonl"),
+                          "is not a run folder")
 
 def test_smoke_data_stage_and_resume(tmp_path):
     run = tmp_path/"smoke"
@@ -195,4 +198,5 @@ def explain_a_whole_ranking(run):
     assert r.returncode == 0 and "1 bad rows skipped" in r.stderr, r.stderr
     assert json.loads((run/"bad.jsonl.errors.jsonl").read_text())["line"] == 3
     assert_one_line_error(prism_nb("explain", "--run-dir", run, "--recommendations", bad), "needs --out")
+    assert_one_line_error(prism_nb("explain", "--run-dir", run, "--recommendations", run/"none.csv", "--out", run/"o.jsonl"), "none.csv not found")
     assert_one_line_error(prism_nb("explain", "--run-dir", run), "needs --user and --item")
