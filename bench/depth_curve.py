@@ -9,7 +9,7 @@ the full-depth student and the ablations are reused, only the cut student is dis
 its full-depth student (30 layers) join the rows. All students are then timed one after another in this process's
 children (`profiling.measure`: 32 forced tokens, batch 1 and 32, on transformers in `prism.dtype` and on each exported
 runtime in `profiling.quantization`) on the same test pairs, so the latency ratios between depths come from one
-machine in one run. Writes JSON to `--out`.
+machine in one run. Writes JSON to `--out` and the curve as a figure beside it (`--replot JSON` redraws a saved one).
 """
 import argparse, json, platform, shutil, subprocess, sys, tempfile
 from pathlib import Path
@@ -48,6 +48,30 @@ def timings(folder: Path, pairs: list, S: dict, runtimes: list, n_samples: int) 
     return out
 
 
+def plot(result: dict, path):
+    "Latency, hallucination rate and BLEU-4 by depth in one figure: the full student's 95% interval shaded, the served depth marked."
+    import matplotlib; matplotlib.use("Agg")
+    import matplotlib.pyplot as plt, seaborn as sns
+    rows = sorted(result["rows"], key=lambda r: r["depth"]); depths = [r["depth"] for r in rows]; full = rows[-1]
+    sns.set_theme(style="whitegrid")
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6), layout="constrained")
+    for key, label in [("ort_ms_batch1", "batch 1, ONNX Runtime GenAI int8"), ("transformers_ms_batch32", "batch 32, transformers bfloat16")]:
+        if all(key in r for r in rows): axes[0].plot(depths, [r[key] for r in rows], marker="o", label=label)
+    axes[0].set(title="latency (median)", ylabel="ms per explanation", ylim=(0, None)); axes[0].legend(fontsize=8)
+    for ax, key, title in [(axes[1], "hallucination_rate", "hallucination rate (claim judge)"), (axes[2], "bleu4", "BLEU-4 against the teacher")]:
+        mean = [r[key]["mean"] for r in rows]
+        err = [[m - r[key]["ci"][0] for m, r in zip(mean, rows)], [r[key]["ci"][1] - m for m, r in zip(mean, rows)]]
+        ax.axhspan(*full[key]["ci"], color="tab:green", alpha=0.15, label=f"full student ({full['depth']} layers), 95% interval")
+        ax.errorbar(depths, mean, yerr=err, marker="o", capsize=3, color="tab:blue")
+        ax.set(title=title); ax.legend(fontsize=8)
+    for ax in axes:
+        ax.set(xlabel="decoder layers", xticks=depths)
+        if result.get("served"): ax.axvline(result["served"], color="grey", ls="--", lw=1)
+    fig.suptitle(f"The served student by depth (dashed: the demo's {result.get('served')} layers), {result['machine']}", fontsize=10)
+    fig.savefig(path, dpi=110); plt.close(fig)
+    return path
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--demo", default="reports/demo")
@@ -55,7 +79,9 @@ def main(argv=None):
     ap.add_argument("--runtimes", nargs="+", default=["transformers", "ct2", "ort"])
     ap.add_argument("--n-samples", type=int, default=32)
     ap.add_argument("--out", default="bench/results/depth_curve.json")
+    ap.add_argument("--replot", metavar="JSON", help="only redraw the figure of a saved result (beside it, .png)")
     a = ap.parse_args(argv)
+    if a.replot: return print(plot(read_json(a.replot), Path(a.replot).with_suffix(".png")))
     demo = Path(a.demo).resolve()
     S = read_json(demo/"settings.json")
     runs = {d: depth_run(demo, d, S["baselines"]["systems"]) for d in a.depths}
@@ -68,9 +94,11 @@ def main(argv=None):
         folder = run/"student"/("full" if system == "student_full" else "")
         rows.append({"depth": depth, **timings(folder, pairs, S, a.runtimes, a.n_samples), **quality(run, system)})
         print(json.dumps(rows[-1]), flush=True)
-    write_json(a.out, {"machine": device_name("cpu"), "platform": platform.platform(), "demo": str(demo), "new_tokens": 32,
-                       "n_samples": a.n_samples, "cut": {k: S["prism"][k] for k in ("cut_epochs", "cut_lr", "kd_weight", "kd_temperature")},
-                       "rows": rows})
+    result = {"machine": device_name("cpu"), "platform": platform.platform(), "demo": str(demo), "new_tokens": 32, "n_samples": a.n_samples,
+              "served": S["prism"]["keep_layers"], "cut": {k: S["prism"][k] for k in ("cut_epochs", "cut_lr", "kd_weight", "kd_temperature")},
+              "rows": rows}
+    write_json(a.out, result)
+    print(plot(result, Path(a.out).with_suffix(".png")))
 
 
 if __name__ == "__main__":

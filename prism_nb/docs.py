@@ -167,13 +167,14 @@ def _trusted_html(element) -> str:
     "The project's own notebooks and runs are trusted: their HTML is kept as it is (pandas tables included)."
     return element.decode() if isinstance(element, bytes) else str(element)
 
-def notebook_html(nb, title: str, nav: str) -> str:
-    "A (processed) notebook as one self-contained offline HTML page titled `title`, with the sidebar `nav` and no prompts."
+def notebook_html(nb, title: str, nav: str, images=None) -> str:
+    "A (processed) notebook as one self-contained offline HTML page titled `title`, with the sidebar `nav`, no prompts, and the images under `images` embedded."
     nb = nbformat.from_dict(nb)
     exporter = HTMLExporter(template_name="lab", extra_loaders=[DictLoader({"prism_site.html.j2": _TEMPLATE})],
                             template_file="prism_site.html.j2", embed_images=True, filters={"clean_html": _trusted_html},
                             exclude_input_prompt=True, exclude_output_prompt=True)
-    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}, "site_nav": nav, "site_css": SITE_CSS})
+    # `images`: the folder a markdown image path starts from (nbconvert embeds only files inside it)
+    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title, "path": str(images or "")}, "site_nav": nav, "site_css": SITE_CSS})
     return body
 
 def api_html(module: str, entries: list[dict], nav: str, summary: str = "", notebook: tuple[str, str] | None = None) -> str:
@@ -243,7 +244,8 @@ def build_docs(out="_site", report_dir="reports/demo", root=None) -> Path:
     with site_folder(out) as tmp:
         for p, nb in nbs.items():
             title = nb_title(nb, "prism-nb") if p.stem == "index" else f"{titles[p]} | prism-nb"
-            (tmp/page_name(p)).write_text(notebook_html(nb, title, nav_html(sections, page_name(p))))
+            images = root if p.stem == "index" else p.parent  # the front page is also the README: its figures sit under the project root
+            (tmp/page_name(p)).write_text(notebook_html(nb, title, nav_html(sections, page_name(p)), images))
         for m in _modules(root):
             nbp = nb_of_module.get(m)
             (tmp/"api"/f"{m}.html").write_text(api_html(m, api_entries(root/"prism_nb"/f"{m}.py"), nav_html(sections, f"api/{m}.html", "../"),
