@@ -356,6 +356,11 @@ def ort_build(src, out, quantization: str, device: str = "cpu"):
     "Build an ONNX Runtime GenAI model in `out` from the transformers folder `src` with its model builder (in a child process)."
     import subprocess, sys, tempfile
     if quantization not in ORT_PRECISIONS: raise PrismError(f"quantization must be one of {', '.join(ORT_PRECISIONS)} on ort, got {quantization!r}")
+    cfg = json.loads((Path(src)/"config.json").read_text())
+    head = cfg.get("head_dim") or cfg.get("hidden_size", 0) // max(1, cfg.get("num_attention_heads", 1))
+    if device != "cuda" and head % 16:  # else the build succeeds and generation fails inside ONNX Runtime's attention kernel
+        raise PrismError(f"ONNX Runtime GenAI's CPU attention needs heads of a multiple of 16 dimensions, this model's have {head}: "
+                         "use the ct2 or transformers runtime for it")
     with tempfile.TemporaryDirectory() as cache:
         r = subprocess.run([sys.executable, "-m", "onnxruntime_genai.models.builder", "-i", str(src), "-o", str(out), "-p",
                             ORT_PRECISIONS[quantization], "-e", "cuda" if device == "cuda" else "cpu", "-c", cache], capture_output=True, text=True)
