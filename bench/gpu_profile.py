@@ -15,7 +15,7 @@ student on its fastest runtime with the teacher on its fastest, and with the tea
 
     python bench/gpu_profile.py --weights random --out profile_gpu.json
     python bench/gpu_profile.py --weights random --tiny --device cpu --dtype float32 --ct2-types float32 int8 --n-samples 2
-    python bench/gpu_profile.py --weights random --runtimes transformers compiled ct2 --ct2-types bfloat16  # under 10 minutes
+    python bench/gpu_profile.py --weights random --runtimes transformers compiled ct2 --ct2-types bfloat16  # 6 processes, not 8
 
 CTranslate2's PyPI wheels are built against CUDA 12 (libcublas.so.12); on a CUDA 13 machine put a libcublas.so.12 link
 to libcublas.so.13 on LD_LIBRARY_PATH.

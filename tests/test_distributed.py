@@ -94,7 +94,7 @@ def test_a_cut_student_distils_in_two_processes_as_in_one(tmp_path):
         finally: torch.set_num_threads(threads)
     logs = [[r["val_loss"] for r in read_jsonl(system_dir(tmp_path/f"p{n}", "student")/"train_log.jsonl") if r["val_loss"] is not None]
             for n in (1, 2)]
-    print(f"\nfull student: {full['layers']} layers; cut student ({out[1]['layers']} layer), best distillation val loss: 1 process "
+    print(f"\nfull student: {full['layers']} layers; cut student ({out[1]['layers']} layer), best validation loss: 1 process "
           f"{out[1]['best_val_loss']:.9f}, 2 processes {out[2]['best_val_loss']:.9f}")
     assert full["layers"] > out[1]["layers"] == out[2]["layers"] == 1 and out[2]["cut_from"] == "student_full"
     assert (out[1]["processes"], out[2]["processes"]) == (1, 2) and out[1]["steps"] == out[2]["steps"] == 2 * 5
