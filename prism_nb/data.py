@@ -15,7 +15,7 @@ from .core import PrismError, atomic_path, mark_done, project_root, write_json, 
 # %% auto #0
 __all__ = ['INTERACTION_COLS', 'ITEM_COLS', 'KG_COLS', 'TABLES', 'RECBOLE_WHEEL', 'ML100K_FILES', 'KG_RELATIONS',
            'ARTICLE_SUFFIX', 'AMAZON_REPO', 'AMAZON_COLUMNS', 'SHARED_KINDS', 'RecData', 'validate', 'load_run_data',
-           'leave_last_out', 'data_dir', 'fetch_ml100k', 'read_atomic', 'natural_title', 'load_ml100k',
+           'run_items', 'leave_last_out', 'data_dir', 'fetch_ml100k', 'read_atomic', 'natural_title', 'load_ml100k',
            'PlainUnpickler', 'read_plain_pickle', 'read_index', 'review_problem', 'peter_splits', 'load_peter',
            'write_peter', 'amazon_files', 'jsonl_problem', 'read_amazon_file', 'load_amazon2023', 'user_history',
            'item_facts', 'pair_facts', 'peter_folder', 'amazon_path', 'check_data_path', 'load_dataset', 'sample_users',
@@ -85,6 +85,12 @@ def load_run_data(run_dir) -> RecData:
     meta = (folder/"stats.json")
     name = pd.read_json(meta, typ="series")["dataset"] if meta.is_file() else folder.parent.name
     return RecData(name, *(pd.read_parquet(folder/f"{t}.parquet") for t in TABLES))
+
+def run_items(run_dir) -> pd.DataFrame:
+    "The item table the data stage wrote into `run_dir/data` (without the rest of the dataset)."
+    p = Path(run_dir)/"data"/"items.parquet"
+    if not p.is_file(): raise PrismError(f"{p} not found: {run_dir} is not a run folder, or run the data stage first (prism-nb run --stages data)")
+    return pd.read_parquet(p)
 
 # %% ../nbs/01_data.ipynb #cd31ae1a
 def leave_last_out(inter: pd.DataFrame) -> pd.Series:

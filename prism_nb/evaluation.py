@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from .core import PrismError, atomic_path, mark_done, read_jsonl, write_json, seed_everything, Settings
+from .data import run_items
 
 # %% auto #0
 __all__ = ['SYSTEMS', 'COUPLED', 'TEXT_METRICS', 'COMPARISONS', 'HEADLINE', 'peter_tokenize', 'ngram_counts', 'bleu_stats',
@@ -501,9 +502,7 @@ def run_evaluation(S: Settings, run_dir: str | Path) -> dict:
     "Score teacher, students, template (and reviews) on the same pairs; write evaluation/metrics.json, scores and figures."
     run_dir = Path(run_dir); out = run_dir/"evaluation"
     seed_everything(S.run.seed)
-    p = run_dir/"data/items.parquet"
-    if not p.is_file(): raise PrismError(f"{p} not found: run the data stage first")
-    items = pd.read_parquet(p)
+    items = run_items(run_dir)
     ip = run_dir/"data/interactions.parquet"
     inter = pd.read_parquet(ip) if ip.is_file() else None
     df = load_systems(run_dir, inter)

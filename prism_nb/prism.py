@@ -677,11 +677,9 @@ def explain_file(run_dir, recommendations, out, system: str = "student", top: in
                  stop_after: int | None = None, progress: bool = True, load=None) -> dict:
     "Explain every row of a ranking file into `out` (JSON lines) in batches with the Prism `load()` returns (default: `Prism.load`), resuming after a kill."
     from tqdm.auto import tqdm
-    import pandas as pd
+    from prism_nb.data import run_items
     run_dir, out = Path(run_dir), Path(out)
-    items = run_dir/"data"/"items.parquet"
-    if not items.is_file(): raise PrismError(f"{run_dir} is not a run folder ({items} not found): pass the folder prism-nb run wrote")
-    pairs, bad = read_pairs(recommendations, set(pd.read_parquet(items).item.astype(str)), top)
+    pairs, bad = read_pairs(recommendations, set(run_items(run_dir).item.astype(str)), top)
     prism = load() if load else Prism.load(run_dir, system)  # after the file is read: a bad file fails before the model loads
     with atomic_write(out.with_name(out.name + ".errors.jsonl")) as f: f.writelines(json.dumps(b) + "\n" for b in bad)
     done = {(r["user"], r["item"]) for r in read_jsonl(out)}
