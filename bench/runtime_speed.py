@@ -20,9 +20,8 @@ import numpy as np, torch
 from prism_nb.claims import Vocabulary, judge, rate
 from prism_nb.core import Settings, read_json, read_jsonl, write_json
 from prism_nb.evaluation import corpus_bleu
-from prism_nb.prism import decoding, generate, load_student
+from prism_nb.prism import RUNTIME_STUDENTS, decoding, export_student, generate, load_student
 from prism_nb.profiling import device_name, profile_model, student_runner
-from prism_nb.serve import RUNTIMES, export_student
 
 
 def test_records(run: Path) -> list[dict]:
@@ -61,7 +60,7 @@ def main(argv=None):
     vocab = Vocabulary.from_items(__import__("pandas").read_parquet(run/"data"/"items.parquet"))
     torch.set_num_threads(a.threads)  # the exported students run on torch's thread count
     tmp = Path(tempfile.mkdtemp())
-    exported = {f"{rt}_{q}": RUNTIMES[rt].student_class(export_student(run/"student", tmp/f"{rt}-{q}", q, rt))
+    exported = {f"{rt}_{q}": RUNTIME_STUDENTS[rt](export_student(run/"student", tmp/f"{rt}-{q}", q, rt))
                 for rt in a.runtimes for q in ("float32", "int8")}
     f32 = load_student(run/"student", "cpu", "float32")
     texts = {"transformers_float32": generate(f32, recs, **decoding(P)), **{k: m.generate(recs, **decoding(P)) for k, m in exported.items()}}

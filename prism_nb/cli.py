@@ -16,8 +16,9 @@ from .models import CT2_QUANTIZATIONS, ORT_PRECISIONS
 # %% auto #0
 __all__ = ['TEST_ONLY', 'STAGE_MODELS', 'COMMANDS', 'BAD_PATH_ERRNOS', 'stage_notebooks', 'ensure_upstream', 'pick_stages',
            'stage_source', 'kernel_name', 'die_with_parent', 'TiedKernelManager', 'StageFailed', 'record_failure',
-           'run_stage', 'run_settings', 'run_pipeline', 'parser', 'check_run_args', 'check_models', 'check_inputs',
-           'cmd_run', 'cmd_explain_file', 'cmd_explain', 'cmd_judge', 'cmd_export', 'cmd_docs', 'main']
+           'run_stage', 'run_settings', 'run_pipeline', 'parser', 'check_run_args', 'check_models',
+           'check_quantization', 'check_inputs', 'cmd_run', 'cmd_explain_file', 'cmd_explain', 'cmd_judge',
+           'cmd_export', 'cmd_docs', 'main']
 
 # %% ../nbs/09_cli.ipynb #628fdcc5
 def stage_notebooks(nbs=None) -> dict[str, Path]:
@@ -197,14 +198,21 @@ def check_models(S: Settings, stages: list[str]):
     for key in dict.fromkeys(k for s in stages for k in STAGE_MODELS.get(s, [])):
         section, name = key.split("."); check_model(S[section][name], key)
 
+def check_quantization(runtime: str, quantization: str, key: str):
+    "Refuse weights that `runtime` (ct2 | ort) cannot convert to, naming the setting or option `key`."
+    valid = CT2_QUANTIZATIONS if runtime == "ct2" else ORT_PRECISIONS
+    if quantization not in valid: raise PrismError(f"{key} must be one of {', '.join(valid)} on {runtime}, got {quantization!r}")
+
 def check_inputs(S: Settings, stages: list[str]):
-    "Refuse, before any stage runs, a missing input file or folder of a chosen stage, and a GPU that is not there."
+    "Refuse, before any stage runs, a missing input file or folder of a chosen stage, a GPU that is not there, weights a runtime cannot make."
     from prism_nb.data import check_data_path
     R = S.ranking
     if "data" in stages: check_data_path(S.data)
     if "ranking" in stages and "file" in [R.ranker, *R.compare] and not user_path(R.file).is_file():
         raise PrismError(f"ranking.file {R.file!r} not found: name a csv or parquet file with user, item and score or rank")
     if S.run.device == "cuda" and any(s in stages for s in ("oracle", "prism", "profiling")): pick_device("cuda")
+    if "prism" in stages and S.prism.runtime != "transformers": check_quantization(S.prism.runtime, S.prism.quantization, "prism.quantization")
+    if "oracle" in stages and S.oracle.backend == "ct2": check_quantization("ct2", S.oracle.quantization, "oracle.quantization")
     if "oracle" in stages and S.oracle.engine == "ray" and importlib.util.find_spec("ray") is None:
         raise PrismError("oracle.engine=ray needs Ray: pip install -e \".[scale]\" (make setup installs it)")
 
@@ -220,22 +228,21 @@ def cmd_run(args) -> int:
 def cmd_explain_file(args) -> int:
     "`prism-nb explain --recommendations FILE --out FILE`: every row of a ranking file, streamed and resumable."
     from prism_nb.prism import explain_file
-    from prism_nb.serve import load_prism
     if not args.out: raise PrismError("--recommendations needs --out FILE for the explanations (JSON lines)")
     if args.top is not None and args.top < 1: raise PrismError(f"--top must be 1 or more, got {args.top}")
     if args.batch_size is not None and args.batch_size < 1: raise PrismError(f"--batch-size must be 1 or more, got {args.batch_size}")
     r = explain_file(args.run_dir, args.recommendations, args.out, args.system, args.top, args.batch_size, progress=sys.stderr.isatty(),
-                     load=lambda: load_prism(args.run_dir, args.system, args.runtime))
+                     runtime=args.runtime)
     if r["bad_rows"]: print(f"prism-nb: note: {r['bad_rows']} bad rows skipped, each with its line and reason in {args.out}.errors.jsonl", file=sys.stderr)
     print(f"{r['rows']} rows: {r['written']} explained now, {r['already_done']} already in {args.out} "
           f"({r['explanations_per_s']} explanations/s; {r['unknown_users']} users without a learned vector)"); return 0
 
 def cmd_explain(args) -> int:
     "`prism-nb explain`: one explanation from a run's trained student, or a whole ranking file with `--recommendations`."
-    from prism_nb.serve import load_prism
+    from prism_nb.prism import Prism
     if args.recommendations: return cmd_explain_file(args)
     if not (args.user and args.item): raise PrismError("explain needs --user and --item, or --recommendations FILE --out FILE")
-    prism = load_prism(args.run_dir, args.system, args.runtime)
+    prism = Prism.load(args.run_dir, args.system, runtime=args.runtime)
     if not prism.knows(args.user):
         print(f"prism-nb: note: user {args.user} has no learned vector; the shared vector of unseen users stands in", file=sys.stderr)
     print(prism.explain(args.user, args.item)); return 0
@@ -248,10 +255,8 @@ def cmd_judge(args) -> int:
 
 def cmd_export(args) -> int:
     "`prism-nb export`: the trained student as a CTranslate2 model."
-    from prism_nb.prism import system_dir
-    from prism_nb.serve import export_student
-    valid = CT2_QUANTIZATIONS if args.runtime == "ct2" else ORT_PRECISIONS
-    if args.quantization not in valid: raise PrismError(f"--quantization must be one of {', '.join(valid)} on {args.runtime}, got {args.quantization!r}")
+    from prism_nb.prism import export_student, system_dir
+    check_quantization(args.runtime, args.quantization, "--quantization")
     src = system_dir(args.run_dir, args.system)
     with run_lock(args.run_dir): out = export_student(src, args.out or src/f"{args.runtime}-{args.quantization}", args.quantization, args.runtime)
     print(f"exported {args.system} ({args.quantization}) to {out}"); return 0

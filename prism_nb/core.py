@@ -11,10 +11,10 @@ from fastcore.basics import AttrDict
 
 # %% auto #0
 __all__ = ['PROFILE_PREFIX', 'SECTIONS', 'EXECUTION_KEYS', 'ONLY_WITH', 'NEUTRAL', 'RANGES', 'CHOICES', 'PIPELINE', 'STAGES',
-           'CUT_KEYS', 'IGNORED_BY', 'REPLACED_WHOLE', 'PrismError', 'project_root', 'user_path', 'parse_value',
-           'coerce', 'RunSettings', 'DataSettings', 'RankingSettings', 'OracleSettings', 'PrismSettings',
-           'EvaluationSettings', 'ProfilingSettings', 'BaselinesSettings', 'Settings', 'read_ini', 'set_key',
-           'profiles', 'check_ranges', 'check_choices', 'load_settings', 'seed_everything', 'pick_device',
+           'CUT_KEYS', 'RUNTIME_KEYS', 'DECODING_KEYS', 'IGNORED_BY', 'REPLACED_WHOLE', 'PrismError', 'project_root',
+           'user_path', 'parse_value', 'coerce', 'RunSettings', 'DataSettings', 'RankingSettings', 'OracleSettings',
+           'PrismSettings', 'EvaluationSettings', 'ProfilingSettings', 'BaselinesSettings', 'Settings', 'read_ini',
+           'set_key', 'profiles', 'check_ranges', 'check_choices', 'load_settings', 'seed_everything', 'pick_device',
            'atomic_write', 'atomic_path', 'write_json', 'read_json', 'append_jsonl', 'read_jsonl', 'Stage',
            'stage_hash', 'open_run', 'file_sha256', 'stage_outputs', 'mark_done', 'is_done', 'stage_folder',
            'RunFolderBusy', 'run_lock', 'keep_file', 'snapshot_stage', 'roll_back_stage', 'stage_transaction']
@@ -106,16 +106,15 @@ class BaselinesSettings(AttrDict):
 SECTIONS = {"run": RunSettings, "data": DataSettings, "ranking": RankingSettings, "oracle": OracleSettings,
             "prism": PrismSettings, "baselines": BaselinesSettings, "evaluation": EvaluationSettings, "profiling": ProfilingSettings}
 
-# where and on how many processes a stage runs, or what serves its result, not what it computes: changing them leaves
-# its outputs valid
-EXECUTION_KEYS = {"oracle.engine", "oracle.workers", "oracle.gpus_per_worker", "oracle.address", "oracle.shards", "prism.processes",
-                  "prism.runtime", "prism.quantization"}
+# where and on how many processes a stage runs, not what it computes: changing them leaves its outputs valid
+EXECUTION_KEYS = {"oracle.engine", "oracle.workers", "oracle.gpus_per_worker", "oracle.address", "oracle.shards", "prism.processes"}
 # keys that change nothing unless another key has a given value (or, for a list, holds it; or passes a test), and keys that change nothing
 # at a neutral value (what the stage did before they existed): a run made before a key existed keeps its hashes
 ONLY_WITH = {"oracle.quantization": ("oracle.backend", "ct2"), "baselines.rating_weight": ("baselines.systems", "joint_student"),
              "baselines.id_lr": ("baselines.systems", "joint_student"), "baselines.peter": ("baselines.systems", "peter"),
-             **{f"prism.{k}": ("prism.keep_layers", lambda n: n > 0) for k in ("cut_epochs", "cut_lr", "kd_weight", "kd_temperature")}}
-NEUTRAL = {"prism.keep_layers": 0, "baselines.systems": []}
+             **{f"prism.{k}": ("prism.keep_layers", lambda n: n > 0) for k in ("cut_epochs", "cut_lr", "kd_weight", "kd_temperature")},
+             "prism.quantization": ("prism.runtime", lambda r: r != "transformers")}
+NEUTRAL = {"prism.keep_layers": 0, "baselines.systems": [], "prism.runtime": "transformers"}
 
 class Settings(AttrDict):
     "Resolved settings: `S.oracle.model`; `S.profile` names the profile applied."
@@ -347,10 +346,14 @@ PIPELINE = {s.name: s for s in [
     Stage("report", "07_report.ipynb", (*_UPSTREAM, "profiling"), ("summary.json",), ("summary.json", "report.html"))]}
 STAGES = list(PIPELINE)
 
-# the settings of the served student's cut from the full-depth one (prism.keep_layers > 0), and the keys of an upstream
-# section a stage does not read: the coupled baselines train their own models, not the cut (they read the splits)
+# the settings of the served student's cut from the full-depth one (prism.keep_layers > 0); those of how the trained
+# students explain, decoding and the runtime (changing them predicts again and trains nothing again); and the keys of an
+# upstream section a stage does not read: the coupled baselines train their own models, not the cut, and predict on
+# transformers (they read the splits); profiling times `profiling.runtimes`
 CUT_KEYS = {"prism.keep_layers", "prism.cut_epochs", "prism.cut_lr", "prism.kd_weight", "prism.kd_temperature"}
-IGNORED_BY = {"baselines": CUT_KEYS}
+RUNTIME_KEYS = {"prism.runtime", "prism.quantization"}
+DECODING_KEYS = {"prism.num_beams", "prism.max_new_tokens", "prism.min_new_tokens", "prism.no_repeat_ngram", "prism.generate_batch_size"}
+IGNORED_BY = {"baselines": CUT_KEYS | RUNTIME_KEYS, "profiling": RUNTIME_KEYS}
 
 def stage_hash(S: Settings, stage: str) -> str:
     "Hash of the settings a stage's outputs depend on."
@@ -395,11 +398,15 @@ def is_done(S: Settings, run_dir, stage: str) -> bool:
     return bool(outputs) and all((Path(run_dir)/f).is_file() and file_sha256(Path(run_dir)/f) == h for f, h in outputs.items())
 
 # %% ../nbs/00_core.ipynb #48e04712
-def stage_folder(S: Settings, run_dir, stage: str, name: str | None = None, keep_across=()) -> Path:
+def stage_folder(S: Settings, run_dir, stage: str, name: str | None = None, keep_across=(),
+                 kept_before=None,  # the keys an earlier version kept across: its tags still count when the rest match
+                 ) -> Path:
     "The output folder of `stage` (default: named after it), emptied first when it holds work made with other settings (but `keep_across` keys)."
     d = Path(run_dir)/(name or stage); tag = d/".settings_hash"
-    h = S.section_hash(*PIPELINE[stage].sections, ignore={*IGNORED_BY.get(stage, ()), *keep_across})
-    if d.exists() and (not tag.is_file() or tag.read_text() != h): shutil.rmtree(d)
+    tagged = lambda keys: S.section_hash(*PIPELINE[stage].sections, ignore={*IGNORED_BY.get(stage, ()), *keys})
+    h = tagged(keep_across)
+    if d.exists() and (not tag.is_file() or tag.read_text() not in {h, *([tagged(kept_before)] if kept_before is not None else [])}):
+        shutil.rmtree(d)
     d.mkdir(parents=True, exist_ok=True)
     with atomic_write(tag) as f: f.write(h)
     return d

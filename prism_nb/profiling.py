@@ -70,9 +70,9 @@ def ort_lm_runner(name: str, quantization: str, device: str, new_tokens: int, nu
     return model, lambda prompts: [ort_generate(model, tok(p, add_special_tokens=False).input_ids, new_tokens, num_beams=num_beams) for p in prompts]
 
 def exported_student_runner(path, device: str, new_tokens: int, num_beams: int = 1, max_source_len: int = 96):
-    "A student exported to a runtime (`serve.export_student`) and a function explaining a batch of records, `new_tokens` each."
-    from prism_nb.serve import RUNTIMES
-    student = RUNTIMES[json.loads((Path(path)/"serve.json").read_text())["runtime"]].student_class(path, device)
+    "A student exported to a runtime (`prism.export_student`) and a function explaining a batch of records, `new_tokens` each."
+    from prism_nb.prism import RUNTIME_STUDENTS
+    student = RUNTIME_STUDENTS[json.loads((Path(path)/"serve.json").read_text())["runtime"]](path, device)
     return student, lambda recs: student.generate(recs, max_source_len, new_tokens, num_beams, batch_size=len(recs), min_new_tokens=new_tokens)
 
 def text_encoder(model, tok):
@@ -134,7 +134,7 @@ def import_libraries(runtime: str = "transformers"):
     import importlib, transformers
     for name in ("AutoTokenizer", "AutoModelForCausalLM", "AutoModelForSeq2SeqLM", "GenerationMixin"): getattr(transformers, name)
     runtime_library = {"ct2": ["ctranslate2"], "ort": ["onnxruntime_genai"]}.get(runtime, [])
-    for module in ["torch", "transformers.modeling_utils", "transformers.processing_utils", "prism_nb.prism", "prism_nb.serve", *runtime_library]:
+    for module in ["torch", "transformers.modeling_utils", "transformers.processing_utils", "prism_nb.prism", *runtime_library]:
         importlib.import_module(module)
 
 def _main():
@@ -193,7 +193,7 @@ def run_profiling(S: Settings, run_dir: str | Path) -> dict:
     device = pick_device(S.run.device)
     kw = dict(batch_sizes=S.profiling.batch_sizes, n_samples=S.profiling.n_samples, warmup=S.profiling.warmup,
               new_tokens=S.profiling.max_new_tokens, num_beams=S.oracle.num_beams)
-    from prism_nb.serve import export_student
+    from prism_nb.prism import export_student
     runs = []
     for runtime in S.profiling.runtimes:
         dtype = S.oracle.dtype if runtime == "transformers" else S.profiling.quantization

@@ -26,7 +26,7 @@ def summarize(run_dir) -> dict:
     data = read_json(run_dir/"data"/"stats.json", "data stats")
     rank = read_json(run_dir/"ranking"/"metrics.json", "ranking metrics")
     oracle = read_json(run_dir/"oracle"/"stats.json", "oracle stats")
-    student = read_json(run_dir/"student"/"summary.json", "student summary")
+    student = read_json(run_dir/"student"/"summary.json", "student summary"); served = student.get("systems", {}).get("student", {})
     ev = read_json(run_dir/"evaluation"/"metrics.json", "evaluation metrics")
     prof = read_json(run_dir/"profile"/"profile.json", "profile")
     return {"settings_profile": S.get("profile"), "dataset": data["dataset"], "n_users": data["n_users"], "n_items": data["n_items"],
@@ -36,7 +36,8 @@ def summarize(run_dir) -> dict:
             "ranker": S["ranking"]["ranker"],
             "oracle": {k: oracle[k] for k in ("model", "n", "seconds", "filter", "n_unfaithful", "n_unfaithful_final", "n_retries",
                                                "mean_prompt_tokens", "mean_new_tokens") if k in oracle},
-            "student": {k: student[k] for k in ("model", "params", "train_seconds", "n_train", "n_val", "n_test") if k in student},
+            "student": {**{k: student[k] for k in ("model", "params", "train_seconds", "n_train", "n_val", "n_test") if k in student},
+                        **{k: served[k] for k in ("runtime", "precision") if k in served}},  # what wrote its test texts
             "evaluation": {s: {**_means(v), "n": v.get("n")} for s, v in ev.items() if isinstance(v, dict) and "hallucination_rate" in v},
             "answers": ev.get("answers", {}),
             "profile": {"device": prof["device"], "batch_size": prof["batch_size"], "speedup": prof["speedup"],
@@ -77,7 +78,8 @@ def claims_table(summary: dict) -> pd.DataFrame:
     ev, p = summary["evaluation"], summary["profile"]
     t, s = ev.get("teacher", {}), ev.get("student", {})
     rows = [("teacher", PAPER["teacher"], f"{summary['oracle']['model']}"),
-            ("student", PAPER["student"], f"{summary['student']['model']} ({summary['student']['params']/1e6:.0f}M)"),
+            ("student", PAPER["student"], f"{summary['student']['model']} ({summary['student']['params']/1e6:.0f}M)"
+             + (f", test texts on {st['runtime']} {st['precision']}" if "runtime" in (st := summary["student"]) else "")),
             ("student faster than teacher", f"{PAPER['speedup']:.0f}x", speed_claim(p)),
             ("student uses less memory", f"{PAPER['memory_ratio']:.0f}x",
              f"{p['memory_ratio']:.1f}x" + (f" (whole processes: {p['process_memory_ratio']:.1f}x)" if "process_memory_ratio" in p else "")),

@@ -139,6 +139,16 @@ def test_out_of_range_values_are_refused_before_anything_runs(tmp_path, override
     assert not run.exists(), "nothing is written for refused settings"
 
 
+@pytest.mark.parametrize("overrides, words", [
+    (["prism.runtime=ort", "prism.quantization=int16"], "prism.quantization must be one of int4, int8, float32 on ort, got 'int16'"),
+    (["oracle.backend=ct2", "oracle.quantization=int4"], "oracle.quantization must be one of int8, int8_float32, int16"),
+])
+def test_weights_a_runtime_cannot_make_are_refused_before_anything_runs(tmp_path, overrides, words):
+    run = tmp_path/"run"
+    assert_one_line_error(prism_nb("run", "--profile", "smoke", "--run-dir", run, *overrides), words)
+    assert not run.exists(), "nothing is written for refused settings"
+
+
 def test_a_second_writer_on_one_run_folder_is_refused(tmp_path):
     import socket
     run = tmp_path/"run"; run.mkdir()

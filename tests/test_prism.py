@@ -199,3 +199,28 @@ def test_changing_the_cut_retrains_only_the_cut_student(smoke_run, tmp_path):
     S.prism.keep_layers = 0  # back to a full-depth student: trained again, not the cut one reused
     info = run_prism(S, run)
     assert info["systems"]["student"]["layers"] == 2 and "student_full" not in info["systems"]
+
+
+def test_prism_runtime_drives_the_test_predictions_and_trains_nothing_again(smoke_run, tmp_path):
+    "prism.runtime = ct2 in float32: every system predicts the test pairs on CTranslate2 as transformers float32 does; no weight changes."
+    from conftest import copy_run
+    from prism_nb.core import Settings, read_json
+    from prism_nb.prism import decoding, run_prism, stage_records, system_dir
+    run = copy_run(smoke_run, tmp_path/"run")
+    S = Settings.from_dict(read_json(run/"settings.json"))
+    systems = ["student_full", *S.prism.systems]
+    weights = {s: (system_dir(run, s)/"model.safetensors").read_bytes() for s in systems}
+    trained = {s: read_json(system_dir(run, s)/"summary.json")["train_seconds"] for s in systems}  # a second training would differ
+    before = read_jsonl(run/"student"/"predictions.jsonl")
+    S.prism.update(runtime="ct2", quantization="float32", no_repeat_ngram=0)  # CTranslate2's guard also counts the input
+    info = run_prism(S, run)
+    assert all((system_dir(run, s)/"model.safetensors").read_bytes() == w for s, w in weights.items())
+    assert {s: info["systems"][s]["train_seconds"] for s in systems} == trained
+    assert all(info["systems"][s]["runtime"] == "ct2" and (system_dir(run, s)/"ct2-float32"/"model.bin").is_file() for s in systems)
+    test = stage_records(S, run)[1]["test"]
+    preds = read_jsonl(run/"student"/"predictions.jsonl")
+    same = [p["text"] == t for s in systems
+            for p, t in zip([p for p in preds if p["system"] == s], generate(load_student(system_dir(run, s)), test, **decoding(S.prism)))]
+    assert len(same) == len(systems) * len(test) and sum(same) >= 0.98 * len(same), f"{sum(same)} of {len(same)} equal"
+    run_prism(Settings.from_dict(read_json(run/"settings.json")), run)  # back to the run's settings: its first predictions again
+    assert read_jsonl(run/"student"/"predictions.jsonl") == before

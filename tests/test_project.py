@@ -22,7 +22,7 @@ def test_stage_notebooks_have_parameters_cell():
         assert any("parameters" in c.get("metadata", {}).get("tags", []) for c in cells), nb.name
 
 # the modules in dependency order: each may import only modules at or before its own place
-MODULE_ORDER = ["core", "models", "data", "ranking", "claims", "oracle", "prism", "serve", "evaluation", "baselines", "profiling",
+MODULE_ORDER = ["core", "models", "data", "ranking", "claims", "oracle", "prism", "evaluation", "baselines", "profiling",
                 "report", "humaneval", "docs", "cli"]
 
 def imported_modules(path) -> set[str]:
