@@ -16,7 +16,7 @@ from .models import CT2_QUANTIZATIONS, ORT_PRECISIONS
 # %% auto #0
 __all__ = ['TEST_ONLY', 'STAGE_MODELS', 'COMMANDS', 'BAD_PATH_ERRNOS', 'stage_notebooks', 'ensure_upstream', 'pick_stages',
            'stage_source', 'kernel_name', 'die_with_parent', 'TiedKernelManager', 'StageFailed', 'record_failure',
-           'run_stage', 'run_settings', 'run_pipeline', 'parser', 'check_run_args', 'check_models',
+           'run_stage', 'run_settings', 'settings_changes', 'run_pipeline', 'parser', 'check_run_args', 'check_models',
            'check_quantization', 'check_inputs', 'cmd_run', 'cmd_explain_file', 'cmd_explain', 'cmd_judge',
            'cmd_export', 'cmd_docs', 'main']
 
@@ -123,12 +123,20 @@ def run_settings(run_dir: Path, S: Settings):
             with atomic_write(path, "wb") as f: f.write(old)
         raise
 
+def settings_changes(old: dict, S: Settings) -> list[str]:
+    "`section.key: old -> new` for every setting of `S` that differs from `old` (the `settings.json` of a run folder's last run)."
+    return [f"{s}.{k}: {old[s].get(k)!r} -> {v!r}" for s, keys in S.to_dict().items() if isinstance(keys, dict) and isinstance(old.get(s), dict)
+            for k, v in keys.items() if old[s].get(k) != v]
+
 def run_pipeline(profile="demo", run_dir=None, stages=None, overrides=(), resume=False, settings=None, progress=False, log=print) -> Path:
     "Run the chosen stages of a profile into `run_dir` (default `reports/<profile>`) and return the folder."
     S = load_settings(settings, profile, overrides)
     nbs = stage_notebooks()
     todo = pick_stages(stages, nbs)
     run_dir = Path(run_dir or project_root()/"reports"/profile).resolve()
+    with contextlib.suppress(OSError, ValueError):  # a run folder's settings are those of settings.ini and this command's overrides
+        if changed := settings_changes(json.loads((run_dir/"settings.json").read_text()), S):
+            log(f"settings changed since this folder's last run (the stages that read them run again): {'; '.join(changed)}")
     with run_lock(run_dir), run_settings(run_dir, S):
         for n, stage in enumerate(todo, 1):
             if resume and is_done(S, run_dir, stage):

@@ -59,7 +59,7 @@ def test_smoke_pipeline_end_to_end(smoke_run, tmp_path):
     assert {"speedup", "memory_ratio"} <= set(s["profile"]) and {"latency_ms_p50", "peak_mem_mb"} <= set(s["profile"]["teacher"])
     assert "Ranking" in (run/"report.html").read_text()
     r = prism_nb("run", "--profile", "smoke", "--run-dir", run, "--resume")
-    assert r.returncode == 0 and r.stdout.count("up to date, skipped") == 8, r.stdout
+    assert r.returncode == 0 and r.stdout.count("up to date, skipped") == 8 and "settings changed" not in r.stdout, r.stdout
     before = (run/"student"/"predictions.jsonl").read_text()
     (run/"student"/"predictions.jsonl").unlink()  # resume trusts the outputs, not only the done marker
     r = prism_nb("run", "--profile", "smoke", "--run-dir", run, "--resume", "--stages", "oracle,prism")
@@ -89,6 +89,7 @@ def test_file_ranker_feeds_downstream_stages(smoke_run, tmp_path):
                  "ranking.ranker=file", f"ranking.file={tmp_path/'mine.csv'}")
     assert r.returncode == 0, r.stderr[-2000:]
     assert "data: up to date, skipped" in r.stdout and "prism: done" in r.stdout, r.stdout
+    assert "settings changed since this folder's last run" in r.stdout and "ranking.ranker: 'als' -> 'file'" in r.stdout, r.stdout
     mine = pd.read_parquet(run/"ranking"/"recommendations.parquet")
     assert set(zip(mine.user, mine.item)) == set(zip(recs.user, recs.item))
     stats = json.loads((run/"oracle"/"stats.json").read_text())
