@@ -700,13 +700,16 @@ def decoding(P: PrismSettings) -> dict:
     return dict(max_source_len=P.max_source_len, max_new_tokens=P.max_new_tokens, num_beams=P.num_beams,
                 batch_size=P.generate_batch_size, min_new_tokens=P.min_new_tokens, no_repeat_ngram=P.no_repeat_ngram)
 
-def predict_system(S: Settings, run_dir: str | Path, system: str, test_recs, device: str) -> tuple[list[dict], float]:
-    "The test pairs' explanations from one trained system on `prism.runtime`, with the generation speed."
+def predict_system(S: Settings, run_dir: str | Path, system: str, test_recs, device: str) -> tuple[list[dict], dict]:
+    "The test pairs' explanations from one trained system on `prism.runtime`, and what made them (runtime, precision) how fast."
     P = S.prism
     student = served_student(system_dir(run_dir, system), P.runtime, P.quantization, device, P.dtype)
     t0 = time.time()
     texts = generate_with(student, test_recs, **decoding(P))
-    return [{"user": str(r["user"]), "item": str(r["item"]), "text": t, "system": system} for r, t in zip(test_recs, texts)], time.time() - t0
+    secs = time.time() - t0
+    precision = str(student.lm.dtype).removeprefix("torch.") if isinstance(student, Student) else P.quantization  # `auto` resolved
+    return ([{"user": str(r["user"]), "item": str(r["item"]), "text": t, "system": system} for r, t in zip(test_recs, texts)],
+            {"runtime": P.runtime, "precision": precision, "predict_seconds": round(secs, 2), "explanations_per_s": round(len(texts) / max(secs, 1e-9), 3)})
 
 def run_prism(S: Settings, run_dir: str | Path, progress=None) -> dict:
     "Train the students of `prism.systems` (after `student_full` when `student` is cut from it) on the Oracle's explanations; write `student/`."
@@ -719,10 +722,8 @@ def run_prism(S: Settings, run_dir: str | Path, progress=None) -> dict:
     summaries, preds = {}, []
     for name in (["student_full"] if P.keep_layers > 0 and "student" in P.systems else []) + P.systems:
         summaries[name] = train_system(S, run_dir, name, sets, device, progress)
-        rows, secs = predict_system(S, run_dir, name, sets["test"], device)
-        summaries[name].update(runtime=P.runtime, precision=P.dtype if P.runtime == "transformers" else P.quantization,
-                               predict_seconds=round(secs, 2), explanations_per_s=round(len(rows) / max(secs, 1e-9), 3))
-        preds += rows
+        rows, made = predict_system(S, run_dir, name, sets["test"], device)
+        summaries[name].update(made); preds += rows
     with atomic_write(out/"predictions.jsonl") as f: f.writelines(json.dumps(r) + "\n" for r in preds)
     main = summaries["student"]
     info = {"model": P.backbone, "params": main["params"], "train_seconds": main["train_seconds"],

@@ -216,11 +216,13 @@ def test_prism_runtime_drives_the_test_predictions_and_trains_nothing_again(smok
     info = run_prism(S, run)
     assert all((system_dir(run, s)/"model.safetensors").read_bytes() == w for s, w in weights.items())
     assert {s: info["systems"][s]["train_seconds"] for s in systems} == trained
-    assert all(info["systems"][s]["runtime"] == "ct2" and (system_dir(run, s)/"ct2-float32"/"model.bin").is_file() for s in systems)
+    assert all(info["systems"][s]["runtime"] == "ct2" and info["systems"][s]["precision"] == "float32" and
+               (system_dir(run, s)/"ct2-float32"/"model.bin").is_file() for s in systems)
     test = stage_records(S, run)[1]["test"]
     preds = read_jsonl(run/"student"/"predictions.jsonl")
     same = [p["text"] == t for s in systems
             for p, t in zip([p for p in preds if p["system"] == s], generate(load_student(system_dir(run, s)), test, **decoding(S.prism)))]
     assert len(same) == len(systems) * len(test) and sum(same) >= 0.98 * len(same), f"{sum(same)} of {len(same)} equal"
-    run_prism(Settings.from_dict(read_json(run/"settings.json")), run)  # back to the run's settings: its first predictions again
+    info = run_prism(Settings.from_dict(read_json(run/"settings.json")), run)  # back to the run's settings: its first predictions again
+    assert info["systems"]["student"]["runtime"] == "transformers" and info["systems"]["student"]["precision"] != "auto"  # resolved
     assert read_jsonl(run/"student"/"predictions.jsonl") == before
