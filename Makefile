@@ -42,14 +42,15 @@ chromium:  ## headless Chromium for the docs test (Debian packages; needs root)
 lint: setup  ## ruff over the package, tests, benchmarks and the notebooks' code cells (settings in pyproject.toml)
 	$(BIN)/ruff check prism_nb tests bench nbs
 
+# the tests' temporary files (tiny models, their exports, run folders) go to one folder, removed when the tests end
+SCRATCH = scratch=$$(mktemp -d /tmp/pnb.XXXXXX) && trap 'rm -rf "$$scratch"' EXIT && export TMPDIR=$$scratch
+
 test: setup check-sync lint  ## the whole fast suite: lint, notebooks (nbdev-test) and pytest
 	@if [ "$$(id -u)" = 0 ] && [ ! -x /usr/bin/chromedriver ]; then $(MAKE) chromium; fi
-	$(BIN)/nbdev-test --n-workers 1 --timing
-	$(BIN)/pytest -q -rP --durations=15
+	$(SCRATCH) && $(BIN)/nbdev-test --n-workers 1 --timing && $(BIN)/pytest -q -rP --durations=15
 
 test-slow: demo-setup  ## slow notebook cells and slow tests (the real offline models)
-	$(BIN)/nbdev-test --n-workers 1 --flags slow --timing
-	$(BIN)/pytest -q -m slow
+	$(SCRATCH) && $(BIN)/nbdev-test --n-workers 1 --flags slow --timing && $(BIN)/pytest -q -m slow
 
 smoke: setup  ## the whole pipeline on the tiny smoke profile (seconds)
 	$(BIN)/prism-nb run --profile smoke

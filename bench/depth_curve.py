@@ -40,9 +40,10 @@ def timings(folder: Path, pairs: list, S: dict, runtimes: list, n_samples: int) 
     out = {}
     for rt in runtimes:
         q = S["prism"]["dtype"] if rt == "transformers" else S["profiling"]["quantization"]
-        model = folder if rt == "transformers" else export_student(folder, Path(tempfile.mkdtemp())/f"{rt}-{q}", q, rt)
-        r = measure(str(model), pairs, "cpu", q, new_tokens=32, batch_sizes=[1, 32], n_samples=n_samples, warmup=1, runtime=rt,
-                    decoding={"max_source_len": S["prism"]["max_source_len"]})
+        with tempfile.TemporaryDirectory() as tmp:  # an export is hundreds of MB: gone once timed
+            model = folder if rt == "transformers" else export_student(folder, Path(tmp)/f"{rt}-{q}", q, rt)
+            r = measure(str(model), pairs, "cpu", q, new_tokens=32, batch_sizes=[1, 32], n_samples=n_samples, warmup=1, runtime=rt,
+                        decoding={"max_source_len": S["prism"]["max_source_len"]})
         out["params"] = r["params"] or out.get("params")
         for b in r["by_batch"]: out[f"{rt}_ms_batch{b['batch_size']}"] = b["latency_ms_p50"]
     return out

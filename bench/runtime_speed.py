@@ -59,7 +59,8 @@ def main(argv=None):
     P, recs = S.prism, test_records(run)
     vocab = Vocabulary.from_items(__import__("pandas").read_parquet(run/"data"/"items.parquet"))
     torch.set_num_threads(a.threads)  # the exported students run on torch's thread count
-    tmp = Path(tempfile.mkdtemp())
+    scratch = tempfile.TemporaryDirectory()  # the exports (hundreds of MB each), removed when this function returns
+    tmp = Path(scratch.name)
     exported = {f"{rt}_{q}": RUNTIME_STUDENTS[rt](export_student(run/"student", tmp/f"{rt}-{q}", q, rt))
                 for rt in a.runtimes for q in ("float32", "int8")}
     f32 = load_student(run/"student", "cpu", "float32")
