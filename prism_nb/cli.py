@@ -11,14 +11,13 @@ import nbformat
 from jupyter_client.manager import KernelManager
 from .core import (PIPELINE, PrismError, STAGES, atomic_write, pick_device, user_path, is_done, load_settings, project_root, run_lock,
                            stage_transaction, write_json, profiles, Settings)
-from .models import CT2_QUANTIZATIONS, ORT_PRECISIONS
+from .models import CT2_QUANTIZATIONS, ORT_PRECISIONS, check_quantization
 
 # %% auto #0
 __all__ = ['TEST_ONLY', 'STAGE_MODELS', 'COMMANDS', 'BAD_PATH_ERRNOS', 'stage_notebooks', 'ensure_upstream', 'pick_stages',
            'stage_source', 'kernel_name', 'die_with_parent', 'TiedKernelManager', 'StageFailed', 'record_failure',
            'run_stage', 'run_settings', 'settings_changes', 'run_pipeline', 'parser', 'check_run_args', 'check_models',
-           'check_quantization', 'check_inputs', 'cmd_run', 'cmd_explain_file', 'cmd_explain', 'cmd_judge',
-           'cmd_export', 'cmd_docs', 'main']
+           'check_inputs', 'cmd_run', 'cmd_explain_file', 'cmd_explain', 'cmd_judge', 'cmd_export', 'cmd_docs', 'main']
 
 # %% ../nbs/09_cli.ipynb #628fdcc5
 def stage_notebooks(nbs=None) -> dict[str, Path]:
@@ -205,11 +204,6 @@ def check_models(S: Settings, stages: list[str]):
     from prism_nb.models import check_model
     for key in dict.fromkeys(k for s in stages for k in STAGE_MODELS.get(s, [])):
         section, name = key.split("."); check_model(S[section][name], key)
-
-def check_quantization(runtime: str, quantization: str, key: str):
-    "Refuse weights that `runtime` (ct2 | ort) cannot convert to, naming the setting or option `key`."
-    valid = CT2_QUANTIZATIONS if runtime == "ct2" else ORT_PRECISIONS
-    if quantization not in valid: raise PrismError(f"{key} must be one of {', '.join(valid)} on {runtime}, got {quantization!r}")
 
 def check_inputs(S: Settings, stages: list[str]):
     "Refuse, before any stage runs, a missing input file or folder of a chosen stage, a GPU that is not there, weights a runtime cannot make."

