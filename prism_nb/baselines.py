@@ -5,7 +5,7 @@ measured against: each ranks every unseen item for the test users and explains t
 
 # %% ../nbs/04c_baselines.ipynb #505ca0c0
 from __future__ import annotations
-import hashlib, json, math, shutil, time
+import hashlib, json, math, time
 from collections import Counter
 from pathlib import Path
 import numpy as np
@@ -14,7 +14,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 from .core import (PrismError, Settings, atomic_path, atomic_write, mark_done, pick_device, read_json, seed_everything,
-                           write_json)
+                           tagged_folder, write_json)
 from .evaluation import peter_tokenize
 from .prism import (Student, UserTable, autocast, batch_loss, decoding, drop_users, encode, eval_loss, generate,
                             load_backbone, lr_lambda, rng_state, set_rng_state, stage_records)
@@ -422,11 +422,8 @@ def system_hash(S: Settings, system: str) -> str:
 
 def run_system(S: Settings, run_dir: Path, system: str, inp: dict, device: str, progress: bool = True) -> dict:
     "Train, explain and rank with one coupled system into `baselines/<system>/`; reuse it when it finished with these settings."
-    out, h = Path(run_dir)/"baselines"/system, system_hash(S, system)
-    tag = out/".settings_hash"
-    if out.exists() and (not tag.is_file() or tag.read_text() != h): shutil.rmtree(out)  # made with other settings
+    out = tagged_folder(Path(run_dir)/"baselines"/system, system_hash(S, system))  # work made with other settings: set aside
     if (out/"summary.json").is_file(): return read_json(out/"summary.json")
-    out.mkdir(parents=True, exist_ok=True); tag.write_text(h)
     preds, recs, info = RUNNERS[system](S, inp, out, device, progress)
     with atomic_write(out/"predictions.jsonl") as f: f.writelines(json.dumps(p) + "\n" for p in preds)
     with atomic_path(out/"recommendations.parquet") as tmp: recs.to_parquet(tmp, index=False)

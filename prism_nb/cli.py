@@ -9,15 +9,16 @@ import argparse, contextlib, datetime, errno, functools, importlib, importlib.ut
 from pathlib import Path
 import nbformat
 from jupyter_client.manager import KernelManager
-from .core import (PIPELINE, PrismError, STAGES, atomic_write, pick_device, user_path, is_done, load_settings, project_root, run_lock,
-                           stage_transaction, write_json, profiles, Settings)
+from .core import (CHOICES, PIPELINE, PrismError, STAGES, atomic_write, pick_device, user_path, is_done, load_settings, project_root, run_lock,
+                           set_aside_work, stage_transaction, write_json, profiles, Settings)
 from .models import CT2_QUANTIZATIONS, ORT_PRECISIONS, check_quantization
 
 # %% auto #0
 __all__ = ['TEST_ONLY', 'STAGE_MODELS', 'COMMANDS', 'BAD_PATH_ERRNOS', 'stage_notebooks', 'ensure_upstream', 'pick_stages',
            'stage_source', 'kernel_name', 'die_with_parent', 'TiedKernelManager', 'StageFailed', 'record_failure',
-           'run_stage', 'run_settings', 'settings_changes', 'run_pipeline', 'parser', 'check_run_args', 'check_models',
-           'check_inputs', 'cmd_run', 'cmd_explain_file', 'cmd_explain', 'cmd_judge', 'cmd_export', 'cmd_docs', 'main']
+           'run_stage', 'run_settings', 'settings_changes', 'log_set_aside', 'run_pipeline', 'parser', 'check_run_args',
+           'check_models', 'check_inputs', 'cmd_run', 'cmd_explain_file', 'cmd_explain', 'cmd_judge', 'cmd_export',
+           'cmd_docs', 'main']
 
 # %% ../nbs/09_cli.ipynb #628fdcc5
 def stage_notebooks(nbs=None) -> dict[str, Path]:
@@ -127,6 +128,12 @@ def settings_changes(old: dict, S: Settings) -> list[str]:
     return [f"{s}.{k}: {old[s].get(k)!r} -> {v!r}" for s, keys in S.to_dict().items() if isinstance(keys, dict) and isinstance(old.get(s), dict)
             for k, v in keys.items() if old[s].get(k) != v]
 
+def log_set_aside(before: dict, after: dict, log=print):
+    "Say which work a stage set aside (made with other settings) and which it brought back (`core.tagged_folder`)."
+    for p in sorted(after.keys() - before.keys()):
+        log(f"  set aside {p} ({after[p] / 2**20:,.0f} MiB): made with other settings, it comes back when they do (delete it to free the space)")
+    for p in sorted(before.keys() - after.keys()): log(f"  brought back {p}: made with these settings before, not made again")
+
 def run_pipeline(profile="demo", run_dir=None, stages=None, overrides=(), resume=False, settings=None, progress=False, log=print) -> Path:
     "Run the chosen stages of a profile into `run_dir` (default `reports/<profile>`) and return the folder."
     S = load_settings(settings, profile, overrides)
@@ -141,7 +148,9 @@ def run_pipeline(profile="demo", run_dir=None, stages=None, overrides=(), resume
             if resume and is_done(S, run_dir, stage):
                 log(f"[{n}/{len(todo)}] {stage}: up to date, skipped"); continue
             log(f"[{n}/{len(todo)}] {stage} ..."); t0 = time.time()
+            aside = set_aside_work(run_dir)
             with stage_transaction(run_dir, stage): run_stage(stage, nbs[stage], run_dir, profile, progress)
+            log_set_aside(aside, set_aside_work(run_dir), log)
             if stage == "report": log(f"report: {importlib.import_module('prism_nb.report').render_report(run_dir, run_dir/nbs[stage].name)}")
             log(f"[{n}/{len(todo)}] {stage}: done in {time.time() - t0:.1f}s")
     return run_dir
@@ -169,14 +178,15 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--top", type=int, help="with --recommendations: only each user's top N rows")
     e.add_argument("--system", default="student", help="the trained system: student, student_no_user or student_faithful")
     e.add_argument("--batch-size", type=int, help="explanations generated per batch (default: prism.generate_batch_size)")
-    e.add_argument("--runtime", choices=["transformers", "ct2", "ort"], help="what runs the student (default: the run's prism.runtime)")
+    e.add_argument("--runtime", choices=CHOICES["prism.runtime"], help="what runs the student (default: the run's prism.runtime)")
     j = sub.add_parser("judge", help="judge the faithfulness of explanations, claim by claim")
     j.add_argument("--in", dest="src", required=True, help="JSON lines with text, facts and history (as oracle/explanations.jsonl)")
     j.add_argument("--out", dest="dst", required=True, help="where to write each line with `faithful` and `claims`")
     j.add_argument("--run-dir", help="a run folder: its catalogue for titles, its dataset for 'true but not given'")
     x = sub.add_parser("export", help="export a run's trained student to an inference runtime (CTranslate2, ONNX Runtime GenAI), users as tokens")
     x.add_argument("--run-dir", required=True, help="a finished run folder")
-    x.add_argument("--runtime", default="ct2", choices=["ct2", "ort"], help="the inference runtime: ct2 (CTranslate2) | ort (ONNX Runtime GenAI)")
+    x.add_argument("--runtime", default="ct2", choices=[r for r in CHOICES["prism.runtime"] if r != "transformers"],
+                   help="the inference runtime: ct2 (CTranslate2) | ort (ONNX Runtime GenAI)")
     x.add_argument("--quantization", default="int8", help=f"weights: {', '.join(CT2_QUANTIZATIONS)} on ct2, {', '.join(ORT_PRECISIONS)} on ort (default int8)")
     x.add_argument("--system", default="student", help="the trained system: student, student_no_user or student_faithful")
     x.add_argument("--out", help="the model folder (default: the system's folder/ct2-<quantization>)")

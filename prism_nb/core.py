@@ -16,8 +16,9 @@ __all__ = ['PROFILE_PREFIX', 'SECTIONS', 'EXECUTION_KEYS', 'ONLY_WITH', 'NEUTRAL
            'PrismSettings', 'EvaluationSettings', 'ProfilingSettings', 'BaselinesSettings', 'Settings', 'read_ini',
            'set_key', 'profiles', 'check_ranges', 'check_choices', 'load_settings', 'seed_everything', 'pick_device',
            'atomic_write', 'atomic_path', 'write_json', 'read_json', 'append_jsonl', 'read_jsonl', 'Stage',
-           'stage_hash', 'open_run', 'file_sha256', 'stage_outputs', 'mark_done', 'is_done', 'stage_folder',
-           'RunFolderBusy', 'run_lock', 'keep_file', 'snapshot_stage', 'roll_back_stage', 'stage_transaction']
+           'stage_hash', 'open_run', 'file_sha256', 'stage_outputs', 'mark_done', 'is_done', 'set_aside_dir',
+           'tagged_folder', 'set_aside_work', 'stage_folder', 'RunFolderBusy', 'run_lock', 'keep_file',
+           'snapshot_stage', 'roll_back_stage', 'stage_transaction']
 
 # %% ../nbs/00_core.ipynb #eb64ef5a
 class PrismError(Exception):
@@ -339,7 +340,7 @@ PIPELINE = {s.name: s for s in [
     Stage("oracle", "03_oracle.ipynb", _UPSTREAM[:4], ("oracle/explanations.jsonl", "oracle/stats.json"), ("oracle",),
           caches=("oracle/cache.jsonl", "oracle/shards")),
     Stage("prism", "04_prism.ipynb", _UPSTREAM[:5], ("student/predictions.jsonl", "student/summary.json", "student/**/model.safetensors"),
-          ("student",)),
+          ("student", ".set_aside/student")),
     Stage("baselines", "04c_baselines.ipynb", _UPSTREAM[:6], ("baselines/predictions.jsonl", "baselines/summary.json"), ("baselines",)),
     Stage("evaluation", "05_evaluation.ipynb", _UPSTREAM, ("evaluation/metrics.json",), ("evaluation",)),
     Stage("profiling", "06_profiling.ipynb", ("run", "oracle", "prism", "profiling"), ("profile/profile.json",), ("profile",)),
@@ -398,18 +399,51 @@ def is_done(S: Settings, run_dir, stage: str) -> bool:
     return bool(outputs) and all((Path(run_dir)/f).is_file() and file_sha256(Path(run_dir)/f) == h for f, h in outputs.items())
 
 # %% ../nbs/00_core.ipynb #48e04712
+def _remove(path: Path):
+    if path.is_dir() and not path.is_symlink(): shutil.rmtree(path)
+    else: path.unlink(missing_ok=True)
+
+def set_aside_dir(d, tag: str | None, tag_file: str = ".settings_hash") -> Path:
+    "Where the work of folder `d` made under `tag` waits while `d` holds other work: `.set_aside/<name of d>/<hash>/` beside `d`."
+    d = Path(d)
+    return d.parent/".set_aside"/d.name/hashlib.sha256(f"{tag_file}\n{tag}".encode()).hexdigest()[:12]
+
+def _move_into(paths, folder: Path, last: str):
+    "Rename `paths` into `folder` (replacing entries of the same name), the one named `last` after the others."
+    if not paths: return
+    folder.mkdir(parents=True, exist_ok=True)
+    for p in sorted(paths, key=lambda p: p.name == last): _remove(folder/p.name); os.replace(p, folder/p.name)
+
+def tagged_folder(d, tag: str,
+                  accepted=(),                     # other tags whose work counts as made under `tag` (None: an untagged folder)
+                  tag_file: str = ".settings_hash",  # the file in `d` that holds the tag
+                  shared=(),                       # names of entries of `d` that are not this work
+                  ) -> Path:
+    "Folder `d` for work made under `tag`: other work in it is set aside (`set_aside_dir`), and work set aside under `tag` comes back."
+    d = Path(d); d.mkdir(parents=True, exist_ok=True)
+    now = (d/tag_file).read_text() if (d/tag_file).is_file() else None
+    if now not in {tag, *accepted}:
+        work, back = lambda f: [p for p in f.iterdir() if p.name not in shared], set_aside_dir(d, tag, tag_file)
+        if now is not None or not back.is_dir(): _move_into(work(d), set_aside_dir(d, now, tag_file), tag_file)  # else: a restore cut short
+        if back.is_dir():
+            _move_into(work(back), d, tag_file); back.rmdir()
+            for empty in (back.parent, back.parent.parent):
+                with contextlib.suppress(OSError): empty.rmdir()
+    with atomic_write(d/tag_file) as f: f.write(tag)
+    return d
+
+def set_aside_work(run_dir) -> dict[str, int]:
+    "Every folder of work set aside in `run_dir` (by `tagged_folder`), relative to it, with its size in bytes."
+    run_dir = Path(run_dir)
+    folders = [p for p in run_dir.glob("**/.set_aside/*/*") if p.is_dir() and ".backup" not in p.relative_to(run_dir).parts]
+    return {str(p.relative_to(run_dir)): sum(f.stat().st_size for f in p.rglob("*") if f.is_file()) for p in sorted(folders)}
+
 def stage_folder(S: Settings, run_dir, stage: str, name: str | None = None, keep_across=(),
                  kept_before=None,  # the keys an earlier version kept across: its tags still count when the rest match
                  ) -> Path:
-    "The output folder of `stage` (default: named after it), emptied first when it holds work made with other settings (but `keep_across` keys)."
-    d = Path(run_dir)/(name or stage); tag = d/".settings_hash"
+    "The output folder of `stage` (default: named after it) for the current settings (but `keep_across` keys), as a `tagged_folder`."
     tagged = lambda keys: S.section_hash(*PIPELINE[stage].sections, ignore={*IGNORED_BY.get(stage, ()), *keys})
-    h = tagged(keep_across)
-    if d.exists() and (not tag.is_file() or tag.read_text() not in {h, *([tagged(kept_before)] if kept_before is not None else [])}):
-        shutil.rmtree(d)
-    d.mkdir(parents=True, exist_ok=True)
-    with atomic_write(tag) as f: f.write(h)
-    return d
+    return tagged_folder(Path(run_dir)/(name or stage), tagged(keep_across), accepted=[tagged(kept_before)] if kept_before is not None else [])
 
 # %% ../nbs/00_core.ipynb #cd64cab8
 class RunFolderBusy(PrismError):
@@ -465,10 +499,6 @@ def snapshot_stage(run_dir, stage: str) -> Path:
         elif src.is_file(): keep_file(src, backup/rel)
     (backup/".complete").touch()
     return backup
-
-def _remove(path: Path):
-    if path.is_dir() and not path.is_symlink(): shutil.rmtree(path)
-    else: path.unlink(missing_ok=True)
 
 def roll_back_stage(run_dir, stage: str):
     "Put `stage`'s snapshot back in place of a failed attempt's files, keeping what the attempt added to its caches."

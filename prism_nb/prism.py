@@ -13,21 +13,21 @@ import torch
 from torch import nn
 from torch.distributed.elastic.multiprocessing.errors import record
 from .core import (PrismError, seed_everything, pick_device, atomic_path, atomic_write, write_json, read_json,
-                           append_jsonl, read_jsonl, mark_done, stage_folder, Settings, PrismSettings,
+                           append_jsonl, read_jsonl, mark_done, stage_folder, tagged_folder, Settings, PrismSettings,
                            CUT_KEYS, DECODING_KEYS, RUNTIME_KEYS)
 from .models import CONVERTERS, ort_generate, ort_model, runtime_threads
 from .oracle import length_batches
 
 # %% auto #0
 __all__ = ['SOURCE_SUFFIX', 'USER_MODES', 'STUDENT_FILES', 'UNKNOWN_USER', 'RUNTIME_STUDENTS', 'RUNTIMES', 'STUDENT_SYSTEMS',
-           'split_pairs', 'source_text', 'history_titles', 'UserTable', 'Student', 'encode_source', 'encode_target',
-           'encode', 'token_logits', 'batch_loss', 'generate', 'distill_loss', 'Distillation', 'lr_lambda', 'rng_state',
-           'set_rng_state', 'autocast', 'eval_loss', 'drop_users', 'Trainer', 'train_student', 'save_student',
-           'load_student', 'decoder_layers', 'keep_layers', 'cut_student', 'user_token', 'with_user_tokens',
-           'token_ids', 'generate_tokens', 'export_student', 'CT2Student', 'ORTStudent', 'served_student',
-           'generate_with', 'load_backbone', 'system_dir', 'stage_records', 'faithful_only', 'is_cut', 'build_student',
-           'cut_tag', 'forget_training', 'system_settings', 'ddp_worker', 'train_processes', 'train_system', 'decoding',
-           'predict_system', 'run_prism', 'Prism', 'read_pairs', 'explain_file']
+           'STAGE_FILES', 'SHARED_IN_STUDENT', 'split_pairs', 'source_text', 'history_titles', 'UserTable', 'Student',
+           'encode_source', 'encode_target', 'encode', 'token_logits', 'batch_loss', 'generate', 'distill_loss',
+           'Distillation', 'lr_lambda', 'rng_state', 'set_rng_state', 'autocast', 'eval_loss', 'drop_users', 'Trainer',
+           'train_student', 'save_student', 'load_student', 'decoder_layers', 'keep_layers', 'cut_student',
+           'user_token', 'with_user_tokens', 'token_ids', 'export_student', 'CT2Student', 'ORTStudent',
+           'served_student', 'generate_with', 'load_backbone', 'system_dir', 'stage_records', 'faithful_only', 'is_cut',
+           'build_student', 'cut_tag', 'system_folder', 'system_settings', 'ddp_worker', 'train_processes',
+           'train_system', 'decoding', 'predict_system', 'run_prism', 'Prism', 'read_pairs', 'explain_file']
 
 # %% ../nbs/04_prism.ipynb #1a50c5a2
 def split_pairs(recs: list[dict], val_share: float, seed: int) -> dict:
@@ -462,20 +462,6 @@ def token_ids(tok, tokens: dict, rec: dict, max_source_len: int) -> list[int]:
     first = [tok.convert_tokens_to_ids(tokens.get(str(rec["user"]), UNKNOWN_USER))] if tokens else []
     return first + encode_source(tok, rec, max_source_len, SOURCE_SUFFIX)
 
-# %% ../nbs/04_prism.ipynb #f8001ad9
-@torch.inference_mode()
-def generate_tokens(lm, tok, tokens: dict, recs, max_source_len: int, max_new_tokens: int, batch_size: int = 8,
-                    min_new_tokens: int = 0) -> list[str]:
-    "Explanations of `recs` from the user-token model with transformers (greedy), in length-sorted batches."
-    srcs, out = [token_ids(tok, tokens, r, max_source_len) for r in recs], [None] * len(recs)
-    for idx in length_batches([len(s) for s in srcs], batch_size):
-        ids = _pad([srcs[i] for i in idx], tok.pad_token_id, left=True)
-        mask = _pad([[1] * len(srcs[i]) for i in idx], 0, left=True)
-        gen = lm.generate(input_ids=ids, attention_mask=mask, max_new_tokens=max_new_tokens, min_new_tokens=min(min_new_tokens, max_new_tokens),
-                          do_sample=False, pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id)
-        for i, g in zip(idx, gen[:, ids.shape[1]:]): out[i] = tok.decode(g, skip_special_tokens=True).strip()
-    return out
-
 # %% ../nbs/04_prism.ipynb #1889eab3
 def export_student(student_dir, out_dir, quantization: str = "float32", runtime: str = "ct2") -> Path:
     "Convert the trained student in `student_dir` to a `runtime` model (ct2 | ort) in `out_dir`, users as tokens; returns `out_dir`."
@@ -617,10 +603,24 @@ def cut_tag(S: Settings, system: str) -> str:
     "What a trained system was cut with: the cut settings of a cut student, else `full depth`."
     return json.dumps({k: S.prism[k.split(".")[1]] for k in sorted(CUT_KEYS)}) if is_cut(S, system) else "full depth"
 
-def forget_training(mdir: Path):
-    "Drop a system's finished or paused training and its runtime exports, not the other systems in its subfolders."
-    (mdir/"summary.json").unlink(missing_ok=True)
-    for d in [mdir/"train", *mdir.glob("ct2-*"), *mdir.glob("ort-*")]: shutil.rmtree(d, ignore_errors=True)
+# what `student/` holds besides the student system's own files: the stage's files and the other systems' folders
+STAGE_FILES = {".settings_hash", "split.json", "predictions.jsonl", "summary.json"}
+SHARED_IN_STUDENT = STAGE_FILES | {system.removeprefix("student_") for system in STUDENT_SYSTEMS if system != "student"}
+
+def _summary_before_training_json(mdir: Path, system: str) -> dict:
+    "A finished training's summary in a folder from before `training.json`: its `summary.json` (the student's: the stage summary's entry)."
+    summary, weights = mdir/"summary.json", mdir/"model.safetensors"
+    if not (summary.is_file() and weights.is_file() and summary.stat().st_mtime >= weights.stat().st_mtime): return {}  # not about these weights
+    old = read_json(summary)
+    old = old.get("systems", {}).get(system, {}) if "systems" in old else old
+    return old if "steps" in old else {}
+
+def system_folder(S: Settings, run_dir, system: str) -> Path:
+    "The folder of `system` for its cut settings (`cut_tag`): a cut made with other settings is set aside (`core.tagged_folder`)."
+    mdir, tag = system_dir(run_dir, system), cut_tag(S, system)
+    if not (mdir/"training.json").is_file() and (old := _summary_before_training_json(mdir, system)): write_json(mdir/"training.json", old)
+    return tagged_folder(mdir, tag, accepted=[None] if tag == "full depth" else [], tag_file=".cut",  # an untagged folder: full depth
+                         shared=SHARED_IN_STUDENT if system == "student" else ())
 
 def system_settings(S: Settings, system: str) -> PrismSettings:
     "The `[prism]` settings `system` trains with: those of the section, `prism.cut_epochs` epochs at `prism.cut_lr` for a cut student."
@@ -668,12 +668,8 @@ def train_processes(S: Settings, system: str, sets, device: str, out_dir, run_di
 
 def train_system(S: Settings, run_dir: str | Path, system: str, sets, device: str, progress=None) -> dict:
     "Train (or resume, or reuse when finished) one student system, in `prism.processes` processes, and return its training summary."
-    P, mdir, spec = S.prism, system_dir(run_dir, system), STUDENT_SYSTEMS[system]
-    tag, want = mdir/".cut", cut_tag(S, system)
-    if (tag.read_text() if tag.is_file() else "full depth") != want: forget_training(mdir)  # made with other cut settings
-    if (mdir/"summary.json").is_file(): return read_json(mdir/"summary.json")
-    mdir.mkdir(parents=True, exist_ok=True)
-    with atomic_write(tag) as f: f.write(want)
+    P, mdir, spec = S.prism, system_folder(S, run_dir, system), STUDENT_SYSTEMS[system]
+    if (mdir/"training.json").is_file(): return read_json(mdir/"training.json")  # finished
     if P.user_init not in ("history", "random"): raise PrismError(f"prism.user_init must be history or random, got {P.user_init!r}")
     if P.processes > 1:  # the processes train; this one then loads the weights they ended with
         res = train_processes(S, system, sets, device, mdir/"train", run_dir)
@@ -691,7 +687,7 @@ def train_system(S: Settings, run_dir: str | Path, system: str, sets, device: st
             "total_steps": res["total_steps"], "stopped_early": res["stopped"], "best_val_loss": res["best_val"],
             "resumed_from": res["resumed_from"], "processes": P.processes, "layers": len(decoder_layers(student.lm)[0])}
     if is_cut(S, system): summ.update(cut_from="student_full", kd_weight=P.kd_weight, kd_temperature=P.kd_temperature)
-    write_json(mdir/"summary.json", summ)
+    write_json(mdir/"training.json", summ)
     for f in ("checkpoint.pt", "best.pt"): (mdir/"train"/f).unlink(missing_ok=True)
     return summ
 

@@ -85,6 +85,7 @@ def test_file_ranker_feeds_downstream_stages(smoke_run, tmp_path):
     run = copy_run(smoke_run, tmp_path/"file")
     recs = pd.read_parquet(run/"ranking"/"recommendations.parquet")
     recs[["user", "item", "score"]].to_csv(tmp_path/"mine.csv", index=False)
+    trained = (run/"student"/"training.json").read_text()
     r = prism_nb("run", "--profile", "smoke", "--stages", "data,ranking,oracle,prism", "--run-dir", run, "--resume",
                  "ranking.ranker=file", f"ranking.file={tmp_path/'mine.csv'}")
     assert r.returncode == 0, r.stderr[-2000:]
@@ -96,6 +97,10 @@ def test_file_ranker_feeds_downstream_stages(smoke_run, tmp_path):
     assert stats["from_cache"] == stats["n_pairs"] and stats["generated"] == 0, stats  # same pairs: nothing generated again
     predicted = {(p["user"], p["item"]) for p in map(json.loads, (run/"student"/"predictions.jsonl").read_text().splitlines())}
     assert predicted and predicted <= set(zip(recs.user.astype(str), recs.item.astype(str)))
+    assert "set aside .set_aside/student/" in r.stdout, r.stdout  # the students trained on the ALS ranking: kept, not deleted
+    r = prism_nb("run", "--profile", "smoke", "--stages", "data,ranking,oracle,prism", "--run-dir", run, "--resume")  # the override left out
+    assert r.returncode == 0 and "brought back .set_aside/student/" in r.stdout and "set aside .set_aside/student/" in r.stdout, r.stdout
+    assert (run/"student"/"training.json").read_text() == trained  # the ALS students are back, not trained again
 
 FACTS = [{"kind": "title", "text": "title: Courage Under Fire", "value": "Courage Under Fire (1996)"},
          {"kind": "genre", "text": "genres: Drama, War", "value": ["Drama", "War"]},

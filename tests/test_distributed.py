@@ -135,7 +135,7 @@ def test_killed_two_process_training_resumes_to_the_same_result(tmp_path, runs):
     killed_at = max(r["step"] for r in read_jsonl(train_dir/"train_log.jsonl"))
     print(f"\nkilled at step {killed_at} of {TOTAL} (a checkpoint every 4 steps)")
     assert proc.returncode == -signal.SIGKILL and killed_at < TOTAL
-    assert not (system_dir(run_dir, "student")/"summary.json").exists()
+    assert not (system_dir(run_dir, "student")/"training.json").exists()
 
     proc = _start(script, run_dir); text, _ = proc.communicate(timeout=180)
     assert proc.returncode == 0, text
@@ -145,7 +145,7 @@ def test_killed_two_process_training_resumes_to_the_same_result(tmp_path, runs):
     print(f"resumed from step {resumed_from}, finished at step {steps}: best val loss {best:.9f} "
           f"(uninterrupted: {ref['best_val_loss']:.9f} at step {ref['steps']})")
     assert resumed_from >= 4 and resumed_from % 4 == 0 and steps == ref["steps"] == TOTAL
-    assert read_json(system_dir(run_dir, "student")/"summary.json")["resumed_from"] == resumed_from
+    assert read_json(system_dir(run_dir, "student")/"training.json")["resumed_from"] == resumed_from
     assert best == pytest.approx(ref["best_val_loss"], rel=REL)
     log = read_jsonl(system_dir(run_dir, "student")/"train_log.jsonl")
     assert [r["step"] for r in log] == list(range(1, TOTAL + 1))  # no gap and no duplicate across the kill

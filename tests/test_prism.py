@@ -190,7 +190,8 @@ def test_changing_the_cut_retrains_only_the_cut_student(smoke_run, tmp_path):
     run = copy_run(smoke_run, tmp_path/"run")
     S = Settings.from_dict(read_json(run/"settings.json"))
     kept = {d: (run/"student"/d/"model.safetensors").read_bytes() for d in ("full", "no_user")}
-    steps = read_json(run/"student"/"summary.json")["systems"]["student"]["total_steps"]
+    first = read_json(run/"student"/"summary.json")["systems"]["student"]; steps = first["total_steps"]
+    cut = (run/"student"/"model.safetensors").read_bytes()
     S.prism.cut_epochs = 2
     info = run_prism(S, run)
     assert info["systems"]["student"]["total_steps"] == 2 * steps and info["systems"]["student"]["resumed_from"] == 0
@@ -199,6 +200,11 @@ def test_changing_the_cut_retrains_only_the_cut_student(smoke_run, tmp_path):
     S.prism.keep_layers = 0  # back to a full-depth student: trained again, not the cut one reused
     info = run_prism(S, run)
     assert info["systems"]["student"]["layers"] == 2 and "student_full" not in info["systems"]
+    S.prism.update(keep_layers=first["layers"], cut_epochs=1)  # back to the first cut: set aside, not deleted, so nothing trains
+    info = run_prism(S, run)
+    assert (run/"student"/"model.safetensors").read_bytes() == cut and info["systems"]["student"]["train_seconds"] == first["train_seconds"]
+    assert json.loads((run/"student"/".cut").read_text())["prism.cut_epochs"] == 1
+    assert len(list((run/".set_aside"/"student").iterdir())) == 2  # what was set aside meanwhile: the 2-epoch cut, the full-depth student
 
 
 def test_prism_runtime_drives_the_test_predictions_and_trains_nothing_again(smoke_run, tmp_path):
@@ -210,12 +216,15 @@ def test_prism_runtime_drives_the_test_predictions_and_trains_nothing_again(smok
     S = Settings.from_dict(read_json(run/"settings.json"))
     systems = ["student_full", *S.prism.systems]
     weights = {s: (system_dir(run, s)/"model.safetensors").read_bytes() for s in systems}
-    trained = {s: read_json(system_dir(run, s)/"summary.json")["train_seconds"] for s in systems}  # a second training would differ
+    trained = {s: read_json(system_dir(run, s)/"training.json")["train_seconds"] for s in systems}  # a second training would differ
+    first = read_json(run/"student"/"summary.json")["systems"]
     before = read_jsonl(run/"student"/"predictions.jsonl")
     S.prism.update(runtime="ct2", quantization="float32", no_repeat_ngram=0)  # CTranslate2's guard also counts the input
     info = run_prism(S, run)
     assert all((system_dir(run, s)/"model.safetensors").read_bytes() == w for s, w in weights.items())
     assert {s: info["systems"][s]["train_seconds"] for s in systems} == trained
+    made = lambda summary: {k: v for k, v in summary.items() if k not in ("runtime", "precision", "predict_seconds", "explanations_per_s")}
+    assert {s: made(info["systems"][s]) for s in systems} == {s: made(first[s]) for s in systems}  # each one's own training summary
     assert all(info["systems"][s]["runtime"] == "ct2" and info["systems"][s]["precision"] == "float32" and
                (system_dir(run, s)/"ct2-float32"/"model.bin").is_file() for s in systems)
     test = stage_records(S, run)[1]["test"]
