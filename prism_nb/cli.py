@@ -149,8 +149,9 @@ def run_pipeline(profile="demo", run_dir=None, stages=None, overrides=(), resume
                 log(f"[{n}/{len(todo)}] {stage}: up to date, skipped"); continue
             log(f"[{n}/{len(todo)}] {stage} ..."); t0 = time.time()
             aside = set_aside_work(run_dir)
-            with stage_transaction(run_dir, stage): run_stage(stage, nbs[stage], run_dir, profile, progress)
-            log_set_aside(aside, set_aside_work(run_dir), log)
+            try:
+                with stage_transaction(run_dir, stage): run_stage(stage, nbs[stage], run_dir, profile, progress)
+            finally: log_set_aside(aside, set_aside_work(run_dir), log)  # a failed stage too sets aside what it trained
             if stage == "report": log(f"report: {importlib.import_module('prism_nb.report').render_report(run_dir, run_dir/nbs[stage].name)}")
             log(f"[{n}/{len(todo)}] {stage}: done in {time.time() - t0:.1f}s")
     return run_dir

@@ -18,7 +18,7 @@ __all__ = ['PROFILE_PREFIX', 'SECTIONS', 'EXECUTION_KEYS', 'ONLY_WITH', 'NEUTRAL
            'atomic_write', 'atomic_path', 'write_json', 'read_json', 'append_jsonl', 'read_jsonl', 'Stage',
            'stage_hash', 'open_run', 'file_sha256', 'stage_outputs', 'mark_done', 'is_done', 'set_aside_dir',
            'tagged_folder', 'set_aside_work', 'stage_folder', 'RunFolderBusy', 'run_lock', 'keep_file',
-           'snapshot_stage', 'roll_back_stage', 'stage_transaction']
+           'snapshot_stage', 'new_tagged_work', 'roll_back_stage', 'stage_transaction']
 
 # %% ../nbs/00_core.ipynb #eb64ef5a
 class PrismError(Exception):
@@ -500,10 +500,23 @@ def snapshot_stage(run_dir, stage: str) -> Path:
     (backup/".complete").touch()
     return backup
 
+def new_tagged_work(run_dir, stage: str) -> list[Path]:
+    "The `tagged_folder`s of `stage` whose tag its snapshot does not hold there: work a failed attempt made under new settings."
+    run_dir, backup, found = Path(run_dir), Path(run_dir)/".backup"/stage, []
+    for rel in PIPELINE[stage].writes:
+        for mark in sorted((run_dir/rel).glob("**/.settings_hash"), key=lambda p: len(p.parts)):
+            d = mark.parent; old = backup/d.relative_to(run_dir)/".settings_hash"
+            if ".set_aside" in d.relative_to(run_dir).parts or any(f in d.parents for f in found): continue
+            if not (old.is_file() and old.read_text() == mark.read_text()): found.append(d)
+    return found
+
 def roll_back_stage(run_dir, stage: str):
-    "Put `stage`'s snapshot back in place of a failed attempt's files, keeping what the attempt added to its caches."
+    "Put `stage`'s snapshot back in place of a failed attempt's files, keeping what it added to its caches and setting aside its new work."
     run_dir = Path(run_dir); backup = run_dir/".backup"/stage
     if not (backup/".complete").is_file(): return
+    kept = run_dir/".backup"/f"{stage}.kept"; _remove(kept)
+    new = [(d, (d/".settings_hash").read_text()) for d in new_tagged_work(run_dir, stage)]
+    for i, (d, _) in enumerate(new): kept.mkdir(parents=True, exist_ok=True); os.replace(d, kept/str(i))
     caches = run_dir/".backup"/f"{stage}.caches"; _remove(caches)
     for rel in PIPELINE[stage].caches:
         if (run_dir/rel).exists(): (caches/rel).parent.mkdir(parents=True, exist_ok=True); os.replace(run_dir/rel, caches/rel)
@@ -512,7 +525,8 @@ def roll_back_stage(run_dir, stage: str):
         if (backup/rel).exists(): (run_dir/rel).parent.mkdir(parents=True, exist_ok=True); os.replace(backup/rel, run_dir/rel)
     for rel in PIPELINE[stage].caches:
         if (caches/rel).exists(): (run_dir/rel).parent.mkdir(parents=True, exist_ok=True); os.replace(caches/rel, run_dir/rel)
-    _remove(caches); shutil.rmtree(backup)
+    for i, (d, tag) in enumerate(new): _move_into(list((kept/str(i)).iterdir()), set_aside_dir(d, tag), ".settings_hash")
+    _remove(kept); _remove(caches); shutil.rmtree(backup)
     with contextlib.suppress(OSError): (run_dir/".backup").rmdir()
 
 @contextlib.contextmanager

@@ -207,6 +207,23 @@ def test_changing_the_cut_retrains_only_the_cut_student(smoke_run, tmp_path):
     assert len(list((run/".set_aside"/"student").iterdir())) == 2  # what was set aside meanwhile: the 2-epoch cut, the full-depth student
 
 
+def test_a_run_folder_from_before_training_json_trains_nothing_again(smoke_run, tmp_path):
+    "Students saved when their training summary was summary.json (the student's: the stage summary's entry) are reused as they are."
+    from conftest import copy_run
+    from prism_nb.core import Settings, read_json, write_json
+    from prism_nb.prism import run_prism, system_dir
+    run = copy_run(smoke_run, tmp_path/"run")
+    S = Settings.from_dict(read_json(run/"settings.json"))
+    systems = ["student_full", *S.prism.systems]
+    trained = {s: read_json(system_dir(run, s)/"training.json") for s in systems}
+    for s in systems:  # the layout of before: each system's summary.json, the student's only in the stage summary
+        if s != "student": write_json(system_dir(run, s)/"summary.json", trained[s])
+        (system_dir(run, s)/"training.json").unlink()
+    info = run_prism(S, run)
+    assert {s: info["systems"][s]["train_seconds"] for s in systems} == {s: trained[s]["train_seconds"] for s in systems}
+    assert all(read_json(system_dir(run, s)/"training.json")["steps"] == trained[s]["steps"] for s in systems)
+
+
 def test_prism_runtime_drives_the_test_predictions_and_trains_nothing_again(smoke_run, tmp_path):
     "prism.runtime = ct2 in float32: every system predicts the test pairs on CTranslate2 as transformers float32 does; no weight changes."
     from conftest import copy_run
