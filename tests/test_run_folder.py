@@ -113,3 +113,25 @@ def test_killing_the_command_mid_oracle_stops_every_writer(smoke_run, tmp_path):
     stats = json.loads((run/"oracle"/"stats.json").read_text())
     print(f"after --resume: {len(keys)} cache lines, {len(set(keys))} distinct; stats: generated {stats['generated']}, from cache {stats['from_cache']}")
     assert len(keys) == len(set(keys)) == stats["n_pairs"] and stats["from_cache"] >= n_at_kill
+
+
+def test_a_stage_that_fails_after_training_sets_its_students_aside(smoke_run, tmp_path, monkeypatch):
+    "The prism stage failing after its students trained (in a later cell) leaves the folder as it was, the students set aside for their settings."
+    from prism_nb import cli
+    from prism_nb.core import read_json
+    run = copy_run(smoke_run, tmp_path/"run")
+    before, real, said = files(run), cli.run_stage, []
+    def fails_after_training(stage, *args, **kwargs):
+        real(stage, *args, **kwargs); raise RuntimeError("a cell after training failed")
+    monkeypatch.setattr(cli, "run_stage", fails_after_training)
+    with pytest.raises(RuntimeError, match="after training failed"):
+        cli.run_pipeline("smoke", run, "prism", ["prism.lr=0.002"], log=said.append)
+    kept = lambda fs: {f: h for f, h in fs.items() if not f.startswith(".set_aside/") and f != "04_prism.ipynb"}  # (the notebook ran to its end here)
+    assert kept(files(run)) == kept(before)  # as it was: the students, the done marker, settings.json
+    [aside] = list((run/".set_aside"/"student").iterdir())
+    trained = read_json(aside/"training.json")
+    assert f"  set aside .set_aside/student/{aside.name}" in "\n".join(said), said
+    monkeypatch.undo(); said.clear()
+    cli.run_pipeline("smoke", run, "prism", ["prism.lr=0.002"], log=said.append)  # the same settings again: nothing trains
+    assert f"  brought back .set_aside/student/{aside.name}: made with these settings before, not made again" in said, said
+    assert read_json(run/"student"/"training.json") == trained and read_json(run/"settings.json")["prism"]["lr"] == 0.002
