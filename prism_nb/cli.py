@@ -10,15 +10,15 @@ from pathlib import Path
 import nbformat
 from jupyter_client.manager import KernelManager
 from .core import (CHOICES, PIPELINE, PrismError, STAGES, atomic_write, pick_device, user_path, is_done, load_settings, project_root, run_lock,
-                           set_aside_work, stage_transaction, write_json, profiles, Settings)
+                           load_run_settings, set_aside_work, stage_transaction, write_json, profiles, Settings)
 from .models import CT2_QUANTIZATIONS, ORT_PRECISIONS, check_quantization
 
 # %% auto #0
 __all__ = ['TEST_ONLY', 'STAGE_MODELS', 'COMMANDS', 'BAD_PATH_ERRNOS', 'stage_notebooks', 'ensure_upstream', 'pick_stages',
            'stage_source', 'kernel_name', 'die_with_parent', 'TiedKernelManager', 'StageFailed', 'record_failure',
-           'run_stage', 'run_settings', 'settings_changes', 'log_set_aside', 'run_pipeline', 'parser', 'check_run_args',
-           'check_models', 'check_inputs', 'cmd_run', 'cmd_explain_file', 'cmd_explain', 'cmd_judge', 'cmd_export',
-           'cmd_docs', 'main']
+           'run_stage', 'run_settings', 'settings_changes', 'log_set_aside', 'pipeline_settings', 'run_pipeline',
+           'parser', 'check_run_args', 'check_models', 'check_inputs', 'cmd_run', 'cmd_explain_file', 'cmd_explain',
+           'cmd_judge', 'cmd_export', 'cmd_docs', 'main']
 
 # %% ../nbs/09_cli.ipynb #628fdcc5
 def stage_notebooks(nbs=None) -> dict[str, Path]:
@@ -134,12 +134,19 @@ def log_set_aside(before: dict, after: dict, log=print):
         log(f"  set aside {p} ({after[p] / 2**20:,.0f} MiB): made with other settings, it comes back when they do (delete it to free the space)")
     for p in sorted(before.keys() - after.keys()): log(f"  brought back {p}: made with these settings before, not made again")
 
-def run_pipeline(profile="demo", run_dir=None, stages=None, overrides=(), resume=False, settings=None, progress=False, log=print) -> Path:
+def pipeline_settings(profile="demo", run_dir=None, overrides=(), settings=None, keep_settings=False) -> tuple[Settings, Path]:
+    "A run's settings and folder (default `reports/<profile>`): settings.ini's (or `settings`'), or the folder's last ones (`keep_settings`), and `overrides`."
+    run_dir = Path(run_dir or project_root()/"reports"/profile).resolve()
+    if keep_settings and settings: raise PrismError("--keep-settings starts from the run folder's settings.json: leave out --settings")
+    return (load_run_settings(run_dir, overrides) if keep_settings else load_settings(settings, profile, overrides)), run_dir
+
+def run_pipeline(profile="demo", run_dir=None, stages=None, overrides=(), resume=False, settings=None, progress=False, log=print,
+                 keep_settings=False,  # start from the folder's settings.json (earlier overrides kept) instead of settings.ini
+                 ) -> Path:
     "Run the chosen stages of a profile into `run_dir` (default `reports/<profile>`) and return the folder."
-    S = load_settings(settings, profile, overrides)
+    S, run_dir = pipeline_settings(profile, run_dir, overrides, settings, keep_settings)
     nbs = stage_notebooks()
     todo = pick_stages(stages, nbs)
-    run_dir = Path(run_dir or project_root()/"reports"/profile).resolve()
     with contextlib.suppress(OSError, ValueError):  # a run folder's settings are those of settings.ini and this command's overrides
         if changed := settings_changes(json.loads((run_dir/"settings.json").read_text()), S):
             log(f"settings changed since this folder's last run (the stages that read them run again): {'; '.join(changed)}")
@@ -169,6 +176,8 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--run-dir", help="run folder (default: reports/<profile>)")
     r.add_argument("--stages", help="comma list of stages to run (default: all)")
     r.add_argument("--resume", action="store_true", help="skip stages whose outputs match the current settings")
+    r.add_argument("--keep-settings", action="store_true",
+                   help="start from the run folder's last settings (its settings.json: earlier overrides kept), not settings.ini")
     r.add_argument("--settings", help="settings file (default: settings.ini of the project)")
     r.add_argument("overrides", nargs="*", metavar="section.key=value", help="settings overrides")
     e = sub.add_parser("explain", help="explain one recommendation, or every row of a ranking file, with a run's trained student")
@@ -232,10 +241,11 @@ def check_inputs(S: Settings, stages: list[str]):
 def cmd_run(args) -> int:
     "`prism-nb run`: check every argument, setting and model first, then run the stages."
     check_run_args(args)
-    S = load_settings(args.settings, args.profile, args.overrides)
+    S, _ = pipeline_settings(args.profile, args.run_dir, args.overrides, args.settings, args.keep_settings)
     todo = pick_stages(args.stages, stage_notebooks())
     check_models(S, todo); check_inputs(S, todo)
-    out = run_pipeline(args.profile, args.run_dir, args.stages, args.overrides, args.resume, args.settings, progress=sys.stderr.isatty())
+    out = run_pipeline(args.profile, args.run_dir, args.stages, args.overrides, args.resume, args.settings, progress=sys.stderr.isatty(),
+                       keep_settings=args.keep_settings)
     print(f"run written to {out}"); return 0
 
 def cmd_explain_file(args) -> int:

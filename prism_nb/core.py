@@ -14,11 +14,11 @@ __all__ = ['PROFILE_PREFIX', 'SECTIONS', 'EXECUTION_KEYS', 'ONLY_WITH', 'NEUTRAL
            'CUT_KEYS', 'RUNTIME_KEYS', 'DECODING_KEYS', 'IGNORED_BY', 'REPLACED_WHOLE', 'PrismError', 'project_root',
            'user_path', 'parse_value', 'coerce', 'RunSettings', 'DataSettings', 'RankingSettings', 'OracleSettings',
            'PrismSettings', 'EvaluationSettings', 'ProfilingSettings', 'BaselinesSettings', 'Settings', 'read_ini',
-           'set_key', 'profiles', 'check_ranges', 'check_choices', 'load_settings', 'seed_everything', 'pick_device',
-           'atomic_write', 'atomic_path', 'write_json', 'read_json', 'append_jsonl', 'read_jsonl', 'Stage',
-           'stage_hash', 'open_run', 'file_sha256', 'stage_outputs', 'mark_done', 'is_done', 'set_aside_dir',
-           'tagged_folder', 'set_aside_work', 'stage_folder', 'RunFolderBusy', 'run_lock', 'keep_file',
-           'snapshot_stage', 'new_tagged_work', 'roll_back_stage', 'stage_transaction']
+           'set_key', 'profiles', 'check_ranges', 'check_choices', 'load_settings', 'apply_overrides',
+           'seed_everything', 'pick_device', 'atomic_write', 'atomic_path', 'write_json', 'read_json', 'append_jsonl',
+           'read_jsonl', 'Stage', 'stage_hash', 'open_run', 'load_run_settings', 'file_sha256', 'stage_outputs',
+           'mark_done', 'is_done', 'set_aside_dir', 'tagged_folder', 'set_aside_work', 'stage_folder', 'RunFolderBusy',
+           'run_lock', 'keep_file', 'snapshot_stage', 'new_tagged_work', 'roll_back_stage', 'stage_transaction']
 
 # %% ../nbs/00_core.ipynb #eb64ef5a
 class PrismError(Exception):
@@ -232,13 +232,17 @@ def load_settings(path=None, profile: str|None = None, overrides=()) -> Settings
         cp = next((c for c in [own, read_ini(default)] if c and c.has_section(PROFILE_PREFIX + profile)), None)
         if cp is None: raise PrismError(f"unknown profile {profile!r}: choose one of {', '.join(dict.fromkeys(profiles(path) + profiles()))}")
         for k, v in cp[PROFILE_PREFIX + profile].items(): set_key(S, k, parse_value(v), f"profile {profile}")
+    apply_overrides(S, overrides)
+    S["profile"] = profile or "default"
+    check_ranges(S); check_choices(S)
+    return S
+
+def apply_overrides(S: Settings, overrides=()):
+    "Set each `section.key=value` of `overrides` in `S` (values parsed as in settings.ini), refusing unknown keys and wrong types."
     for o in overrides:
         if "=" not in o: raise PrismError(f"override {o!r} must look like section.key=value")
         k, v = o.split("=", 1)
         set_key(S, k.strip(), parse_value(v), "command line")
-    S["profile"] = profile or "default"
-    check_ranges(S); check_choices(S)
-    return S
 
 # %% ../nbs/00_core.ipynb #b055caae
 def seed_everything(seed: int):
@@ -369,6 +373,19 @@ def open_run(run_dir=None, profile="smoke", overrides=(), settings_path=None) ->
     S = load_settings(settings_path, profile, overrides)
     write_json(run_dir/"settings.json", S.to_dict())
     return S, run_dir
+
+def load_run_settings(run_dir, overrides=()) -> Settings:
+    "The settings of a run folder's last run (its `settings.json`; a key it lacks from `settings.ini`), then `key=value` `overrides`."
+    path = Path(run_dir)/"settings.json"
+    if not path.is_file(): raise PrismError(f"{run_dir} holds no settings.json to keep: run it once without --keep-settings")
+    saved, S = read_json(path, "run settings"), load_settings()
+    for section, keys in saved.items():
+        for key, value in keys.items() if isinstance(keys, dict) and section in S else ():
+            if key in S[section]: set_key(S, f"{section}.{key}", value, str(path))  # (a key this version dropped: left out)
+    apply_overrides(S, overrides)
+    S["profile"] = saved.get("profile", "default")
+    check_ranges(S); check_choices(S)
+    return S
 
 def file_sha256(path, chunk: int = 1 << 24) -> str:
     "SHA-256 of a file's bytes."

@@ -45,6 +45,20 @@ def test_smoke_data_stage_and_resume(tmp_path):
     r = prism_nb("run", "--profile", "smoke", "--stages", "data", "--run-dir", run, "--resume")
     assert r.returncode == 0 and "up to date, skipped" in r.stdout
 
+def test_keep_settings_reruns_a_folder_with_its_own_overrides(tmp_path):
+    "--keep-settings starts from the folder's settings.json: an earlier override stays without being repeated."
+    run = tmp_path/"smoke"
+    assert prism_nb("run", "--profile", "smoke", "--stages", "data", "--run-dir", run, "prism.lr=0.002").returncode == 0
+    r = prism_nb("run", "--stages", "data", "--run-dir", run, "--resume", "--keep-settings", "prism.epochs=7")
+    assert r.returncode == 0 and "data: up to date, skipped" in r.stdout, r.stderr
+    assert "prism.epochs: 1 -> 7" in r.stdout and "prism.lr" not in r.stdout, r.stdout  # only the new override changed
+    saved = json.loads((run/"settings.json").read_text())
+    assert (saved["prism"]["lr"], saved["prism"]["epochs"], saved["profile"]) == (0.002, 7, "smoke")
+    r = prism_nb("run", "--profile", "smoke", "--stages", "data", "--run-dir", run, "--resume")  # without it: settings.ini's
+    assert r.returncode == 0 and "prism.lr: 0.002 -> 0.0002" in r.stdout, r.stdout
+    assert_one_line_error(prism_nb("run", "--run-dir", tmp_path/"new", "--keep-settings"), "holds no settings.json to keep")
+    assert_one_line_error(prism_nb("run", "--run-dir", run, "--keep-settings", "--settings", tmp_path/"s.ini"), "leave out --settings")
+
 def test_smoke_pipeline_end_to_end(smoke_run, tmp_path):
     "Every stage through papermill on the smoke profile; the artifact contract; --resume skips it all; explain answers."
     run = copy_run(smoke_run, tmp_path/"smoke")
