@@ -14,14 +14,14 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 from .core import (PrismError, Settings, atomic_path, atomic_write, mark_done, pick_device, read_json, seed_everything,
-                           tagged_folder, write_json)
+                           tag_settings, tagged_folder, write_json, IGNORED_BY)
 from .evaluation import peter_tokenize
 from .prism import (Student, UserTable, autocast, batch_loss, decoding, drop_users, encode, eval_loss, generate,
                             load_backbone, lr_lambda, rng_state, set_rng_state, stage_records)
 from .ranking import Catalog, PROTOCOL, Protocol, hr_at_k, ndcg_at_k, rank_users, split_description
 
 # %% auto #0
-__all__ = ['PETER_DEFAULTS', 'BOS', 'EOS', 'PAD', 'UNK', 'SPECIALS', 'RUNNERS', 'SYSTEM_KEYS', 'EXPLANATION_METRICS',
+__all__ = ['PETER_DEFAULTS', 'BOS', 'EOS', 'PAD', 'UNK', 'SPECIALS', 'RUNNERS', 'SYSTEM_KEYS', 'UPSTREAM', 'EXPLANATION_METRICS',
            'peter_mask', 'WordVocab', 'PositionalEncoding', 'RatingMLP', 'PETER', 'peter_losses', 'peter_objective',
            'peter_generate', 'mixed_batches', 'pad_seqs', 'EpochCheckpoints', 'Records', 'peter_val_loss',
            'train_peter', 'JointStudent', 'joint_schedule', 'joint_val_loss', 'train_joint', 'RatingRanker',
@@ -415,14 +415,18 @@ def run_joint(S: Settings, inp: dict, out: Path, device: str, progress: bool = T
 RUNNERS = {"peter": run_peter, "joint_student": run_joint}
 SYSTEM_KEYS = {"peter": ("peter",), "joint_student": ("rating_weight", "id_lr")}  # the [baselines] keys each system reads
 
-def system_hash(S: Settings, system: str) -> str:
-    "Hash of what one coupled system's outputs depend on: the upstream sections and its own `[baselines]` keys."
+UPSTREAM = ("run", "data", "ranking", "oracle", "prism")
+
+def system_hash(S: Settings, system: str, ignore=IGNORED_BY["baselines"]) -> str:
+    "Hash of what one coupled system's outputs depend on: the upstream sections but the keys it does not read (`ignore`), and its own `[baselines]` keys."
     own = json.dumps({k: S.baselines[k] for k in SYSTEM_KEYS[system]}, sort_keys=True, default=str)
-    return hashlib.sha256((S.section_hash("run", "data", "ranking", "oracle", "prism") + own).encode()).hexdigest()[:16]
+    return hashlib.sha256((S.section_hash(*UPSTREAM, ignore=ignore) + own).encode()).hexdigest()[:16]
 
 def run_system(S: Settings, run_dir: Path, system: str, inp: dict, device: str, progress: bool = True) -> dict:
     "Train, explain and rank with one coupled system into `baselines/<system>/`; reuse it when it finished with these settings."
-    out = tagged_folder(Path(run_dir)/"baselines"/system, system_hash(S, system))  # work made with other settings: set aside
+    upstream, own = tag_settings(S, UPSTREAM, IGNORED_BY["baselines"]), {k: S.baselines[k] for k in SYSTEM_KEYS[system]}
+    out = tagged_folder(Path(run_dir)/"baselines"/system, system_hash(S, system), made_with={**upstream, "baselines": own},  # other work: set aside
+                        accepted=[system_hash(S, system, ignore=())])  # a folder from before: the cut and the runtime in its hash
     if (out/"summary.json").is_file(): return read_json(out/"summary.json")
     preds, recs, info = RUNNERS[system](S, inp, out, device, progress)
     with atomic_write(out/"predictions.jsonl") as f: f.writelines(json.dumps(p) + "\n" for p in preds)

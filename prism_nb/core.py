@@ -4,21 +4,23 @@
 
 # %% ../nbs/00_core.ipynb #fb5e1618
 from __future__ import annotations
-import ast, configparser, contextlib, hashlib, json, math, os, random, shutil, tempfile
+import ast, configparser, contextlib, copy, hashlib, json, math, os, random, shutil, socket, tempfile, time
 from dataclasses import dataclass
 from pathlib import Path
 from fastcore.basics import AttrDict
 
 # %% auto #0
 __all__ = ['PROFILE_PREFIX', 'SECTIONS', 'EXECUTION_KEYS', 'ONLY_WITH', 'NEUTRAL', 'RANGES', 'CHOICES', 'PIPELINE', 'STAGES',
-           'CUT_KEYS', 'RUNTIME_KEYS', 'DECODING_KEYS', 'IGNORED_BY', 'REPLACED_WHOLE', 'PrismError', 'project_root',
-           'user_path', 'parse_value', 'coerce', 'RunSettings', 'DataSettings', 'RankingSettings', 'OracleSettings',
-           'PrismSettings', 'EvaluationSettings', 'ProfilingSettings', 'BaselinesSettings', 'Settings', 'read_ini',
-           'set_key', 'profiles', 'check_ranges', 'check_choices', 'load_settings', 'apply_overrides',
-           'seed_everything', 'pick_device', 'atomic_write', 'atomic_path', 'write_json', 'read_json', 'append_jsonl',
-           'read_jsonl', 'Stage', 'stage_hash', 'open_run', 'load_run_settings', 'file_sha256', 'stage_outputs',
-           'mark_done', 'is_done', 'set_aside_dir', 'tagged_folder', 'set_aside_work', 'stage_folder', 'RunFolderBusy',
-           'run_lock', 'keep_file', 'snapshot_stage', 'new_tagged_work', 'roll_back_stage', 'stage_transaction']
+           'CUT_KEYS', 'RUNTIME_KEYS', 'DECODING_KEYS', 'IGNORED_BY', 'TAG_FILE', 'REPLACED_WHOLE', 'PrismError',
+           'project_root', 'user_path', 'parse_value', 'coerce', 'RunSettings', 'DataSettings', 'RankingSettings',
+           'OracleSettings', 'PrismSettings', 'EvaluationSettings', 'ProfilingSettings', 'BaselinesSettings',
+           'Settings', 'read_ini', 'set_key', 'profiles', 'check_ranges', 'check_choices', 'load_settings',
+           'apply_overrides', 'seed_everything', 'pick_device', 'atomic_write', 'atomic_path', 'write_json',
+           'read_json', 'append_jsonl', 'read_jsonl', 'Stage', 'stage_hash', 'open_run', 'load_run_settings',
+           'file_sha256', 'stage_outputs', 'tag_settings', 'stage_settings', 'settings_diff', 'mark_done', 'is_done',
+           'set_aside_dir', 'tagged_folder', 'set_aside_tag_file', 'tag_record', 'made_with', 'set_aside_work',
+           'stage_folder', 'RunFolderBusy', 'lock_holder', 'run_lock', 'keep_file', 'snapshot_stage', 'tag_files',
+           'new_tagged_work', 'roll_back_stage', 'stage_transaction']
 
 # %% ../nbs/00_core.ipynb #eb64ef5a
 class PrismError(Exception):
@@ -400,10 +402,26 @@ def stage_outputs(run_dir, stage: str) -> dict:
     files = sorted({p for g in PIPELINE[stage].outputs for p in run_dir.glob(g) if p.is_file()})
     return {str(p.relative_to(run_dir)): file_sha256(p) for p in files}
 
+def tag_settings(S: Settings, sections, ignore=()) -> dict:
+    "The values of the settings that a hash of `sections` less `ignore` can depend on, kept with the work so `settings_diff` can name what changed."
+    return {s: {k: v for k, v in S[s].items() if f"{s}.{k}" not in {*ignore, *EXECUTION_KEYS}} for s in sections}
+
+def stage_settings(S: Settings, stage: str) -> dict:
+    "`tag_settings` of `stage`'s hash (`stage_hash`)."
+    return tag_settings(S, PIPELINE[stage].sections, IGNORED_BY.get(stage, ()))
+
+def settings_diff(record: dict, S: Settings) -> dict:
+    "`section.key: (recorded, now)` for each key of `record` (`tag_settings`) whose value in `S` differs where it changes outputs."
+    then = copy.deepcopy(S)
+    for s, keys in record.items():
+        if s in then: then[s].update({k: v for k, v in keys.items() if k in then[s]})
+    return {f"{s}.{k}": (v, S[s][k]) for s, keys in record.items() if s in S for k, v in keys.items()
+            if k in S[s] and S[s][k] != v and (S.changes_output(f"{s}.{k}") or then.changes_output(f"{s}.{k}"))}
+
 def mark_done(S: Settings, run_dir, stage: str, **info):
-    "Record that `stage` finished in `run_dir` with these settings, and the checksums of its outputs."
-    write_json(Path(run_dir)/"done"/f"{stage}.json",
-               {"stage": stage, "settings_hash": stage_hash(S, stage), "outputs": stage_outputs(run_dir, stage), **info})
+    "Record that `stage` finished in `run_dir` with these settings (their hash and values), and the checksums of its outputs."
+    write_json(Path(run_dir)/"done"/f"{stage}.json", {"stage": stage, "settings_hash": stage_hash(S, stage), "outputs": stage_outputs(run_dir, stage),
+                                                      "time": time.strftime("%Y-%m-%dT%H:%M:%S"), **info, "settings": stage_settings(S, stage)})
 
 def is_done(S: Settings, run_dir, stage: str) -> bool:
     "Whether `stage` finished in `run_dir` with settings that match `S` and left its outputs unchanged (else it must run again)."
@@ -420,7 +438,9 @@ def _remove(path: Path):
     if path.is_dir() and not path.is_symlink(): shutil.rmtree(path)
     else: path.unlink(missing_ok=True)
 
-def set_aside_dir(d, tag: str | None, tag_file: str = ".settings_hash") -> Path:
+TAG_FILE = ".settings_hash"  # the tag file of a stage's folders: the hash of the settings that made their work
+
+def set_aside_dir(d, tag: str | None, tag_file: str = TAG_FILE) -> Path:
     "Where the work of folder `d` made under `tag` waits while `d` holds other work: `.set_aside/<name of d>/<hash>/` beside `d`."
     d = Path(d)
     return d.parent/".set_aside"/d.name/hashlib.sha256(f"{tag_file}\n{tag}".encode()).hexdigest()[:12]
@@ -433,8 +453,9 @@ def _move_into(paths, folder: Path, last: str):
 
 def tagged_folder(d, tag: str,
                   accepted=(),                     # other tags whose work counts as made under `tag` (None: an untagged folder)
-                  tag_file: str = ".settings_hash",  # the file in `d` that holds the tag
+                  tag_file: str = TAG_FILE,        # the file in `d` that holds the tag
                   shared=(),                       # names of entries of `d` that are not this work
+                  made_with: dict | None = None,   # the settings that make this work, kept beside the tag file (`made_with`)
                   ) -> Path:
     "Folder `d` for work made under `tag`: other work in it is set aside (`set_aside_dir`), and work set aside under `tag` comes back."
     d = Path(d); d.mkdir(parents=True, exist_ok=True)
@@ -446,8 +467,25 @@ def tagged_folder(d, tag: str,
             _move_into(work(back), d, tag_file); back.rmdir()
             for empty in (back.parent, back.parent.parent):
                 with contextlib.suppress(OSError): empty.rmdir()
+    if made_with is not None: write_json(d/f"{tag_file}.json", {"settings": made_with, "shared": sorted(shared)})
     with atomic_write(d/tag_file) as f: f.write(tag)
     return d
+
+def set_aside_tag_file(folder) -> str | None:
+    "The tag file of a folder of set-aside work: the one whose tag its name hashes (`set_aside_dir`; it may hold nested tagged work too)."
+    folder = Path(folder)
+    return next((t.name for t in sorted(folder.glob(".*")) if t.is_file() and set_aside_dir(folder, t.read_text(), t.name).name == folder.name), None)
+
+def tag_record(folder, tag_file: str) -> dict:
+    "What `tagged_folder` kept beside `tag_file` in `folder`: the `settings` that made the work, the names there that are `shared` ({}: none)."
+    record = Path(folder)/f"{tag_file}.json"
+    with contextlib.suppress(PrismError): return read_json(record, "settings record") if record.is_file() else {}
+    return {}  # damaged
+
+def made_with(folder, tag_file: str | None = None) -> dict | None:
+    "The settings that made the work in `folder` under `tag_file` (default: `set_aside_tag_file`); None where none were kept."
+    tag_file = tag_file or set_aside_tag_file(folder)
+    return tag_record(folder, tag_file).get("settings") if tag_file else None
 
 def set_aside_work(run_dir) -> dict[str, int]:
     "Every folder of work set aside in `run_dir` (by `tagged_folder`), relative to it, with its size in bytes."
@@ -459,8 +497,10 @@ def stage_folder(S: Settings, run_dir, stage: str, name: str | None = None, keep
                  kept_before=None,  # the keys an earlier version kept across: its tags still count when the rest match
                  ) -> Path:
     "The output folder of `stage` (default: named after it) for the current settings (but `keep_across` keys), as a `tagged_folder`."
-    tagged = lambda keys: S.section_hash(*PIPELINE[stage].sections, ignore={*IGNORED_BY.get(stage, ()), *keys})
-    return tagged_folder(Path(run_dir)/(name or stage), tagged(keep_across), accepted=[tagged(kept_before)] if kept_before is not None else [])
+    sections, ignore = PIPELINE[stage].sections, lambda keys: {*IGNORED_BY.get(stage, ()), *keys}
+    tagged = lambda keys: S.section_hash(*sections, ignore=ignore(keys))
+    return tagged_folder(Path(run_dir)/(name or stage), tagged(keep_across), accepted=[tagged(kept_before)] if kept_before is not None else [],
+                         made_with=tag_settings(S, sections, ignore(keep_across)))
 
 # %% ../nbs/00_core.ipynb #cd64cab8
 class RunFolderBusy(PrismError):
@@ -472,18 +512,23 @@ def _alive(pid) -> bool:
     except PermissionError: return True
     return True
 
+def lock_holder(run_dir) -> dict | None:
+    "The pid and host in `run_dir/.lock` (`run_lock`); None without a lock, or when its holder was on this host and is gone."
+    path = Path(run_dir)/".lock"
+    if not path.exists(): return None
+    try: holder = json.loads(path.read_text() or "{}")
+    except (OSError, json.JSONDecodeError): holder = {}
+    return None if holder.get("host") == socket.gethostname() and not _alive(holder.get("pid")) else holder
+
 @contextlib.contextmanager
 def run_lock(run_dir):
     "Hold `run_dir/.lock` (the holder's pid and host) so one process at a time writes a run folder; a stale lock is taken over."
-    import socket
     path, me = Path(run_dir)/".lock", {"pid": os.getpid(), "host": socket.gethostname()}
     path.parent.mkdir(parents=True, exist_ok=True)
     while True:
         try: fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644); break
         except FileExistsError:
-            try: holder = json.loads(path.read_text() or "{}")
-            except (OSError, json.JSONDecodeError): holder = {}
-            if holder.get("host") == me["host"] and not _alive(holder.get("pid")): path.unlink(missing_ok=True); continue
+            if (holder := lock_holder(run_dir)) is None: path.unlink(missing_ok=True); continue
             raise RunFolderBusy(f"run folder {run_dir} is in use by prism-nb (pid {holder.get('pid')} on {holder.get('host')}): "
                                 f"wait for it to finish, or delete {path} if that process is gone") from None
     with os.fdopen(fd, "w") as f: json.dump(me, f)
@@ -517,14 +562,20 @@ def snapshot_stage(run_dir, stage: str) -> Path:
     (backup/".complete").touch()
     return backup
 
-def new_tagged_work(run_dir, stage: str) -> list[Path]:
-    "The `tagged_folder`s of `stage` whose tag its snapshot does not hold there: work a failed attempt made under new settings."
+def tag_files(folder) -> list[Path]:
+    "The tag files of the `tagged_folder`s in `folder`: each `TAG_FILE`, and any file with a record beside it; outer ones (then `TAG_FILE`) first."
+    marks = [p for p in Path(folder).glob("**/.*") if p.is_file() and (p.name == TAG_FILE or (p.parent/f"{p.name}.json").is_file())]
+    return sorted(marks, key=lambda p: (len(p.parts), p.name != TAG_FILE))
+
+def new_tagged_work(run_dir, stage: str) -> list[tuple[Path, str, list]]:
+    "The work `stage`'s failed attempt made under tags its snapshot does not hold: (folder, tag file, names there not of this work)."
     run_dir, backup, found = Path(run_dir), Path(run_dir)/".backup"/stage, []
+    within = lambda d: any(d == f or (f in d.parents and d.relative_to(f).parts[0] not in shared) for f, _, shared in found)
     for rel in PIPELINE[stage].writes:
-        for mark in sorted((run_dir/rel).glob("**/.settings_hash"), key=lambda p: len(p.parts)):
-            d = mark.parent; old = backup/d.relative_to(run_dir)/".settings_hash"
-            if ".set_aside" in d.relative_to(run_dir).parts or any(f in d.parents for f in found): continue
-            if not (old.is_file() and old.read_text() == mark.read_text()): found.append(d)
+        for mark in tag_files(run_dir/rel):
+            d = mark.parent; old = backup/d.relative_to(run_dir)/mark.name
+            if ".set_aside" in d.relative_to(run_dir).parts or within(d): continue
+            if not (old.is_file() and old.read_text() == mark.read_text()): found.append((d, mark.name, tag_record(d, mark.name).get("shared", [])))
     return found
 
 def roll_back_stage(run_dir, stage: str):
@@ -532,8 +583,8 @@ def roll_back_stage(run_dir, stage: str):
     run_dir = Path(run_dir); backup = run_dir/".backup"/stage
     if not (backup/".complete").is_file(): return
     kept = run_dir/".backup"/f"{stage}.kept"; _remove(kept)
-    new = [(d, (d/".settings_hash").read_text()) for d in new_tagged_work(run_dir, stage)]
-    for i, (d, _) in enumerate(new): kept.mkdir(parents=True, exist_ok=True); os.replace(d, kept/str(i))
+    new = [(d, tag_file, shared, (d/tag_file).read_text()) for d, tag_file, shared in new_tagged_work(run_dir, stage)]
+    for i, (d, tag_file, shared, _) in enumerate(new): _move_into([p for p in d.iterdir() if p.name not in shared], kept/str(i), tag_file)
     caches = run_dir/".backup"/f"{stage}.caches"; _remove(caches)
     for rel in PIPELINE[stage].caches:
         if (run_dir/rel).exists(): (caches/rel).parent.mkdir(parents=True, exist_ok=True); os.replace(run_dir/rel, caches/rel)
@@ -542,7 +593,7 @@ def roll_back_stage(run_dir, stage: str):
         if (backup/rel).exists(): (run_dir/rel).parent.mkdir(parents=True, exist_ok=True); os.replace(backup/rel, run_dir/rel)
     for rel in PIPELINE[stage].caches:
         if (caches/rel).exists(): (run_dir/rel).parent.mkdir(parents=True, exist_ok=True); os.replace(caches/rel, run_dir/rel)
-    for i, (d, tag) in enumerate(new): _move_into(list((kept/str(i)).iterdir()), set_aside_dir(d, tag), ".settings_hash")
+    for i, (d, tag_file, _, tag) in enumerate(new): _move_into(list((kept/str(i)).iterdir()), set_aside_dir(d, tag, tag_file), tag_file)
     _remove(kept); _remove(caches); shutil.rmtree(backup)
     with contextlib.suppress(OSError): (run_dir/".backup").rmdir()
 

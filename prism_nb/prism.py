@@ -14,7 +14,7 @@ from torch import nn
 from torch.distributed.elastic.multiprocessing.errors import record
 from .core import (PrismError, seed_everything, pick_device, atomic_path, atomic_write, write_json, read_json,
                            append_jsonl, read_jsonl, mark_done, stage_folder, tagged_folder, Settings, PrismSettings,
-                           CUT_KEYS, DECODING_KEYS, RUNTIME_KEYS)
+                           CUT_KEYS, DECODING_KEYS, RUNTIME_KEYS, TAG_FILE)
 from .models import CONVERTERS, ort_generate, ort_model, runtime_threads
 from .oracle import length_batches
 
@@ -604,7 +604,7 @@ def cut_tag(S: Settings, system: str) -> str:
     return json.dumps({k: S.prism[k.split(".")[1]] for k in sorted(CUT_KEYS)}) if is_cut(S, system) else "full depth"
 
 # what `student/` holds besides the student system's own files: the stage's files and the other systems' folders
-STAGE_FILES = {".settings_hash", "split.json", "predictions.jsonl", "summary.json"}
+STAGE_FILES = {TAG_FILE, f"{TAG_FILE}.json", "split.json", "predictions.jsonl", "summary.json"}
 SHARED_IN_STUDENT = STAGE_FILES | {system.removeprefix("student_") for system in STUDENT_SYSTEMS if system != "student"}
 
 def _summary_before_training_json(mdir: Path, system: str) -> dict:
@@ -619,8 +619,9 @@ def system_folder(S: Settings, run_dir, system: str) -> Path:
     "The folder of `system` for its cut settings (`cut_tag`): a cut made with other settings is set aside (`core.tagged_folder`)."
     mdir, tag = system_dir(run_dir, system), cut_tag(S, system)
     if not (mdir/"training.json").is_file() and (old := _summary_before_training_json(mdir, system)): write_json(mdir/"training.json", old)
+    cut = {k.split(".")[1]: S.prism[k.split(".")[1]] for k in CUT_KEYS} if tag != "full depth" else {"keep_layers": 0}
     return tagged_folder(mdir, tag, accepted=[None] if tag == "full depth" else [], tag_file=".cut",  # an untagged folder: full depth
-                         shared=SHARED_IN_STUDENT if system == "student" else ())
+                         shared=SHARED_IN_STUDENT if system == "student" else (), made_with={"prism": cut})
 
 def system_settings(S: Settings, system: str) -> PrismSettings:
     "The `[prism]` settings `system` trains with: those of the section, `prism.cut_epochs` epochs at `prism.cut_lr` for a cut student."

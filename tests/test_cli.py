@@ -1,5 +1,5 @@
 "`prism-nb` from the shell: bad input is one line and exit 2; a smoke run writes the data artifacts and resumes."
-import json
+import json, shlex
 from conftest import copy_run, prism_nb
 
 def assert_one_line_error(r, *words):
@@ -74,8 +74,12 @@ def test_smoke_pipeline_end_to_end(smoke_run, tmp_path):
     assert "Ranking" in (run/"report.html").read_text()
     r = prism_nb("run", "--profile", "smoke", "--run-dir", run, "--resume")
     assert r.returncode == 0 and r.stdout.count("up to date, skipped") == 8 and "settings changed" not in r.stdout, r.stdout
+    r = prism_nb("status", "--run-dir", run, "prism.epochs=3")
+    assert r.returncode == 0 and [line.split()[1] for line in r.stdout.splitlines()[1:]] == ["done"] * 3 + ["settings"] * 5, r.stdout
+    assert "  prism       settings changed" in r.stdout and "prism.epochs 1 -> 3" in r.stdout, r.stdout
     before = (run/"student"/"predictions.jsonl").read_text()
     (run/"student"/"predictions.jsonl").unlink()  # resume trusts the outputs, not only the done marker
+    assert "outputs changed" in prism_nb("status", "--run-dir", run).stdout.splitlines()[4]
     r = prism_nb("run", "--profile", "smoke", "--run-dir", run, "--resume", "--stages", "oracle,prism")
     assert r.returncode == 0 and "oracle: up to date, skipped" in r.stdout and "prism: done" in r.stdout, r.stdout
     assert (run/"student"/"predictions.jsonl").read_text() == before
@@ -111,8 +115,11 @@ def test_file_ranker_feeds_downstream_stages(smoke_run, tmp_path):
     assert stats["from_cache"] == stats["n_pairs"] and stats["generated"] == 0, stats  # same pairs: nothing generated again
     predicted = {(p["user"], p["item"]) for p in map(json.loads, (run/"student"/"predictions.jsonl").read_text().splitlines())}
     assert predicted and predicted <= set(zip(recs.user.astype(str), recs.item.astype(str)))
-    assert "set aside .set_aside/student/" in r.stdout, r.stdout  # the students trained on the ALS ranking: kept, not deleted
-    r = prism_nb("run", "--profile", "smoke", "--stages", "prism", "--run-dir", run, "--resume")  # the override left out
+    assert "set aside .set_aside/student/" in r.stdout and "made with ranking.ranker='als' (now 'file')" in r.stdout, r.stdout  # kept, not deleted
+    status = prism_nb("status", "--run-dir", run).stdout  # what was set aside, and the command that brings it back
+    [back] = [shlex.split(line.split("bring back: ")[1]) for line in status.splitlines() if "bring back: " in line]
+    assert back[:3] == ["prism-nb", "run", "--run-dir"] and "ranking.ranker=als" in back, status
+    r = prism_nb(*back[1:], "--stages", "prism")  # the override undone
     assert r.returncode == 0 and "brought back .set_aside/student/" in r.stdout and "set aside .set_aside/student/" in r.stdout, r.stdout
     assert (run/"student"/"training.json").read_text() == trained  # the ALS students are back, not trained again
 

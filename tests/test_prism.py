@@ -185,7 +185,7 @@ def test_smoke_run_serves_a_student_cut_from_the_full_one(smoke_run):
 def test_changing_the_cut_retrains_only_the_cut_student(smoke_run, tmp_path):
     "A new prism.cut_epochs keeps the full-depth student and the ablation, and distils the cut student again."
     from conftest import copy_run
-    from prism_nb.core import Settings, read_json
+    from prism_nb.core import Settings, read_json, stage_transaction
     from prism_nb.prism import run_prism
     run = copy_run(smoke_run, tmp_path/"run")
     S = Settings.from_dict(read_json(run/"settings.json"))
@@ -193,8 +193,12 @@ def test_changing_the_cut_retrains_only_the_cut_student(smoke_run, tmp_path):
     first = read_json(run/"student"/"summary.json")["systems"]["student"]; steps = first["total_steps"]
     cut = (run/"student"/"model.safetensors").read_bytes()
     S.prism.cut_epochs = 2
-    info = run_prism(S, run)
-    assert info["systems"]["student"]["total_steps"] == 2 * steps and info["systems"]["student"]["resumed_from"] == 0
+    with pytest.raises(RuntimeError, match="after the cut"), stage_transaction(run, "prism"):  # a stage failing after the new cut
+        failed = run_prism(S, run)["systems"]["student"]; raise RuntimeError("a cell after the cut failed")
+    assert (run/"student"/"model.safetensors").read_bytes() == cut and len(list((run/".set_aside"/"student").iterdir())) == 1
+    info = run_prism(S, run)  # the new cut was set aside, not rolled back with the rest: it comes back, distilled once
+    assert info["systems"]["student"]["train_seconds"] == failed["train_seconds"] and info["systems"]["student"]["total_steps"] == 2 * steps
+    assert info["systems"]["student"]["resumed_from"] == 0
     assert all((run/"student"/d/"model.safetensors").read_bytes() == b for d, b in kept.items())
     assert json.loads((run/"student"/".cut").read_text())["prism.cut_epochs"] == 2
     S.prism.keep_layers = 0  # back to a full-depth student: trained again, not the cut one reused
@@ -205,6 +209,9 @@ def test_changing_the_cut_retrains_only_the_cut_student(smoke_run, tmp_path):
     assert (run/"student"/"model.safetensors").read_bytes() == cut and info["systems"]["student"]["train_seconds"] == first["train_seconds"]
     assert json.loads((run/"student"/".cut").read_text())["prism.cut_epochs"] == 1
     assert len(list((run/".set_aside"/"student").iterdir())) == 2  # what was set aside meanwhile: the 2-epoch cut, the full-depth student
+    from prism_nb.cli import set_aside_state
+    assert sorted(r["settings"] for r in set_aside_state(S, run)) == [
+        "made with prism.cut_epochs=2 (now 1)", f"made with prism.keep_layers=0 (now {first['layers']})"]  # each with what made it
 
 
 def test_a_run_folder_from_before_training_json_trains_nothing_again(smoke_run, tmp_path):

@@ -130,7 +130,9 @@ def test_a_stage_that_fails_after_training_sets_its_students_aside(smoke_run, tm
     assert kept(files(run)) == kept(before)  # as it was: the students, the done marker, settings.json
     [aside] = list((run/".set_aside"/"student").iterdir())
     trained = read_json(aside/"training.json")
-    assert f"  set aside .set_aside/student/{aside.name}" in "\n".join(said), said
+    assert any(s.startswith(f"  set aside .set_aside/student/{aside.name}") and "the next run of its stage brings it back" in s for s in said), said
+    [row] = cli.run_status(run)["set_aside"]  # under the folder's settings, as they were: what made it, and how to bring it back
+    assert row["settings"] == "made with prism.lr=0.002 (now 0.0002)" and row["bring back"].endswith("--keep-settings prism.lr=0.002"), row
     monkeypatch.undo(); said.clear()
     cli.run_pipeline("smoke", run, "prism", ["prism.lr=0.002"], log=said.append)  # the same settings again: nothing trains
     assert f"  brought back .set_aside/student/{aside.name}: made with these settings before, not made again" in said, said
