@@ -457,11 +457,12 @@ def tagged_folder(d, tag: str,
                   shared=(),                       # names of entries of `d` that are not this work
                   made_with: dict | None = None,   # the settings that make this work, kept beside the tag file (`made_with`)
                   ) -> Path:
-    "Folder `d` for work made under `tag`: other work in it is set aside (`set_aside_dir`), and work set aside under `tag` comes back."
+    "Folder `d` for work made under `tag`: other work in it is set aside (`set_aside_dir`), and work set aside under `tag` (or `accepted`) comes back."
     d = Path(d); d.mkdir(parents=True, exist_ok=True)
     now = (d/tag_file).read_text() if (d/tag_file).is_file() else None
     if now not in {tag, *accepted}:
-        work, back = lambda f: [p for p in f.iterdir() if p.name not in shared], set_aside_dir(d, tag, tag_file)
+        work = lambda f: [p for p in f.iterdir() if p.name not in shared]
+        back = next((b for t in (tag, *accepted) if (b := set_aside_dir(d, t, tag_file)).is_dir()), set_aside_dir(d, tag, tag_file))
         if now is not None or not back.is_dir(): _move_into(work(d), set_aside_dir(d, now, tag_file), tag_file)  # else: a restore cut short
         if back.is_dir():
             _move_into(work(back), d, tag_file); back.rmdir()
