@@ -258,6 +258,7 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("status", help="what a run folder holds: each stage done or why it would run again, the work set aside")
     s.add_argument("--profile", default="demo", help="the run folder is reports/<profile> unless --run-dir names it (default: demo)")
     s.add_argument("--run-dir", help="run folder (default: reports/<profile>)")
+    s.add_argument("--json", action="store_true", help="print the status as JSON (stages, set_aside, writer) for scripts")
     s.add_argument("overrides", nargs="*", metavar="section.key=value", help="compare with the folder's settings and these overrides")
     e = sub.add_parser("explain", help="explain one recommendation, or every row of a ranking file, with a run's trained student")
     e.add_argument("--run-dir", required=True, help="a finished run folder")
@@ -330,7 +331,8 @@ def cmd_run(args) -> int:
 def cmd_status(args) -> int:
     "`prism-nb status`: the run folder's stages and set-aside work, read without writing."
     check_run_args(args)
-    print(format_status(run_status(args.run_dir or project_root()/"reports"/args.profile, args.overrides))); return 0
+    st = run_status(args.run_dir or project_root()/"reports"/args.profile, args.overrides)
+    print(json.dumps(st, indent=2, default=str) if args.json else format_status(st)); return 0
 
 def cmd_explain_file(args) -> int:
     "`prism-nb explain --recommendations FILE --out FILE`: every row of a ranking file, streamed and resumable."
