@@ -368,9 +368,8 @@ def stage_hash(S: Settings, stage: str) -> str:
 
 # %% ../nbs/00_core.ipynb #95cb4059
 def open_run(run_dir=None, profile="smoke", overrides=(), settings_path=None) -> tuple[Settings, Path]:
-    "Settings and folder of a run: the `settings.json` of a named run folder, else resolved from `settings.ini` and saved."
-    if run_dir and (Path(run_dir)/"settings.json").is_file() and not overrides and settings_path is None:
-        return Settings.from_dict(read_json(Path(run_dir)/"settings.json", "run settings")), Path(run_dir)
+    "Settings and folder of a run: those of a named run folder (`load_run_settings`), else resolved from `settings.ini` and saved."
+    if run_dir and (Path(run_dir)/"settings.json").is_file() and not overrides and settings_path is None: return load_run_settings(run_dir), Path(run_dir)
     run_dir = Path(run_dir) if run_dir else project_root()/"reports"/profile
     S = load_settings(settings_path, profile, overrides)
     write_json(run_dir/"settings.json", S.to_dict())
