@@ -26,8 +26,8 @@ __all__ = ['PETER_DEFAULTS', 'BOS', 'EOS', 'PAD', 'UNK', 'SPECIALS', 'RUNNERS', 
            'peter_generate', 'mixed_batches', 'pad_seqs', 'EpochCheckpoints', 'Records', 'peter_val_loss',
            'train_peter', 'JointStudent', 'joint_schedule', 'joint_val_loss', 'train_joint', 'RatingRanker',
            'stage_inputs', 'codes', 'rank_system', 'peter_hyperparameters', 'build_peter', 'run_peter', 'liked_titles',
-           'run_joint', 'system_hash', 'run_system', 'run_baselines', 'user_ranking_scores', 'coupling_table',
-           'coupling_answer']
+           'run_joint', 'system_keys', 'system_hash', 'run_system', 'run_baselines', 'user_ranking_scores',
+           'coupling_table', 'coupling_answer']
 
 # %% ../nbs/04c_baselines.ipynb #2fe12ad4
 # the published hyperparameters (PETER's main.py); `baselines.peter` overrides them
@@ -417,15 +417,19 @@ SYSTEM_KEYS = {"peter": ("peter",), "joint_student": ("rating_weight", "id_lr")}
 
 UPSTREAM = ("run", "data", "ranking", "oracle", "prism")
 
+def system_keys(S: Settings, system: str) -> dict:
+    "The `[baselines]` keys one coupled system reads (`SYSTEM_KEYS`), with their values."
+    return {k: S.baselines[k] for k in SYSTEM_KEYS[system]}
+
 def system_hash(S: Settings, system: str, ignore=IGNORED_BY["baselines"]) -> str:
-    "Hash of what one coupled system's outputs depend on: the upstream sections but the keys it does not read (`ignore`), and its own `[baselines]` keys."
-    own = json.dumps({k: S.baselines[k] for k in SYSTEM_KEYS[system]}, sort_keys=True, default=str)
+    "Hash of what one coupled system's outputs depend on: the upstream sections but the keys it does not read (`ignore`), and its `system_keys`."
+    own = json.dumps(system_keys(S, system), sort_keys=True, default=str)
     return hashlib.sha256((S.section_hash(*UPSTREAM, ignore=ignore) + own).encode()).hexdigest()[:16]
 
 def run_system(S: Settings, run_dir: Path, system: str, inp: dict, device: str, progress: bool = True) -> dict:
     "Train, explain and rank with one coupled system into `baselines/<system>/`; reuse it when it finished with these settings."
-    upstream, own = tag_settings(S, UPSTREAM, IGNORED_BY["baselines"]), {k: S.baselines[k] for k in SYSTEM_KEYS[system]}
-    out = tagged_folder(Path(run_dir)/"baselines"/system, system_hash(S, system), made_with={**upstream, "baselines": own},  # other work: set aside
+    made_with = {**tag_settings(S, UPSTREAM, IGNORED_BY["baselines"]), "baselines": system_keys(S, system)}
+    out = tagged_folder(Path(run_dir)/"baselines"/system, system_hash(S, system), made_with=made_with,  # other work: set aside
                         accepted=[system_hash(S, system, ignore=())])  # a folder from before: the cut and the runtime in its hash
     if (out/"summary.json").is_file(): return read_json(out/"summary.json")
     preds, recs, info = RUNNERS[system](S, inp, out, device, progress)

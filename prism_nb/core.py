@@ -14,13 +14,13 @@ __all__ = ['PROFILE_PREFIX', 'SECTIONS', 'EXECUTION_KEYS', 'ONLY_WITH', 'NEUTRAL
            'CUT_KEYS', 'RUNTIME_KEYS', 'DECODING_KEYS', 'IGNORED_BY', 'TAG_FILE', 'REPLACED_WHOLE', 'PrismError',
            'project_root', 'user_path', 'parse_value', 'coerce', 'RunSettings', 'DataSettings', 'RankingSettings',
            'OracleSettings', 'PrismSettings', 'EvaluationSettings', 'ProfilingSettings', 'BaselinesSettings',
-           'Settings', 'read_ini', 'set_key', 'profiles', 'check_ranges', 'check_choices', 'load_settings',
-           'apply_overrides', 'seed_everything', 'pick_device', 'atomic_write', 'atomic_path', 'write_json',
-           'read_json', 'append_jsonl', 'read_jsonl', 'Stage', 'stage_hash', 'open_run', 'load_run_settings',
-           'file_sha256', 'stage_outputs', 'tag_settings', 'stage_settings', 'settings_diff', 'mark_done', 'is_done',
-           'set_aside_dir', 'tagged_folder', 'set_aside_tag_file', 'tag_record', 'made_with', 'set_aside_work',
-           'stage_folder', 'RunFolderBusy', 'lock_holder', 'run_lock', 'keep_file', 'snapshot_stage', 'tag_files',
-           'new_tagged_work', 'roll_back_stage', 'stage_transaction']
+           'Settings', 'tag_settings', 'read_ini', 'set_key', 'profiles', 'check_ranges', 'check_choices',
+           'load_settings', 'apply_overrides', 'seed_everything', 'pick_device', 'atomic_write', 'atomic_path',
+           'write_json', 'read_json', 'append_jsonl', 'read_jsonl', 'Stage', 'stage_hash', 'open_run',
+           'load_run_settings', 'file_sha256', 'stage_outputs', 'stage_settings', 'settings_diff', 'mark_done',
+           'is_done', 'set_aside_dir', 'tagged_folder', 'set_aside_tag_file', 'tag_record', 'made_with',
+           'set_aside_work', 'stage_folder', 'RunFolderBusy', 'lock_holder', 'run_lock', 'keep_file', 'snapshot_stage',
+           'tag_files', 'new_tagged_work', 'roll_back_stage', 'stage_transaction']
 
 # %% ../nbs/00_core.ipynb #eb64ef5a
 class PrismError(Exception):
@@ -137,11 +137,14 @@ class Settings(AttrDict):
         v = self.get(section, {}).get(key)
         return value(v) if callable(value) else v == value or (isinstance(v, list) and value in v)
     def section_hash(self, *sections, ignore=()) -> str:
-        "A short hash of the named sections (less the `section.key`s in `ignore`), to tell whether a stage's outputs match these settings."
-        blob = json.dumps({s: {k: v for k, v in self.get(s, {}).items() if self.changes_output(f"{s}.{k}") and f"{s}.{k}" not in ignore}
-                           for s in sections},
-                          sort_keys=True, default=str)
+        "A short hash of the named sections (their `tag_settings`, less `ignore`) where they change outputs, to tell whether a stage's outputs match."
+        kept = {s: {k: v for k, v in keys.items() if self.changes_output(f"{s}.{k}")} for s, keys in tag_settings(self, sections, ignore).items()}
+        blob = json.dumps(kept, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+def tag_settings(S: Settings, sections, ignore=()) -> dict:
+    "The values a hash of `sections` less `ignore` is made of (`Settings.section_hash`), kept with the work so `settings_diff` can name what changed."
+    return {s: {k: v for k, v in S.get(s, {}).items() if f"{s}.{k}" not in {*ignore, *EXECUTION_KEYS}} for s in sections}
 
 # %% ../nbs/00_core.ipynb #c7f80dea
 def read_ini(path) -> configparser.ConfigParser:
@@ -400,10 +403,6 @@ def stage_outputs(run_dir, stage: str) -> dict:
     run_dir = Path(run_dir)
     files = sorted({p for g in PIPELINE[stage].outputs for p in run_dir.glob(g) if p.is_file()})
     return {str(p.relative_to(run_dir)): file_sha256(p) for p in files}
-
-def tag_settings(S: Settings, sections, ignore=()) -> dict:
-    "The values of the settings that a hash of `sections` less `ignore` can depend on, kept with the work so `settings_diff` can name what changed."
-    return {s: {k: v for k, v in S[s].items() if f"{s}.{k}" not in {*ignore, *EXECUTION_KEYS}} for s in sections}
 
 def stage_settings(S: Settings, stage: str) -> dict:
     "`tag_settings` of `stage`'s hash (`stage_hash`)."

@@ -619,7 +619,7 @@ def system_folder(S: Settings, run_dir, system: str) -> Path:
     "The folder of `system` for its cut settings (`cut_tag`): a cut made with other settings is set aside (`core.tagged_folder`)."
     mdir, tag = system_dir(run_dir, system), cut_tag(S, system)
     if not (mdir/"training.json").is_file() and (old := _summary_before_training_json(mdir, system)): write_json(mdir/"training.json", old)
-    cut = {k.split(".")[1]: S.prism[k.split(".")[1]] for k in CUT_KEYS} if tag != "full depth" else {"keep_layers": 0}
+    cut = {k.split(".")[1]: v for k, v in json.loads(tag).items()} if tag != "full depth" else {"keep_layers": 0}  # the tag's settings
     return tagged_folder(mdir, tag, accepted=[None] if tag == "full depth" else [], tag_file=".cut",  # an untagged folder: full depth
                          shared=SHARED_IN_STUDENT if system == "student" else (), made_with={"prism": cut})
 
