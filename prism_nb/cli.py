@@ -5,17 +5,17 @@ folder holds; `prism-nb explain` asks a trained student for one explanation."""
 
 # %% ../nbs/09_cli.ipynb #5a22ffb0
 from __future__ import annotations
-import argparse, contextlib, datetime, errno, functools, importlib, importlib.util, json, os, shlex, sys, tempfile, time
+import argparse, ast, contextlib, datetime, errno, functools, importlib, importlib.util, json, os, re, shlex, sys, tempfile, time
 from pathlib import Path
 import nbformat
 from jupyter_client.manager import KernelManager
 from .core import (CHOICES, PIPELINE, PrismError, STAGES, atomic_write, pick_device, user_path, is_done, load_settings, project_root, run_lock,
                            load_run_settings, set_aside_work, stage_transaction, write_json, profiles, Settings, file_sha256, lock_holder,
-                           made_with, parse_value, read_json, settings_diff, stage_hash)
+                           made_with, parse_value, read_json, settings_diff, stage_hash, finish_rollbacks, ROLLBACK_PLAN)
 from .models import CT2_QUANTIZATIONS, ORT_PRECISIONS, check_quantization
 
 # %% auto #0
-__all__ = ['TEST_ONLY', 'STAGE_MODELS', 'COMMANDS', 'BAD_PATH_ERRNOS', 'stage_notebooks', 'ensure_upstream', 'pick_stages',
+__all__ = ['STAGE_MODELS', 'COMMANDS', 'BAD_PATH_ERRNOS', 'stage_notebooks', 'ensure_upstream', 'pick_stages', 'is_definition',
            'stage_source', 'kernel_name', 'die_with_parent', 'TiedKernelManager', 'StageFailed', 'record_failure',
            'run_stage', 'run_settings', 'settings_changes', 'log_set_aside', 'pipeline_settings', 'run_pipeline',
            'override_arg', 'made_with_text', 'stage_state', 'set_aside_state', 'run_status', 'format_status', 'parser',
@@ -43,12 +43,18 @@ def pick_stages(asked: str | None, available: dict) -> list[str]:
     return [s for s in available if s in names]
 
 # %% ../nbs/09_cli.ipynb #15b261a4
-TEST_ONLY = "test-only"  # the cell tag that keeps a cell out of stage runs
+def is_definition(cell) -> bool:
+    "Whether a cell above the parameters runs in a stage: prose, an `#| export` cell, or a cell of imports only."
+    if cell.cell_type != "code" or re.search(r"^#\|\s*export", cell.source, re.M): return True
+    try: return all(isinstance(s, (ast.Import, ast.ImportFrom)) for s in ast.parse(cell.source).body)
+    except SyntaxError: return False  # a magic: not a definition
 
 def stage_source(nb: Path, dst: Path) -> Path:
-    "Write notebook `nb` without its test-only cells to `dst` (what a stage run executes)."
+    "Write to `dst` what a stage run executes of notebook `nb`: the definitions above its `parameters` cell, then the rest."
     book = nbformat.read(nb, as_version=4)
-    book.cells = [c for c in book.cells if TEST_ONLY not in c.metadata.get("tags", [])]
+    at = next((i for i, c in enumerate(book.cells) if "parameters" in c.metadata.get("tags", [])), None)
+    if at is None: raise PrismError(f"{nb} has no cell tagged `parameters` (the one holding run_dir and profile): tag it")
+    book.cells = [c for c in book.cells[:at] if is_definition(c)] + book.cells[at:]
     nbformat.write(book, dst)
     return dst
 
@@ -155,6 +161,7 @@ def run_pipeline(profile="demo", run_dir=None, stages=None, overrides=(), resume
         if changed := settings_changes(json.loads((run_dir/"settings.json").read_text()), S):
             log(f"settings changed since this folder's last run (the stages that read them run again): {'; '.join(changed)}")
     with run_lock(run_dir), run_settings(run_dir, S):
+        finish_rollbacks(run_dir)  # a rollback a kill cut short: finished before any stage is asked whether it is done
         for n, stage in enumerate(todo, 1):
             if resume and is_done(S, run_dir, stage):
                 log(f"[{n}/{len(todo)}] {stage}: up to date, skipped"); continue
@@ -196,7 +203,9 @@ def stage_state(S: Settings, run_dir: Path, stage: str, running: bool = False) -
     row = {"stage": stage, "state": "not run", "finished": (marker or {}).get("time", ""), "why": "", "last failure": ""}
     if failure: row["last failure"] = f"{failure.get('time', '')}: {failure.get('error')}: {failure.get('message')} ({failure.get('notebook')})"
     if (run_dir/".backup"/stage/".complete").is_file():
-        row.update(state="running" if running else "interrupted", why="" if running else "killed midway: a rerun goes on from its checkpoints")
+        killed = ("killed while putting back its last good state after a failure: the next run finishes that first"
+                  if (run_dir/".backup"/stage/ROLLBACK_PLAN).is_file() else "killed midway: a rerun goes on from its checkpoints")
+        row.update(state="running" if running else "interrupted", why="" if running else killed)
     elif marker is None: row.update(state="damaged marker", why=f"done/{stage}.json is not valid JSON: the stage runs again")
     elif marker.get("settings_hash") not in (None, stage_hash(S, stage)):
         diff = settings_diff(marker["settings"], S) if "settings" in marker else {}

@@ -11,16 +11,16 @@ from fastcore.basics import AttrDict
 
 # %% auto #0
 __all__ = ['PROFILE_PREFIX', 'SECTIONS', 'EXECUTION_KEYS', 'ONLY_WITH', 'NEUTRAL', 'RANGES', 'CHOICES', 'PIPELINE', 'STAGES',
-           'CUT_KEYS', 'RUNTIME_KEYS', 'DECODING_KEYS', 'IGNORED_BY', 'TAG_FILE', 'REPLACED_WHOLE', 'PrismError',
-           'project_root', 'user_path', 'parse_value', 'coerce', 'RunSettings', 'DataSettings', 'RankingSettings',
-           'OracleSettings', 'PrismSettings', 'EvaluationSettings', 'ProfilingSettings', 'BaselinesSettings',
-           'Settings', 'tag_settings', 'read_ini', 'set_key', 'profiles', 'check_ranges', 'check_choices',
-           'load_settings', 'apply_overrides', 'seed_everything', 'pick_device', 'atomic_write', 'atomic_path',
-           'write_json', 'read_json', 'append_jsonl', 'read_jsonl', 'Stage', 'stage_hash', 'open_run',
+           'CUT_KEYS', 'RUNTIME_KEYS', 'DECODING_KEYS', 'IGNORED_BY', 'TAG_FILE', 'REPLACED_WHOLE', 'ROLLBACK_PLAN',
+           'PrismError', 'project_root', 'user_path', 'parse_value', 'coerce', 'RunSettings', 'DataSettings',
+           'RankingSettings', 'OracleSettings', 'PrismSettings', 'EvaluationSettings', 'ProfilingSettings',
+           'BaselinesSettings', 'Settings', 'tag_settings', 'read_ini', 'set_key', 'profiles', 'check_ranges',
+           'check_choices', 'load_settings', 'apply_overrides', 'seed_everything', 'pick_device', 'atomic_write',
+           'atomic_path', 'write_json', 'read_json', 'append_jsonl', 'read_jsonl', 'Stage', 'stage_hash', 'open_run',
            'load_run_settings', 'file_sha256', 'stage_outputs', 'stage_settings', 'settings_diff', 'mark_done',
            'is_done', 'set_aside_dir', 'tagged_folder', 'set_aside_tag_file', 'tag_record', 'made_with',
            'set_aside_work', 'stage_folder', 'RunFolderBusy', 'lock_holder', 'run_lock', 'keep_file', 'snapshot_stage',
-           'tag_files', 'new_tagged_work', 'roll_back_stage', 'stage_transaction']
+           'tag_files', 'new_tagged_work', 'roll_back_stage', 'finish_rollbacks', 'stage_transaction']
 
 # %% ../nbs/00_core.ipynb #eb64ef5a
 class PrismError(Exception):
@@ -552,6 +552,7 @@ def _owned(stage: str) -> list[str]:
 def snapshot_stage(run_dir, stage: str) -> Path:
     "Keep what `stage` may change in `run_dir/.backup/<stage>/`; a snapshot left by a killed attempt is kept as it is."
     run_dir = Path(run_dir); backup = run_dir/".backup"/stage
+    if (backup/ROLLBACK_PLAN).is_file(): roll_back_stage(run_dir, stage)  # a rollback cut short by a kill: finish it first
     if (backup/".complete").is_file(): return backup  # still the last state a finished attempt left
     shutil.rmtree(backup, ignore_errors=True); backup.mkdir(parents=True)
     for rel in _owned(stage):
@@ -577,24 +578,48 @@ def new_tagged_work(run_dir, stage: str) -> list[tuple[Path, str, list]]:
             if not (old.is_file() and old.read_text() == mark.read_text()): found.append((d, mark.name, tag_record(d, mark.name).get("shared", [])))
     return found
 
+ROLLBACK_PLAN = ".rollback.json"  # in a stage's snapshot: what its rollback moves where, and how far it got
+
+def _put(src: Path, dst: Path):
+    "Rename `src` to `dst`, replacing what is there."
+    _remove(dst); dst.parent.mkdir(parents=True, exist_ok=True); os.replace(src, dst)
+
 def roll_back_stage(run_dir, stage: str):
     "Put `stage`'s snapshot back in place of a failed attempt's files, keeping what it added to its caches and setting aside its new work."
     run_dir = Path(run_dir); backup = run_dir/".backup"/stage
     if not (backup/".complete").is_file(): return
-    kept = run_dir/".backup"/f"{stage}.kept"; _remove(kept)
-    new = [(d, tag_file, shared, (d/tag_file).read_text()) for d, tag_file, shared in new_tagged_work(run_dir, stage)]
-    for i, (d, tag_file, shared, _) in enumerate(new): _move_into([p for p in d.iterdir() if p.name not in shared], kept/str(i), tag_file)
-    caches = run_dir/".backup"/f"{stage}.caches"; _remove(caches)
-    for rel in PIPELINE[stage].caches:
-        if (run_dir/rel).exists(): (caches/rel).parent.mkdir(parents=True, exist_ok=True); os.replace(run_dir/rel, caches/rel)
-    for rel in _owned(stage):
-        _remove(run_dir/rel)
-        if (backup/rel).exists(): (run_dir/rel).parent.mkdir(parents=True, exist_ok=True); os.replace(backup/rel, run_dir/rel)
-    for rel in PIPELINE[stage].caches:
-        if (caches/rel).exists(): (run_dir/rel).parent.mkdir(parents=True, exist_ok=True); os.replace(caches/rel, run_dir/rel)
-    for i, (d, tag_file, _, tag) in enumerate(new): _move_into(list((kept/str(i)).iterdir()), set_aside_dir(d, tag, tag_file), tag_file)
-    _remove(kept); _remove(caches); shutil.rmtree(backup)
+    plan_file, kept, caches = backup/ROLLBACK_PLAN, run_dir/".backup"/f"{stage}.kept", run_dir/".backup"/f"{stage}.caches"
+    if not plan_file.is_file():  # written before anything moves: a kill at any point below leaves a rollback that a next call finishes
+        new = [{"folder": str(d.relative_to(run_dir)), "tag_file": t, "tag": (d/t).read_text(),
+                "work": sorted(p.name for p in d.iterdir() if p.name not in shared)} for d, t, shared in new_tagged_work(run_dir, stage)]
+        _remove(kept); _remove(caches)
+        write_json(plan_file, {"step": "out", "new": new, "restore": [rel for rel in _owned(stage) if (backup/rel).exists()]})
+    plan = read_json(plan_file, "rollback plan")
+    def reached(step): plan["step"] = step; write_json(plan_file, plan)
+    # each step moves only what is still at its source, so a step cut short is finished by running it again
+    if plan["step"] == "out":  # the new work and the caches out of the snapshot's way
+        for i, n in enumerate(plan["new"]):
+            d = run_dir/n["folder"]; _move_into([d/w for w in n["work"] if (d/w).exists() or (d/w).is_symlink()], kept/str(i), n["tag_file"])
+        for rel in PIPELINE[stage].caches:
+            if (run_dir/rel).exists(): _put(run_dir/rel, caches/rel)
+        reached("restore")
+    if plan["step"] == "restore":  # the snapshot in place of the attempt's files
+        for rel in _owned(stage):
+            if rel not in plan["restore"]: _remove(run_dir/rel)
+            elif (backup/rel).exists(): _put(backup/rel, run_dir/rel)
+        reached("back")
+    for rel in PIPELINE[stage].caches:  # the caches back in place, the new work set aside for its settings
+        if (caches/rel).exists(): _put(caches/rel, run_dir/rel)
+    for i, n in enumerate(plan["new"]):
+        if (kept/str(i)).is_dir(): _move_into(list((kept/str(i)).iterdir()), set_aside_dir(run_dir/n["folder"], n["tag"], n["tag_file"]), n["tag_file"])
+    _remove(kept); _remove(caches)  # empty by now
+    (backup/".complete").unlink(missing_ok=True)  # nothing is left to finish from here on
+    shutil.rmtree(backup)
     with contextlib.suppress(OSError): (run_dir/".backup").rmdir()
+
+def finish_rollbacks(run_dir):
+    "Finish the rollbacks in `run_dir` that a kill cut short, so that no stage reads a folder half put back."
+    for plan in sorted(Path(run_dir).glob(f".backup/*/{ROLLBACK_PLAN}")): roll_back_stage(run_dir, plan.parent.name)
 
 @contextlib.contextmanager
 def stage_transaction(run_dir, stage: str):
