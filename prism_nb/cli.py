@@ -11,7 +11,7 @@ import nbformat
 from jupyter_client.manager import KernelManager
 from .core import (CHOICES, PIPELINE, PrismError, STAGES, atomic_write, pick_device, user_path, is_done, load_settings, project_root, run_lock,
                            load_run_settings, set_aside_work, stage_transaction, write_json, profiles, Settings, file_sha256, lock_holder,
-                           made_with, parse_value, read_json, settings_diff, stage_hash, finish_rollbacks, ROLLBACK_PLAN)
+                           made_with, parse_value, read_json, settings_diff, stage_hash, drop_snapshot, finish_rollbacks, ROLLBACK_PLAN)
 from .models import CT2_QUANTIZATIONS, ORT_PRECISIONS, check_quantization
 
 # %% auto #0
@@ -163,8 +163,8 @@ def run_pipeline(profile="demo", run_dir=None, stages=None, overrides=(), resume
     with run_lock(run_dir), run_settings(run_dir, S):
         finish_rollbacks(run_dir)  # a rollback a kill cut short: finished before any stage is asked whether it is done
         for n, stage in enumerate(todo, 1):
-            if resume and is_done(S, run_dir, stage):
-                log(f"[{n}/{len(todo)}] {stage}: up to date, skipped"); continue
+            if resume and is_done(S, run_dir, stage):  # a snapshot there is a kill's that changed none of its outputs: dropped
+                drop_snapshot(run_dir, stage); log(f"[{n}/{len(todo)}] {stage}: up to date, skipped"); continue
             log(f"[{n}/{len(todo)}] {stage} ..."); t0 = time.time()
             aside = set_aside_work(run_dir)
             try:

@@ -20,7 +20,7 @@ __all__ = ['PROFILE_PREFIX', 'SECTIONS', 'EXECUTION_KEYS', 'ONLY_WITH', 'NEUTRAL
            'load_run_settings', 'file_sha256', 'stage_outputs', 'stage_settings', 'settings_diff', 'mark_done',
            'is_done', 'set_aside_dir', 'tagged_folder', 'set_aside_tag_file', 'tag_record', 'made_with',
            'set_aside_work', 'stage_folder', 'RunFolderBusy', 'lock_holder', 'run_lock', 'keep_file', 'snapshot_stage',
-           'tag_files', 'new_tagged_work', 'roll_back_stage', 'finish_rollbacks', 'stage_transaction']
+           'tag_files', 'new_tagged_work', 'roll_back_stage', 'drop_snapshot', 'finish_rollbacks', 'stage_transaction']
 
 # %% ../nbs/00_core.ipynb #eb64ef5a
 class PrismError(Exception):
@@ -614,8 +614,12 @@ def roll_back_stage(run_dir, stage: str):
         if (kept/str(i)).is_dir(): _move_into(list((kept/str(i)).iterdir()), set_aside_dir(run_dir/n["folder"], n["tag"], n["tag_file"]), n["tag_file"])
     _remove(kept); _remove(caches)  # empty by now
     (backup/".complete").unlink(missing_ok=True)  # nothing is left to finish from here on
-    shutil.rmtree(backup)
-    with contextlib.suppress(OSError): (run_dir/".backup").rmdir()
+    drop_snapshot(run_dir, stage)
+
+def drop_snapshot(run_dir, stage: str):
+    "Remove `stage`'s snapshot: its attempt finished, was rolled back, or was killed leaving the stage done."
+    shutil.rmtree(Path(run_dir)/".backup"/stage, ignore_errors=True)
+    with contextlib.suppress(OSError): (Path(run_dir)/".backup").rmdir()  # when no other stage's snapshot is there
 
 def finish_rollbacks(run_dir):
     "Finish the rollbacks in `run_dir` that a kill cut short, so that no stage reads a folder half put back."
@@ -628,5 +632,4 @@ def stage_transaction(run_dir, stage: str):
     try: yield
     except Exception:
         roll_back_stage(run_dir, stage); raise
-    shutil.rmtree(Path(run_dir)/".backup"/stage, ignore_errors=True)
-    with contextlib.suppress(OSError): (Path(run_dir)/".backup").rmdir()  # when no other stage's snapshot is there
+    drop_snapshot(run_dir, stage)

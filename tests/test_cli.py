@@ -1,6 +1,7 @@
 "`prism-nb` from the shell: bad input is one line and exit 2; a smoke run writes the data artifacts and resumes."
 import json, shlex
 from conftest import copy_run, prism_nb
+from prism_nb.core import snapshot_stage
 
 def assert_one_line_error(r, *words):
     assert r.returncode == 2, r.stderr
@@ -42,8 +43,11 @@ def test_smoke_data_stage_and_resume(tmp_path):
     assert (run/"01_data.ipynb").is_file()
     stats = json.loads((run/"data"/"stats.json").read_text())
     assert stats["n_users"] == 60 and stats["splits"]["test"] == 60
+    snapshot_stage(run, "data")  # what a kill of a rerun leaves before the stage changes a file
+    assert prism_nb("status", "--run-dir", run).stdout.split("\n")[1].split()[:2] == ["data", "interrupted"]
     r = prism_nb("run", "--profile", "smoke", "--stages", "data", "--run-dir", run, "--resume")
     assert r.returncode == 0 and "up to date, skipped" in r.stdout
+    assert not (run/".backup").exists() and prism_nb("status", "--run-dir", run).stdout.split("\n")[1].split()[:2] == ["data", "done"]
 
 def test_keep_settings_reruns_a_folder_with_its_own_overrides(tmp_path):
     "--keep-settings starts from the folder's settings.json: an earlier override stays without being repeated."
