@@ -11,7 +11,7 @@ import nbformat
 from jupyter_client.manager import KernelManager
 from .core import (CHOICES, PIPELINE, PrismError, STAGES, atomic_write, pick_device, user_path, is_done, load_settings, project_root, run_lock,
                            load_run_settings, set_aside_work, stage_transaction, write_json, profiles, Settings, file_sha256, lock_holder,
-                           made_with, parse_value, read_json, settings_diff, stage_hash, drop_snapshot, finish_rollbacks, ROLLBACK_PLAN)
+                           made_with, parse_value, read_json, settings_diff, stage_hash, drop_snapshot, finish_rollbacks, check_writer, ROLLBACK_PLAN)
 from .models import CT2_QUANTIZATIONS, ORT_PRECISIONS, check_quantization
 
 # %% auto #0
@@ -29,7 +29,8 @@ def stage_notebooks(nbs=None) -> dict[str, Path]:
     return {s.name: nbs/s.notebook for s in PIPELINE.values() if (nbs/s.notebook).is_file()}
 
 def ensure_upstream(S: Settings, run_dir: str | Path, stage: str):
-    "Run, in-process, every stage before `stage` whose outputs are missing or stale (a stage notebook run on its own)."
+    "Run, in-process, every stage before `stage` whose outputs are missing or stale (a stage notebook run on its own), unless another process writes there."
+    check_writer(run_dir)  # a stage notebook run by hand while `prism-nb run` writes the same folder
     for s in STAGES[:STAGES.index(stage)]:
         if not is_done(S, run_dir, s): getattr(importlib.import_module(f"prism_nb.{s}"), f"run_{s}")(S, run_dir)
 

@@ -19,8 +19,9 @@ __all__ = ['PROFILE_PREFIX', 'SECTIONS', 'EXECUTION_KEYS', 'ONLY_WITH', 'NEUTRAL
            'atomic_path', 'write_json', 'read_json', 'append_jsonl', 'read_jsonl', 'Stage', 'stage_hash', 'open_run',
            'load_run_settings', 'file_sha256', 'stage_outputs', 'stage_settings', 'settings_diff', 'mark_done',
            'is_done', 'set_aside_dir', 'tagged_folder', 'set_aside_tag_file', 'tag_record', 'made_with',
-           'set_aside_work', 'stage_folder', 'RunFolderBusy', 'lock_holder', 'run_lock', 'keep_file', 'snapshot_stage',
-           'tag_files', 'new_tagged_work', 'roll_back_stage', 'drop_snapshot', 'finish_rollbacks', 'stage_transaction']
+           'set_aside_work', 'stage_folder', 'RunFolderBusy', 'lock_holder', 'check_writer', 'run_lock', 'keep_file',
+           'snapshot_stage', 'tag_files', 'new_tagged_work', 'roll_back_stage', 'drop_snapshot', 'finish_rollbacks',
+           'stage_transaction']
 
 # %% ../nbs/00_core.ipynb #eb64ef5a
 class PrismError(Exception):
@@ -519,6 +520,16 @@ def lock_holder(run_dir) -> dict | None:
     except (OSError, json.JSONDecodeError): holder = {}
     return None if holder.get("host") == socket.gethostname() and not _alive(holder.get("pid")) else holder
 
+def _busy(run_dir, holder: dict) -> RunFolderBusy:
+    return RunFolderBusy(f"run folder {run_dir} is in use by prism-nb (pid {holder.get('pid')} on {holder.get('host')}): "
+                         f"wait for it to finish, or delete {Path(run_dir)/'.lock'} if that process is gone")
+
+def check_writer(run_dir):
+    "Refuse (`RunFolderBusy`) to write `run_dir` while another process holds it: not this one, nor its parent (the `prism-nb run` executing this notebook)."
+    holder = lock_holder(run_dir)
+    if holder is not None and not (holder.get("host") == socket.gethostname() and holder.get("pid") in (os.getpid(), os.getppid())):
+        raise _busy(run_dir, holder)
+
 @contextlib.contextmanager
 def run_lock(run_dir):
     "Hold `run_dir/.lock` (the holder's pid and host) so one process at a time writes a run folder; a stale lock is taken over."
@@ -528,8 +539,7 @@ def run_lock(run_dir):
         try: fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644); break
         except FileExistsError:
             if (holder := lock_holder(run_dir)) is None: path.unlink(missing_ok=True); continue
-            raise RunFolderBusy(f"run folder {run_dir} is in use by prism-nb (pid {holder.get('pid')} on {holder.get('host')}): "
-                                f"wait for it to finish, or delete {path} if that process is gone") from None
+            raise _busy(run_dir, holder) from None
     with os.fdopen(fd, "w") as f: json.dump(me, f)
     try: yield path
     finally: path.unlink(missing_ok=True)
