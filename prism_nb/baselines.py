@@ -14,7 +14,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 from .core import (PrismError, Settings, atomic_path, atomic_write, mark_done, pick_device, read_json, seed_everything,
-                           tag_settings, tagged_folder, write_json, IGNORED_BY)
+                           tag_settings, tagged_folder, write_json, IGNORED_BY, progress_bar)
 from .evaluation import peter_tokenize
 from .prism import (Student, UserTable, autocast, batch_loss, decoding, drop_users, encode, eval_loss, generate,
                             load_backbone, lr_lambda, rng_state, set_rng_state, stage_records)
@@ -225,13 +225,12 @@ def peter_val_loss(model: PETER, rated: Records, explained: Records, batch_size:
 def train_peter(model: PETER, train: tuple[Records, Records], val: tuple[Records, Records], H: dict, out_dir, seed: int = 0,
                 device: str = "cpu", stop_after: int | None = None, progress: bool = True) -> dict:
     "Train PETER with its schedule on `(rated, explained)` records, resuming from `out_dir/checkpoint.pt`; the best weights end loaded."
-    from tqdm.auto import tqdm
     opt = torch.optim.SGD(model.parameters(), lr=H["lr"])
     sched = torch.optim.lr_scheduler.StepLR(opt, 1, gamma=0.25)
     run = EpochCheckpoints(out_dir, model, opt, sched, seed, endured=0, stopped=False); st = run.st
     while st["epoch"] < H["epochs"] and not st["stopped"]:
         model.train(); batches = mixed_batches(len(train[0]), len(train[1]), H["batch_size"], seed + st["epoch"])
-        for r, e in tqdm(batches, desc=f"PETER epoch {st['epoch'] + 1}", disable=not progress, leave=False):
+        for r, e in progress_bar(batches, desc=f"PETER epoch {st['epoch'] + 1}", disable=not progress, leave=False):
             parts = peter_losses(model, train[0].take(r, device) if len(r) else None, train[1].take(e, device) if len(e) else None)
             loss = peter_objective(parts, H)
             opt.zero_grad(set_to_none=True); loss.backward()
@@ -286,7 +285,6 @@ def joint_val_loss(model: JointStudent, val_exs: list[dict], val_rated: Records,
 def train_joint(model: JointStudent, train_exs: list[dict], rated: Records, val_exs: list[dict], val_rated: Records, P, weight: float,
                 id_lr: float, out_dir, seed: int = 0, stop_after: int | None = None, progress: bool = True) -> dict:
     "Train the joint student (`P`: the `[prism]` section) epoch by epoch, resuming from `out_dir/checkpoint.pt`; the best weights end loaded."
-    from tqdm.auto import tqdm
     ids = [*model.users.parameters(), *model.items.parameters(), *model.rating_head.parameters()]
     opt = torch.optim.AdamW([{"params": [p for p in model.lm.parameters() if p.requires_grad], "lr": P.lr}, {"params": ids, "lr": id_lr}],
                             weight_decay=0.01)
@@ -297,7 +295,7 @@ def train_joint(model: JointStudent, train_exs: list[dict], rated: Records, val_
     amp = autocast(model, P.dtype)
     while st["epoch"] < P.epochs:
         model.train()
-        for r, e in tqdm(joint_schedule(len(rated), len(train_exs), rating_batch, P.batch_size, seed + st["epoch"]),
+        for r, e in progress_bar(joint_schedule(len(rated), len(train_exs), rating_batch, P.batch_size, seed + st["epoch"]),
                          desc=f"joint student epoch {st['epoch'] + 1}", disable=not progress, leave=False):
             u, i, y = rated.take(r, model.device)
             with amp:

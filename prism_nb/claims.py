@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 import pandas as pd
-from .core import PrismError, atomic_write
+from .core import PrismError, atomic_write, progress_bar
 
 # %% auto #0
 __all__ = ['SUPPORTED', 'UNSUPPORTED', 'CONTRADICTED', 'RELATION_WORDS', 'GENRE_ALIASES', 'SIMILARITY_WORDS', 'LINKERS',
@@ -489,7 +489,6 @@ def read_judge_input(path) -> list[dict]:
 
 def judge_file(src, dst, run_dir=None, progress: bool = True) -> dict:
     "Judge every line of `src` and write it to `dst` with `faithful` and `claims`; returns counts."
-    from tqdm.auto import tqdm
     rows = read_judge_input(src)
     rd = None
     if run_dir:
@@ -497,7 +496,7 @@ def judge_file(src, dst, run_dir=None, progress: bool = True) -> dict:
         rd = load_run_data(run_dir)
     vocab = Vocabulary.from_items(rd.items) if rd is not None else None
     out = []
-    for r in tqdm(rows, desc="judging", unit="text", disable=not progress):
+    for r in progress_bar(rows, desc="judging", unit="text", disable=not progress):
         v = judge(r["text"], r["facts"], r["history"], vocab)
         cs = annotate_truth(v["claims"], rd, r["user"], r["item"]) if rd is not None and "user" in r and "item" in r else v["claims"]
         out.append({**r, "faithful": v["faithful"], "claims": cs})

@@ -5,22 +5,23 @@ folder holds; `prism-nb explain` asks a trained student for one explanation."""
 
 # %% ../nbs/09_cli.ipynb #5a22ffb0
 from __future__ import annotations
-import argparse, ast, contextlib, datetime, errno, functools, importlib, importlib.util, json, os, re, shlex, sys, tempfile, time
+import argparse, ast, contextlib, datetime, errno, functools, importlib, importlib.util, json, os, re, shlex, shutil, sys, tempfile, threading, time
 from pathlib import Path
 import nbformat
 from jupyter_client.manager import KernelManager
 from .core import (CHOICES, PIPELINE, PrismError, STAGES, atomic_write, pick_device, user_path, is_done, load_settings, project_root, run_lock,
                            load_run_settings, set_aside_work, stage_transaction, write_json, profiles, Settings, file_sha256, lock_holder,
-                           made_with, parse_value, read_json, settings_diff, stage_hash, drop_snapshot, finish_rollbacks, check_writer, ROLLBACK_PLAN)
+                           made_with, parse_value, read_json, settings_diff, stage_hash, drop_snapshot, finish_rollbacks, check_writer,
+                           ROLLBACK_PLAN, PROGRESS_FILE)
 from .models import CT2_QUANTIZATIONS, ORT_PRECISIONS, check_quantization
 
 # %% auto #0
 __all__ = ['STAGE_MODELS', 'COMMANDS', 'BAD_PATH_ERRNOS', 'stage_notebooks', 'ensure_upstream', 'pick_stages', 'is_definition',
-           'stage_source', 'kernel_name', 'die_with_parent', 'TiedKernelManager', 'StageFailed', 'record_failure',
-           'run_stage', 'run_settings', 'settings_changes', 'log_set_aside', 'pipeline_settings', 'run_pipeline',
-           'override_arg', 'made_with_text', 'stage_state', 'set_aside_state', 'run_status', 'format_status', 'parser',
-           'check_run_args', 'check_models', 'check_inputs', 'cmd_run', 'cmd_status', 'cmd_explain_file', 'cmd_explain',
-           'cmd_judge', 'cmd_export', 'cmd_docs', 'main']
+           'stage_source', 'kernel_name', 'die_with_parent', 'TiedKernelManager', 'last_bar', 'fit_bar',
+           'shown_progress', 'StageFailed', 'record_failure', 'run_stage', 'run_settings', 'settings_changes',
+           'log_set_aside', 'pipeline_settings', 'run_pipeline', 'override_arg', 'made_with_text', 'stage_state',
+           'set_aside_state', 'run_status', 'format_status', 'parser', 'check_run_args', 'check_models', 'check_inputs',
+           'cmd_run', 'cmd_status', 'cmd_explain_file', 'cmd_explain', 'cmd_judge', 'cmd_export', 'cmd_docs', 'main']
 
 # %% ../nbs/09_cli.ipynb #628fdcc5
 def stage_notebooks(nbs=None) -> dict[str, Path]:
@@ -72,10 +73,40 @@ def die_with_parent(parent: int):
     if os.getppid() != parent: os._exit(1)  # the parent died before the request was made
 
 class TiedKernelManager(KernelManager):
-    "A kernel manager whose kernels die with this process (Linux), so no stage outlives `prism-nb`."
+    "A kernel manager whose kernels die with this process (Linux), so no stage outlives `prism-nb`; their progress bars write to `bars`."
+    bars = None  # the file of the kernel's progress bars (`core.progress_bar`), for `shown_progress`
     async def _async_launch_kernel(self, kernel_cmd, **kw):
         if sys.platform.startswith("linux"): kw["preexec_fn"] = functools.partial(die_with_parent, os.getpid())
+        if self.bars: kw["env"] = {**kw.get("env", os.environ), PROGRESS_FILE: str(self.bars)}
         return await super()._async_launch_kernel(kernel_cmd, **kw)
+
+def last_bar(path) -> str:
+    "The latest state of the progress bars written to `path` (tqdm redraws a bar after a carriage return); empty when none."
+    with contextlib.suppress(OSError), open(path, "rb") as f:
+        f.seek(max(0, os.fstat(f.fileno()).st_size - 4096))
+        return next((s.strip() for s in reversed(re.split(r"[\r\n]", f.read().decode(errors="replace"))) if s.strip()), "")
+    return ""
+
+def fit_bar(bar: str, width: int) -> str:
+    "A tqdm bar in `width` characters: without its drawn part when it is too wide, so the counts and times stay."
+    return bar if len(bar) <= width else re.sub(r"\|[^|]*\|", "|", bar, count=1)[:width]
+
+@contextlib.contextmanager
+def shown_progress(path, tty: bool,
+                   every: float | None = None,  # seconds between looks: 0.5 on a terminal, else 30 (a line in a log when the bar moved)
+                   ):
+    "While the block runs, show on stderr the latest bar written to `path`: redrawn in place on a terminal (`tty`), else as a line now and then."
+    stop, shown, every = threading.Event(), [""], every or (0.5 if tty else 30.0)
+    def show():
+        while not stop.wait(every):
+            if (bar := last_bar(path)) and bar != shown[0]:
+                shown[0] = bar
+                sys.stderr.write(f"\r\033[K  {fit_bar(bar, shutil.get_terminal_size().columns - 3)}" if tty else f"  {bar}\n"); sys.stderr.flush()
+    thread = threading.Thread(target=show, daemon=True); thread.start()
+    try: yield
+    finally:
+        stop.set(); thread.join()
+        if tty and shown[0]: sys.stderr.write("\r\033[K"); sys.stderr.flush()
 
 # %% ../nbs/09_cli.ipynb #807fdb17
 class StageFailed(PrismError):
@@ -92,17 +123,20 @@ def record_failure(stage: str, staged: Path, run_dir: Path, ename: str, message:
                                                   "time": datetime.datetime.now().isoformat(timespec="seconds")})
     return failed
 
-def run_stage(stage: str, nb: Path, run_dir: Path, profile: str, progress: bool = False):
+def run_stage(stage: str, nb: Path, run_dir: Path, profile: str,
+              progress: bool = False,  # on a terminal: the stage's latest progress bar redrawn in place (else a line every 30 s)
+              ):
     "Execute one stage notebook with papermill; bad input becomes a one-line PrismError, any other error StageFailed."
     import papermill as pm
     staged = run_dir/".staging"/nb.name; staged.parent.mkdir(parents=True, exist_ok=True)
     try:
         with tempfile.TemporaryDirectory() as sockets:  # a local kernel talks over unix sockets, not open TCP ports
             km = TiedKernelManager(kernel_name=kernel_name(), transport="ipc", ip=str(Path(sockets)/"kernel"))
-            source = stage_source(nb, Path(sockets)/nb.name)
-            try: pm.execute_notebook(str(source), str(staged), parameters={"run_dir": str(run_dir.resolve()), "profile": profile},
-                                     kernel_name=kernel_name(), language="python", cwd=str(nb.parent), progress_bar=progress,
-                                     log_output=False, km=km)
+            source, km.bars = stage_source(nb, Path(sockets)/nb.name), Path(sockets)/"bars"
+            try:
+                with shown_progress(km.bars, tty=progress):
+                    pm.execute_notebook(str(source), str(staged), parameters={"run_dir": str(run_dir.resolve()), "profile": profile},
+                                        kernel_name=kernel_name(), language="python", cwd=str(nb.parent), progress_bar=False, log_output=False, km=km)
             finally:
                 if km.has_kernel: km.shutdown_kernel(now=True)
     except pm.PapermillExecutionError as e:

@@ -4,24 +4,24 @@
 
 # %% ../nbs/00_core.ipynb #fb5e1618
 from __future__ import annotations
-import ast, configparser, contextlib, copy, hashlib, json, math, os, random, shutil, socket, tempfile, time
+import ast, configparser, contextlib, copy, functools, hashlib, json, math, os, random, shutil, socket, tempfile, time
 from dataclasses import dataclass
 from pathlib import Path
 from fastcore.basics import AttrDict
 
 # %% auto #0
-__all__ = ['PROFILE_PREFIX', 'SECTIONS', 'EXECUTION_KEYS', 'ONLY_WITH', 'NEUTRAL', 'RANGES', 'CHOICES', 'PIPELINE', 'STAGES',
-           'CUT_KEYS', 'RUNTIME_KEYS', 'DECODING_KEYS', 'IGNORED_BY', 'TAG_FILE', 'REPLACED_WHOLE', 'ROLLBACK_PLAN',
-           'PrismError', 'project_root', 'user_path', 'parse_value', 'coerce', 'RunSettings', 'DataSettings',
-           'RankingSettings', 'OracleSettings', 'PrismSettings', 'EvaluationSettings', 'ProfilingSettings',
-           'BaselinesSettings', 'Settings', 'tag_settings', 'read_ini', 'set_key', 'profiles', 'check_ranges',
-           'check_choices', 'load_settings', 'apply_overrides', 'seed_everything', 'pick_device', 'atomic_write',
-           'atomic_path', 'write_json', 'read_json', 'append_jsonl', 'read_jsonl', 'Stage', 'stage_hash', 'open_run',
-           'load_run_settings', 'file_sha256', 'stage_outputs', 'stage_settings', 'settings_diff', 'mark_done',
-           'is_done', 'set_aside_dir', 'tagged_folder', 'set_aside_tag_file', 'tag_record', 'made_with',
-           'set_aside_work', 'stage_folder', 'RunFolderBusy', 'lock_holder', 'check_writer', 'run_lock', 'keep_file',
-           'snapshot_stage', 'tag_files', 'new_tagged_work', 'roll_back_stage', 'drop_snapshot', 'finish_rollbacks',
-           'stage_transaction']
+__all__ = ['PROFILE_PREFIX', 'SECTIONS', 'EXECUTION_KEYS', 'ONLY_WITH', 'NEUTRAL', 'RANGES', 'CHOICES', 'PROGRESS_FILE',
+           'PIPELINE', 'STAGES', 'CUT_KEYS', 'RUNTIME_KEYS', 'DECODING_KEYS', 'IGNORED_BY', 'TAG_FILE',
+           'REPLACED_WHOLE', 'ROLLBACK_PLAN', 'PrismError', 'project_root', 'user_path', 'parse_value', 'coerce',
+           'RunSettings', 'DataSettings', 'RankingSettings', 'OracleSettings', 'PrismSettings', 'EvaluationSettings',
+           'ProfilingSettings', 'BaselinesSettings', 'Settings', 'tag_settings', 'read_ini', 'set_key', 'profiles',
+           'check_ranges', 'check_choices', 'load_settings', 'apply_overrides', 'seed_everything', 'pick_device',
+           'atomic_write', 'atomic_path', 'write_json', 'read_json', 'append_jsonl', 'read_jsonl', 'progress_bar',
+           'Stage', 'stage_hash', 'open_run', 'load_run_settings', 'file_sha256', 'stage_outputs', 'stage_settings',
+           'settings_diff', 'mark_done', 'is_done', 'set_aside_dir', 'tagged_folder', 'set_aside_tag_file',
+           'tag_record', 'made_with', 'set_aside_work', 'stage_folder', 'RunFolderBusy', 'lock_holder', 'check_writer',
+           'run_lock', 'keep_file', 'snapshot_stage', 'tag_files', 'new_tagged_work', 'roll_back_stage',
+           'drop_snapshot', 'finish_rollbacks', 'stage_transaction']
 
 # %% ../nbs/00_core.ipynb #eb64ef5a
 class PrismError(Exception):
@@ -331,6 +331,20 @@ def read_jsonl(path) -> list[dict]:
             if i == len(lines) - 1: break
             raise PrismError(f"{path} line {i+1} is not valid JSON: delete the line or the file to regenerate it") from None
     return rows
+
+# %% ../nbs/00_core.ipynb #c0a1e2f4
+PROGRESS_FILE = "PRISM_NB_PROGRESS"  # environment variable: the file a stage's bars write to while `prism-nb run` shows them
+
+@functools.cache
+def _progress_stream(path: str): return open(path, "a", buffering=1)
+
+def progress_bar(iterable=None, **kw):
+    "A tqdm bar: `tqdm.auto`'s, or in a stage that `prism-nb run` executes, a text bar written to the file the command shows."
+    if path := os.environ.get(PROGRESS_FILE):
+        from tqdm import tqdm
+        return tqdm(iterable, **{"file": _progress_stream(path), "mininterval": 1.0, "ncols": 100, **kw})
+    from tqdm.auto import tqdm
+    return tqdm(iterable, **kw)
 
 # %% ../nbs/00_core.ipynb #997e5c58
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ from __future__ import annotations
 import functools, hashlib, random, json, re, time, uuid
 from pathlib import Path
 import pandas as pd
-from .core import PrismError, append_jsonl, read_jsonl, atomic_write, write_json, mark_done, seed_everything, pick_device, Settings, OracleSettings
+from .core import (PrismError, append_jsonl, read_jsonl, atomic_write, write_json, mark_done, seed_everything, pick_device, Settings,
+                           OracleSettings, progress_bar)
 from .data import RecData
 
 # %% auto #0
@@ -195,7 +196,6 @@ def local_generate(teacher, batches: list[list[dict]], prefix: str, model: str, 
 def generate_cached(teacher, jobs: list[dict], cache_path, model: str, decoding: dict, batch_size: int,
                     progress: bool = True, engine=None) -> dict:
     "Generate every job (dicts with `key`, `prompt`) missing from the cache, here or on `engine`, appending each batch; returns the cache."
-    from tqdm.auto import tqdm
     from prism_nb.models import shared_prefix
     repair_tail(cache_path)
     cache = read_cache(cache_path)
@@ -204,7 +204,7 @@ def generate_cached(teacher, jobs: list[dict], cache_path, model: str, decoding:
     batches = [[todo[i] for i in b] for b in length_batches([teacher.n_tokens(j["prompt"]) for j in todo], batch_size)]
     prefix = shared_prefix([j["prompt"] for j in todo])
     run = engine.generate if engine is not None else functools.partial(local_generate, teacher)
-    bar = tqdm(total=len(todo), unit="expl", desc=f"Oracle {model}", disable=not progress)
+    bar = progress_bar(total=len(todo), unit="expl", desc=f"Oracle {model}", disable=not progress)
     for rows in run(batches, prefix, model, decoding):
         rows = [r for r in rows if r["key"] not in cache]  # a batch retried after a lost worker may come back twice
         append_jsonl(cache_path, rows)

@@ -14,7 +14,7 @@ from torch import nn
 from torch.distributed.elastic.multiprocessing.errors import record
 from .core import (PrismError, seed_everything, pick_device, atomic_path, atomic_write, write_json, read_json,
                            append_jsonl, read_jsonl, mark_done, stage_folder, tagged_folder, Settings, PrismSettings,
-                           CUT_KEYS, DECODING_KEYS, RUNTIME_KEYS, TAG_FILE)
+                           CUT_KEYS, DECODING_KEYS, RUNTIME_KEYS, TAG_FILE, progress_bar)
 from .models import CONVERTERS, ort_generate, ort_model, runtime_threads
 from .oracle import length_batches
 
@@ -353,14 +353,17 @@ class Trainer:
     def run(self, stop_after: int | None = None, progress=None) -> dict:
         "Train to the end (or for `stop_after` steps), logging every step; returns a summary with the best weights loaded."
         st, t0 = self.state, time.time() - self.state["seconds"]
-        for done_here in range(1, self.total + 1):
-            if st["step"] >= self.total or st["stopped"]: break
-            row = self.train_step()
-            st["seconds"] = time.time() - t0; row["seconds"] = round(st["seconds"], 3)
-            if self.main: append_jsonl(self.log_path, [row])
-            if progress and self.main: progress(row)
-            if st["step"] % self.P.checkpoint_every == 0 and st["step"] < self.total and not st["stopped"]: self.checkpoint()
-            if stop_after is not None and done_here >= stop_after and st["step"] < self.total: return {**st, "finished": False}
+        with progress_bar(total=self.total, initial=st["step"], unit="step", desc=f"training {self.out_dir.parent.name}", leave=False,
+                          disable=not self.main) as bar:
+            for done_here in range(1, self.total + 1):
+                if st["step"] >= self.total or st["stopped"]: break
+                row = self.train_step()
+                st["seconds"] = time.time() - t0; row["seconds"] = round(st["seconds"], 3)
+                bar.update(); bar.set_postfix(loss=f"{row['train_loss']:.3f}", refresh=False)
+                if self.main: append_jsonl(self.log_path, [row])
+                if progress and self.main: progress(row)
+                if st["step"] % self.P.checkpoint_every == 0 and st["step"] < self.total and not st["stopped"]: self.checkpoint()
+                if stop_after is not None and done_here >= stop_after and st["step"] < self.total: return {**st, "finished": False}
         self.barrier()  # rank 0's last best.pt is written
         if self.best_path.is_file(): self.student.load_state_dict(torch.load(self.best_path, map_location=self.student.device, weights_only=True))
         self.student.eval()
@@ -799,7 +802,6 @@ def read_pairs(path, items: set, top: int | None = None) -> tuple[list[dict], li
 def explain_file(run_dir, recommendations, out, system: str = "student", top: int | None = None, batch_size: int | None = None,
                  stop_after: int | None = None, progress: bool = True, runtime: str | None = None) -> dict:
     "Explain every row of a ranking file into `out` (JSON lines) in batches on `runtime` (default: the run's `prism.runtime`), resuming after a kill."
-    from tqdm.auto import tqdm
     from prism_nb.data import run_items
     run_dir, out = Path(run_dir), Path(out)
     pairs, bad = read_pairs(recommendations, set(run_items(run_dir).item.astype(str)), top)
@@ -808,7 +810,7 @@ def explain_file(run_dir, recommendations, out, system: str = "student", top: in
     done = {(r["user"], r["item"]) for r in read_jsonl(out)}
     todo = [p for p in pairs if (p["user"], p["item"]) not in done]
     bs, t0, written = batch_size or prism.S.prism.generate_batch_size, time.time(), 0
-    with tqdm(total=len(pairs), initial=len(pairs) - len(todo), unit="expl", desc=f"Prism {system}", disable=not progress) as bar:
+    with progress_bar(total=len(pairs), initial=len(pairs) - len(todo), unit="expl", desc=f"Prism {system}", disable=not progress) as bar:
         for n, b in enumerate(range(0, len(todo), bs), 1):
             chunk = todo[b:b + bs]
             texts = prism.explain_batch([(p["user"], p["item"]) for p in chunk])

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json, subprocess, sys, threading, time
 from pathlib import Path
 import numpy as np, pandas as pd
-from .core import PrismError, mark_done, pick_device, read_jsonl, write_json, Settings
+from .core import PrismError, mark_done, pick_device, read_jsonl, write_json, Settings, progress_bar
 
 # %% auto #0
 __all__ = ['rss_mb', 'PeakMemory', 'lm_runner', 'student_runner', 'ct2_lm_runner', 'ort_lm_runner', 'exported_student_runner',
@@ -195,7 +195,7 @@ def run_profiling(S: Settings, run_dir: str | Path) -> dict:
               new_tokens=S.profiling.max_new_tokens, num_beams=S.oracle.num_beams)
     from prism_nb.prism import export_student
     runs = []
-    for runtime in S.profiling.runtimes:
+    for runtime in progress_bar(S.profiling.runtimes, desc="profiling teacher and student", unit="runtime"):
         dtype = S.oracle.dtype if runtime == "transformers" else S.profiling.quantization
         student = run_dir/"student" if runtime == "transformers" else \
             export_student(run_dir/"student", run_dir/"profile"/f"student-{runtime}-{dtype}", dtype, runtime)

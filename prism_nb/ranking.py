@@ -11,8 +11,7 @@ import contextlib, time, warnings
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np, pandas as pd, scipy.sparse as sp, torch
-from tqdm.auto import tqdm
-from .core import PrismError, seed_everything, write_json, atomic_path, mark_done, Settings, user_path
+from .core import PrismError, seed_everything, write_json, atomic_path, mark_done, Settings, user_path, progress_bar
 
 # %% auto #0
 __all__ = ['RANKERS', 'DATASET_PARAMS', 'PROTOCOL', 'hr_at_k', 'recall_at_k', 'ndcg_at_k', 'mrr', 'metric_names',
@@ -287,7 +286,7 @@ class SASRecRanker(Ranker):
             seen = cat.matrix(train); vt = split_targets(cat, valid, seen)
         best, best_state, bad, self.log = -1.0, None, 0, []
         with _torch_threads(self.threads):
-            bar = tqdm(range(p["max_epochs"]), desc="sasrec", leave=False)
+            bar = progress_bar(range(p["max_epochs"]), desc="sasrec", leave=False)
             for ep in bar:
                 self.net.train(); perm, tot = rng.permutation(len(X)), 0.0
                 for b in range(0, len(X), p["batch_size"]):
