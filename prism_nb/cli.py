@@ -16,12 +16,13 @@ from .core import (CHOICES, PIPELINE, PrismError, STAGES, atomic_write, pick_dev
 from .models import CT2_QUANTIZATIONS, ORT_PRECISIONS, check_quantization
 
 # %% auto #0
-__all__ = ['STAGE_MODELS', 'COMMANDS', 'BAD_PATH_ERRNOS', 'stage_notebooks', 'ensure_upstream', 'pick_stages', 'is_definition',
-           'stage_source', 'kernel_name', 'die_with_parent', 'TiedKernelManager', 'last_bar', 'fit_bar',
-           'shown_progress', 'StageFailed', 'record_failure', 'run_stage', 'run_settings', 'settings_changes',
-           'log_set_aside', 'pipeline_settings', 'run_pipeline', 'override_arg', 'made_with_text', 'stage_state',
-           'set_aside_state', 'run_status', 'format_status', 'parser', 'check_run_args', 'check_models', 'check_inputs',
-           'cmd_run', 'cmd_status', 'cmd_explain_file', 'cmd_explain', 'cmd_judge', 'cmd_export', 'cmd_docs', 'main']
+__all__ = ['BARS', 'STAGE_MODELS', 'COMMANDS', 'BAD_PATH_ERRNOS', 'stage_notebooks', 'ensure_upstream', 'pick_stages',
+           'is_definition', 'stage_source', 'kernel_name', 'die_with_parent', 'TiedKernelManager', 'last_bar',
+           'fit_bar', 'shown_progress', 'StageFailed', 'record_failure', 'run_stage', 'run_settings',
+           'settings_changes', 'log_set_aside', 'pipeline_settings', 'run_pipeline', 'override_arg', 'made_with_text',
+           'stage_state', 'set_aside_state', 'run_status', 'format_status', 'parser', 'check_run_args', 'check_models',
+           'check_inputs', 'cmd_run', 'cmd_status', 'cmd_explain_file', 'cmd_explain', 'cmd_judge', 'cmd_export',
+           'cmd_docs', 'main']
 
 # %% ../nbs/09_cli.ipynb #628fdcc5
 def stage_notebooks(nbs=None) -> dict[str, Path]:
@@ -80,6 +81,8 @@ class TiedKernelManager(KernelManager):
         if self.bars: kw["env"] = {**kw.get("env", os.environ), PROGRESS_FILE: str(self.bars)}
         return await super()._async_launch_kernel(kernel_cmd, **kw)
 
+BARS = ".progress"  # in a run folder while a stage runs: the text of its progress bars, for the terminal and `prism-nb status`
+
 def last_bar(path) -> str:
     "The latest state of the progress bars written to `path` (tqdm redraws a bar after a carriage return); empty when none."
     with contextlib.suppress(OSError), open(path, "rb") as f:
@@ -132,13 +135,15 @@ def run_stage(stage: str, nb: Path, run_dir: Path, profile: str,
     try:
         with tempfile.TemporaryDirectory() as sockets:  # a local kernel talks over unix sockets, not open TCP ports
             km = TiedKernelManager(kernel_name=kernel_name(), transport="ipc", ip=str(Path(sockets)/"kernel"))
-            source, km.bars = stage_source(nb, Path(sockets)/nb.name), Path(sockets)/"bars"
+            source, km.bars = stage_source(nb, Path(sockets)/nb.name), run_dir/BARS
+            km.bars.write_text("")
             try:
                 with shown_progress(km.bars, tty=progress):
                     pm.execute_notebook(str(source), str(staged), parameters={"run_dir": str(run_dir.resolve()), "profile": profile},
                                         kernel_name=kernel_name(), language="python", cwd=str(nb.parent), progress_bar=False, log_output=False, km=km)
             finally:
                 if km.has_kernel: km.shutdown_kernel(now=True)
+                km.bars.unlink(missing_ok=True)
     except pm.PapermillExecutionError as e:
         message = e.evalue.splitlines()[0] if e.evalue else ""
         failed = record_failure(stage, staged, run_dir, e.ename, message)
@@ -240,7 +245,7 @@ def stage_state(S: Settings, run_dir: Path, stage: str, running: bool = False) -
     if (run_dir/".backup"/stage/".complete").is_file():
         killed = ("killed while putting back its last good state after a failure: the next run finishes that first"
                   if (run_dir/".backup"/stage/ROLLBACK_PLAN).is_file() else "killed midway: a rerun goes on from its checkpoints")
-        row.update(state="running" if running else "interrupted", why="" if running else killed)
+        row.update(state="running" if running else "interrupted", why=last_bar(run_dir/BARS) if running else killed)
     elif marker is None: row.update(state="damaged marker", why=f"done/{stage}.json is not valid JSON: the stage runs again")
     elif marker.get("settings_hash") not in (None, stage_hash(S, stage)):
         diff = settings_diff(marker["settings"], S) if "settings" in marker else {}
