@@ -56,8 +56,7 @@ def worker(a):
     import torch
     torch.set_num_threads(a.threads)
     from prism_nb.models import load_lm, generate_batch, resolve_dtype, prefix_cache
-    from prism_nb.oracle import build_prompt, select_facts, item_noun, length_batches
-    from prism_nb.data import pair_facts
+    from prism_nb.oracle import build_prompt, prompt_facts, item_noun, length_batches
     dtype, bs, *opts = a.config.split(":")
     bs, opts = int(bs), set(",".join(opts).split(",")) - {"", "none"}
     quant = "int8" if "int8" in opts else "none"
@@ -69,8 +68,7 @@ def worker(a):
     load_s = time.time() - t0
     S, rd, pairs = prompts_for(a.run_dir, a.model, a.n)
     seq2seq, noun = model.config.is_encoder_decoder, item_noun(rd.name)
-    prompts = [build_prompt(select_facts(pair_facts(rd, u, i, S.data.history_len, S.data.min_rating, S.data.kg_window),
-                                         S.oracle.prompt_history, S.oracle.max_facts), tok, seq2seq, noun)
+    prompts = [build_prompt(prompt_facts(S, rd, u, i), tok, seq2seq, noun)
                for u, i in pairs[["user", "item"]].itertuples(index=False)]
     generate_batch(model, tok, prompts[:1], 2)  # warm-up
     t0 = time.perf_counter()

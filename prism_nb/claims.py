@@ -15,12 +15,13 @@ from .core import PrismError, atomic_write, progress_bar
 
 # %% auto #0
 __all__ = ['SUPPORTED', 'UNSUPPORTED', 'CONTRADICTED', 'RELATION_WORDS', 'GENRE_ALIASES', 'SIMILARITY_WORDS', 'LINKERS',
-           'USER_LIKED', 'LIKED_BY_USER', 'ORDINARY_CAPITALS', 'FUNCTION_WORDS', 'RECOMMENDING_WORDS', 'claim', 'words',
-           'title_forms', 'Vocabulary', 'catalogue_features', 'Word', 'Mention', 'text_words', 'sentence_numbers',
-           'find_mentions', 'Evidence', 'evidence', 'Reading', 'read', 'prompt_title', 'near_miss', 'title_groups',
-           'governing', 'relation_claim', 'genre_link_claim', 'title_claims', 'loose_relation_claims',
-           'attribute_claims', 'user_claims', 'name_claims', 'content_claims', 'check', 'judge', 'mentioned_features',
-           'claim_truth', 'annotate_truth', 'read_judge_input', 'judge_file', 'rate', 'agreement', 'cohen_kappa']
+           'USER_LIKED', 'LIKED_BY_USER', 'LIKED_TITLES', 'GENRE_LINKING', 'ORDINARY_CAPITALS', 'FUNCTION_WORDS',
+           'RECOMMENDING_WORDS', 'claim', 'words', 'title_forms', 'Vocabulary', 'catalogue_features', 'Word', 'Mention',
+           'text_words', 'sentence_numbers', 'find_mentions', 'Evidence', 'evidence', 'Reading', 'read', 'prompt_title',
+           'near_miss', 'title_groups', 'governing', 'relation_claim', 'genre_link_claim', 'title_claims',
+           'loose_relation_claims', 'attribute_claims', 'user_claims', 'liked_genre_claims', 'name_claims',
+           'content_claims', 'check', 'judge', 'mentioned_features', 'claim_truth', 'annotate_truth',
+           'read_judge_input', 'judge_file', 'rate', 'agreement', 'cohen_kappa']
 
 # %% ../nbs/02b_claims.ipynb #d7cfa305
 SUPPORTED, UNSUPPORTED, CONTRADICTED = "supported", "unsupported", "contradicted"
@@ -331,8 +332,9 @@ def _liked_claim(m: Mention, said: str, ev: Evidence) -> dict | None:
     p = prompt_title(m.name, ev)
     if p is None: return None
     if p == ev.item: return claim("user", said, CONTRADICTED, "the recommended item is not one the user has seen", title=p)
-    if p not in ev.history: return claim("user", said, UNSUPPORTED, f"{p} is not among the titles the user liked", title=p)
-    return claim("history", said, SUPPORTED, "in the history", title=p)
+    if p in ev.history: return claim("history", said, SUPPORTED, "in the history", title=p)
+    if p in ev.links: return claim("history", said, SUPPORTED, "a fact links it to the item: a title the user liked", title=p)
+    return claim("user", said, UNSUPPORTED, f"{p} is not among the titles the user liked", title=p)
 
 def user_claims(r: Reading) -> list[dict]:
     "What the text says the user liked, checked against the history."
@@ -353,6 +355,40 @@ def user_claims(r: Reading) -> list[dict]:
         named = before[-2:] if lead.endswith(("both of", "both")) else before if lead.endswith(("all of", "all")) else last_list
         out += [_liked_claim(m, f"{m.text} {x[0]}", r.ev) for m in named]
     return [c for c in out if c]
+
+# %% ../nbs/02b_claims.ipynb #9677669a
+LIKED_TITLES = re.compile(
+    r"\b(?:movies|films|titles|ones|items|products)(?: that| which)? (?:the user|they|you|the viewer)"
+    r"(?: have| has| had)?(?: previously| also| already| really)? (?:liked|enjoyed|loved|watched|rated highly|appreciated)\b"
+    r"|\b(?:the user's|their|your) (?:previously liked |highly rated )?(?:liked|favou?rite|previous|past|preferred)? ?"
+    r"(?:movies|films|titles|history|preferences|tastes?)\b", re.I)
+GENRE_LINKING = set("""a an the and or with in of for as such including like similar same share shares shared sharing common genre
+genres film films movie movies title titles elements aspects also both many several other""".split())
+
+def _genres_beside(r: Reading, start: int, end: int) -> list[str]:
+    "The genres listed right before word `start` or right after word `end`, with only linking words between."
+    at = {k: m for m in r.mentions for k in range(m.i, m.j)}
+    found = []
+    for ks in (range(start - 1, -1, -1), range(end, len(r.words))):
+        for k in ks:
+            m = at.get(k)
+            linking = m.kind == "similar" or (m.kind, m.name) == ("relation", "genre") if m else r.words[k].low in GENRE_LINKING
+            if m is not None and m.kind == "genre": found.append(m.name)
+            elif not linking or r.sents[k] != r.sents[min(start, len(r.sents) - 1)]: break
+    return list(dict.fromkeys(found))
+
+def liked_genre_claims(r: Reading) -> list[dict]:
+    "Genres said of the liked titles as a group: each must be a genre a fact shares with a liked title."
+    shared = {k.split(":", 1)[1]: v for l in r.ev.links.values() for k, v in l.items() if k.startswith("genre:")}
+    word_at = lambda pos: next((k for k, w in enumerate(r.words) if w.start >= pos), len(r.words))
+    out = []
+    for x in LIKED_TITLES.finditer(r.text):
+        for g in _genres_beside(r, word_at(x.start()), word_at(x.end())):
+            said, about = f"{g} shared with the titles the user liked", {"genre": g, "relation": "genre"}
+            out.append(claim("liked_genre", said, SUPPORTED, shared[g], **about) if g in shared else
+                       claim("liked_genre", said, UNSUPPORTED, f"no fact ties {g} to a liked title", **about))
+    return out
+
 
 # %% ../nbs/02b_claims.ipynb #0f5fa33b
 ORDINARY_CAPITALS = set("""i you the this it if user users a an and they both its their since because as with given based
@@ -425,7 +461,8 @@ def check(text: str, facts: list[dict], history: list[dict], vocab: Vocabulary) 
     users = user_claims(r)
     said_liked = {c.get("title") for c in users}
     titles = [c for c in titles if not (c["kind"] == "history" and c.get("title") in said_liked)]  # one claim per liked title
-    return titles + loose_relation_claims(r, used) + attribute_claims(r) + users + name_claims(r) + content_claims(r)
+    return (titles + loose_relation_claims(r, used) + attribute_claims(r) + users + liked_genre_claims(r) + name_claims(r)
+            + content_claims(r))
 
 def judge(text: str, facts: list[dict], history: list[dict], vocab: Vocabulary | None = None) -> dict:
     "The verdict on one explanation: faithful or not, its claims, claim precision and whether it cites the user's history."
@@ -444,6 +481,10 @@ def mentioned_features(text: str, vocab: Vocabulary) -> set:
     return {m.name for m in find_mentions(str(text), vocab)[0] if m.kind in ("genre", "feature")}
 
 # %% ../nbs/02b_claims.ipynb #147582e7
+def _listed(values) -> list:
+    "A list of `values`: a list, a numpy array (as parquet gives), or nothing."
+    return [] if values is None else list(values)
+
 def _title_items(rd) -> dict:
     "Catalogue title -> item id of a dataset."
     return dict(zip(rd.items["title"].astype(str), rd.items["item"].astype(str)))
@@ -451,14 +492,17 @@ def _title_items(rd) -> dict:
 def claim_truth(c: dict, rd, user: str, item: str, by_title: dict) -> bool | None:
     "Whether an unbacked claim is true of the whole dataset (None when the data cannot tell)."
     info = rd.item_info.get(str(item), {})
-    if "genre" in c: return c["genre"] in list(info.get("genres") or [])
+    if c["kind"] == "liked_genre":
+        liked = rd.train_by_user.get(str(user), pd.DataFrame(columns=["item"])).item
+        return c["genre"] in _listed(info.get("genres")) and any(c["genre"] in _listed(rd.item_info.get(i, {}).get("genres")) for i in liked)
+    if "genre" in c: return c["genre"] in _listed(info.get("genres"))
     if "year" in c: return not pd.isna(info.get("year")) and str(int(info["year"])) == c["year"]
     other = by_title.get(c.get("title"))
     if other is None: return None
     if c["kind"] == "user": return other in set(rd.train_by_user.get(str(user), pd.DataFrame(columns=["item"])).item)
     if c["kind"] == "title": return True  # a real catalogue title, only not given
     rel, mine, theirs = c.get("relation"), rd.item_kg.get(str(item), set()), rd.item_kg.get(other, set())
-    if rel in ("genre", "any") and set(info.get("genres") or []) & set(rd.item_info.get(other, {}).get("genres") or []): return True
+    if rel in ("genre", "any") and set(_listed(info.get("genres"))) & set(_listed(rd.item_info.get(other, {}).get("genres"))): return True
     if rel == "genre": return False
     return bool({e for r, e in mine if rel in (r, "any")} & {e for r, e in theirs if rel in (r, "any")})
 

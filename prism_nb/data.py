@@ -350,10 +350,10 @@ def item_facts(rd: RecData, item: str, history: pd.DataFrame) -> list[dict]:
     return facts
 
 def pair_facts(rd: RecData, user: str, item: str, n: int = 8, min_rating: float = 4, window: int = 20) -> dict:
-    "The history (latest `n` liked) and item facts (linked to the latest `window` liked) an explanation may use."
+    "The history (latest `n` liked), the liked titles facts may link to (latest `window`) and the item's facts."
     h = user_history(rd, user, max(n, window), min_rating)
-    return {"history": [{"item": i, "title": t, "rating": float(r)} for i, t, r in zip(h.item[:n], h.title[:n], h.rating[:n])],
-            "facts": item_facts(rd, item, h)}
+    liked = [{"item": i, "title": t, "rating": float(r)} for i, t, r in zip(h.item, h.title, h.rating)]
+    return {"history": liked[:n], "window": liked, "facts": item_facts(rd, item, h)}
 
 # %% ../nbs/01_data.ipynb #9bb2dfa0
 def peter_folder(path) -> Path:

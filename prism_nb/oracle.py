@@ -12,12 +12,12 @@ from .core import (PrismError, append_jsonl, read_jsonl, atomic_write, write_jso
 from .data import RecData
 
 # %% auto #0
-__all__ = ['SYSTEM', 'SEQ2SEQ_INSTRUCTION', 'BACKENDS', 'FILTERS', 'item_noun', 'select_facts', 'facts_block', 'build_prompt',
-           'select_pairs', 'prompt_hash', 'decoding_of', 'cache_key', 'repair_tail', 'read_cache', 'clean_text',
-           'claim_judge', 'length_batches', 'TransformersTeacher', 'CT2Teacher', 'make_teacher', 'cache_rows',
-           'generate_rows', 'local_generate', 'generate_cached', 'shard_store', 'write_shard', 'read_shard',
-           'merge_shards', 'TeacherActor', 'RayEngine', 'oracle_jobs', 'problems', 'retry_job', 'answer', 'unfaithful',
-           'retry_unfaithful', 'explanation_row', 'oracle_stats', 'run_oracle']
+__all__ = ['SYSTEM', 'SEQ2SEQ_INSTRUCTION', 'BACKENDS', 'FILTERS', 'item_noun', 'linked_titles', 'select_facts', 'facts_block',
+           'build_prompt', 'select_pairs', 'prompt_hash', 'decoding_of', 'cache_key', 'repair_tail', 'read_cache',
+           'clean_text', 'claim_judge', 'length_batches', 'TransformersTeacher', 'CT2Teacher', 'make_teacher',
+           'cache_rows', 'generate_rows', 'local_generate', 'generate_cached', 'shard_store', 'write_shard',
+           'read_shard', 'merge_shards', 'TeacherActor', 'RayEngine', 'prompt_facts', 'oracle_jobs', 'problems',
+           'retry_job', 'answer', 'unfaithful', 'retry_unfaithful', 'explanation_row', 'oracle_stats', 'run_oracle']
 
 # %% ../nbs/03_oracle.ipynb #bcdad3d6
 SYSTEM = ("You explain recommendations. Use only the facts given. Link the {noun} to titles the user liked. "
@@ -29,9 +29,16 @@ def item_noun(dataset: str) -> str:
     "What the items of a dataset are called in prompts."
     return "movie" if str(dataset).startswith("ml-") else "item"
 
+def linked_titles(facts: list[dict]) -> list[str]:
+    "The titles that `facts` link the item to, in order."
+    vias = [v for f in facts for v in (f.get("via") if isinstance(f.get("via"), list) else [f.get("via")])]
+    return list(dict.fromkeys(str(v) for v in vias if v))
+
 def select_facts(pf: dict, n_history: int = 5, max_facts: int = 8) -> dict:
-    "The part of `pair_facts` that goes into a prompt: the latest `n_history` liked titles and the first `max_facts` facts."
-    return {"history": list(pf["history"])[:n_history], "facts": list(pf["facts"])[:max_facts]}
+    "The part of `pair_facts` a prompt shows: the first `max_facts` facts and, as liked, the latest `n_history` titles and every linked one."
+    facts, history = list(pf["facts"])[:max_facts], list(pf["history"])[:n_history]
+    shown, liked = {h["title"] for h in history}, {h["title"]: h for h in pf.get("window", pf["history"])}
+    return {"history": history + [liked.get(t, {"title": t}) for t in linked_titles(facts) if t not in shown], "facts": facts}
 
 def facts_block(sel: dict) -> str:
     "The facts of one pair as the compact text block both templates share."
@@ -311,13 +318,18 @@ class RayEngine:
 # %% ../nbs/03_oracle.ipynb #19ae3e97
 FILTERS = ["off", "flag", "drop", "retry"]
 
+def prompt_facts(S: Settings, rd: RecData, user: str, item: str) -> dict:
+    "The history and facts of (`user`, `item`) exactly as the Oracle's prompt shows them."
+    from prism_nb.data import pair_facts
+    D, O = S.data, S.oracle
+    return select_facts(pair_facts(rd, user, item, D.history_len, D.min_rating, D.kg_window), O.prompt_history, O.max_facts)
+
 def oracle_jobs(S: Settings, rd: RecData, recs: pd.DataFrame, teacher, dec: dict) -> list[dict]:
     "One job per selected pair: its facts, exact prompt and cache key."
     O, model = S.oracle, S.oracle.model
-    from prism_nb.data import pair_facts
     jobs = []
     for u, i, r in select_pairs(recs, O.n_pairs, O.pairs_per_user, S.run.seed)[["user", "item", "rank"]].itertuples(index=False):
-        sel = select_facts(pair_facts(rd, u, i, S.data.history_len, S.data.min_rating, S.data.kg_window), O.prompt_history, O.max_facts)
+        sel = prompt_facts(S, rd, u, i)
         p = teacher.prompt(sel)
         jobs.append({"user": u, "item": i, "rank": int(r), **sel, "prompt": p, "key": cache_key(p, model, dec)})
     return jobs

@@ -751,12 +751,10 @@ class Prism:
         "History and facts of (`user`, `item`): the Oracle's record, else built exactly as the Oracle builds its prompts."
         user, item = str(user), str(item)
         if (user, item) in self._known: return self._known[(user, item)]
-        from prism_nb.data import load_run_data, pair_facts
-        from prism_nb.oracle import select_facts
+        from prism_nb.data import load_run_data
+        from prism_nb.oracle import prompt_facts
         if self._rd is None: self._rd = load_run_data(self.run_dir)
-        D, O = self.S.data, self.S.oracle
-        pf = pair_facts(self._rd, user, item, D.history_len, D.min_rating, D.kg_window)
-        return {"user": user, "item": item, **select_facts(pf, O.prompt_history, O.max_facts)}
+        return {"user": user, "item": item, **prompt_facts(self.S, self._rd, user, item)}
 
     def explain_batch(self, pairs) -> list[str]:
         "Explanations of many (user, item) pairs, generated in batches."

@@ -144,6 +144,22 @@ def test_judge_writes_verdicts_and_claims(tmp_path):
     assert bad == [("content", "unsupported", "comedy"), ("user", "contradicted", "The user enjoyed Courage Under Fire")]
     # without --run-dir only the prompt's genres are known, so "comedy" is a word the facts lack rather than a genre
 
+def test_judge_on_a_finished_run_settles_unbacked_genres(smoke_run, tmp_path):
+    "The README's `prism-nb judge --run-dir` on a finished run: a genre the prompt lacks is settled against the catalogue."
+    from prism_nb.data import load_run_data
+    rows = [json.loads(x) for x in (smoke_run/"oracle"/"explanations.jsonl").read_text().splitlines()]
+    rd, r = load_run_data(smoke_run), rows[0]
+    genres = list(rd.item_info[str(r["item"])]["genres"])
+    other = next(g for g in sorted({g for i in rd.item_info.values() for g in i["genres"]}) if g not in genres)
+    texts = [f"It is a {genres[0]} film.", f"It is a {other} film.", f"It shares {other} with the movies they liked."]
+    (tmp_path/"in.jsonl").write_text("".join(json.dumps({**r, "facts": [f for f in r["facts"] if f["kind"] == "title"],
+                                                         "text": t}) + "\n" for t in texts))
+    p = prism_nb("judge", "--in", tmp_path/"in.jsonl", "--out", tmp_path/"out.jsonl", "--run-dir", smoke_run)
+    assert p.returncode == 0 and "3 texts judged, 3 unfaithful" in p.stdout, p.stderr
+    out = [json.loads(x) for x in (tmp_path/"out.jsonl").read_text().splitlines()]
+    truth = [[c.get("truth") for c in x["claims"] if c["kind"] in ("genre", "liked_genre")] for x in out]
+    assert truth[0] == [True] and truth[1] == [False] and False in truth[2], truth  # the item is not `other`
+
 def test_judge_refuses_a_malformed_line_and_keeps_earlier_output(tmp_path):
     (tmp_path/"out.jsonl").write_text("earlier output\n")
     (tmp_path/"in.jsonl").write_text(json.dumps({"text": "ok", "facts": FACTS, "history": HISTORY}) + "\n" + '{"text": "no facts"}\n')

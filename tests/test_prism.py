@@ -149,7 +149,7 @@ def test_explaining_a_new_pair_uses_the_oracles_facts(tmp_path):
     "A pair the teacher never explained gets the input the student was trained on: the Oracle's history and fact window."
     from prism_nb.core import load_settings
     from prism_nb.data import run_data, pair_facts
-    from prism_nb.oracle import select_facts
+    from prism_nb.oracle import linked_titles
     from prism_nb.prism import Prism
     S = load_settings(profile="smoke")
     rd = run_data(S, tmp_path)
@@ -159,10 +159,12 @@ def test_explaining_a_new_pair_uses_the_oracles_facts(tmp_path):
     kg_items = set(rd.kg.item)
     item = next(i for i in rd.items.item if i not in seen and i in kg_items)
     rec = Prism(None, S, tmp_path).record(user, item)
-    want = select_facts(pair_facts(rd, user, item, S.data.history_len, S.data.min_rating, S.data.kg_window),
-                        S.oracle.prompt_history, S.oracle.max_facts)
-    assert rec["facts"] == want["facts"] and rec["history"] == want["history"]
-    assert len(rec["facts"]) <= S.oracle.max_facts and len(rec["history"]) <= S.oracle.prompt_history
+    pf = pair_facts(rd, user, item, S.data.history_len, S.data.min_rating, S.data.kg_window)
+    assert rec["facts"] == pf["facts"][:S.oracle.max_facts]
+    latest, extra = rec["history"][:S.oracle.prompt_history], rec["history"][S.oracle.prompt_history:]
+    assert latest == pf["history"][:S.oracle.prompt_history]
+    assert [h["title"] for h in extra] == [t for t in linked_titles(rec["facts"]) if t not in {h["title"] for h in latest}]
+    assert all(h in pf["window"] for h in extra)
 
 
 def test_smoke_run_serves_a_student_cut_from_the_full_one(smoke_run):
