@@ -5,7 +5,7 @@ prompt gave, and validated against explanations labelled by reading."""
 
 # %% ../nbs/02b_claims.ipynb #4a773e92
 from __future__ import annotations
-import difflib, json, re
+import collections, difflib, json, re
 import numpy as np
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -20,7 +20,7 @@ __all__ = ['SUPPORTED', 'UNSUPPORTED', 'CONTRADICTED', 'RELATION_WORDS', 'GENRE_
            'text_words', 'sentence_numbers', 'find_mentions', 'Evidence', 'evidence', 'Reading', 'read', 'prompt_title',
            'near_miss', 'title_groups', 'governing', 'relation_claim', 'genre_link_claim', 'title_claims',
            'loose_relation_claims', 'attribute_claims', 'user_claims', 'liked_genre_claims', 'name_claims',
-           'content_claims', 'check', 'judge', 'mentioned_features', 'claim_truth', 'annotate_truth',
+           'content_claims', 'check', 'judge', 'mentioned_features', 'template_text', 'claim_truth', 'annotate_truth',
            'read_judge_input', 'judge_file', 'rate', 'agreement', 'cohen_kappa']
 
 # %% ../nbs/02b_claims.ipynb #d7cfa305
@@ -356,7 +356,7 @@ def user_claims(r: Reading) -> list[dict]:
         out += [_liked_claim(m, f"{m.text} {x[0]}", r.ev) for m in named]
     return [c for c in out if c]
 
-# %% ../nbs/02b_claims.ipynb #9677669a
+# %% ../nbs/02b_claims.ipynb #9ef91c53
 LIKED_TITLES = re.compile(
     r"\b(?:movies|films|titles|ones|items|products)(?: that| which)? (?:the user|they|you|the viewer)"
     r"(?: have| has| had)?(?: previously| also| already| really)? (?:liked|enjoyed|loved|watched|rated highly|appreciated)\b"
@@ -479,6 +479,26 @@ def judge(text: str, facts: list[dict], history: list[dict], vocab: Vocabulary |
 def mentioned_features(text: str, vocab: Vocabulary) -> set:
     "The genres and review features a text names (PETER's F_i)."
     return {m.name for m in find_mentions(str(text), vocab)[0] if m.kind in ("genre", "feature")}
+
+# %% ../nbs/02b_claims.ipynb #0eba5565
+def template_text(facts: list[dict]) -> str:
+    "The template baseline: the pair's facts slotted into a fixed sentence."
+    by = collections.defaultdict(list)
+    for f in facts: by[str(f.get("kind", ""))].append(f)
+    val = lambda f: f.get("value") if f.get("value") not in (None, "", []) else f.get("text")
+    title = re.sub(r"\s*\(\d{4}\)\s*$", "", str(val(by["title"][0]))) if by["title"] else "this item"
+    s = f"We recommend {title}"
+    if by["year"]: s += f" ({val(by['year'][0])})"
+    gs = [g for f in by["genre"] for g in (val(f) if isinstance(val(f), list) else [val(f)])][:2]
+    if gs: s += f", {'an' if str(gs[0])[:1].lower() in 'aeiou' else 'a'} {' and '.join(str(g).lower() for g in gs)} film"
+    kg = [f for k, v in by.items() if k.startswith("shared_") and k != "shared_genre" for f in v] + by["sequel"] + by["prequel"]
+    if kg: s += f"; it {str(kg[0].get('text', '')).strip().rstrip('.')}"
+    elif by["shared_genre"]:
+        f = by["shared_genre"][0]; via = f.get("via") or []
+        via = via if isinstance(via, list) else [via]
+        s += f"; like {' and '.join(map(str, via))}, it is {str(f.get('value', '')).lower()}" if via else ""
+    if by["feature"]: s += f"; its {', '.join(str(val(f)) for f in by['feature'][:2])}"
+    return s + "."
 
 # %% ../nbs/02b_claims.ipynb #147582e7
 def _listed(values) -> list:

@@ -85,7 +85,7 @@ class OracleSettings(AttrDict):
     "[oracle]: the teacher, the pairs it explains, its decoding and the faithfulness filter."
     backend: str; model: str; n_pairs: int; pairs_per_user: int; batch_size: int; max_new_tokens: int; num_beams: int
     dtype: str; filter: str; retries: int; prompt_history: int; max_facts: int; engine: str; workers: int
-    gpus_per_worker: float; address: str; shards: str; quantization: str
+    gpus_per_worker: float; address: str; shards: str; quantization: str; retry_temperature: float
 
 class PrismSettings(AttrDict):
     "[prism]: the student backbone, its user embedding, the systems trained, training and decoding."
@@ -94,6 +94,7 @@ class PrismSettings(AttrDict):
     epochs: int; lr: float; warmup: float; batch_size: int; max_grad_norm: float; max_source_len: int
     max_target_len: int; val_share: float; patience: int; checkpoint_every: int; num_beams: int; max_new_tokens: int
     min_new_tokens: int; no_repeat_ngram: int; dtype: str; generate_batch_size: int; processes: int; runtime: str; quantization: str
+    verify: bool; candidates: int; sample_temperature: float
 
 class EvaluationSettings(AttrDict):
     "[evaluation]: bootstrap resamples, the sentence embedder and the human-evaluation app."
@@ -117,7 +118,8 @@ EXECUTION_KEYS = {"oracle.engine", "oracle.workers", "oracle.gpus_per_worker", "
 ONLY_WITH = {"oracle.quantization": ("oracle.backend", "ct2"), "baselines.rating_weight": ("baselines.systems", "joint_student"),
              "baselines.id_lr": ("baselines.systems", "joint_student"), "baselines.peter": ("baselines.systems", "peter"),
              **{f"prism.{k}": ("prism.keep_layers", lambda n: n > 0) for k in ("cut_epochs", "cut_lr", "kd_weight", "kd_temperature")},
-             "prism.quantization": ("prism.runtime", lambda r: r != "transformers")}
+             "prism.quantization": ("prism.runtime", lambda r: r != "transformers"), "oracle.retry_temperature": ("oracle.filter", "retry"),
+             "prism.candidates": ("prism.verify", True), "prism.sample_temperature": ("prism.verify", True)}
 NEUTRAL = {"prism.keep_layers": 0, "baselines.systems": [], "prism.runtime": "transformers"}
 
 class Settings(AttrDict):
@@ -178,7 +180,7 @@ RANGES = {"run.seed": (0, None), "data.fold": (1, 5), "data.history_len": (1, 10
           "data.min_rating": (0, None), "data.max_users": (0, None), "ranking.k": (1, 1000), "ranking.ks": (1, 1000),
           "ranking.threads": (1, 1024), "oracle.n_pairs": (1, 10_000_000), "oracle.pairs_per_user": (1, 1000),
           "oracle.batch_size": (1, 4096), "oracle.max_new_tokens": (1, 4096), "oracle.num_beams": (1, 64),
-          "oracle.retries": (0, 10), "oracle.workers": (1, 100_000), "oracle.gpus_per_worker": (0, 64),
+          "oracle.retries": (0, 10), "oracle.retry_temperature": (1e-3, 10), "oracle.workers": (1, 100_000), "oracle.gpus_per_worker": (0, 64),
           "oracle.prompt_history": (0, 1000), "oracle.max_facts": (1, 1000),
           "prism.user_dropout": (0, 1), "prism.keep_layers": (0, 1000), "prism.processes": (1, 1024),
           "prism.cut_epochs": (1, 10_000), "prism.cut_lr": (1e-9, 1), "prism.kd_weight": (0, 1), "prism.kd_temperature": (1e-3, 100),
@@ -187,6 +189,7 @@ RANGES = {"run.seed": (0, None), "data.fold": (1, 5), "data.history_len": (1, 10
           "prism.max_target_len": (2, 32_768), "prism.val_share": (0, 0.9), "prism.patience": (1, None),
           "prism.checkpoint_every": (1, None), "prism.num_beams": (1, 64), "prism.max_new_tokens": (1, 4096),
           "prism.min_new_tokens": (0, 4096), "prism.no_repeat_ngram": (0, 32), "prism.generate_batch_size": (1, 4096),
+          "prism.candidates": (1, 64), "prism.sample_temperature": (1e-3, 10),
           "evaluation.bootstrap": (10, 1_000_000), "evaluation.humaneval_tasks": (1, None), "evaluation.humaneval_scale": (2, 100),
           "profiling.batch_sizes": (1, 4096), "profiling.n_samples": (1, 1_000_000), "profiling.warmup": (0, 1000),
           "profiling.max_new_tokens": (1, 4096), "baselines.rating_weight": (0, 1e6), "baselines.id_lr": (1e-9, 10)}
@@ -377,7 +380,8 @@ STAGES = list(PIPELINE)
 # transformers (they read the splits); profiling times `profiling.runtimes`
 CUT_KEYS = {"prism.keep_layers", "prism.cut_epochs", "prism.cut_lr", "prism.kd_weight", "prism.kd_temperature"}
 RUNTIME_KEYS = {"prism.runtime", "prism.quantization"}
-DECODING_KEYS = {"prism.num_beams", "prism.max_new_tokens", "prism.min_new_tokens", "prism.no_repeat_ngram", "prism.generate_batch_size"}
+DECODING_KEYS = {"prism.num_beams", "prism.max_new_tokens", "prism.min_new_tokens", "prism.no_repeat_ngram", "prism.generate_batch_size",
+                 "prism.verify", "prism.candidates", "prism.sample_temperature"}
 IGNORED_BY = {"baselines": CUT_KEYS | RUNTIME_KEYS, "profiling": RUNTIME_KEYS}
 
 def stage_hash(S: Settings, stage: str) -> str:

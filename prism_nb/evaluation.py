@@ -11,13 +11,14 @@ import numpy as np
 import pandas as pd
 from .core import PrismError, atomic_path, mark_done, read_jsonl, write_json, seed_everything, Settings
 from .data import run_items
+from .claims import template_text
 
 # %% auto #0
 __all__ = ['SYSTEMS', 'COUPLED', 'TEXT_METRICS', 'COMPARISONS', 'HEADLINE', 'peter_tokenize', 'ngram_counts', 'bleu_stats',
            'bleu_from_stats', 'corpus_bleu', 'sacrebleu_stats', 'sacrebleu_from_stats', 'rouge_f', 'peter_rouge',
            'find_phrases', 'usr_values', 'usr', 'fmr_values', 'fcr', 'div_values', 'div', 'embed_texts',
            'distinctiveness', 'boot_idx', 'ci', 'boot_mean', 'mcnemar_exact', 'wilcoxon', 'paired_diff',
-           'mcnemar_pairs_needed', 'template_text', 'load_systems', 'judge_columns', 'item_features', 'reference_mask',
+           'mcnemar_pairs_needed', 'load_systems', 'judge_columns', 'item_features', 'reference_mask',
            'overlap_columns', 'embedding_columns', 'per_text_scores', 'system_metrics', 'paired_tests', 'score_systems',
            'plot_metric_bars', 'plot_per_user', 'answers', 'run_evaluation']
 
@@ -229,28 +230,8 @@ def mcnemar_pairs_needed(psi: float, delta: float, alpha: float = 0.05, power: f
     za, zb = norm.ppf(1 - alpha / 2), norm.ppf(power)
     return math.ceil((za * math.sqrt(psi) + zb * math.sqrt(psi - delta ** 2)) ** 2 / delta ** 2)
 
-# %% ../nbs/05_evaluation.ipynb #0eba5565
-def template_text(facts: list[dict]) -> str:
-    "The template baseline: the pair's facts slotted into a fixed sentence."
-    by = collections.defaultdict(list)
-    for f in facts: by[str(f.get("kind", ""))].append(f)
-    val = lambda f: f.get("value") if f.get("value") not in (None, "", []) else f.get("text")
-    title = re.sub(r"\s*\(\d{4}\)\s*$", "", str(val(by["title"][0]))) if by["title"] else "this item"
-    s = f"We recommend {title}"
-    if by["year"]: s += f" ({val(by['year'][0])})"
-    gs = [g for f in by["genre"] for g in (val(f) if isinstance(val(f), list) else [val(f)])][:2]
-    if gs: s += f", {'an' if str(gs[0])[:1].lower() in 'aeiou' else 'a'} {' and '.join(str(g).lower() for g in gs)} film"
-    kg = [f for k, v in by.items() if k.startswith("shared_") and k != "shared_genre" for f in v] + by["sequel"] + by["prequel"]
-    if kg: s += f"; it {str(kg[0].get('text', '')).strip().rstrip('.')}"
-    elif by["shared_genre"]:
-        f = by["shared_genre"][0]; via = f.get("via") or []
-        via = via if isinstance(via, list) else [via]
-        s += f"; like {' and '.join(map(str, via))}, it is {str(f.get('value', '')).lower()}" if via else ""
-    if by["feature"]: s += f"; its {', '.join(str(val(f)) for f in by['feature'][:2])}"
-    return s + "."
-
 # %% ../nbs/05_evaluation.ipynb #e1fe9332
-SYSTEMS = ["teacher_raw", "teacher", "student", "student_full", "student_faithful", "student_no_user", "joint_student", "peter", "template", "review"]
+SYSTEMS = ["teacher_raw", "teacher", "student_unverified", "student", "student_full", "student_faithful", "student_no_user", "joint_student", "peter", "template", "review"]
 COUPLED = ("joint_student", "peter")  # the baselines stage's systems
 
 def _key(u, i): return (str(u), str(i))
@@ -274,6 +255,7 @@ def load_systems(run_dir, interactions: pd.DataFrame | None = None) -> pd.DataFr
         if sysname not in SYSTEMS or not sysname.startswith("student"):
             raise PrismError(f"student/predictions.jsonl: unknown system {sysname!r} ({', '.join(s for s in SYSTEMS if s.startswith('student'))})")
         texts.setdefault(sysname, {})[_key(r["user"], r["item"])] = r["text"]
+        if sysname == "student" and "first" in r: texts.setdefault("student_unverified", {})[_key(r["user"], r["item"])] = r["first"]
     for r in coupled:
         if r.get("system") not in COUPLED: raise PrismError(f"baselines/predictions.jsonl: unknown system {r.get('system')!r} ({', '.join(COUPLED)})")
         texts.setdefault(r["system"], {})[_key(r["user"], r["item"])] = r["text"]
@@ -382,6 +364,7 @@ def system_metrics(g: pd.DataFrame, feature_set, B: int, seed: int) -> dict:
 
 # the paired comparisons the study asks for: (a, b, metrics compared on the same pairs, b - a)
 COMPARISONS = [("teacher", "student", ("hallucinated", "claim_precision")),
+               ("student_unverified", "student", ("hallucinated", "claim_precision", "history_citation")),
                ("teacher_raw", "student", ("hallucinated",)),
                ("teacher_raw", "teacher", ("hallucinated",)),
                ("teacher", "student_faithful", ("hallucinated", "claim_precision")),

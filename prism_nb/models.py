@@ -310,17 +310,19 @@ def _prefixed_inputs(tok, prompts, prefix, device):
     return {"input_ids": inp, "attention_mask": mask, "past_key_values": cache}
 
 def generate_batch(model, tok, prompts: list[str], max_new_tokens: int = 48, num_beams: int = 1,
-                   max_input_len: int | None = None, prefix: dict | None = None) -> dict:
-    "Greedy/beam generation for one batch: `texts`, `prompt_tokens`, `new_tokens` per prompt; `seconds`, `prefill_seconds`."
+                   max_input_len: int | None = None, prefix: dict | None = None,
+                   sample: dict | None = None) -> dict:  # sample instead: `seed`, `temperature` (top-k 50)
+    "Greedy/beam (or seeded sampled) generation for one batch: `texts`, `prompt_tokens`, `new_tokens` per prompt; `seconds`, `prefill_seconds`."
     import torch, transformers as tf
     enc = _prefixed_inputs(tok, prompts, prefix, model.device) if num_beams == 1 and max_input_len is None else None
     if enc is None:
         enc = tok(prompts, return_tensors="pt", padding=True, truncation=max_input_len is not None,
                   max_length=max_input_len, add_special_tokens=model.config.is_encoder_decoder)
         enc = {k: v.to(model.device) for k, v in enc.items()}
-    gc = tf.GenerationConfig(max_new_tokens=max_new_tokens, num_beams=num_beams, do_sample=False,
-                             pad_token_id=tok.pad_token_id, eos_token_id=_eos_ids(model, tok),
-                             decoder_start_token_id=model.generation_config.decoder_start_token_id)
+    sampling = dict(do_sample=True, top_k=50, temperature=sample["temperature"], num_beams=1) if sample else dict(do_sample=False, num_beams=num_beams)
+    gc = tf.GenerationConfig(max_new_tokens=max_new_tokens, pad_token_id=tok.pad_token_id, eos_token_id=_eos_ids(model, tok),
+                             decoder_start_token_id=model.generation_config.decoder_start_token_id, **sampling)
+    if sample: torch.manual_seed(sample["seed"])
     t0, first = time.perf_counter(), []
     def _mark(input_ids, scores):  # called once per step, first right after the prompt's forward pass (prefill)
         if not first: first.append(time.perf_counter())
@@ -409,14 +411,16 @@ def ngram_bans(tokens: list[int], n: int) -> set[int]:
     return {tokens[i + n - 1] for i in range(len(tokens) - n + 1) if tokens[i:i + n - 1] == last}
 
 def ort_generate(model, ids: list[int], new_tokens: int, min_new_tokens: int | None = None, num_beams: int = 1,
-                 no_repeat_ngram: int = 0, never: list[int] = ()) -> list[int]:
-    "The new token ids after `ids` on an ONNX Runtime GenAI `model` (greedy, or beam search), at least `min_new_tokens` (default: all)."
+                 no_repeat_ngram: int = 0, never: list[int] = (),
+                 sample: dict | None = None) -> list[int]:  # sampling search options (`top_k`, `temperature`, `random_seed`)
+    "The new token ids after `ids` on an ONNX Runtime GenAI `model` (greedy, beam search, or sampled), at least `min_new_tokens` (default: all)."
     import onnxruntime_genai as og
     low = new_tokens if min_new_tokens is None else min(min_new_tokens, new_tokens)
-    greedy = num_beams == 1  # greedy: the no-repeat rule counts the new tokens only, and `never` is never generated
+    greedy = num_beams == 1 or sample is not None  # one sequence: the no-repeat rule counts the new tokens only, `never` is never generated
     params = og.GeneratorParams(model)
-    params.set_search_options(max_length=len(ids) + new_tokens, min_length=len(ids) + low, do_sample=False, num_beams=num_beams,
-                              no_repeat_ngram_size=0 if greedy else no_repeat_ngram, batch_size=1)
+    params.set_search_options(max_length=len(ids) + new_tokens, min_length=len(ids) + low, num_beams=1 if sample else num_beams,
+                              no_repeat_ngram_size=0 if greedy else no_repeat_ngram, batch_size=1, do_sample=sample is not None,
+                              **(sample or {}))
     gen, new, never = og.Generator(model, params), [], set(never)
     gen.append_tokens([ids])
     while not gen.is_done():

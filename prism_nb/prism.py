@@ -6,7 +6,7 @@ GenAI; each user a token of the vocabulary) and a small `explain(user, item)` AP
 
 # %% ../nbs/04_prism.ipynb #66e24505
 from __future__ import annotations
-import copy, functools, json, math, os, random, shutil, tempfile, time, warnings
+import copy, functools, json, math, os, random, re, shutil, tempfile, time, warnings
 from pathlib import Path
 import numpy as np
 import torch
@@ -14,20 +14,24 @@ from torch import nn
 from torch.distributed.elastic.multiprocessing.errors import record
 from .core import (PrismError, seed_everything, pick_device, atomic_path, atomic_write, write_json, read_json,
                            append_jsonl, read_jsonl, mark_done, stage_folder, tagged_folder, Settings, PrismSettings,
-                           CUT_KEYS, DECODING_KEYS, RUNTIME_KEYS, TAG_FILE, progress_bar)
+                           CUT_KEYS, DECODING_KEYS, RUNTIME_KEYS, TAG_FILE, progress_bar, load_run_settings)
 from .models import CONVERTERS, ort_generate, ort_model, runtime_threads
-from .oracle import length_batches
+from .oracle import claim_judge, length_batches
+from .claims import template_text
+from .data import run_items
 
 # %% auto #0
-__all__ = ['SOURCE_SUFFIX', 'USER_MODES', 'STUDENT_FILES', 'UNKNOWN_USER', 'RUNTIME_STUDENTS', 'RUNTIMES', 'STUDENT_SYSTEMS',
-           'STAGE_FILES', 'SHARED_IN_STUDENT', 'split_pairs', 'source_text', 'history_titles', 'UserTable', 'Student',
-           'encode_source', 'encode_target', 'encode', 'token_logits', 'batch_loss', 'generate', 'distill_loss',
-           'Distillation', 'lr_lambda', 'rng_state', 'set_rng_state', 'autocast', 'eval_loss', 'drop_users', 'Trainer',
-           'train_student', 'save_student', 'load_student', 'decoder_layers', 'keep_layers', 'cut_student',
-           'user_token', 'with_user_tokens', 'token_ids', 'export_student', 'CT2Student', 'ORTStudent',
-           'served_student', 'generate_with', 'load_backbone', 'system_dir', 'stage_records', 'faithful_only', 'is_cut',
+__all__ = ['SOURCE_SUFFIX', 'USER_MODES', 'SAMPLE_TOP_K', 'STUDENT_FILES', 'UNKNOWN_USER', 'RUNTIME_STUDENTS', 'RUNTIMES',
+           'SERVED_BY', 'STUDENT_SYSTEMS', 'STAGE_FILES', 'SHARED_IN_STUDENT', 'split_pairs', 'source_text',
+           'history_titles', 'UserTable', 'Student', 'encode_source', 'encode_target', 'encode', 'token_logits',
+           'batch_loss', 'generate', 'distill_loss', 'Distillation', 'lr_lambda', 'rng_state', 'set_rng_state',
+           'autocast', 'eval_loss', 'drop_users', 'Trainer', 'train_student', 'save_student', 'load_student',
+           'decoder_layers', 'keep_layers', 'cut_student', 'user_token', 'with_user_tokens', 'token_ids',
+           'export_student', 'CT2Student', 'ORTStudent', 'served_student', 'generate_with', 'sentences', 'repaired',
+           'served', 'verified', 'load_backbone', 'system_dir', 'stage_records', 'faithful_only', 'is_cut',
            'build_student', 'cut_tag', 'system_folder', 'system_settings', 'ddp_worker', 'train_processes',
-           'train_system', 'decoding', 'predict_system', 'run_prism', 'Prism', 'read_pairs', 'explain_file']
+           'train_system', 'decoding', 'serve_records', 'predict_system', 'run_prism', 'Prism', 'read_pairs',
+           'explain_file']
 
 # %% ../nbs/04_prism.ipynb #1a50c5a2
 def split_pairs(recs: list[dict], val_share: float, seed: int) -> dict:
@@ -170,24 +174,31 @@ def batch_loss(student: Student, exs: list[dict], user_dropout: float = 0.0, n_t
     return ce / (n_tokens if n_tokens is not None else (labels != -100).sum())
 
 # %% ../nbs/04_prism.ipynb #5e704bd2
+SAMPLE_TOP_K = 50  # sampled candidates draw from the 50 likeliest tokens, on every runtime
+
 @torch.inference_mode()
 def generate(student: Student, recs, max_source_len: int, max_new_tokens: int, num_beams: int = 1,
-             batch_size: int = 8, min_new_tokens: int = 0, no_repeat_ngram: int = 0) -> list[str]:
-    "Explanations for `recs`, generated in length-sorted batches (greedy, or beam search when `num_beams` > 1)."
+             batch_size: int = 8, min_new_tokens: int = 0, no_repeat_ngram: int = 0,
+             sample_seed: int | None = None,  # sample (top-k 50) with this seed instead of searching
+             temperature: float = 1.0) -> list[str]:
+    "Explanations for `recs`, generated in length-sorted batches (greedy, beam search when `num_beams` > 1, or seeded samples)."
     student.eval()
     suffix = "" if student.enc_dec else SOURCE_SUFFIX
     srcs = [encode_source(student.tok, r, max_source_len, suffix) for r in recs]
     out, pad, dev = [None] * len(recs), student.tok.pad_token_id, student.device
-    for idx in length_batches([len(s) for s in srcs], batch_size):
+    sampling = dict(do_sample=True, top_k=SAMPLE_TOP_K, temperature=temperature, num_beams=1) if sample_seed is not None else {}
+    for n, idx in enumerate(length_batches([len(s) for s in srcs], batch_size)):
+        if sampling: torch.manual_seed(sample_seed * 100_003 + n)
         left = not student.enc_dec
         ids = _pad([srcs[i] for i in idx], pad, left=left).to(dev)
         mask = _pad([[1] * len(srcs[i]) for i in idx], 0, left=left).to(dev)
         embeds, mask = student._with_user(student.embed(ids), mask, [str(recs[i]["user"]) for i in idx], items=[str(recs[i]["item"]) for i in idx])
         with warnings.catch_warnings():  # the n-gram rule applying to new tokens only is what we want here
             warnings.filterwarnings("ignore", message=".*no_repeat_ngram_size.*inputs_embeds")
-            gen = student.lm.generate(inputs_embeds=embeds, attention_mask=mask, max_new_tokens=max_new_tokens, num_beams=num_beams,
+            gen = student.lm.generate(inputs_embeds=embeds, attention_mask=mask, max_new_tokens=max_new_tokens,
                                       min_new_tokens=min(min_new_tokens, max_new_tokens), no_repeat_ngram_size=no_repeat_ngram,
-                                      do_sample=False, pad_token_id=pad, eos_token_id=student.eos_id)
+                                      pad_token_id=pad, eos_token_id=student.eos_id,
+                                      **(sampling or dict(do_sample=False, num_beams=num_beams)))
         for i, g in zip(idx, gen):
             out[i] = student.tok.decode(g, skip_special_tokens=True).strip()
     return out
@@ -496,10 +507,13 @@ class CT2Student:
         self.tokens = self.meta["user_tokens"]
 
     def generate(self, recs, max_source_len: int, max_new_tokens: int, num_beams: int = 1, batch_size: int = 8,
-                 min_new_tokens: int = 0, no_repeat_ngram: int = 0) -> list[str]:
-        "Explanations of `recs` (greedy, or beam search when `num_beams` > 1), never a user token."
+                 min_new_tokens: int = 0, no_repeat_ngram: int = 0, sample_seed: int | None = None, temperature: float = 1.0) -> list[str]:
+        "Explanations of `recs` (greedy, beam search when `num_beams` > 1, or seeded samples), never a user token."
+        import ctranslate2
         starts = [self.tok.convert_ids_to_tokens(token_ids(self.tok, self.tokens, r, max_source_len)) for r in recs]
-        res = self.gen.generate_batch(starts, max_batch_size=batch_size, beam_size=num_beams, max_length=max_new_tokens,
+        sampling = dict(sampling_topk=SAMPLE_TOP_K, sampling_temperature=temperature) if sample_seed is not None else {}
+        if sampling: ctranslate2.set_random_seed(sample_seed)
+        res = self.gen.generate_batch(starts, max_batch_size=batch_size, beam_size=1 if sampling else num_beams, max_length=max_new_tokens, **sampling,
                                       min_length=min(min_new_tokens, max_new_tokens), no_repeat_ngram_size=no_repeat_ngram,
                                       include_prompt_in_result=False, end_token=self.tok.eos_token,
                                       suppress_sequences=[[t] for t in self.tokens.values()] or None)
@@ -519,10 +533,12 @@ class ORTStudent:
         self.user_ids = self.tok.convert_tokens_to_ids(list(self.tokens.values()))
 
     def generate(self, recs, max_source_len: int, max_new_tokens: int, num_beams: int = 1, batch_size: int = 8,
-                 min_new_tokens: int = 0, no_repeat_ngram: int = 0) -> list[str]:
-        "Explanations of `recs`, one at a time (greedy, or beam search when `num_beams` > 1), greedy never a user token."
+                 min_new_tokens: int = 0, no_repeat_ngram: int = 0, sample_seed: int | None = None, temperature: float = 1.0) -> list[str]:
+        "Explanations of `recs`, one at a time (greedy, beam search when `num_beams` > 1, or seeded samples), never a user token."
+        sample = lambda n: None if sample_seed is None else {"top_k": SAMPLE_TOP_K, "temperature": temperature, "random_seed": sample_seed * 100_003 + n}
         return [self.tok.decode(ort_generate(self.model, token_ids(self.tok, self.tokens, r, max_source_len), max_new_tokens, min_new_tokens,
-                                             num_beams, no_repeat_ngram, never=self.user_ids), skip_special_tokens=True).strip() for r in recs]
+                                             num_beams, no_repeat_ngram, never=self.user_ids, sample=sample(n)), skip_special_tokens=True).strip()
+                for n, r in enumerate(recs)]
 
 # %% ../nbs/04_prism.ipynb #3bd75f5c
 RUNTIME_STUDENTS = {"ct2": CT2Student, "ort": ORTStudent}
@@ -540,6 +556,46 @@ def served_student(student_dir, runtime: str = "transformers", quantization: str
 def generate_with(student, recs, **decoding) -> list[str]:
     "Explanations of `recs` by a `Student` (`generate`) or an exported one (its runtime's `generate`), with `generate`'s keyword arguments."
     return generate(student, recs, **decoding) if isinstance(student, Student) else student.generate(recs, **decoding)
+
+# %% ../nbs/04_prism.ipynb #57dbc7f0
+SERVED_BY = ("first", "candidate", "repaired", "template")
+
+def sentences(text: str) -> list[str]:
+    "The sentences of `text`."
+    return [s for s in re.split(r"(?<=[.!?])\s+", str(text).strip()) if s]
+
+def repaired(text: str, rec: dict, judge) -> str | None:
+    "`text` without the sentences that hold an unsupported claim, when what remains is faithful and cites the user's history."
+    kept = " ".join(s for s in sentences(text) if judge(s, rec["facts"], rec["history"])["faithful"])
+    if not kept or kept == text: return None
+    v = judge(kept, rec["facts"], rec["history"])
+    return kept if v["faithful"] and v["cites_history"] else None
+
+def served(text: str, how: str, verdict: dict) -> dict:
+    "A served explanation: its text, how it was made and the judge's claims."
+    return {"text": text, "served_by": how, "claims": verdict["claims"], "faithful": verdict["faithful"]}
+
+
+# %% ../nbs/04_prism.ipynb #849c7d39
+def verified(student, recs, judge, decoding: dict, candidates: int = 4, temperature: float = 0.8, seed: int = 0) -> list[dict]:
+    "Served explanations of `recs`: the first faithful of `candidates`, else one repaired, else the facts template; with how each was made."
+    check = lambda t, r: judge(t, r["facts"], r["history"])
+    firsts = generate_with(student, recs, **decoding)
+    drafts, verdicts = [[t] for t in firsts], [check(t, r) for t, r in zip(firsts, recs)]
+    out = [served(t, "first", v) if v["faithful"] else None for t, v in zip(firsts, verdicts)]
+    for k in range(1, candidates):
+        todo = [i for i, o in enumerate(out) if o is None]
+        if not todo: break
+        for i, t in zip(todo, generate_with(student, [recs[i] for i in todo], **decoding, sample_seed=seed + k, temperature=temperature)):
+            drafts[i].append(t)
+            if (v := check(t, recs[i]))["faithful"]: out[i] = served(t, "candidate", v)
+    for i, o in enumerate(out):
+        if o is None:
+            fixed = next((x for x in (repaired(t, recs[i], judge) for t in drafts[i]) if x), None)
+            text, how = (fixed, "repaired") if fixed else (template_text(recs[i]["facts"]), "template")
+            out[i] = served(text, how, check(text, recs[i]))
+    return [{**o, "first": f, "first_faithful": v["faithful"], "candidates": len(d)} for o, f, v, d in zip(out, firsts, verdicts, drafts)]
+
 
 # %% ../nbs/04_prism.ipynb #06ce132d
 def load_backbone(name: str, device: str = "cpu"):
@@ -700,16 +756,25 @@ def decoding(P: PrismSettings) -> dict:
     return dict(max_source_len=P.max_source_len, max_new_tokens=P.max_new_tokens, num_beams=P.num_beams,
                 batch_size=P.generate_batch_size, min_new_tokens=P.min_new_tokens, no_repeat_ngram=P.no_repeat_ngram)
 
-def predict_system(S: Settings, run_dir: str | Path, system: str, test_recs, device: str) -> tuple[list[dict], dict]:
-    "The test pairs' explanations from one trained system on `prism.runtime`, and what made them (runtime, precision) how fast."
+def serve_records(student, recs, P: PrismSettings, judge=None, seed: int = 0) -> list[dict]:
+    "Explanations of `recs` as served: verified when `prism.verify` (and a `judge` is given), else the decoder's answers."
+    if P.verify and judge is not None:
+        return verified(student, recs, judge, decoding(P), P.candidates, P.sample_temperature, seed)
+    return [{"text": t} for t in generate_with(student, recs, **decoding(P))]
+
+def predict_system(S: Settings, run_dir: str | Path, system: str, test_recs, device: str, judge=None) -> tuple[list[dict], dict]:
+    "The test pairs' explanations from one trained system on `prism.runtime` as served, and what made them (runtime, precision) how fast."
     P = S.prism
     student = served_student(system_dir(run_dir, system), P.runtime, P.quantization, device, P.dtype)
     t0 = time.time()
-    texts = generate_with(student, test_recs, **decoding(P))
+    out = serve_records(student, test_recs, P, judge if system == "student" else None, S.run.seed)
     secs = time.time() - t0
     precision = str(student.lm.dtype).removeprefix("torch.") if isinstance(student, Student) else P.quantization  # `auto` resolved
-    return ([{"user": str(r["user"]), "item": str(r["item"]), "text": t, "system": system} for r, t in zip(test_recs, texts)],
-            {"runtime": P.runtime, "precision": precision, "predict_seconds": round(secs, 2), "explanations_per_s": round(len(texts) / max(secs, 1e-9), 3)})
+    made = {"runtime": P.runtime, "precision": precision, "predict_seconds": round(secs, 2), "explanations_per_s": round(len(out) / max(secs, 1e-9), 3)}
+    if "served_by" in out[0]:
+        made.update(verified=True, served_by={k: sum(o["served_by"] == k for o in out) for k in SERVED_BY},
+                    candidates_per_pair=round(sum(o["candidates"] for o in out) / len(out), 3))
+    return [{"user": str(r["user"]), "item": str(r["item"]), "system": system, **o} for r, o in zip(test_recs, out)], made
 
 def run_prism(S: Settings, run_dir: str | Path, progress=None) -> dict:
     "Train the students of `prism.systems` (after `student_full` when `student` is cut from it) on the Oracle's explanations; write `student/`."
@@ -720,9 +785,10 @@ def run_prism(S: Settings, run_dir: str | Path, progress=None) -> dict:
     split, sets = stage_records(S, run_dir)
     write_json(out/"split.json", {**split, "counts": {k: len(v) for k, v in sets.items()}, "filtered_only": P.filtered_only})
     summaries, preds = {}, []
+    judge = claim_judge(run_items(run_dir)) if P.verify else None
     for name in (["student_full"] if P.keep_layers > 0 and "student" in P.systems else []) + P.systems:
         summaries[name] = train_system(S, run_dir, name, sets, device, progress)
-        rows, made = predict_system(S, run_dir, name, sets["test"], device)
+        rows, made = predict_system(S, run_dir, name, sets["test"], device, judge)
         summaries[name].update(made); preds += rows
     with atomic_write(out/"predictions.jsonl") as f: f.writelines(json.dumps(r) + "\n" for r in preds)
     main = summaries["student"]
@@ -736,16 +802,15 @@ def run_prism(S: Settings, run_dir: str | Path, progress=None) -> dict:
 class Prism:
     "A trained student ready to explain: `Prism.load(run_dir).explain(user, item)`."
     def __init__(self, student, S: Settings, run_dir: str | Path):  # a `Student`, or an exported one (`served_student`)
-        self.student, self.S, self.run_dir, self._rd = student, S, Path(run_dir), None
+        self.student, self.S, self.run_dir, self._rd, self._judge = student, S, Path(run_dir), None, None
         self._known = {(str(r["user"]), str(r["item"])): r for r in read_jsonl(self.run_dir/"oracle"/"explanations.jsonl")}
 
     @classmethod
     def load(cls, run_dir, system: str = "student", device: str = "cpu", runtime: str | None = None) -> "Prism":
         "The trained `system` (a name of `STUDENT_SYSTEMS`) of the run in `run_dir`, on `runtime` (default: the run's `prism.runtime`)."
         run_dir = Path(run_dir)
-        S = Settings.from_dict(read_json(run_dir/"settings.json", "run settings")); P = S.prism
-        runtime = runtime or P.get("runtime", "transformers")  # a run made before prism.runtime existed: transformers
-        return cls(served_student(system_dir(run_dir, system), runtime, P.get("quantization", "int8"), device, P.dtype), S, run_dir)
+        S = load_run_settings(run_dir); P = S.prism  # a key the folder predates: settings.ini's
+        return cls(served_student(system_dir(run_dir, system), runtime or P.runtime, P.quantization, device, P.dtype), S, run_dir)
 
     def record(self, user, item) -> dict:
         "History and facts of (`user`, `item`): the Oracle's record, else built exactly as the Oracle builds its prompts."
@@ -756,9 +821,14 @@ class Prism:
         if self._rd is None: self._rd = load_run_data(self.run_dir)
         return {"user": user, "item": item, **prompt_facts(self.S, self._rd, user, item)}
 
+    def serve(self, pairs) -> list[dict]:
+        "Served explanations of many (user, item) pairs, generated in batches, each with how it was made (`serve_records`)."
+        if self._judge is None and self.S.prism.verify: self._judge = claim_judge(run_items(self.run_dir))
+        return serve_records(self.student, [self.record(u, i) for u, i in pairs], self.S.prism, self._judge, self.S.run.seed)
+
     def explain_batch(self, pairs) -> list[str]:
-        "Explanations of many (user, item) pairs, generated in batches."
-        return generate_with(self.student, [self.record(u, i) for u, i in pairs], **decoding(self.S.prism))
+        "Explanations of many (user, item) pairs, as served."
+        return [o["text"] for o in self.serve(pairs)]
 
     def explain(self, user, item) -> str:
         "One explanation of why `item` suits `user`."
@@ -811,8 +881,8 @@ def explain_file(run_dir, recommendations, out, system: str = "student", top: in
     with progress_bar(total=len(pairs), initial=len(pairs) - len(todo), unit="expl", desc=f"Prism {system}", disable=not progress) as bar:
         for n, b in enumerate(range(0, len(todo), bs), 1):
             chunk = todo[b:b + bs]
-            texts = prism.explain_batch([(p["user"], p["item"]) for p in chunk])
-            append_jsonl(out, [{**p, "system": system, "text": t} for p, t in zip(chunk, texts)])
+            made = prism.serve([(p["user"], p["item"]) for p in chunk])
+            append_jsonl(out, [{**p, "system": system, **o} for p, o in zip(chunk, made)])
             written += len(chunk); bar.update(len(chunk))
             if stop_after is not None and n >= stop_after: break
     secs = time.time() - t0
