@@ -231,7 +231,8 @@ def mcnemar_pairs_needed(psi: float, delta: float, alpha: float = 0.05, power: f
     return math.ceil((za * math.sqrt(psi) + zb * math.sqrt(psi - delta ** 2)) ** 2 / delta ** 2)
 
 # %% ../nbs/05_evaluation.ipynb #e1fe9332
-SYSTEMS = ["teacher_raw", "teacher", "student_unverified", "student", "student_full", "student_faithful", "student_no_user", "joint_student", "peter", "template", "review"]
+SYSTEMS = ["teacher_raw", "teacher", "student_unverified", "student",
+           "student_full", "student_faithful", "student_no_user", "joint_student", "peter", "template", "review"]
 COUPLED = ("joint_student", "peter")  # the baselines stage's systems
 
 def _key(u, i): return (str(u), str(i))

@@ -557,7 +557,7 @@ def generate_with(student, recs, **decoding) -> list[str]:
     "Explanations of `recs` by a `Student` (`generate`) or an exported one (its runtime's `generate`), with `generate`'s keyword arguments."
     return generate(student, recs, **decoding) if isinstance(student, Student) else student.generate(recs, **decoding)
 
-# %% ../nbs/04_prism.ipynb #57dbc7f0
+# %% ../nbs/04_prism.ipynb #08bfd418
 SERVED_BY = ("first", "candidate", "repaired", "template")
 
 def sentences(text: str) -> list[str]:
@@ -576,7 +576,7 @@ def served(text: str, how: str, verdict: dict) -> dict:
     return {"text": text, "served_by": how, "claims": verdict["claims"], "faithful": verdict["faithful"]}
 
 
-# %% ../nbs/04_prism.ipynb #849c7d39
+# %% ../nbs/04_prism.ipynb #efba40e3
 def verified(student, recs, judge, decoding: dict, candidates: int = 4, temperature: float = 0.8, seed: int = 0) -> list[dict]:
     "Served explanations of `recs`: the first faithful of `candidates`, else one repaired, else the facts template; with how each was made."
     check = lambda t, r: judge(t, r["facts"], r["history"])
