@@ -94,7 +94,7 @@ class PrismSettings(AttrDict):
     epochs: int; lr: float; warmup: float; batch_size: int; max_grad_norm: float; max_source_len: int
     max_target_len: int; val_share: float; patience: int; checkpoint_every: int; num_beams: int; max_new_tokens: int
     min_new_tokens: int; no_repeat_ngram: int; dtype: str; generate_batch_size: int; processes: int; runtime: str; quantization: str
-    verify: bool; candidates: int; sample_temperature: float
+    verify: bool; candidates: int; sample_temperature: float; constrain_titles: bool
 
 class EvaluationSettings(AttrDict):
     "[evaluation]: bootstrap resamples, the sentence embedder and the human-evaluation app."
@@ -381,7 +381,7 @@ STAGES = list(PIPELINE)
 CUT_KEYS = {"prism.keep_layers", "prism.cut_epochs", "prism.cut_lr", "prism.kd_weight", "prism.kd_temperature"}
 RUNTIME_KEYS = {"prism.runtime", "prism.quantization"}
 DECODING_KEYS = {"prism.num_beams", "prism.max_new_tokens", "prism.min_new_tokens", "prism.no_repeat_ngram", "prism.generate_batch_size",
-                 "prism.verify", "prism.candidates", "prism.sample_temperature"}
+                 "prism.verify", "prism.candidates", "prism.sample_temperature", "prism.constrain_titles"}
 IGNORED_BY = {"baselines": CUT_KEYS | RUNTIME_KEYS, "profiling": RUNTIME_KEYS}
 
 def stage_hash(S: Settings, stage: str) -> str:

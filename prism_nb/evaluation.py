@@ -469,6 +469,10 @@ def answers(m: dict) -> dict:
         out["depth"] = (f"the served student cut from the full-depth one: hallucination {compare('student', 'student_full')}; "
                         f"BLEU-4 vs teacher {f('student', 'bleu4')} vs {f('student_full', 'bleu4')} at full depth, "
                         f"distinctiveness {f('student', 'distinctiveness')} vs {f('student_full', 'distinctiveness')}")
+    if "served_by" in m.get("student", {}):
+        shares = ", ".join(f"{k} {v:.0%}" for k, v in m["student"]["served_by"].items())
+        out["serving"] = (f"served student, verified by the judge ({shares}): hallucination by the judge "
+                          f"{compare('student', 'student_unverified')}, against its unverified first answers")
     t = pt.get("student_vs_student_no_user:distinctiveness"); h = pt.get("student_vs_student_no_user:history_citation")
     if t or h:
         parts = []
@@ -491,6 +495,8 @@ def run_evaluation(S: Settings, run_dir: str | Path) -> dict:
     inter = pd.read_parquet(ip) if ip.is_file() else None
     df = load_systems(run_dir, inter)
     sc, m = score_systems(df, items, S.evaluation.embedder or None, int(S.evaluation.bootstrap), int(S.run.seed))
+    served = [r["served_by"] for r in read_jsonl(run_dir/"student/predictions.jsonl") if r.get("system") == "student" and "served_by" in r]
+    if served and "student" in m: m["student"]["served_by"] = {k: served.count(k) / len(served) for k in dict.fromkeys(served)}
     m["answers"] = answers(m)
     cols = [c for c in sc.columns if c not in ("facts", "history", "_has", "_has_review")]
     sc2 = sc[cols].copy()

@@ -412,7 +412,8 @@ def ngram_bans(tokens: list[int], n: int) -> set[int]:
 
 def ort_generate(model, ids: list[int], new_tokens: int, min_new_tokens: int | None = None, num_beams: int = 1,
                  no_repeat_ngram: int = 0, never: list[int] = (),
-                 sample: dict | None = None) -> list[int]:  # sampling search options (`top_k`, `temperature`, `random_seed`)
+                 sample: dict | None = None,  # sampling search options (`top_k`, `temperature`, `random_seed`)
+                 allow=None) -> list[int]:  # new tokens -> the only tokens allowed next (an empty set: any)
     "The new token ids after `ids` on an ONNX Runtime GenAI `model` (greedy, beam search, or sampled), at least `min_new_tokens` (default: all)."
     import onnxruntime_genai as og
     low = new_tokens if min_new_tokens is None else min(min_new_tokens, new_tokens)
@@ -424,8 +425,11 @@ def ort_generate(model, ids: list[int], new_tokens: int, min_new_tokens: int | N
     gen, new, never = og.Generator(model, params), [], set(never)
     gen.append_tokens([ids])
     while not gen.is_done():
-        if greedy and (banned := ngram_bans(new, no_repeat_ngram) | never):
-            logits = gen.get_logits(); logits[..., sorted(banned)] = -np.inf; gen.set_logits(logits)
+        only = allow(new) if greedy and allow else set()
+        if greedy and ((banned := ngram_bans(new, no_repeat_ngram) | never) or only):
+            logits = gen.get_logits(); logits[..., sorted(banned)] = -np.inf
+            if only: kept = logits[..., sorted(only)].copy(); logits[...] = -np.inf; logits[..., sorted(only)] = kept
+            gen.set_logits(logits)
         gen.generate_next_token(); new.append(int(gen.get_next_tokens()[0]))
     return list(gen.get_sequence(0)[len(ids):])
 

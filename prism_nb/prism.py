@@ -24,14 +24,14 @@ from .data import run_items
 __all__ = ['SOURCE_SUFFIX', 'USER_MODES', 'SAMPLE_TOP_K', 'STUDENT_FILES', 'UNKNOWN_USER', 'RUNTIME_STUDENTS', 'RUNTIMES',
            'SERVED_BY', 'STUDENT_SYSTEMS', 'STAGE_FILES', 'SHARED_IN_STUDENT', 'split_pairs', 'source_text',
            'history_titles', 'UserTable', 'Student', 'encode_source', 'encode_target', 'encode', 'token_logits',
-           'batch_loss', 'generate', 'distill_loss', 'Distillation', 'lr_lambda', 'rng_state', 'set_rng_state',
-           'autocast', 'eval_loss', 'drop_users', 'Trainer', 'train_student', 'save_student', 'load_student',
-           'decoder_layers', 'keep_layers', 'cut_student', 'user_token', 'with_user_tokens', 'token_ids',
-           'export_student', 'CT2Student', 'ORTStudent', 'served_student', 'generate_with', 'sentences', 'repaired',
-           'served', 'verified', 'load_backbone', 'system_dir', 'stage_records', 'faithful_only', 'is_cut',
-           'build_student', 'cut_tag', 'system_folder', 'system_settings', 'ddp_worker', 'train_processes',
-           'train_system', 'decoding', 'serve_records', 'predict_system', 'run_prism', 'Prism', 'read_pairs',
-           'explain_file']
+           'batch_loss', 'title_token_seqs', 'title_next_tokens', 'TitleConstraint', 'generate', 'distill_loss',
+           'Distillation', 'lr_lambda', 'rng_state', 'set_rng_state', 'autocast', 'eval_loss', 'drop_users', 'Trainer',
+           'train_student', 'save_student', 'load_student', 'decoder_layers', 'keep_layers', 'cut_student',
+           'user_token', 'with_user_tokens', 'token_ids', 'export_student', 'CT2Student', 'ORTStudent',
+           'served_student', 'generate_with', 'sentences', 'repaired', 'served', 'verified', 'load_backbone',
+           'system_dir', 'stage_records', 'faithful_only', 'is_cut', 'build_student', 'cut_tag', 'system_folder',
+           'system_settings', 'ddp_worker', 'train_processes', 'train_system', 'decoding', 'serve_records',
+           'predict_system', 'run_prism', 'Prism', 'read_pairs', 'explain_file']
 
 # %% ../nbs/04_prism.ipynb #1a50c5a2
 def split_pairs(recs: list[dict], val_share: float, seed: int) -> dict:
@@ -173,6 +173,45 @@ def batch_loss(student: Student, exs: list[dict], user_dropout: float = 0.0, n_t
     ce = nn.functional.cross_entropy(logits.float().flatten(0, 1), labels.flatten(), ignore_index=-100, reduction="sum")
     return ce / (n_tokens if n_tokens is not None else (labels != -100).sum())
 
+# %% ../nbs/04_prism.ipynb #93e09b28
+def title_token_seqs(tok, rec: dict) -> list[list[int]]:
+    "Token sequences of every title `rec`'s prompt names (item, liked, linked), with and without a leading space."
+    from prism_nb.claims import evidence
+    titles = {re.sub(r"\s*\([^)]*\)\s*$", "", t).strip() for t in evidence(rec.get("facts") or [], rec.get("history") or []).titles() if t}
+    return [tok(v, add_special_tokens=False)["input_ids"] for t in sorted(titles) if t for v in (" " + t, t)]
+
+def _begins_title(tok, first: int, m: int) -> bool:
+    "Whether `m` tokens matched at a title's start mean the text has begun it: two tokens, or one distinctive capitalised word."
+    from prism_nb.claims import FUNCTION_WORDS, ORDINARY_CAPITALS
+    if m >= 2: return True
+    w = tok.decode([first]).strip().strip('"“')
+    return len(w) >= 2 and w[:1].isupper() and w.lower() not in FUNCTION_WORDS | ORDINARY_CAPITALS
+
+def title_next_tokens(tok, generated: list[int], seqs: list[list[int]]) -> set[int]:
+    "The tokens that continue the prompt titles the end of `generated` has begun (longest match), else an empty set."
+    best, allowed = 0, set()
+    for s in seqs:
+        m = next((m for m in range(min(len(s) - 1, len(generated)), 0, -1) if generated[-m:] == s[:m]), 0)
+        if m and _begins_title(tok, s[0], m):
+            if m > best: best, allowed = m, set()
+            if m == best: allowed.add(s[m])
+    return allowed
+
+
+# %% ../nbs/04_prism.ipynb #b4742892
+class TitleConstraint:
+    "A logits processor: a row that has begun a prompt title may only continue a prompt title."
+    def __init__(self, tok, recs): self.tok, self.seqs = tok, [title_token_seqs(tok, r) for r in recs]
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        per = input_ids.shape[0] // len(self.seqs)  # beams of one record are consecutive rows
+        for row, ids in enumerate(input_ids.tolist()):
+            allowed = title_next_tokens(self.tok, ids, self.seqs[row // per])
+            if allowed:
+                keep = scores[row, sorted(allowed)].clone()
+                scores[row] = -math.inf; scores[row, sorted(allowed)] = keep
+        return scores
+
+
 # %% ../nbs/04_prism.ipynb #5e704bd2
 SAMPLE_TOP_K = 50  # sampled candidates draw from the 50 likeliest tokens, on every runtime
 
@@ -180,7 +219,7 @@ SAMPLE_TOP_K = 50  # sampled candidates draw from the 50 likeliest tokens, on ev
 def generate(student: Student, recs, max_source_len: int, max_new_tokens: int, num_beams: int = 1,
              batch_size: int = 8, min_new_tokens: int = 0, no_repeat_ngram: int = 0,
              sample_seed: int | None = None,  # sample (top-k 50) with this seed instead of searching
-             temperature: float = 1.0) -> list[str]:
+             temperature: float = 1.0, constrain_titles: bool = False) -> list[str]:
     "Explanations for `recs`, generated in length-sorted batches (greedy, beam search when `num_beams` > 1, or seeded samples)."
     student.eval()
     suffix = "" if student.enc_dec else SOURCE_SUFFIX
@@ -198,6 +237,7 @@ def generate(student: Student, recs, max_source_len: int, max_new_tokens: int, n
             gen = student.lm.generate(inputs_embeds=embeds, attention_mask=mask, max_new_tokens=max_new_tokens,
                                       min_new_tokens=min(min_new_tokens, max_new_tokens), no_repeat_ngram_size=no_repeat_ngram,
                                       pad_token_id=pad, eos_token_id=student.eos_id,
+                                      logits_processor=[TitleConstraint(student.tok, [recs[i] for i in idx])] if constrain_titles else None,
                                       **(sampling or dict(do_sample=False, num_beams=num_beams)))
         for i, g in zip(idx, gen):
             out[i] = student.tok.decode(g, skip_special_tokens=True).strip()
@@ -507,7 +547,8 @@ class CT2Student:
         self.tokens = self.meta["user_tokens"]
 
     def generate(self, recs, max_source_len: int, max_new_tokens: int, num_beams: int = 1, batch_size: int = 8,
-                 min_new_tokens: int = 0, no_repeat_ngram: int = 0, sample_seed: int | None = None, temperature: float = 1.0) -> list[str]:
+                 min_new_tokens: int = 0, no_repeat_ngram: int = 0, sample_seed: int | None = None, temperature: float = 1.0,
+                 constrain_titles: bool = False) -> list[str]:  # CTranslate2 has no logits hook: titles are left to verification
         "Explanations of `recs` (greedy, beam search when `num_beams` > 1, or seeded samples), never a user token."
         import ctranslate2
         starts = [self.tok.convert_ids_to_tokens(token_ids(self.tok, self.tokens, r, max_source_len)) for r in recs]
@@ -533,11 +574,14 @@ class ORTStudent:
         self.user_ids = self.tok.convert_tokens_to_ids(list(self.tokens.values()))
 
     def generate(self, recs, max_source_len: int, max_new_tokens: int, num_beams: int = 1, batch_size: int = 8,
-                 min_new_tokens: int = 0, no_repeat_ngram: int = 0, sample_seed: int | None = None, temperature: float = 1.0) -> list[str]:
+                 min_new_tokens: int = 0, no_repeat_ngram: int = 0, sample_seed: int | None = None, temperature: float = 1.0,
+                 constrain_titles: bool = False) -> list[str]:
         "Explanations of `recs`, one at a time (greedy, beam search when `num_beams` > 1, or seeded samples), never a user token."
         sample = lambda n: None if sample_seed is None else {"top_k": SAMPLE_TOP_K, "temperature": temperature, "random_seed": sample_seed * 100_003 + n}
+        allow = lambda r: functools.partial(title_next_tokens, self.tok, seqs=title_token_seqs(self.tok, r)) if constrain_titles else None
         return [self.tok.decode(ort_generate(self.model, token_ids(self.tok, self.tokens, r, max_source_len), max_new_tokens, min_new_tokens,
-                                             num_beams, no_repeat_ngram, never=self.user_ids, sample=sample(n)), skip_special_tokens=True).strip()
+                                             num_beams, no_repeat_ngram, never=self.user_ids, sample=sample(n), allow=allow(r)),
+                                skip_special_tokens=True).strip()
                 for n, r in enumerate(recs)]
 
 # %% ../nbs/04_prism.ipynb #3bd75f5c
@@ -754,7 +798,8 @@ def train_system(S: Settings, run_dir: str | Path, system: str, sets, device: st
 def decoding(P: PrismSettings) -> dict:
     "The generation settings of the `[prism]` section, as `generate` keyword arguments."
     return dict(max_source_len=P.max_source_len, max_new_tokens=P.max_new_tokens, num_beams=P.num_beams,
-                batch_size=P.generate_batch_size, min_new_tokens=P.min_new_tokens, no_repeat_ngram=P.no_repeat_ngram)
+                batch_size=P.generate_batch_size, min_new_tokens=P.min_new_tokens, no_repeat_ngram=P.no_repeat_ngram,
+                constrain_titles=P.constrain_titles)
 
 def serve_records(student, recs, P: PrismSettings, judge=None, seed: int = 0) -> list[dict]:
     "Explanations of `recs` as served: verified when `prism.verify` (and a `judge` is given), else the decoder's answers."
