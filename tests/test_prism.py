@@ -249,15 +249,44 @@ def test_prism_runtime_drives_the_test_predictions_and_trains_nothing_again(smok
     info = run_prism(S, run)
     assert all((system_dir(run, s)/"model.safetensors").read_bytes() == w for s, w in weights.items())
     assert {s: info["systems"][s]["train_seconds"] for s in systems} == trained
-    made = lambda summary: {k: v for k, v in summary.items() if k not in ("runtime", "precision", "predict_seconds", "explanations_per_s")}
+    made = lambda summary: {k: v for k, v in summary.items()
+                            if k not in ("runtime", "precision", "predict_seconds", "explanations_per_s", "served_by", "candidates_per_pair")}
     assert {s: made(info["systems"][s]) for s in systems} == {s: made(first[s]) for s in systems}  # each one's own training summary
     assert all(info["systems"][s]["runtime"] == "ct2" and info["systems"][s]["precision"] == "float32" and
                (system_dir(run, s)/"ct2-float32"/"model.bin").is_file() for s in systems)
     test = stage_records(S, run)[1]["test"]
     preds = read_jsonl(run/"student"/"predictions.jsonl")
-    same = [p["text"] == t for s in systems
+    same = [p.get("first", p["text"]) == t for s in systems  # the served student's own first answer, before verification
             for p, t in zip([p for p in preds if p["system"] == s], generate(load_student(system_dir(run, s)), test, **decoding(S.prism)))]
     assert len(same) == len(systems) * len(test) and sum(same) >= 0.98 * len(same), f"{sum(same)} of {len(same)} equal"
     info = run_prism(Settings.from_dict(read_json(run/"settings.json")), run)  # back to the run's settings: its first predictions again
     assert info["systems"]["student"]["runtime"] == "transformers" and info["systems"]["student"]["precision"] != "auto"  # resolved
     assert read_jsonl(run/"student"/"predictions.jsonl") == before
+
+
+def test_every_served_explanation_is_verified_and_says_how_it_was_made(smoke_run, tmp_path):
+    "The stage's test predictions and the batch explainer serve through the judge: each served text faithful by it, with served_by."
+    from conftest import copy_run
+    from prism_nb.core import read_json
+    from prism_nb.claims import Vocabulary, judge
+    from prism_nb.data import run_items
+    from prism_nb.prism import SERVED_BY, explain_file
+    run = copy_run(smoke_run, tmp_path/"run")
+    ox = {(r["user"], r["item"]): r for r in read_jsonl(run/"oracle"/"explanations.jsonl")}
+    vocab = Vocabulary.from_items(run_items(run))
+    served = [p for p in read_jsonl(run/"student"/"predictions.jsonl") if p["system"] == "student"]
+    assert served and all(p["served_by"] in SERVED_BY and p["faithful"] for p in served)
+    for p in served:  # what is recorded is the judge's verdict on the served text, and the first answer is kept apart
+        rec = ox[(p["user"], p["item"])]
+        assert judge(p["text"], rec["facts"], rec["history"], vocab)["faithful"]
+        assert (p["first"] == p["text"]) == (p["served_by"] == "first")
+    assert all("served_by" not in p for p in read_jsonl(run/"student"/"predictions.jsonl") if p["system"] != "student")
+    summary = read_json(run/"student"/"summary.json")["systems"]["student"]
+    assert sum(summary["served_by"].values()) == len(served) and summary["verified"]
+    m = read_json(run/"evaluation"/"metrics.json")
+    assert "student_unverified" in m and "serving" in m["answers"] and abs(sum(m["student"]["served_by"].values()) - 1) < 1e-9
+    import pandas as pd
+    pd.DataFrame([{"user": p["user"], "item": p["item"]} for p in served]).to_csv(tmp_path/"recs.csv", index=False)
+    explain_file(run, tmp_path/"recs.csv", tmp_path/"out.jsonl", progress=False)
+    out = read_jsonl(tmp_path/"out.jsonl")
+    assert [(o["user"], o["item"], o["text"], o["served_by"]) for o in out] == [(p["user"], p["item"], p["text"], p["served_by"]) for p in served]
