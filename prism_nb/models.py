@@ -428,7 +428,8 @@ def ort_generate(model, ids: list[int], new_tokens: int, min_new_tokens: int | N
         only = allow(new) if greedy and allow else set()
         if greedy and ((banned := ngram_bans(new, no_repeat_ngram) | never) or only):
             logits = gen.get_logits(); logits[..., sorted(banned)] = -np.inf
-            if only: kept = logits[..., sorted(only)].copy(); logits[...] = -np.inf; logits[..., sorted(only)] = kept
+            kept = logits[..., sorted(only)].copy()
+            if only and np.isfinite(kept).any(): logits[...] = -np.inf; logits[..., sorted(only)] = kept
             gen.set_logits(logits)
         gen.generate_next_token(); new.append(int(gen.get_next_tokens()[0]))
     return list(gen.get_sequence(0)[len(ids):])

@@ -173,7 +173,7 @@ def batch_loss(student: Student, exs: list[dict], user_dropout: float = 0.0, n_t
     ce = nn.functional.cross_entropy(logits.float().flatten(0, 1), labels.flatten(), ignore_index=-100, reduction="sum")
     return ce / (n_tokens if n_tokens is not None else (labels != -100).sum())
 
-# %% ../nbs/04_prism.ipynb #93e09b28
+# %% ../nbs/04_prism.ipynb #978bed25
 def title_token_seqs(tok, rec: dict) -> list[list[int]]:
     "Token sequences of every title `rec`'s prompt names (item, liked, linked), with and without a leading space."
     from prism_nb.claims import evidence
@@ -198,17 +198,17 @@ def title_next_tokens(tok, generated: list[int], seqs: list[list[int]]) -> set[i
     return allowed
 
 
-# %% ../nbs/04_prism.ipynb #b4742892
+# %% ../nbs/04_prism.ipynb #e1c0f387
 class TitleConstraint:
     "A logits processor: a row that has begun a prompt title may only continue a prompt title."
     def __init__(self, tok, recs): self.tok, self.seqs = tok, [title_token_seqs(tok, r) for r in recs]
     def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
         per = input_ids.shape[0] // len(self.seqs)  # beams of one record are consecutive rows
         for row, ids in enumerate(input_ids.tolist()):
-            allowed = title_next_tokens(self.tok, ids, self.seqs[row // per])
-            if allowed:
-                keep = scores[row, sorted(allowed)].clone()
-                scores[row] = -math.inf; scores[row, sorted(allowed)] = keep
+            allowed = sorted(title_next_tokens(self.tok, ids, self.seqs[row // per]))
+            keep = scores[row, allowed].clone()
+            if torch.isfinite(keep).any():  # a continuation another rule bans (a repeated n-gram) leaves the row to verification
+                scores[row] = -math.inf; scores[row, allowed] = keep
         return scores
 
 

@@ -13,7 +13,7 @@ from .core import PrismError, mark_done, pick_device, read_jsonl, write_json, Se
 # %% auto #0
 __all__ = ['rss_mb', 'PeakMemory', 'lm_runner', 'student_runner', 'ct2_lm_runner', 'ort_lm_runner', 'exported_student_runner',
            'text_encoder', 'timed', 'profile_model', 'describe', 'device_name', 'measure', 'import_libraries',
-           'at_batch', 'fastest', 'headline', 'run_profiling', 'profile_frame', 'plot_profile']
+           'verification_cost', 'at_batch', 'fastest', 'headline', 'run_profiling', 'profile_frame', 'plot_profile']
 
 # %% ../nbs/06_profiling.ipynb #059e6103
 def rss_mb() -> float:
@@ -158,6 +158,28 @@ def _main():
     print(json.dumps({"model": spec["model"], "dtype": spec["dtype"], **describe(model, dev), "runtime": spec["runtime"], "new_tokens": n,
                       "num_beams": beams, "by_batch": rows}))
 
+# %% ../nbs/06_profiling.ipynb #dbbbcdeb
+def verification_cost(S: Settings, run_dir, recs: list[dict], device: str, batch_sizes) -> list[dict]:
+    "Time of the served student's path on `recs`, plain and verified, at each batch size; the overhead ratio, judge ms per text, candidates."
+    from prism_nb.data import run_items
+    from prism_nb.oracle import claim_judge
+    from prism_nb.prism import decoding, generate_with, served_student, serve_records, system_dir
+    from prism_nb.core import PrismSettings
+    P = S.prism
+    student, judge = served_student(system_dir(run_dir, "student"), P.runtime, P.quantization, device, P.dtype), claim_judge(run_items(run_dir))
+    out = []
+    for bs in batch_sizes:
+        Pb = PrismSettings({**P, "generate_batch_size": bs})
+        t0 = time.perf_counter(); texts = generate_with(student, recs, **decoding(Pb)); plain = time.perf_counter() - t0
+        t0 = time.perf_counter(); served = serve_records(student, recs, Pb, judge, S.run.seed); verified = time.perf_counter() - t0
+        t0 = time.perf_counter(); [judge(t, r["facts"], r["history"]) for t, r in zip(texts, recs)]; judged = time.perf_counter() - t0
+        out.append({"batch_size": bs, "plain_ms": 1000 * plain / len(recs), "verified_ms": 1000 * verified / len(recs),
+                    "overhead": verified / plain, "judge_ms_per_text": 1000 * judged / len(recs),
+                    "candidates_per_pair": float(np.mean([o["candidates"] for o in served])),
+                    "served_by": {k: sum(o["served_by"] == k for o in served) for k in dict.fromkeys(o["served_by"] for o in served)}})
+    return out
+
+
 # %% ../nbs/06_profiling.ipynb #3667e9b7
 def at_batch(run: dict, batch_size: int) -> dict:
     "The row of a measured run at `batch_size`."
@@ -204,11 +226,18 @@ def run_profiling(S: Settings, run_dir: str | Path) -> dict:
     params = {r["role"]: r["params"] for r in runs if r["params"]}
     for r in runs: r["params"] = r["params"] or params.get(r["role"])  # a CTranslate2 copy has its source's parameters
     prof = {"device": runs[0]["device"], "runs": runs, **headline(runs)}
+    if S.prism.verify:  # the served student's path, verification included
+        sizes = sorted({min(S.profiling.batch_sizes), max(S.profiling.batch_sizes)})
+        prof["verification"] = verification_cost(S, run_dir, pairs, device, sizes)
+        cost = {v["batch_size"]: v["overhead"] for v in prof["verification"]}
+        prof["served_speedup"] = prof["speedup"] / cost[prof["batch_size"]]
+        if "speedup_batch1" in prof and 1 in cost: prof["served_speedup_batch1"] = prof["speedup_batch1"] / cost[1]
     for role in ("teacher", "student"):  # each model on its fastest runtime, with its figures at the largest batch size
         best = fastest(runs, role, prof["batch_size"]); row = at_batch(best, prof["batch_size"])
         prof[role] = {**best, **{k: row.get(k) for k in ("latency_ms_p50", "latency_ms_p90", "peak_mem_mb", "peak_rss_mb", "explanations_per_s")}}
     write_json(run_dir/"profile"/"profile.json", prof)
-    mark_done(S, run_dir, "profiling", speedup=prof["speedup"], speedup_batch1=prof.get("speedup_batch1"), memory_ratio=prof["memory_ratio"])
+    mark_done(S, run_dir, "profiling", speedup=prof["speedup"], speedup_batch1=prof.get("speedup_batch1"), memory_ratio=prof["memory_ratio"],
+              served_speedup=prof.get("served_speedup"), served_speedup_batch1=prof.get("served_speedup_batch1"))
     return prof
 
 def profile_frame(prof: dict) -> pd.DataFrame:
