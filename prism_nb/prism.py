@@ -22,12 +22,12 @@ from .data import run_items
 
 # %% auto #0
 __all__ = ['SOURCE_SUFFIX', 'USER_MODES', 'SAMPLE_TOP_K', 'STUDENT_FILES', 'UNKNOWN_USER', 'RUNTIME_STUDENTS', 'RUNTIMES',
-           'SERVED_BY', 'STUDENT_SYSTEMS', 'STAGE_FILES', 'SHARED_IN_STUDENT', 'split_pairs', 'source_text',
-           'history_titles', 'UserTable', 'Student', 'encode_source', 'encode_target', 'encode', 'token_logits',
-           'batch_loss', 'title_token_seqs', 'title_next_tokens', 'TitleConstraint', 'generate', 'distill_loss',
-           'Distillation', 'lr_lambda', 'rng_state', 'set_rng_state', 'autocast', 'eval_loss', 'drop_users', 'Trainer',
-           'train_student', 'save_student', 'load_student', 'decoder_layers', 'keep_layers', 'cut_student',
-           'user_token', 'with_user_tokens', 'token_ids', 'export_student', 'CT2Student', 'ORTStudent',
+           'SERVED_BY', 'CLAUSE_BREAK', 'STUDENT_SYSTEMS', 'STAGE_FILES', 'SHARED_IN_STUDENT', 'split_pairs',
+           'source_text', 'history_titles', 'UserTable', 'Student', 'encode_source', 'encode_target', 'encode',
+           'token_logits', 'batch_loss', 'title_token_seqs', 'title_next_tokens', 'TitleConstraint', 'generate',
+           'distill_loss', 'Distillation', 'lr_lambda', 'rng_state', 'set_rng_state', 'autocast', 'eval_loss',
+           'drop_users', 'Trainer', 'train_student', 'save_student', 'load_student', 'decoder_layers', 'keep_layers',
+           'cut_student', 'user_token', 'with_user_tokens', 'token_ids', 'export_student', 'CT2Student', 'ORTStudent',
            'served_student', 'generate_with', 'sentences', 'repaired', 'served', 'verified', 'load_backbone',
            'system_dir', 'stage_records', 'faithful_only', 'is_cut', 'build_student', 'cut_tag', 'system_folder',
            'system_settings', 'ddp_worker', 'train_processes', 'train_system', 'decoding', 'serve_records',
@@ -608,12 +608,15 @@ def sentences(text: str) -> list[str]:
     "The sentences of `text`."
     return [s for s in re.split(r"(?<=[.!?])\s+", str(text).strip()) if s]
 
+CLAUSE_BREAK = re.compile(r",?\s+(?:and|as well as)\s+(?=(?:a|an|the|it|its|similar)\b)|,\s+(?:including|both|which|while|but)\b|;\s")
+
 def repaired(text: str, rec: dict, judge) -> str | None:
-    "`text` without the sentences that hold an unsupported claim, when what remains is faithful and cites the user's history."
+    "`text` without the sentences, else the trailing clauses, that hold an unsupported claim, when what remains is faithful and cites the user's history."
+    ok = lambda t: (v := judge(t, rec["facts"], rec["history"]))["faithful"] and v["cites_history"]
     kept = " ".join(s for s in sentences(text) if judge(s, rec["facts"], rec["history"])["faithful"])
-    if not kept or kept == text: return None
-    v = judge(kept, rec["facts"], rec["history"])
-    return kept if v["faithful"] and v["cites_history"] else None
+    if kept and kept != text and ok(kept): return kept
+    cuts = [text[:m.start()].rstrip(" ,;") + "." for m in reversed(list(CLAUSE_BREAK.finditer(text)))]  # longest first
+    return next((c for c in cuts if ok(c)), None)
 
 def served(text: str, how: str, verdict: dict) -> dict:
     "A served explanation: its text, how it was made and the judge's claims."

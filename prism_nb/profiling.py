@@ -158,7 +158,7 @@ def _main():
     print(json.dumps({"model": spec["model"], "dtype": spec["dtype"], **describe(model, dev), "runtime": spec["runtime"], "new_tokens": n,
                       "num_beams": beams, "by_batch": rows}))
 
-# %% ../nbs/06_profiling.ipynb #dbbbcdeb
+# %% ../nbs/06_profiling.ipynb #cb12ed4f
 def verification_cost(S: Settings, run_dir, recs: list[dict], device: str, batch_sizes) -> list[dict]:
     "Time of the served student's path on `recs`, plain and verified, at each batch size; the overhead ratio, judge ms per text, candidates."
     from prism_nb.data import run_items
