@@ -15,13 +15,14 @@ from .core import PrismError, atomic_write, progress_bar
 
 # %% auto #0
 __all__ = ['SUPPORTED', 'UNSUPPORTED', 'CONTRADICTED', 'RELATION_WORDS', 'GENRE_ALIASES', 'SIMILARITY_WORDS', 'LINKERS',
-           'USER_LIKED', 'LIKED_BY_USER', 'LIKED_TITLES', 'GENRE_LINKING', 'ORDINARY_CAPITALS', 'FUNCTION_WORDS',
-           'RECOMMENDING_WORDS', 'claim', 'words', 'title_forms', 'Vocabulary', 'catalogue_features', 'Word', 'Mention',
-           'text_words', 'sentence_numbers', 'find_mentions', 'Evidence', 'evidence', 'Reading', 'read', 'prompt_title',
-           'near_miss', 'title_groups', 'governing', 'relation_claim', 'genre_link_claim', 'title_claims',
-           'loose_relation_claims', 'attribute_claims', 'user_claims', 'liked_genre_claims', 'name_claims',
-           'content_claims', 'check', 'judge', 'mentioned_features', 'template_text', 'claim_truth', 'annotate_truth',
-           'read_judge_input', 'judge_file', 'rate', 'agreement', 'cohen_kappa']
+           'SHARE_VERBS', 'LIKED_TITLES', 'USER_LIKED', 'LIKED_BY_USER', 'ITEM_CALLED_LIKED', 'GENRE_LINKING',
+           'APPOSITION', 'ORDINARY_CAPITALS', 'FUNCTION_WORDS', 'RECOMMENDING_WORDS', 'claim', 'words', 'title_forms',
+           'Vocabulary', 'catalogue_features', 'Word', 'Mention', 'text_words', 'sentence_numbers', 'find_mentions',
+           'Evidence', 'evidence', 'Reading', 'read', 'prompt_title', 'near_miss', 'title_groups', 'governing',
+           'relation_claim', 'genre_link_claim', 'title_claims', 'loose_relation_claims', 'attribute_claims',
+           'user_claims', 'title_genre_claims', 'liked_genre_claims', 'name_claims', 'content_claims', 'check', 'judge',
+           'mentioned_features', 'template_text', 'claim_truth', 'annotate_truth', 'read_judge_input', 'judge_file',
+           'rate', 'agreement', 'cohen_kappa']
 
 # %% ../nbs/02b_claims.ipynb #d7cfa305
 SUPPORTED, UNSUPPORTED, CONTRADICTED = "supported", "unsupported", "contradicted"
@@ -64,7 +65,8 @@ GENRE_ALIASES = {"comedic": "Comedy", "comedies": "Comedy", "funny": "Comedy", "
                  "humorous": "Comedy", "romantic": "Romance", "romances": "Romance", "animated": "Animation",
                  "scary": "Horror", "sci fi": "Sci-Fi", "science fiction": "Sci-Fi", "thrillers": "Thriller",
                  "dramatic": "Drama", "dramas": "Drama", "documentaries": "Documentary", "westerns": "Western",
-                 "musicals": "Musical", "mysteries": "Mystery", "film noir": "Film-Noir", "noir": "Film-Noir",
+                 "musicals": "Musical", "mysteries": "Mystery", "film noir": "Film-Noir", "noir": "Film-Noir", "suspense": "Thriller",
+                 "suspenseful": "Thriller",
                  "children s": "Children's"}
 SIMILARITY_WORDS = ["like", "similar", "similarly", "reminiscent", "same", "fans of", "fan of", "in common", "alike"]
 
@@ -222,6 +224,13 @@ def near_miss(name: str, ev: Evidence, cutoff: float = 0.6) -> str | None:
 
 # %% ../nbs/02b_claims.ipynb #8f461df1
 LINKERS = {"and", "or", "as", "well", "also", "including", "such", "like"}
+SHARE_VERBS = {"share", "shares", "shared", "sharing"}
+# a phrase naming the liked titles as a group ("the movies they liked", "your favorite films")
+LIKED_TITLES = re.compile(
+    r"\b(?:movies|films|titles|ones|items|products|genres)(?: that| which)? (?:the user|they|you|the viewer)"
+    r"(?: have| has| had)?(?: previously| also| already| really)? (?:liked|enjoyed|loved|watched|rated highly|appreciated)\b"
+    r"|\b(?:the user's|their|your) (?:previously liked |highly rated )?(?:liked|favou?rite|previous|past|preferred)? ?"
+    r"(?:movies|films|titles|history|preferences|tastes?)\b", re.I)
 
 def title_groups(r: Reading) -> list[list[Mention]]:
     "Title mentions joined into lists: consecutive titles of one sentence with only linking words between them."
@@ -239,16 +248,28 @@ def governing(r: Reading, groups: list, g: list) -> tuple[list, list, bool]:
     start = max([h[-1].j for h in groups if h[-1].sentence == s and h[-1].j <= g[0].i],
                 default=min(k for k, x in enumerate(r.sents) if x == s))
     before = [m for m in r.mentions if start <= m.i < g[0].i]
-    rels = [m for m in before if m.kind == "relation"]
+    shares = [k for k in range(start, g[0].i) if r.words[k].low in SHARE_VERBS]
+    rels = [m for m in before if m.kind == "relation" and m.i > (shares[-1] if shares else -1)] or \
+           [m for m in before if m.kind == "relation"]  # "genres ..., and shares a subject with X": the last verb governs X
     cues = [m for m in before if m.kind == "similar"]
     genres = [m for m in before if m.kind == "genre" and (g[0].i - m.j <= 3 or any(c.j >= m.j for c in cues))]
     if cues and g[0].i - cues[-1].j <= 1:  # "adventure (like X": the genre in front of the bracket alone governs
         genres = [m for m in genres if m.j == cues[-1].i and "(" in r.text[r.words[m.j - 1].end:r.words[cues[-1].i].start]] or genres
-    cue_at = [c.j for c in cues]
+    cue_at = [c.j for c in cues] + _liked_list_cue(r, start, g[0].i)
     if not rels:
         end = min([h[0].i for h in groups if h[0].sentence == s and h[0].i > g[-1].j], default=len(r.words))
         rels = [m for m in r.mentions if g[-1].j <= m.i < end and m.sentence == s and m.kind == "relation"]
     return rels, genres, bool(cue_at) or bool(genres)
+
+def _liked_list_cue(r: Reading, start: int, first: int) -> list[int]:
+    "[first] when the titles at `first` list the liked titles of a sharing claim ('shares elements with the movies they liked, including X')."
+    from_ = lambda pos: next((k for k, w in enumerate(r.words) if w.start >= pos), len(r.words))
+    for x in LIKED_TITLES.finditer(r.text):
+        a, b = from_(x.start()), from_(x.end())
+        if start <= a and b <= first and all(w.low in LINKERS | {"including", "particularly", "especially"} for w in r.words[b:first]) \
+                and any(w.low in SHARE_VERBS | {"similar", "similarities", "elements", "like"} for w in r.words[start:a]):
+            return [first]
+    return []
 
 def _link_text(links: dict) -> str:
     return ", ".join(k.replace("genre:", "genre ") for k in links)
@@ -328,6 +349,10 @@ LIKED_BY_USER = re.compile(rf"\b(?:that|which|whom|as)(?: are| were)?(?: both| a
                            r"|\b(?:which|that) (?:are|were) (?:both |all )?(?:mentioned in|among|in) (?:the user's|your|their) "
                            r"(?:liked|favorite|favourite) (?:movies|films|titles)", re.I)
 
+# "because it shares ... and is a film the user liked": said of the recommended item itself
+ITEM_CALLED_LIKED = re.compile(rf"\b(?:it|and) is (?:also )?(?:a|an|the|one) (?:film|movie|title)s? (?:that |which )?(?:of )?"
+                               rf"(?:the user|they|you|the viewer) {_LIKED}\b", re.I)
+
 def _liked_claim(m: Mention, said: str, ev: Evidence) -> dict | None:
     p = prompt_title(m.name, ev)
     if p is None: return None
@@ -346,6 +371,8 @@ def user_claims(r: Reading) -> list[dict]:
         if named: out.append(_liked_claim(named[0], f"{x[0]} {named[0].text}", r.ev))
         elif re.match(r"\s+(this|the) (movie|film|item|product)\b|\s+it\b", r.text[x.end():]):
             out.append(claim("user", f"{x[0]} the recommended item", CONTRADICTED, "the recommended item is not one the user has seen"))
+    for x in ITEM_CALLED_LIKED.finditer(r.text):
+        out.append(claim("user", x[0], CONTRADICTED, "the recommended item is not one the user has seen"))
     for x in LIKED_BY_USER.finditer(r.text):
         k = word_at(x.start())
         s = r.sents[k] if k < len(r.sents) else -1
@@ -357,13 +384,9 @@ def user_claims(r: Reading) -> list[dict]:
     return [c for c in out if c]
 
 # %% ../nbs/02b_claims.ipynb #9ef91c53
-LIKED_TITLES = re.compile(
-    r"\b(?:movies|films|titles|ones|items|products)(?: that| which)? (?:the user|they|you|the viewer)"
-    r"(?: have| has| had)?(?: previously| also| already| really)? (?:liked|enjoyed|loved|watched|rated highly|appreciated)\b"
-    r"|\b(?:the user's|their|your) (?:previously liked |highly rated )?(?:liked|favou?rite|previous|past|preferred)? ?"
-    r"(?:movies|films|titles|history|preferences|tastes?)\b", re.I)
 GENRE_LINKING = set("""a an the and or with in of for as such including like similar same share shares shared sharing common genre
-genres film films movie movies title titles elements aspects also both many several other""".split())
+genres film films movie movies title titles elements aspects also both many several other particularly especially notably
+namely mostly mainly blend mix""".split())
 
 def _genres_beside(r: Reading, start: int, end: int) -> list[str]:
     "The genres listed right before word `start` or right after word `end`, with only linking words between."
@@ -376,6 +399,26 @@ def _genres_beside(r: Reading, start: int, end: int) -> list[str]:
             if m is not None and m.kind == "genre": found.append(m.name)
             elif not linking or r.sents[k] != r.sents[min(start, len(r.sents) - 1)]: break
     return list(dict.fromkeys(found))
+
+APPOSITION = {"which", "is", "are", "was", "a", "an", "and", "or", "film", "films", "movie", "movies", "also"}
+
+def title_genre_claims(r: Reading) -> list[dict]:
+    "Genres said of a liked title in apposition ('Taxi Driver, a comedy film'): each must be a genre a fact shares through that title."
+    at, out = {k: m for m in r.mentions for k in range(m.i, m.j)}, []
+    for m in r.mentions:
+        p = prompt_title(m.name, r.ev) if m.kind == "title" else None
+        if p is None or p == r.ev.item or not r.text[r.words[m.j - 1].end:].lstrip().startswith(","): continue
+        if m.i and r.words[m.i - 1].low == "like": continue  # "Like Manhattan, a war drama": the item is the war drama
+        named, k = [], m.j
+        while k < len(r.words) and r.sents[k] == m.sentence and (at.get(k) and at[k].kind == "genre" or r.words[k].low in APPOSITION):
+            if at.get(k) and at[k].kind == "genre": named.append(at[k].name); k = at[k].j
+            else: k += 1
+        links = r.ev.links.get(p, {})
+        for g in dict.fromkeys(named):
+            said, about = f"{p} is {g}", {"title": p, "genre": g, "relation": "genre"}
+            out.append(claim("title_genre", said, SUPPORTED, links[f"genre:{g}"], **about) if f"genre:{g}" in links else
+                       claim("title_genre", said, UNSUPPORTED, f"no fact gives {g} for {p}", **about))
+    return out
 
 def liked_genre_claims(r: Reading) -> list[dict]:
     "Genres said of the liked titles as a group: each must be a genre a fact shares with a liked title."
@@ -415,7 +458,8 @@ previous previously already past earlier list mentioned listed named combine com
 blends blending mix mixes mixing element elements aspect aspects feature features featuring style styles theme themes
 themed type types kind kinds sort category categories mood tone feel feels experience make makes made find think know
 offer offers provide provides bring brings contain contains containing incorporate incorporates incorporating has have
-show shows also other well along move moving sequence sequences scene scenes""".split())
+show shows also other well along move moving sequence sequences scene scenes due several part facts provided mentioned
+particularly especially notably""".split())
 
 def name_claims(r: Reading) -> list[dict]:
     "Capitalised runs that are no recognised phrase: names of people or places, invented or garbled titles."
@@ -461,8 +505,8 @@ def check(text: str, facts: list[dict], history: list[dict], vocab: Vocabulary) 
     users = user_claims(r)
     said_liked = {c.get("title") for c in users}
     titles = [c for c in titles if not (c["kind"] == "history" and c.get("title") in said_liked)]  # one claim per liked title
-    return (titles + loose_relation_claims(r, used) + attribute_claims(r) + users + liked_genre_claims(r) + name_claims(r)
-            + content_claims(r))
+    return (titles + loose_relation_claims(r, used) + attribute_claims(r) + users + liked_genre_claims(r) + title_genre_claims(r)
+            + name_claims(r) + content_claims(r))
 
 def judge(text: str, facts: list[dict], history: list[dict], vocab: Vocabulary | None = None) -> dict:
     "The verdict on one explanation: faithful or not, its claims, claim precision and whether it cites the user's history."
