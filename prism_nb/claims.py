@@ -68,7 +68,7 @@ GENRE_ALIASES = {"comedic": "Comedy", "comedies": "Comedy", "funny": "Comedy", "
                  "musicals": "Musical", "mysteries": "Mystery", "film noir": "Film-Noir", "noir": "Film-Noir", "suspense": "Thriller",
                  "suspenseful": "Thriller",
                  "children s": "Children's"}
-SIMILARITY_WORDS = ["like", "similar", "similarly", "reminiscent", "same", "fans of", "fan of", "in common", "alike"]
+SIMILARITY_WORDS = ["like", "similar", "similarly", "reminiscent", "same", "fans of", "fan of", "in common", "alike", "elements from"]
 
 class Vocabulary:
     "The phrases a judge recognises: catalogue titles, genres, features, relation words and similarity cues."
@@ -227,7 +227,7 @@ LINKERS = {"and", "or", "as", "well", "also", "including", "such", "like"}
 SHARE_VERBS = {"share", "shares", "shared", "sharing"}
 # a phrase naming the liked titles as a group ("the movies they liked", "your favorite films")
 LIKED_TITLES = re.compile(
-    r"\b(?:movies|films|titles|ones|items|products|genres)(?: that| which)? (?:the user|they|you|the viewer)"
+    r"\b(?:movies|films|titles|ones|items|products|genres|which)(?: that| which)? (?:the user|they|their|you|the viewer)"
     r"(?: have| has| had)?(?: previously| also| already| really)? (?:liked|enjoyed|loved|watched|rated highly|appreciated)\b"
     r"|\b(?:the user's|their|your) (?:previously liked |highly rated )?(?:liked|favou?rite|previous|past|preferred)? ?"
     r"(?:movies|films|titles|history|preferences|tastes?)\b", re.I)
@@ -350,7 +350,7 @@ LIKED_BY_USER = re.compile(rf"\b(?:that|which|whom|as)(?: are| were)?(?: both| a
                            r"(?:liked|favorite|favourite) (?:movies|films|titles)", re.I)
 
 # "because it shares ... and is a film the user liked": said of the recommended item itself
-ITEM_CALLED_LIKED = re.compile(rf"\b(?:it|and) is (?:also )?(?:a|an|the|one) (?:film|movie|title)s? (?:that |which )?(?:of )?"
+ITEM_CALLED_LIKED = re.compile(rf"\b(?:it|and) is (?:also )?(?:a|an|the|one) (?:[\w'-]+ ){{0,2}}(?:that |which )?(?:of )?"
                                rf"(?:the user|they|you|the viewer) {_LIKED}\b", re.I)
 
 def _liked_claim(m: Mention, said: str, ev: Evidence) -> dict | None:
@@ -400,24 +400,25 @@ def _genres_beside(r: Reading, start: int, end: int) -> list[str]:
             elif not linking or r.sents[k] != r.sents[min(start, len(r.sents) - 1)]: break
     return list(dict.fromkeys(found))
 
-APPOSITION = {"which", "is", "are", "was", "a", "an", "and", "or", "film", "films", "movie", "movies", "also"}
+APPOSITION = {"which", "is", "are", "was", "were", "a", "an", "and", "or", "film", "films", "movie", "movies", "also", "both", "all"}
 
 def title_genre_claims(r: Reading) -> list[dict]:
-    "Genres said of a liked title in apposition ('Taxi Driver, a comedy film'): each must be a genre a fact shares through that title."
+    "Genres said of liked titles in apposition ('Taxi Driver, a comedy film'; 'A and B are both comedies'): each needs a fact giving it for that title."
     at, out = {k: m for m in r.mentions for k in range(m.i, m.j)}, []
-    for m in r.mentions:
-        p = prompt_title(m.name, r.ev) if m.kind == "title" else None
-        if p is None or p == r.ev.item or not r.text[r.words[m.j - 1].end:].lstrip().startswith(","): continue
-        if m.i and r.words[m.i - 1].low == "like": continue  # "Like Manhattan, a war drama": the item is the war drama
-        named, k = [], m.j
-        while k < len(r.words) and r.sents[k] == m.sentence and (at.get(k) and at[k].kind == "genre" or r.words[k].low in APPOSITION):
+    for g in title_groups(r):
+        last, after = g[-1], r.text[r.words[g[-1].j - 1].end:].lstrip()
+        if not (after.startswith(",") or re.match(r"(?:are|is|were|was)\b", after)): continue
+        if g[0].i and r.words[g[0].i - 1].low == "like": continue  # "Like Manhattan, a war drama": the item is the war drama
+        named, k = [], last.j
+        while k < len(r.words) and r.sents[k] == last.sentence and (at.get(k) and at[k].kind == "genre" or r.words[k].low in APPOSITION):
             if at.get(k) and at[k].kind == "genre": named.append(at[k].name); k = at[k].j
             else: k += 1
-        links = r.ev.links.get(p, {})
-        for g in dict.fromkeys(named):
-            said, about = f"{p} is {g}", {"title": p, "genre": g, "relation": "genre"}
-            out.append(claim("title_genre", said, SUPPORTED, links[f"genre:{g}"], **about) if f"genre:{g}" in links else
-                       claim("title_genre", said, UNSUPPORTED, f"no fact gives {g} for {p}", **about))
+        for p in dict.fromkeys(p for m in g if (p := prompt_title(m.name, r.ev)) not in (None, r.ev.item)):
+            links = r.ev.links.get(p, {})
+            for name in dict.fromkeys(named):
+                said, about = f"{p} is {name}", {"title": p, "genre": name, "relation": "genre"}
+                out.append(claim("title_genre", said, SUPPORTED, links[f"genre:{name}"], **about) if f"genre:{name}" in links else
+                           claim("title_genre", said, UNSUPPORTED, f"no fact gives {name} for {p}", **about))
     return out
 
 def liked_genre_claims(r: Reading) -> list[dict]:
