@@ -605,16 +605,17 @@ def generate_with(student, recs, **decoding) -> list[str]:
 SERVED_BY = ("first", "candidate", "repaired", "template")
 
 def sentences(text: str) -> list[str]:
-    "The sentences of `text`."
-    return [s for s in re.split(r"(?<=[.!?])\s+", str(text).strip()) if s]
+    "The sentences of `text` (not split after an initial or a title's abbreviation: 'L.A. Confidential', 'Dr. Strangelove')."
+    return [s for s in re.split(r"(?<=[.!?])(?<!\b[A-Z]\.)(?<!\bDr\.)(?<!\bMr\.)(?<!\bMrs\.)(?<!\bSt\.)(?<!\bJr\.)\s+", str(text).strip()) if s]
 
 CLAUSE_BREAK = re.compile(r",?\s+(?:and|as well as)\s+(?=(?:a|an|the|it|its|similar)\b)|,\s+(?:including|both|which|while|but)\b|;\s")
 
 def repaired(text: str, rec: dict, judge) -> str | None:
     "`text` without the sentences, else the trailing clauses, that hold an unsupported claim, when what remains is faithful and cites the user's history."
     ok = lambda t: (v := judge(t, rec["facts"], rec["history"]))["faithful"] and v["cites_history"]
-    kept = " ".join(s for s in sentences(text) if judge(s, rec["facts"], rec["history"])["faithful"])
-    if kept and kept != text and ok(kept): return kept
+    first, *rest = sentences(text) or [""]  # the first sentence, which names the recommendation, stays
+    kept = " ".join([first] + [s for s in rest if judge(s, rec["facts"], rec["history"])["faithful"]])
+    if kept != text and ok(kept): return kept
     cuts = [text[:m.start()].rstrip(" ,;") + "." for m in reversed(list(CLAUSE_BREAK.finditer(text)))]  # longest first
     return next((c for c in cuts if ok(c)), None)
 
@@ -831,9 +832,9 @@ def run_prism(S: Settings, run_dir: str | Path, progress=None) -> dict:
                        kept_before=CUT_KEYS | RUNTIME_KEYS)  # a folder from before: the cut kept, the runtime in no hash
     device = pick_device(S.run.device)
     split, sets = stage_records(S, run_dir)
+    judge = claim_judge(run_items(run_dir)) if P.verify else None  # serving verifies against the run's catalogue
     write_json(out/"split.json", {**split, "counts": {k: len(v) for k, v in sets.items()}, "filtered_only": P.filtered_only})
     summaries, preds = {}, []
-    judge = claim_judge(run_items(run_dir)) if P.verify else None
     for name in (["student_full"] if P.keep_layers > 0 and "student" in P.systems else []) + P.systems:
         summaries[name] = train_system(S, run_dir, name, sets, device, progress)
         rows, made = predict_system(S, run_dir, name, sets["test"], device, judge)

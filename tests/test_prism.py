@@ -109,12 +109,16 @@ def test_unseen_user_falls_back_to_shared_embedding():
 
 
 def _explanations(run_dir, n_users=8):
-    "Teacher records of `n_users` users, 3 pairs each, every other one judged faithful."
+    "Teacher records of `n_users` users, 3 pairs each, every other one judged faithful, and the catalogue they name."
+    import pandas as pd
     from prism_nb.core import append_jsonl
     recs = []
     for k, r in enumerate(records(3 * n_users)):
         recs.append({**r, "user": f"u{k // 3}", "rank": k % 3 + 1, "faithful": k % 2 == 0})
     append_jsonl(run_dir/"oracle"/"explanations.jsonl", recs)
+    (run_dir/"data").mkdir(exist_ok=True)  # the item table the serving judge reads
+    pd.DataFrame({"item": ["1", *(r["item"] for r in recs)], "title": ["Toy Story (1995)"] + ["Star Wars (1977)"] * len(recs),
+                  "genres": [["Adventure"]] * (len(recs) + 1), "features": [[]] * (len(recs) + 1)}).to_parquet(run_dir/"data"/"items.parquet")
     return recs
 
 
