@@ -806,10 +806,13 @@ def decoding(P: PrismSettings) -> dict:
                 constrain_titles=P.constrain_titles)
 
 def serve_records(student, recs, P: PrismSettings, judge=None, seed: int = 0) -> list[dict]:
-    "Explanations of `recs` as served: verified when `prism.verify` (and a `judge` is given), else the decoder's answers."
-    if P.verify and judge is not None:
-        return verified(student, recs, judge, decoding(P), P.candidates, P.sample_temperature, seed)
-    return [{"text": t} for t in generate_with(student, recs, **decoding(P))]
+    "Explanations of `recs` as served (a pair asked twice is explained once): verified when `prism.verify` and a `judge` is given."
+    key = lambda r: (str(r["user"]), str(r["item"]))
+    once = list({key(r): r for r in recs}.values())
+    if P.verify and judge is not None: out = verified(student, once, judge, decoding(P), P.candidates, P.sample_temperature, seed)
+    else: out = [{"text": t} for t in generate_with(student, once, **decoding(P))]
+    made = {key(r): o for r, o in zip(once, out)}
+    return [made[key(r)] for r in recs]
 
 def predict_system(S: Settings, run_dir: str | Path, system: str, test_recs, device: str, judge=None) -> tuple[list[dict], dict]:
     "The test pairs' explanations from one trained system on `prism.runtime` as served, and what made them (runtime, precision) how fast."
