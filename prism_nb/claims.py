@@ -196,6 +196,10 @@ class Reading:
     "A text read against one prompt: its mentions, words, the sentence number of each word, and the prompt's evidence."
     text: str; mentions: list; words: list; sents: list; ev: Evidence
 
+    def word_at(self, pos: int) -> int:
+        "The index of the first word that starts at or after character `pos`."
+        return next((k for k, w in enumerate(self.words) if w.start >= pos), len(self.words))
+
     @cached_property
     def covered(self) -> set:
         "Indices of the words inside a mention (computed once per reading)."
@@ -263,9 +267,8 @@ def governing(r: Reading, groups: list, g: list) -> tuple[list, list, bool]:
 
 def _liked_list_cue(r: Reading, start: int, first: int) -> list[int]:
     "[first] when the titles at `first` list the liked titles of a sharing claim ('shares elements with the movies they liked, including X')."
-    from_ = lambda pos: next((k for k, w in enumerate(r.words) if w.start >= pos), len(r.words))
     for x in LIKED_TITLES.finditer(r.text):
-        a, b = from_(x.start()), from_(x.end())
+        a, b = r.word_at(x.start()), r.word_at(x.end())
         if start <= a and b <= first and all(w.low in LINKERS | {"including", "particularly", "especially"} for w in r.words[b:first]) \
                 and any(w.low in SHARE_VERBS | {"similar", "similarities", "elements", "like"} for w in r.words[start:a]):
             return [first]
@@ -364,9 +367,8 @@ def _liked_claim(m: Mention, said: str, ev: Evidence) -> dict | None:
 def user_claims(r: Reading) -> list[dict]:
     "What the text says the user liked, checked against the history."
     titles, groups, out = [m for m in r.mentions if m.kind == "title"], title_groups(r), []
-    word_at = lambda pos: next((k for k, w in enumerate(r.words) if w.start >= pos), len(r.words))
     for x in USER_LIKED.finditer(r.text):
-        k = word_at(x.end())
+        k = r.word_at(x.end())
         named = [m for m in titles if k <= m.i <= k + 3][:1]
         if named: out.append(_liked_claim(named[0], f"{x[0]} {named[0].text}", r.ev))
         elif re.match(r"\s+(this|the) (movie|film|item|product)\b|\s+it\b", r.text[x.end():]):
@@ -374,7 +376,7 @@ def user_claims(r: Reading) -> list[dict]:
     for x in ITEM_CALLED_LIKED.finditer(r.text):
         out.append(claim("user", x[0], CONTRADICTED, "the recommended item is not one the user has seen"))
     for x in LIKED_BY_USER.finditer(r.text):
-        k = word_at(x.start())
+        k = r.word_at(x.start())
         s = r.sents[k] if k < len(r.sents) else -1
         before = [m for m in titles if m.j <= k and m.sentence == s and k - m.j <= 12]
         lead = r.text[:x.start()].rstrip().lower()
@@ -424,10 +426,9 @@ def title_genre_claims(r: Reading) -> list[dict]:
 def liked_genre_claims(r: Reading) -> list[dict]:
     "Genres said of the liked titles as a group: each must be a genre a fact shares with a liked title."
     shared = {k.split(":", 1)[1]: v for l in r.ev.links.values() for k, v in l.items() if k.startswith("genre:")}
-    word_at = lambda pos: next((k for k, w in enumerate(r.words) if w.start >= pos), len(r.words))
     out = []
     for x in LIKED_TITLES.finditer(r.text):
-        for g in _genres_beside(r, word_at(x.start()), word_at(x.end())):
+        for g in _genres_beside(r, r.word_at(x.start()), r.word_at(x.end())):
             said, about = f"{g} shared with the titles the user liked", {"genre": g, "relation": "genre"}
             out.append(claim("liked_genre", said, SUPPORTED, shared[g], **about) if g in shared else
                        claim("liked_genre", said, UNSUPPORTED, f"no fact ties {g} to a liked title", **about))
