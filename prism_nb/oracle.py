@@ -32,8 +32,8 @@ def item_noun(dataset: str) -> str:
 
 def linked_titles(facts: list[dict]) -> list[str]:
     "The titles that `facts` link the item to, in order."
-    vias = [v for f in facts for v in (f.get("via") if isinstance(f.get("via"), list) else [f.get("via")])]
-    return list(dict.fromkeys(str(v) for v in vias if v))
+    from prism_nb.claims import evidence
+    return list(evidence(facts, []).links)
 
 def select_facts(pf: dict, n_history: int = 5, max_facts: int = 8) -> dict:
     "The part of `pair_facts` a prompt shows: the first `max_facts` facts and, as liked, the latest `n_history` titles and every linked one."
@@ -156,8 +156,9 @@ class CT2Teacher(TransformersTeacher):
         self.prefix = self.tok.convert_ids_to_tokens(self.tok(prefix, add_special_tokens=False).input_ids) if prefix and not self.seq2seq else None
     def generate(self, prompts: list[str], sample: dict | None = None) -> dict:
         import ctranslate2
+        from prism_nb.models import SAMPLE_TOP_K
         t0, O = time.perf_counter(), self.O
-        search = dict(sampling_topk=50, sampling_temperature=sample["temperature"], beam_size=1) if sample else dict(beam_size=O.num_beams)
+        search = dict(sampling_topk=SAMPLE_TOP_K, sampling_temperature=sample["temperature"], beam_size=1) if sample else dict(beam_size=O.num_beams)
         if sample: ctranslate2.set_random_seed(sample["seed"])
         ids = [self.tok(p, add_special_tokens=self.seq2seq).input_ids for p in prompts]
         toks = [self.tok.convert_ids_to_tokens(i) for i in ids]

@@ -15,19 +15,19 @@ from torch.distributed.elastic.multiprocessing.errors import record
 from .core import (PrismError, seed_everything, pick_device, atomic_path, atomic_write, write_json, read_json,
                            append_jsonl, read_jsonl, mark_done, stage_folder, tagged_folder, Settings, PrismSettings,
                            CUT_KEYS, DECODING_KEYS, RUNTIME_KEYS, TAG_FILE, progress_bar, load_run_settings)
-from .models import CONVERTERS, ort_generate, ort_model, runtime_threads
+from .models import CONVERTERS, SAMPLE_TOP_K, ort_generate, ort_model, runtime_threads
 from .oracle import claim_judge, length_batches
 from .claims import template_text
 from .data import run_items
 
 # %% auto #0
-__all__ = ['SOURCE_SUFFIX', 'USER_MODES', 'SAMPLE_TOP_K', 'STUDENT_FILES', 'UNKNOWN_USER', 'RUNTIME_STUDENTS', 'RUNTIMES',
-           'SERVED_BY', 'CLAUSE_BREAK', 'STUDENT_SYSTEMS', 'STAGE_FILES', 'SHARED_IN_STUDENT', 'split_pairs',
-           'source_text', 'history_titles', 'UserTable', 'Student', 'encode_source', 'encode_target', 'encode',
-           'token_logits', 'batch_loss', 'title_token_seqs', 'title_next_tokens', 'TitleConstraint', 'generate',
-           'distill_loss', 'Distillation', 'lr_lambda', 'rng_state', 'set_rng_state', 'autocast', 'eval_loss',
-           'drop_users', 'Trainer', 'train_student', 'save_student', 'load_student', 'decoder_layers', 'keep_layers',
-           'cut_student', 'user_token', 'with_user_tokens', 'token_ids', 'export_student', 'CT2Student', 'ORTStudent',
+__all__ = ['SOURCE_SUFFIX', 'USER_MODES', 'STUDENT_FILES', 'UNKNOWN_USER', 'RUNTIME_STUDENTS', 'RUNTIMES', 'SERVED_BY',
+           'CLAUSE_BREAK', 'STUDENT_SYSTEMS', 'STAGE_FILES', 'SHARED_IN_STUDENT', 'split_pairs', 'source_text',
+           'history_titles', 'UserTable', 'Student', 'encode_source', 'encode_target', 'encode', 'token_logits',
+           'batch_loss', 'title_token_seqs', 'title_next_tokens', 'TitleConstraint', 'generate', 'distill_loss',
+           'Distillation', 'lr_lambda', 'rng_state', 'set_rng_state', 'autocast', 'eval_loss', 'drop_users', 'Trainer',
+           'train_student', 'save_student', 'load_student', 'decoder_layers', 'keep_layers', 'cut_student',
+           'user_token', 'with_user_tokens', 'token_ids', 'export_student', 'CT2Student', 'ORTStudent',
            'served_student', 'generate_with', 'sentences', 'repaired', 'served', 'verified', 'load_backbone',
            'system_dir', 'stage_records', 'faithful_only', 'is_cut', 'build_student', 'cut_tag', 'system_folder',
            'system_settings', 'ddp_worker', 'train_processes', 'train_system', 'decoding', 'serve_records',
@@ -213,8 +213,6 @@ class TitleConstraint:
 
 
 # %% ../nbs/04_prism.ipynb #5e704bd2
-SAMPLE_TOP_K = 50  # sampled candidates draw from the 50 likeliest tokens, on every runtime
-
 @torch.inference_mode()
 def generate(student: Student, recs, max_source_len: int, max_new_tokens: int, num_beams: int = 1,
              batch_size: int = 8, min_new_tokens: int = 0, no_repeat_ngram: int = 0,
