@@ -21,8 +21,8 @@ __all__ = ['BARS', 'STAGE_MODELS', 'COMMANDS', 'BAD_PATH_ERRNOS', 'stage_noteboo
            'fit_bar', 'shown_progress', 'StageFailed', 'record_failure', 'run_stage', 'run_settings',
            'settings_changes', 'log_set_aside', 'pipeline_settings', 'run_pipeline', 'override_arg', 'made_with_text',
            'stage_state', 'set_aside_state', 'run_status', 'format_status', 'parser', 'check_run_args', 'check_models',
-           'check_inputs', 'cmd_run', 'cmd_status', 'cmd_explain_file', 'cmd_explain', 'cmd_judge', 'cmd_export',
-           'cmd_docs', 'main']
+           'check_inputs', 'cmd_run', 'cmd_status', 'cmd_explain_file', 'cmd_explain', 'batch1_runtime',
+           'explain_grid_text', 'cmd_judge', 'cmd_export', 'cmd_docs', 'main']
 
 # %% ../nbs/09_cli.ipynb #628fdcc5
 def stage_notebooks(nbs=None) -> dict[str, Path]:
@@ -202,6 +202,7 @@ def run_pipeline(profile="demo", run_dir=None, stages=None, overrides=(), resume
             log(f"settings changed since this folder's last run (the stages that read them run again): {'; '.join(changed)}")
     with run_lock(run_dir), run_settings(run_dir, S):
         finish_rollbacks(run_dir)  # a rollback a kill cut short: finished before any stage is asked whether it is done
+        ran = 0
         for n, stage in enumerate(todo, 1):
             if resume and is_done(S, run_dir, stage):  # a snapshot there is a kill's that changed none of its outputs: dropped
                 drop_snapshot(run_dir, stage); log(f"[{n}/{len(todo)}] {stage}: up to date, skipped"); continue
@@ -211,7 +212,8 @@ def run_pipeline(profile="demo", run_dir=None, stages=None, overrides=(), resume
                 with stage_transaction(run_dir, stage): run_stage(stage, nbs[stage], run_dir, profile, progress)
             finally: log_set_aside(aside, set_aside_work(run_dir), log, run_dir, S)  # a failed stage too sets aside what it trained
             if stage == "report": log(f"report: {importlib.import_module('prism_nb.report').render_report(run_dir, run_dir/nbs[stage].name)}")
-            log(f"[{n}/{len(todo)}] {stage}: done in {time.time() - t0:.1f}s")
+            log(f"[{n}/{len(todo)}] {stage}: done in {time.time() - t0:.1f}s"); ran += 1
+        if not ran: log(f"nothing to do: every stage asked for is up to date with its settings in {run_dir}")
     return run_dir
 
 # %% ../nbs/09_cli.ipynb #37d19df4
@@ -311,13 +313,15 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("overrides", nargs="*", metavar="section.key=value", help="compare with the folder's settings and these overrides")
     e = sub.add_parser("explain", help="explain one recommendation, or every row of a ranking file, with a run's trained student")
     e.add_argument("--run-dir", required=True, help="a finished run folder")
-    e.add_argument("--user", help="the user of one recommendation"); e.add_argument("--item", help="its item")
+    e.add_argument("--user", nargs="+", help="the user of a recommendation (several: each item explained for each user)")
+    e.add_argument("--item", nargs="+", help="its item (several: one explanation per item, side by side)")
     e.add_argument("--recommendations", help="a ranking file (csv, tsv or parquet: user, item, and rank or score) to explain row by row")
     e.add_argument("--out", help="with --recommendations: the JSON-lines file to write (a rerun resumes it)")
     e.add_argument("--top", type=int, help="with --recommendations: only each user's top N rows")
     e.add_argument("--system", default="student", help="the trained system: student, student_no_user or student_faithful")
     e.add_argument("--batch-size", type=int, help="explanations generated per batch (default: prism.generate_batch_size)")
-    e.add_argument("--runtime", choices=CHOICES["prism.runtime"], help="what runs the student (default: the run's prism.runtime)")
+    e.add_argument("--runtime", choices=CHOICES["prism.runtime"],
+                   help="what runs the student (default: --user/--item the fastest at batch 1 in the run's profile, else prism.runtime)")
     j = sub.add_parser("judge", help="judge the faithfulness of explanations, claim by claim")
     j.add_argument("--in", dest="src", required=True, help="JSON lines with text, facts and history (as oracle/explanations.jsonl)")
     j.add_argument("--out", dest="dst", required=True, help="where to write each line with `faithful` and `claims`")
@@ -396,14 +400,37 @@ def cmd_explain_file(args) -> int:
           f"({r['explanations_per_s']} explanations/s; {r['unknown_users']} users without a learned vector)"); return 0
 
 def cmd_explain(args) -> int:
-    "`prism-nb explain`: one explanation from a run's trained student, or a whole ranking file with `--recommendations`."
-    from prism_nb.prism import Prism
+    "`prism-nb explain`: served explanations (several users and items side by side), or a ranking file's with `--recommendations`."
+    from prism_nb.prism import Prism, unknown_ids
     if args.recommendations: return cmd_explain_file(args)
     if not (args.user and args.item): raise PrismError("explain needs --user and --item, or --recommendations FILE --out FILE")
-    prism = Prism.load(args.run_dir, args.system, runtime=args.runtime)
-    if not prism.knows(args.user):
-        print(f"prism-nb: note: user {args.user} has no learned vector; the shared vector of unseen users stands in", file=sys.stderr)
-    print(prism.explain(args.user, args.item)); return 0
+    strangers, bad_items = unknown_ids(args.run_dir, args.user, args.item)  # before the model loads
+    if bad_items: raise PrismError(f"item {bad_items[0]!r} is not in the dataset of {args.run_dir}: name an item id of its data/items.parquet")
+    from transformers.utils import logging as hf_logging
+    hf_logging.disable_progress_bar()  # loading bars are noise on a one-answer command
+    t0 = time.time(); prism = Prism.load(args.run_dir, args.system, runtime=args.runtime or batch1_runtime(args.run_dir)); t1 = time.time()
+    for u in dict.fromkeys(args.user):
+        if not prism.knows(u):
+            why = "no rating in the dataset (explained without a liked history) and " if u in strangers else ""
+            print(f"prism-nb: note: user {u} has {why}no learned vector; the shared vector of unseen users stands in", file=sys.stderr)
+    if len(args.user) == len(args.item) == 1: print(prism.explain(args.user[0], args.item[0]))
+    else: print(explain_grid_text(prism.side_by_side(args.user, args.item)))
+    if sys.stderr.isatty():
+        print(f"prism-nb: note: loading took {t1 - t0:.1f} s, explaining {time.time() - t1:.1f} s; in Python keep "
+              f"`Prism.load({str(args.run_dir)!r})` to pay the loading once", file=sys.stderr)
+    return 0
+
+def batch1_runtime(run_dir) -> str | None:
+    "The student's fastest runtime at batch 1 in the run's profile (a few answers are batch-1 work), else None: `prism.runtime`."
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        return json.loads((Path(run_dir)/"profile"/"profile.json").read_text()).get("student_runtime_batch1")
+    return None
+
+def explain_grid_text(grid) -> str:
+    "`Prism.side_by_side`'s table as text: per user, the titles they liked, then each item's explanation."
+    blocks = [f"{user} liked: {col['liked']}\n" + "\n".join(f"  {item}\n    {text}" for item, text in col.drop("liked").items())
+              for user, col in grid.items()]
+    return "\n\n".join(blocks)
 
 def cmd_judge(args) -> int:
     "`prism-nb judge`: claim-level verdicts for a file of explanations."

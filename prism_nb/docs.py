@@ -15,8 +15,8 @@ from .core import PrismError, project_root
 
 # %% auto #0
 __all__ = ['SITE_CSS', 'SITE_MARK', 'quarto_hint', 'site_notebooks', 'nb_title', 'nb_summary', 'nb_module', 'show_doc_cell',
-           'processed_notebook', 'api_entries', 'nav_html', 'notebook_html', 'api_html', 'check_site_folder',
-           'run_folders', 'page_name', 'site_folder', 'build_docs']
+           'processed_notebook', 'api_entries', 'nav_html', 'notebook_html', 'api_html', 'site_topics',
+           'topic_notebook', 'site_links', 'check_site_folder', 'run_folders', 'page_name', 'site_folder', 'build_docs']
 
 # %% ../nbs/10_docs.ipynb #eab1468d
 def quarto_hint(which=shutil.which) -> str:
@@ -139,6 +139,12 @@ nav.site-nav a.current { background: #dce6f5; font-weight: 600; }
 .api code { background: #f3f4f7; padding: 0 .2rem; border-radius: 3px; }
 .jp-InputArea pre, .jp-OutputArea pre, .jp-RenderedMarkdown pre code { white-space: pre-wrap; overflow-wrap: anywhere; }
 .jp-RenderedMarkdown pre { background: #f3f4f7; padding: .5rem .7rem; border-radius: 4px; white-space: pre-wrap; }
+.site-main table { display: block; max-width: 100%; overflow-x: auto; }
+.site-main img { max-width: 100%; height: auto; }
+@media (max-width: 48rem) {
+  nav.site-nav { position: static; width: auto; max-height: 30vh; border-right: 0; border-bottom: 1px solid #dde; }
+  .site-main { margin-left: 0; padding: 1rem; }
+}
 """
 
 _TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
@@ -192,6 +198,23 @@ def api_html(module: str, entries: list[dict], nav: str, summary: str = "", note
             f'<main class="site-main api"><h1>prism_nb.{html.escape(module)}</h1>{md(summary)}{source}'
             f'{"".join(items) or "<p>No public names.</p>"}</main></body></html>')
 
+# %% ../nbs/10_docs.ipynb #7ce5ef7d
+def site_topics(nbs) -> list[Path]:
+    "The topic pages of `nbs/topics/` (markdown), in name order."
+    return sorted((Path(nbs)/"topics").glob("*.md"))
+
+def topic_notebook(path: Path, root: Path) -> nbformat.NotebookNode:
+    "A topic page as a one-cell notebook, its image paths made relative to the project `root` (where the site embeds them from)."
+    text = path.read_text()
+    up = "../" * len(path.parent.relative_to(root).parts)  # from the page's folder back to the root
+    text = re.sub(r"(!\[[^\]]*\]\()" + re.escape(up), r"\1", text)
+    return nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(text)])
+
+def site_links(page: str, prefix: str = "") -> str:
+    "`page`'s links to pages and notebooks (`x.md`, `../x.ipynb`, `nbs/topics/x.md`) and nbdev's (`/core.html#x`) pointed at the site's; `prefix`: to the root."
+    page = re.sub(r'(<a\s[^>]*?href=")(?:nbs/)?([^":#/][^":#]*)\.(?:md|ipynb)(#[^"]*)?"', r'\1\2.html\3"', page)
+    return re.sub(r'(<a\s[^>]*?href=")/(\w+)\.html(#[^"]*)?"', rf'\1{prefix}api/\2.html\3"', page)
+
 # %% ../nbs/10_docs.ipynb #189ac890
 def _modules(root: Path, lib: str = "prism_nb") -> list[str]:
     "The exported modules named in nbdev's `_modidx.py`, without the package prefix, in order."
@@ -234,18 +257,24 @@ def build_docs(out="_site", report_dir="reports/demo", root=None) -> Path:
     nbs = {p: processed_notebook(p, root=root) for p in site_notebooks(root/"nbs")}
     if not nbs: raise PrismError(f"no notebooks in {root/'nbs'}: run from the prism-nb project folder")
     titles = {p: ("Home" if p.stem == "index" else nb_title(nb, p.stem)) for p, nb in nbs.items()}
+    topics = {p: topic_notebook(p, root) for p in site_topics(root/"nbs")}
     nb_of_module = {m: p for p in nbs if (m := nb_module(nbformat.read(p, as_version=4)))}
     runs = {d: {p: processed_notebook(p, show_docs=False, root=root) for p in sorted(d.glob("[0-9][0-9]*_*.ipynb"))}
             for d in run_folders(report_dir, root)}
-    sections = [("Notebooks", [(titles[p], page_name(p)) for p in nbs]),
+    sections = [("Guides", [(nb_title(nb, p.stem), f"topics/{p.stem}.html") for p, nb in topics.items()]),
+                ("Notebooks", [(titles[p], page_name(p)) for p in nbs]),
                 ("API", [(f"prism_nb.{m}", f"api/{m}.html") for m in _modules(root)]),
                 ("Runs", [(f"{d.name}: report", f"reports/{d.name}/report.html") for d in runs if (d/"report.html").exists()]
                          + [(f"{d.name}: {nb_title(nb, p.stem)}", f"reports/{d.name}/{p.stem}.html") for d in runs for p, nb in runs[d].items()])]
     with site_folder(out) as tmp:
         for p, nb in nbs.items():
             title = nb_title(nb, "prism-nb") if p.stem == "index" else f"{titles[p]} | prism-nb"
-            images = root if p.stem == "index" else p.parent  # the front page is also the README: its figures sit under the project root
-            (tmp/page_name(p)).write_text(notebook_html(nb, title, nav_html(sections, page_name(p)), images))
+            images = root if p.stem == "index" else p.parent  # the front page is also the README: its paths start at the project root
+            (tmp/page_name(p)).write_text(site_links(notebook_html(nb, title, nav_html(sections, page_name(p)), images)))
+        (tmp/"topics").mkdir()
+        for p, nb in topics.items():
+            href = f"topics/{p.stem}.html"
+            (tmp/href).write_text(site_links(notebook_html(nb, f"{nb_title(nb, p.stem)} | prism-nb", nav_html(sections, href, "../"), root), "../"))
         for m in _modules(root):
             nbp = nb_of_module.get(m)
             (tmp/"api"/f"{m}.html").write_text(api_html(m, api_entries(root/"prism_nb"/f"{m}.py"), nav_html(sections, f"api/{m}.html", "../"),

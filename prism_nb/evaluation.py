@@ -371,6 +371,7 @@ COMPARISONS = [("teacher", "student", ("hallucinated", "claim_precision")),
                ("teacher", "student_faithful", ("hallucinated", "claim_precision")),
                ("student", "student_faithful", ("hallucinated", "claim_precision")),
                ("student_no_user", "student", ("history_citation", "distinctiveness")),
+               ("student_no_user", "student_unverified", ("hallucinated", "history_citation", "distinctiveness")),  # the user vector alone
                ("teacher", "student_no_user", ("hallucinated",)),
                ("student_full", "student", ("hallucinated", "claim_precision", "distinctiveness")),
                *((c, "student", ("hallucinated", "claim_precision", "distinctiveness")) for c in COUPLED)]
@@ -473,17 +474,18 @@ def answers(m: dict) -> dict:
         shares = ", ".join(f"{k} {v:.0%}" for k, v in m["student"]["served_by"].items())
         out["serving"] = (f"served student, verified by the judge ({shares}): hallucination by the judge "
                           f"{compare('student', 'student_unverified')}, against its unverified first answers")
-    t = pt.get("student_vs_student_no_user:distinctiveness"); h = pt.get("student_vs_student_no_user:history_citation")
+    s = "student_unverified" if "student_unverified_vs_student_no_user:distinctiveness" in pt else "student"  # both unverified: the vector alone
+    t = pt.get(f"{s}_vs_student_no_user:distinctiveness"); h = pt.get(f"{s}_vs_student_no_user:history_citation")
     if t or h:
         parts = []
         if h and h["diff"]["mean"] is not None:
-            parts.append(f"history citation {f('student', 'history_citation')} vs {f('student_no_user', 'history_citation')} without "
+            parts.append(f"history citation {f(s, 'history_citation')} vs {f('student_no_user', 'history_citation')} without "
                          f"(McNemar p = {h['p']:.3g})")
         if t and t["diff"]["mean"] is not None:
             d = t["diff"]
-            parts.append(f"distinctiveness {f('student', 'distinctiveness')} vs {f('student_no_user', 'distinctiveness')}, "
+            parts.append(f"distinctiveness {f(s, 'distinctiveness')} vs {f('student_no_user', 'distinctiveness')}, "
                          f"difference {d['mean']:+.3g} [{d['ci'][0]:+.3g}, {d['ci'][1]:+.3g}] (Wilcoxon p = {t['p']:.3g})")
-        out["personalization"] = "with the user embedding: " + "; ".join(parts)
+        out["personalization"] = f"with the user embedding ({s.replace('_', ' ')}'s first answers against the same decoding without it): " + "; ".join(parts)
     return out
 
 def run_evaluation(S: Settings, run_dir: str | Path) -> dict:

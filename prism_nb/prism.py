@@ -31,7 +31,7 @@ __all__ = ['SOURCE_SUFFIX', 'USER_MODES', 'STUDENT_FILES', 'UNKNOWN_USER', 'RUNT
            'served_student', 'generate_with', 'sentences', 'repaired', 'served', 'verified', 'load_backbone',
            'system_dir', 'stage_records', 'faithful_only', 'is_cut', 'build_student', 'cut_tag', 'system_folder',
            'system_settings', 'ddp_worker', 'train_processes', 'train_system', 'decoding', 'serve_records',
-           'predict_system', 'run_prism', 'Prism', 'read_pairs', 'explain_file']
+           'predict_system', 'run_prism', 'Prism', 'unknown_ids', 'read_pairs', 'explain_file']
 
 # %% ../nbs/04_prism.ipynb #1a50c5a2
 def split_pairs(recs: list[dict], val_share: float, seed: int) -> dict:
@@ -889,6 +889,25 @@ class Prism:
         s = self.student
         users = (s.users.index if s.users is not None else {}) if isinstance(s, Student) else s.tokens
         return not users or str(user) in users
+
+    def side_by_side(self, users, items):
+        "The served explanations of `items` (rows) for each of `users` (columns), under a first row of the titles each user liked."
+        import pandas as pd
+        users, items = [str(u) for u in users], [str(i) for i in items]
+        pairs = [(u, i) for u in users for i in items]
+        texts = dict(zip(pairs, self.explain_batch(pairs)))
+        cat = run_items(self.run_dir)
+        titles = dict(zip(cat.item.astype(str), cat.title))
+        rows = {"liked": {u: "; ".join(h["title"] for h in self.record(u, items[0])["history"]) for u in users}}
+        rows |= {f"{i}: {titles[i]}": {u: texts[(u, i)] for u in users} for i in items}
+        return pd.DataFrame(rows).T.rename(columns=lambda u: f"user {u}")
+
+def unknown_ids(run_dir, users=(), items=()) -> tuple[list[str], list[str]]:
+    "The `users` without a rating in the run's dataset and the `items` not in its catalogue, read without loading a model."
+    import pandas as pd
+    known_users = set(pd.read_parquet(Path(run_dir)/"data"/"interactions.parquet", columns=["user"]).user.astype(str))
+    known_items = set(run_items(run_dir).item.astype(str))
+    return [u for u in map(str, users) if u not in known_users], [i for i in map(str, items) if i not in known_items]
 
 # %% ../nbs/04_prism.ipynb #10d30a12
 def read_pairs(path, items: set, top: int | None = None) -> tuple[list[dict], list[dict]]:

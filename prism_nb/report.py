@@ -10,8 +10,8 @@ from .core import PrismError, atomic_write, mark_done, read_json, write_json, Se
 from .evaluation import HEADLINE
 
 # %% auto #0
-__all__ = ['PAPER', 'COUPLING_COLUMNS', 'summarize', 'coupling', 'coupling_frame', 'speed_claim', 'claims_table', 'render_report',
-           'run_report']
+__all__ = ['PAPER', 'COUPLING_COLUMNS', 'CLAIM_COLOURS', 'summarize', 'coupling', 'coupling_frame', 'speed_claim', 'claims_table',
+           'claim_span', 'marked_html', 'paired_frame', 'plot_paired', 'sample_note', 'render_report', 'run_report']
 
 # %% ../nbs/07_report.ipynb #5c05c403
 PAPER = {"speedup": 24.0, "memory_ratio": 10.0, "teacher": "google/flan-t5-xxl (11B)", "student": "facebook/bart-base (140M)"}
@@ -98,6 +98,64 @@ def claims_table(summary: dict) -> pd.DataFrame:
         rows.append(("served student faster than teacher, verification included", f"{PAPER['speedup']:.0f}x",
                      f"{b1}{p['served_speedup']:.1f}x at batch {p['batch_size']}"))
     return pd.DataFrame(rows, columns=["claim", "paper", "this run"]).set_index("claim")
+
+# %% ../nbs/07_report.ipynb #aa725b50
+CLAIM_COLOURS = {"supported": "#cdeed6", "unsupported": "#ffe08a", "contradicted": "#ffb0b0"}  # worst last
+
+def claim_span(text: str, claim: dict) -> tuple[int, int] | None:
+    "Where in `text` the words a claim is about stand (its title, genre or own words), else None."
+    import re
+    m = re.search(rf"(?<!\w){re.escape(claim.get('title') or claim.get('genre') or claim['claim'])}(?!\w)", text, re.I)
+    return m.span() if m else None
+
+def marked_html(text: str, claims: list[dict]) -> str:
+    "`text` as HTML with each claim's words marked by its status (evidence or reason on hover); claims on no words as tags after it."
+    import html
+    worst = lambda cs: max((c["status"] for c in cs), key=list(CLAIM_COLOURS).index)
+    tip = lambda cs: html.escape("\n".join(f"{c['status']}: {c['claim']} ({c.get('evidence') or c.get('reason', '')})" for c in cs), quote=True)
+    mark = lambda s, cs: f'<mark style="background:{CLAIM_COLOURS[worst(cs)]}" title="{tip(cs)}">{html.escape(s)}</mark>'
+    spans, tags = {}, []
+    for c in claims:
+        at = claim_span(text, c)
+        if at and (at in spans or all(at[1] <= a or at[0] >= b for a, b in spans)): spans.setdefault(at, []).append(c)
+        else: tags.append(c)
+    out, pos = [], 0
+    for (a, b), cs in sorted(spans.items()): out += [html.escape(text[pos:a]), mark(text[a:b], cs)]; pos = b
+    out.append(html.escape(text[pos:]))
+    return "".join(out) + "".join(" " + mark(f"[{c['claim']}]", [c]) for c in tags)
+
+# %% ../nbs/07_report.ipynb #c735fe3a
+def paired_frame(paired: dict) -> pd.DataFrame:
+    "The evaluation's paired tests as rows: comparison (b vs a), metric, difference b - a with its 95% interval, test, p."
+    return pd.DataFrame([{"comparison": f"{t['b']} vs {t['a']}", "metric": key.split(":")[1], "diff": t["diff"]["mean"],
+                          "lo": t["diff"]["ci"][0], "hi": t["diff"]["ci"][1], "test": t["test"], "p": t["p"], "n": t["diff"]["n"]}
+                         for key, t in paired.items() if isinstance(t, dict) and "diff" in t])
+
+def plot_paired(frame: pd.DataFrame):
+    "A forest plot of `paired_frame`: one panel per metric, each difference with its interval, coloured when it misses zero."
+    import matplotlib.pyplot as plt
+    metrics = list(dict.fromkeys(frame.metric))
+    fig, axes = plt.subplots(len(metrics), 1, figsize=(7.5, 0.5 + 0.42 * len(frame) + 0.5 * len(metrics)), squeeze=False,
+                             gridspec_kw={"height_ratios": [max(1, (frame.metric == m).sum()) for m in metrics]})
+    for ax, m in zip(axes[:, 0], metrics):
+        d = frame[frame.metric == m].reset_index(drop=True)
+        for y, r in d.iterrows():
+            c = "tab:blue" if r.lo > 0 or r.hi < 0 else "0.6"
+            ax.errorbar(r["diff"], y, xerr=[[r["diff"] - r.lo], [r.hi - r["diff"]]], fmt="o", color=c, capsize=3)
+            ax.annotate(f"p = {r.p:.2g}", (1.01, y), xycoords=("axes fraction", "data"), va="center", fontsize=8)
+        ax.axvline(0, color="k", lw=0.8); ax.set_yticks(range(len(d)), d.comparison, fontsize=8); ax.set_ylim(len(d) - 0.5, -0.5)
+        ax.set_title(f"{m.replace('_', ' ')}: difference (first minus second), 95% interval", fontsize=9, loc="left")
+    fig.tight_layout()
+    return fig
+
+# %% ../nbs/07_report.ipynb #a4e128bd
+def sample_note(n: int, discordant: float = 0.5) -> str:
+    "What `n` test pairs can show: the 95% half-width of a rate near 0.3, and the paired difference McNemar would likely miss."
+    from prism_nb.evaluation import mcnemar_pairs_needed
+    half = 1.96 * (0.3 * 0.7 / n) ** 0.5
+    d = next((d / 100 for d in range(1, 71) if mcnemar_pairs_needed(discordant, d / 100) <= n), 0.7)
+    return (f"{n} test pairs: a rate near 0.3 is known to about ±{half:.2f} (95%), and a paired difference in hallucination "
+            f"rate smaller than about {d:.2f} is likely to be missed (McNemar, 80% power, {discordant:.0%} of the pairs discordant).")
 
 # %% ../nbs/07_report.ipynb #d99fdd35
 def render_report(run_dir, notebook=None) -> Path:

@@ -1,5 +1,6 @@
 "`prism-nb` from the shell: bad input is one line and exit 2; a smoke run writes the data artifacts and resumes."
 import json, shlex
+import pytest
 from conftest import copy_run, prism_nb
 from prism_nb.core import snapshot_stage
 
@@ -78,6 +79,7 @@ def test_smoke_pipeline_end_to_end(smoke_run, tmp_path):
     assert "Ranking" in (run/"report.html").read_text()
     r = prism_nb("run", "--profile", "smoke", "--run-dir", run, "--resume")
     assert r.returncode == 0 and r.stdout.count("up to date, skipped") == 8 and "settings changed" not in r.stdout, r.stdout
+    assert "nothing to do: every stage asked for is up to date" in r.stdout, r.stdout
     r = prism_nb("status", "--run-dir", run, "--json", "prism.epochs=3")  # what a rerun with another number of epochs redoes
     stages = json.loads(r.stdout)["stages"]
     assert [s["state"] for s in stages] == ["done"] * 3 + ["settings changed"] * 5 and stages[3]["why"] == "prism.epochs 1 -> 3", r.stdout
@@ -96,11 +98,17 @@ def test_smoke_pipeline_end_to_end(smoke_run, tmp_path):
     r = prism_nb("export", "--run-dir", run, "--quantization", "int8")
     assert r.returncode == 0 and (run/"student"/"ct2-int8"/"model.bin").is_file() and (run/"student"/"ct2-int8"/"serve.json").is_file(), r.stderr
     assert_one_line_error(prism_nb("export", "--run-dir", run, "--quantization", "int3"), "--quantization must be one of")
+    other = next(json.loads(l)["user"] for l in (run/"student"/"predictions.jsonl").read_text().splitlines() if json.loads(l)["user"] != pair["user"])
+    r = prism_nb("explain", "--run-dir", run, "--user", pair["user"], other, "--item", pair["item"], "1")
+    assert r.returncode == 0 and r.stdout.count(" liked: ") == 2 and r.stdout.count(f"  {pair['item']}: ") == 2, r.stdout + r.stderr
     (run/"student"/"model.safetensors").unlink()
     assert_one_line_error(prism_nb("explain", "--run-dir", run, "--user", pair["user"], "--item", pair["item"]), "has no weights")
+    # ids are checked before any model loads: the missing weights are never reached
+    assert_one_line_error(prism_nb("explain", "--run-dir", run, "--user", "nosuchuser", "--item", "nosuchitem"), "item 'nosuchitem' is not in the dataset")
     r = prism_nb("explain", "--run-dir", run, "--user", pair["user"], "--item", pair["item"], "--runtime", "ct2")
     assert r.returncode == 0 and len(r.stdout.strip().splitlines()) == 1, r.stderr  # served by the CTranslate2 export alone
 
+@pytest.mark.slow  # reruns four stages of the smoke run (make test-slow)
 def test_file_ranker_feeds_downstream_stages(smoke_run, tmp_path):
     "A user's own recommendations (CSV) replace the built-in ranker with one settings line; the Oracle answers the same pairs from its cache."
     import pandas as pd
@@ -168,8 +176,6 @@ def test_judge_refuses_a_malformed_line_and_keeps_earlier_output(tmp_path):
     assert_one_line_error(prism_nb("judge", "--in", tmp_path/"in.jsonl", "--out", tmp_path/"out.jsonl"), "line 1 is not valid JSON")
     assert_one_line_error(prism_nb("judge", "--in", tmp_path/"none.jsonl", "--out", tmp_path/"out.jsonl"), "not found")
     assert (tmp_path/"out.jsonl").read_text() == "earlier output\n"
-
-import pytest
 
 @pytest.mark.parametrize("override, words", [
     ("prism.batch_size=0", "prism.batch_size must be between 1 and 4096, got 0"),

@@ -10,6 +10,8 @@ import torch
 from prism_nb.core import PrismError, append_jsonl, load_settings, read_json, read_jsonl
 from prism_nb.prism import stage_records, system_dir, train_system
 
+pytestmark = pytest.mark.slow  # several training processes per test (make test-slow)
+
 ROOT = Path(__file__).resolve().parents[1]
 # float32; global batch 5 over 21 training pairs: shares of 3 and 2 examples, and a last batch of 1 (process 1 has none);
 # targets of different lengths (so a mean of per-process means would differ from the batch mean); user dropout on;

@@ -56,10 +56,10 @@ def test_site_files(site):
 def test_index_page(site, browser):
     title, text = open_page(browser, site/"index.html", "prism_docs_index.png")
     assert title == "prism-nb"
-    for words in ["Explainable recommendation", "Quick start", "make demo", "NOTEBOOKS", "prism_nb.core", "myrun: report"]:
+    for words in ["Explainable recommendation", "Quick start", "make demo", "GUIDES", "NOTEBOOKS", "prism_nb.core", "myrun: report"]:
         assert words in text, words
     hrefs = browser.execute_script("return [...document.querySelectorAll('nav.site-nav a')].map(a => a.getAttribute('href'))")
-    assert {"00_core.html", "api/core.html", "reports/myrun/report.html", "reports/myrun/02_ranking.html"} <= set(hrefs)
+    assert {"00_core.html", "api/core.html", "reports/myrun/report.html", "reports/myrun/02_ranking.html", "topics/faithfulness.html"} <= set(hrefs)
 
 def test_api_page(site, browser):
     title, text = open_page(browser, site/"api/core.html", "prism_docs_api.png")
@@ -85,3 +85,37 @@ def test_run_pages(site, browser):
     assert browser.execute_script("return document.querySelectorAll('.jp-OutputArea table th').length") == 2
     title, text = open_page(browser, site/"reports/myrun/report.html")
     assert title == "myrun report" and "Run report" in text
+
+def local_links(page: Path) -> list[str]:
+    "The page's links and image sources (of its tags, not its text) that point inside the site: no scheme, data URI or bare anchor."
+    import re
+    from html.parser import HTMLParser
+    refs = []
+    class Links(HTMLParser):
+        def handle_starttag(self, tag, attrs): refs.extend(v for k, v in attrs if k in ("href", "src") and v)
+    Links().feed(page.read_text())
+    return [r for r in refs if not re.match(r"^(?:[a-z]+:|#|//)", r)]
+
+def test_every_link_resolves(site):
+    pages = sorted(site.rglob("*.html"))
+    assert len(pages) > 30, len(pages)
+    broken = [f"{p.relative_to(site)} -> {r}" for p in pages for r in local_links(p) if not (p.parent/r.split("#")[0]).exists()]
+    assert not broken, broken[:10]
+
+def test_topic_pages(site, browser):
+    for name in ["faithfulness", "serving", "coupled", "scale", "run-folder"]:
+        title, text = open_page(browser, site/"topics"/f"{name}.html")
+        assert title.endswith(" | prism-nb") and "#" not in text.splitlines()[0], (name, title)
+    title, text = open_page(browser, site/"topics"/"serving.html", "prism_docs_topic.png")
+    assert browser.execute_script("return document.querySelectorAll('.site-main img[src^=\"data:image/png\"]').length") >= 1
+
+@pytest.mark.parametrize("page", ["index.html", "topics/faithfulness.html", "04_prism.html", "api/prism.html"])
+def test_phone_width_has_no_side_scrolling(site, browser, page):
+    browser.set_window_size(390, 844)
+    try:
+        open_page(browser, site/page, f"prism_docs_phone_{Path(page).stem}.png")
+        wide = browser.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+        assert wide <= 1, f"{page} scrolls sideways by {wide}px at phone width"
+        covered = browser.execute_script("return getComputedStyle(document.querySelector('nav.site-nav')).position")
+        assert covered == "static", "the sidebar covers the page at phone width"
+    finally: browser.set_window_size(1280, 900)

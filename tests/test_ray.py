@@ -7,6 +7,8 @@ from prism_nb.core import open_run, read_jsonl
 from prism_nb.oracle import run_oracle
 from conftest import prism_nb
 
+pytestmark = pytest.mark.slow  # Ray clusters start in tens of seconds (make test-slow)
+
 ROOT = Path(__file__).resolve().parents[1]
 N = 80  # pairs explained by the kill tests; batches of 1 and 64 new tokens keep the tiny teacher busy for seconds
 RAY = ["oracle.engine=ray", "oracle.workers=2"]

@@ -115,6 +115,7 @@ def test_killing_the_command_mid_oracle_stops_every_writer(smoke_run, tmp_path):
     assert len(keys) == len(set(keys)) == stats["n_pairs"] and stats["from_cache"] >= n_at_kill
 
 
+@pytest.mark.slow  # trains the smoke students again (make test-slow)
 def test_a_stage_that_fails_after_training_sets_its_students_aside(smoke_run, tmp_path, monkeypatch):
     "The prism stage failing after its students trained (in a later cell) leaves the folder as it was, the students set aside for their settings."
     from prism_nb import cli
