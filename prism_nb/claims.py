@@ -19,10 +19,10 @@ __all__ = ['SUPPORTED', 'UNSUPPORTED', 'CONTRADICTED', 'RELATION_WORDS', 'GENRE_
            'APPOSITION', 'ORDINARY_CAPITALS', 'FUNCTION_WORDS', 'RECOMMENDING_WORDS', 'claim', 'words', 'title_forms',
            'Vocabulary', 'catalogue_features', 'Word', 'Mention', 'text_words', 'sentence_numbers', 'find_mentions',
            'Evidence', 'evidence', 'Reading', 'read', 'prompt_title', 'near_miss', 'title_groups', 'governing',
-           'relation_claim', 'genre_link_claim', 'title_claims', 'loose_relation_claims', 'attribute_claims',
-           'user_claims', 'title_genre_claims', 'liked_genre_claims', 'name_claims', 'content_claims', 'check', 'judge',
-           'mentioned_features', 'template_text', 'claim_truth', 'annotate_truth', 'read_judge_input', 'judge_file',
-           'rate', 'agreement', 'cohen_kappa']
+           'relation_claim', 'any_link_claim', 'genre_link_claim', 'title_claims', 'loose_relation_claims',
+           'attribute_claims', 'user_claims', 'title_genre_claims', 'liked_genre_claims', 'name_claims',
+           'content_claims', 'check', 'judge', 'mentioned_features', 'template_text', 'claim_truth', 'annotate_truth',
+           'read_judge_input', 'judge_file', 'rate', 'agreement', 'cohen_kappa']
 
 # %% ../nbs/02b_claims.ipynb #d7cfa305
 SUPPORTED, UNSUPPORTED, CONTRADICTED = "supported", "unsupported", "contradicted"
@@ -256,7 +256,8 @@ def governing(r: Reading, groups: list, g: list) -> tuple[list, list, bool]:
     rels = [m for m in before if m.kind == "relation" and m.i > (shares[-1] if shares else -1)] or \
            [m for m in before if m.kind == "relation"]  # "genres ..., and shares a subject with X": the last verb governs X
     cues = [m for m in before if m.kind == "similar"]
-    genres = [m for m in before if m.kind == "genre" and (g[0].i - m.j <= 3 or any(c.j >= m.j for c in cues))]
+    cut = max(shares[-1:] + [m.i for m in rels if m.name != "genre"], default=-1)  # "a comedy that shares an actor with X"
+    genres = [m for m in before if m.kind == "genre" and m.i > cut and (g[0].i - m.j <= 3 or any(c.j >= m.j for c in cues))]
     if cues and g[0].i - cues[-1].j <= 1:  # "adventure (like X": the genre in front of the bracket alone governs
         genres = [m for m in genres if m.j == cues[-1].i and "(" in r.text[r.words[m.j - 1].end:r.words[cues[-1].i].start]] or genres
     cue_at = [c.j for c in cues] + _liked_list_cue(r, start, g[0].i)
@@ -290,6 +291,11 @@ def relation_claim(rel: str, title: str, ev: Evidence) -> dict:
     if other: return claim("relation", said, CONTRADICTED, f"the shared {rel} is with {other}", **about)
     return claim("relation", said, UNSUPPORTED, f"no fact gives a shared {rel}", **about)
 
+def any_link_claim(rels: list[str], genres: list[str], title: str, ev: Evidence) -> dict:
+    "The claim that `title` shares one of several named relations (or `genres`) with the item: one that links it is enough."
+    tried = [relation_claim(rel, title, ev) for rel in rels] + ([genre_link_claim(genres, title, ev)] if genres else [])
+    return next((c for c in tried if c["status"] == SUPPORTED), tried[0])
+
 def genre_link_claim(genres: list[str], title: str, ev: Evidence) -> dict:
     "The claim that `title` shares one of `genres` with the item ('a comedy like Clerks')."
     links, said, about = ev.links.get(title, {}), f"{' or '.join(genres)} like {title}", {"title": title, "relation": "genre"}
@@ -312,8 +318,9 @@ def title_claims(r: Reading) -> tuple[list[dict], set]:
                            claim("title", t.text, UNSUPPORTED, f"{t.name} is not in the prompt", title=t.name))
             elif rels or genres:
                 named = list(dict.fromkeys(m.name for m in genres))
-                out += [relation_claim(rel, p, ev) for rel in dict.fromkeys(m.name for m in rels) if not (rel == "genre" and named)]
-                if named: out.append(genre_link_claim(named, p, ev))
+                kinds = [rel for rel in dict.fromkeys(m.name for m in rels) if not (rel == "genre" and named)]
+                if len(g) > 1 and len(kinds) + bool(named) > 1: out.append(any_link_claim(kinds, named, p, ev))  # over a list: one each
+                else: out += [relation_claim(rel, p, ev) for rel in kinds] + ([genre_link_claim(named, p, ev)] if named else [])
             elif ev.links.get(p): out.append(claim("link", f"linked to {p}", SUPPORTED, next(iter(ev.links[p].values()))))
             elif cue: out.append(claim("link", f"similar to {p}", UNSUPPORTED, f"no fact links {p} to the item", title=p, relation="any"))
             elif p in ev.history: out.append(claim("history", f"liked {p}", SUPPORTED, "in the history", title=p))

@@ -411,8 +411,8 @@ def cmd_explain(args) -> int:
     t0 = time.time(); prism = Prism.load(args.run_dir, args.system, runtime=args.runtime or batch1_runtime(args.run_dir)); t1 = time.time()
     for u in dict.fromkeys(args.user):
         if not prism.knows(u):
-            why = "no rating in the dataset (explained without a liked history) and " if u in strangers else ""
-            print(f"prism-nb: note: user {u} has {why}no learned vector; the shared vector of unseen users stands in", file=sys.stderr)
+            why = " and no rating in the dataset (explained without a liked history)" if u in strangers else ""
+            print(f"prism-nb: note: user {u} has no learned vector{why}; the shared vector of unseen users stands in", file=sys.stderr)
     if len(args.user) == len(args.item) == 1: print(prism.explain(args.user[0], args.item[0]))
     else: print(explain_grid_text(prism.side_by_side(args.user, args.item)))
     if sys.stderr.isatty():

@@ -904,9 +904,9 @@ class Prism:
 
 def unknown_ids(run_dir, users=(), items=()) -> tuple[list[str], list[str]]:
     "The `users` without a rating in the run's dataset and the `items` not in its catalogue, read without loading a model."
-    import pandas as pd
-    known_users = set(pd.read_parquet(Path(run_dir)/"data"/"interactions.parquet", columns=["user"]).user.astype(str))
-    known_items = set(run_items(run_dir).item.astype(str))
+    from prism_nb.data import load_run_data
+    known_items = set(run_items(run_dir).item.astype(str))  # a folder without data: one line saying so
+    known_users = set(load_run_data(run_dir).interactions.user.astype(str))
     return [u for u in map(str, users) if u not in known_users], [i for i in map(str, items) if i not in known_items]
 
 # %% ../nbs/04_prism.ipynb #10d30a12

@@ -102,7 +102,8 @@ def test_smoke_pipeline_end_to_end(smoke_run, tmp_path):
     r = prism_nb("explain", "--run-dir", run, "--user", pair["user"], other, "--item", pair["item"], "1")
     assert r.returncode == 0 and r.stdout.count(" liked: ") == 2 and r.stdout.count(f"  {pair['item']}: ") == 2, r.stdout + r.stderr
     (run/"student"/"model.safetensors").unlink()
-    assert_one_line_error(prism_nb("explain", "--run-dir", run, "--user", pair["user"], "--item", pair["item"]), "has no weights")
+    assert_one_line_error(prism_nb("explain", "--run-dir", run, "--user", pair["user"], "--item", pair["item"], "--runtime", "transformers"),
+                          "has no weights")
     # ids are checked before any model loads: the missing weights are never reached
     assert_one_line_error(prism_nb("explain", "--run-dir", run, "--user", "nosuchuser", "--item", "nosuchitem"), "item 'nosuchitem' is not in the dataset")
     r = prism_nb("explain", "--run-dir", run, "--user", pair["user"], "--item", pair["item"], "--runtime", "ct2")
