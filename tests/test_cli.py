@@ -35,6 +35,7 @@ def test_explain_without_run(tmp_path):
     assert_one_line_error(prism_nb("explain", "--run-dir", tmp_path, "--recommendations", tmp_path/"recs.csv", "--out", tmp_path/"o.jsonl"),
                           "is not a run folder")
 
+@pytest.mark.slow  # the data stage twice through papermill (make test-slow)
 def test_smoke_data_stage_and_resume(tmp_path):
     run = tmp_path/"smoke"
     r = prism_nb("run", "--profile", "smoke", "--stages", "data", "--run-dir", run)
@@ -50,6 +51,7 @@ def test_smoke_data_stage_and_resume(tmp_path):
     assert r.returncode == 0 and "up to date, skipped" in r.stdout
     assert not (run/".backup").exists() and prism_nb("status", "--run-dir", run).stdout.split("\n")[1].split()[:2] == ["data", "done"]
 
+@pytest.mark.slow  # reruns smoke stages (make test-slow)
 def test_keep_settings_reruns_a_folder_with_its_own_overrides(tmp_path):
     "--keep-settings starts from the folder's settings.json: an earlier override stays without being repeated."
     run = tmp_path/"smoke"

@@ -52,6 +52,7 @@ def _run(script, out, **kw):
                             stderr=subprocess.STDOUT, text=True, env=env, **kw)
 
 
+@pytest.mark.slow  # trains twice, killed once (make test-slow)
 def test_killed_training_resumes_to_same_step(tmp_path):
     script = tmp_path/"train.py"; script.write_text(SCRIPT)
     out = tmp_path/"run"
@@ -188,6 +189,7 @@ def test_smoke_run_serves_a_student_cut_from_the_full_one(smoke_run):
     assert "depth" in m["answers"]
 
 
+@pytest.mark.slow  # trains a cut student twice (make test-slow)
 def test_changing_the_cut_retrains_only_the_cut_student(smoke_run, tmp_path):
     "A new prism.cut_epochs keeps the full-depth student and the ablation, and distils the cut student again."
     from conftest import copy_run
@@ -237,6 +239,7 @@ def test_a_run_folder_from_before_training_json_trains_nothing_again(smoke_run, 
     assert all(read_json(system_dir(run, s)/"training.json")["steps"] == trained[s]["steps"] for s in systems)
 
 
+@pytest.mark.slow  # exports and reruns the stage (make test-slow)
 def test_prism_runtime_drives_the_test_predictions_and_trains_nothing_again(smoke_run, tmp_path):
     "prism.runtime = ct2 in float32: every system predicts the test pairs on CTranslate2 as transformers float32 does; no weight changes."
     from conftest import copy_run

@@ -90,6 +90,7 @@ def kernels_of(pid: int) -> list[int]:
     return found
 
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads /proc")
+@pytest.mark.slow  # a smoke run killed mid-Oracle (make test-slow)
 def test_killing_the_command_mid_oracle_stops_every_writer(smoke_run, tmp_path):
     "kill -9 of `prism-nb run`'s process group while the Oracle generates: no file of the run changes afterwards."
     run = copy_run(smoke_run, tmp_path/"run"); cache = run/"oracle"/"cache.jsonl"
