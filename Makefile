@@ -73,5 +73,6 @@ docs: setup  ## the offline docs site in _site/ (nbdev-docs builds the Quarto si
 clean-venv:
 	rm -rf $(VENV)
 
+# the markdown cells of the index notebook, each without its leading directives (`#| export`: the package docstring's part)
 readme: setup  ## regenerate README.md from nbs/index.ipynb
-	$(BIN)/python -c "import json; nb=json.load(open('nbs/index.ipynb')); open('README.md','w').write('\n\n'.join(''.join(c['source']) for c in nb['cells'] if c['cell_type']=='markdown')+'\n')"
+	$(BIN)/python -c "import itertools, json; nb=json.load(open('nbs/index.ipynb')); open('README.md','w').write('\n\n'.join(''.join(itertools.dropwhile(lambda l: l.startswith('#|'), c['source'])) for c in nb['cells'] if c['cell_type']=='markdown')+'\n')"

@@ -1,7 +1,21 @@
 """Decoupled explainable recommendation: any ranker, a teacher LLM (the Oracle) and a distilled user-aware student (the Prism), reproducible from notebooks.
 
-Modules:
+The modules, in the order they build on each other (a module imports only modules above it in this list):
 
-- `prism_nb.ranking`: A ranker picks the items that the Oracle (the teacher LLM) explains and the Prism (the student) learns to explain. Any ranker fits behind one small protocol (fit on the training interactions; score every item for a set of users); this stage fits the built-in ones, evaluates them under full ranking, and writes the chosen ranker's top-K for every test user."""
+- `prism_nb.core`: settings, the stage table, run folders (lock, transactions, set-aside), seeding, crash-safe writes.
+- `prism_nb.models`: every language model loaded offline first, generation, conversion to CTranslate2 and ONNX Runtime.
+- `prism_nb.data`: loaders of ML-100k + KG, PETER and Amazon 2023 into one schema; a user's history, an item's facts.
+- `prism_nb.ranking`: the ranker protocol, the built-in rankers, full-ranking metrics, the top-K of every test user.
+- `prism_nb.claims`: the faithfulness judge: each claim of a text checked against the facts and history its prompt gave.
+- `prism_nb.oracle`: the teacher's prompts, cached batched generation (local or on Ray), retries of unfaithful texts.
+- `prism_nb.prism`: the student and its user vector, distillation, serving on inference runtimes, `Prism.explain`.
+- `prism_nb.batch`: `explain_file`: a ranking file explained by a served student, streamed, resumable, local or on Ray.
+- `prism_nb.evaluation`: text, faithfulness and personalization metrics, bootstrap intervals, paired tests.
+- `prism_nb.baselines`: the coupled designs (PETER, a joint student), each ranking every item and explaining.
+- `prism_nb.profiling`: latency, throughput and peak memory of the teacher and the students, on each runtime.
+- `prism_nb.report`: one page per run: every stage's figures, the paper's claims against the run, `summary.json`.
+- `prism_nb.humaneval`: the blind A/B/C annotation app for JupyterLab and the aggregation of its ratings.
+- `prism_nb.docs`: the offline docs site: notebook and topic pages, API pages from the docstrings, the runs' reports.
+- `prism_nb.cli`: `prism-nb`: runs the stage notebooks with papermill; status, explain, judge, export, docs."""
 
 __version__ = "0.1.0"

@@ -5,7 +5,7 @@ prompt gave, and validated against explanations labelled by reading."""
 
 # %% ../nbs/02b_claims.ipynb #4a773e92
 from __future__ import annotations
-import collections, difflib, json, re
+import collections, difflib, json, math, re
 import numpy as np
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -14,13 +14,15 @@ import pandas as pd
 from .core import PrismError, atomic_write, progress_bar
 
 # %% auto #0
-__all__ = ['SUPPORTED', 'UNSUPPORTED', 'CONTRADICTED', 'RELATION_WORDS', 'GENRE_ALIASES', 'SIMILARITY_WORDS', 'LINKERS',
-           'SHARE_VERBS', 'LIKED_TITLES', 'USER_LIKED', 'LIKED_BY_USER', 'ITEM_CALLED_LIKED', 'GENRE_LINKING',
-           'APPOSITION', 'ORDINARY_CAPITALS', 'FUNCTION_WORDS', 'RECOMMENDING_WORDS', 'claim', 'words', 'title_forms',
-           'Vocabulary', 'catalogue_features', 'Word', 'Mention', 'text_words', 'sentence_numbers', 'find_mentions',
-           'Evidence', 'evidence', 'Reading', 'read', 'prompt_title', 'near_miss', 'title_groups', 'governing',
-           'relation_claim', 'any_link_claim', 'genre_link_claim', 'title_claims', 'loose_relation_claims',
-           'attribute_claims', 'user_claims', 'title_genre_claims', 'liked_genre_claims', 'name_claims',
+__all__ = ['SUPPORTED', 'UNSUPPORTED', 'CONTRADICTED', 'RELATION_WORDS', 'GENRE_ALIASES', 'SIMILARITY_WORDS',
+           'PAGE_RELATION_WORDS', 'PAGE_KINDS', 'LINKERS', 'SHARE_VERBS', 'LIKED_TITLES', 'PAGE_PATTERNS', 'ITEM_CUES',
+           'USER_LIKED', 'LIKED_BY_USER', 'ITEM_CALLED_LIKED', 'GENRE_LINKING', 'APPOSITION', 'ORDINARY_CAPITALS',
+           'FUNCTION_WORDS', 'RECOMMENDING_WORDS', 'PAGE_WORDS', 'claim', 'words', 'title_forms', 'Vocabulary',
+           'short_title_forms', 'page_vocabulary', 'catalogue_features', 'Word', 'Mention', 'text_words',
+           'sentence_numbers', 'find_mentions', 'Evidence', 'evidence', 'Reading', 'read', 'prompt_title', 'near_miss',
+           'title_groups', 'governing', 'relation_claim', 'any_link_claim', 'genre_link_claim', 'title_claims',
+           'loose_relation_claims', 'attribute_claims', 'add_page_mentions', 'value_claim', 'rating_claim',
+           'price_claim', 'page_claims', 'user_claims', 'title_genre_claims', 'liked_genre_claims', 'name_claims',
            'content_claims', 'check', 'judge', 'mentioned_features', 'template_text', 'claim_truth', 'annotate_truth',
            'read_judge_input', 'judge_file', 'rate', 'agreement', 'cohen_kappa']
 
@@ -69,21 +71,29 @@ GENRE_ALIASES = {"comedic": "Comedy", "comedies": "Comedy", "funny": "Comedy", "
                  "suspenseful": "Thriller",
                  "children s": "Children's"}
 SIMILARITY_WORDS = ["like", "similar", "similarly", "reminiscent", "same", "fans of", "fan of", "in common", "alike", "elements from"]
+# the relations a product page's links state (`shared_brand`, `shared_material`; a shared category is a shared genre)
+PAGE_RELATION_WORDS = {"brand": ["brand", "brands", "maker", "makers", "manufacturer"], "material": ["material", "materials"],
+                       "genre": ["category", "categories"]}
 
 class Vocabulary:
-    "The phrases a judge recognises: catalogue titles, genres, features, relation words and similarity cues."
-    def __init__(self, titles=(), genres=(), features=()):
+    "The phrases a judge recognises: catalogue titles, genres, features, relation words and similarity cues (and, for products, brands and materials)."
+    def __init__(self, titles=(), genres=(), features=(), brands=(), materials=(), products=False):
         self.phrases: dict[tuple, list] = {}
+        self.products = bool(products or brands or materials)
         for t in titles:
-            for f in title_forms(t): self._add(f, "title", str(t))
+            for f in title_forms(t) | (short_title_forms(t) if self.products else set()): self._add(f, "title", str(t))
         for g in genres:
             for v in (g, g + "s"): self._add(words(v), "genre", g)
         for alias, g in GENRE_ALIASES.items():
             if g in genres: self._add(words(alias), "genre", g)
-        for rel, ws in RELATION_WORDS.items():
+        for rel, ws in (RELATION_WORDS if not self.products else {"genre": RELATION_WORDS["genre"]}).items():  # "stars" names no actor here
             for w in ws: self._add(words(w), "relation", rel)
         for f in features: self._add(words(f), "feature", str(f))
         for w in SIMILARITY_WORDS: self._add(words(w), "similar", w)
+        for rel, ws in (PAGE_RELATION_WORDS.items() if self.products else ()):
+            for w in ws: self._add(words(w), "relation", rel)
+        for b in brands: self._add(words(b), "brand", str(b))
+        for m in materials: self._add(words(m), "material", str(m))
         self.max_len = max(map(len, self.phrases), default=1)
 
     def _add(self, ws: tuple, kind: str, name: str):
@@ -91,8 +101,23 @@ class Vocabulary:
 
     @classmethod
     def from_items(cls, items: pd.DataFrame) -> "Vocabulary":
-        "The vocabulary of an item table (`title`, `genres` and `features` columns)."
-        return cls(items["title"].astype(str).tolist(), sorted(_values(items, "genres")), sorted(_values(items, "features")))
+        "The vocabulary of an item table (`title`, `genres` and `features` columns, and the product-page columns where it has them)."
+        return cls(items["title"].astype(str).tolist(), sorted(_values(items, "genres")), sorted(_values(items, "features")),
+                   **page_vocabulary(items))
+
+def short_title_forms(title: str) -> set[tuple]:
+    "A product title's short forms: before its first comma or dash ('Hario V60 Ceramic Coffee Dripper, Size 02, White')."
+    cuts = {re.split(r",|\s[-–|]\s", str(title))[0]}
+    return {words(c) for c in cuts if len(words(c)) >= 2 and len("".join(words(c))) >= 4}
+
+def page_vocabulary(items: pd.DataFrame) -> dict:
+    "The brands and materials of a catalogue's product pages, and whether it has any page at all."
+    from prism_nb.data import material_of
+    rows = items.to_dict("records") if "details" in items else []
+    brands = sorted({str(b) for b in items.get("brand", []) if isinstance(b, str) and b.strip()})
+    materials = sorted({m.strip() for r in rows for m in re.split(r",|/|\band\b", material_of(r) or "") if m.strip()})
+    has_numbers = any(items[c].notna().any() for c in ("average_rating", "price") if c in items)
+    return {"brands": brands, "materials": materials, "products": bool(brands or materials or has_numbers)}
 
 def _values(items: pd.DataFrame, col: str) -> set:
     return {x for xs in items.get(col, []) for x in (list(xs) if xs is not None else [])}
@@ -124,6 +149,7 @@ def _match(text: str, ws: list[Word], k: int, vocab: Vocabulary, known: set):
     for L in range(min(vocab.max_len, len(ws) - k), 0, -1):
         key = tuple(w.low for w in ws[k:k + L])
         for kind, name in vocab.phrases.get(key, ()):
+            if kind == "brand" and not ws[k].orig[0].isupper(): continue  # "fellow cooks" names no brand
             if kind == "title" and key not in known:
                 if not any(w.orig[0].isupper() or w.orig[0].isdigit() for w in ws[k:k + L]): continue
                 if L == 1 and _starts_sentence(text, ws, k): continue
@@ -168,6 +194,14 @@ class Evidence:
     features: set = field(default_factory=set)
     links: dict = field(default_factory=dict)      # title -> {relation: fact text}
     given_words: set = field(default_factory=set)  # every word of every fact and title
+    product: bool = False                          # the facts are a product page's
+    brands: set = field(default_factory=set)
+    materials: set = field(default_factory=set)
+    rating: float | None = None
+    price: list | None = None                      # the price band [low, high], high None when open
+    price_text: str = ""
+    item_words: str = ""                           # the words of the item's own facts, space-separated
+    liked_words: str = ""                          # the words of the liked and linked titles
 
     def titles(self) -> list[str]:
         "Every title the prompt names: the item, the liked titles, the linked titles."
@@ -184,17 +218,29 @@ def evidence(facts: list[dict], history: list[dict]) -> Evidence:
         elif kind == "genre": ev.genres |= set(map(str, val if isinstance(val, list) else [val]))
         elif kind == "feature": ev.features.add(str(val))
         elif kind == "shared_genre": ev.genres.add(str(val))
+        elif kind == "brand": ev.brands.add(str(val))
+        elif kind == "material": ev.materials.add(str(val))
+        elif kind == "rating": ev.rating = float(val)
+        elif kind == "price": ev.price, ev.price_text = list(val), str(f.get("text", ""))
         rel = f"genre:{val}" if kind == "shared_genre" else kind.removeprefix("shared_")
         if kind.startswith("shared_") or kind in ("sequel", "prequel"):
             for t in vias: ev.links.setdefault(t, {})[rel] = str(f.get("text", ""))
     ev.given_words = set(words(" ".join([str(f.get("text", "")) for f in facts] + ev.history + [ev.item])))
+    kinds = {str(f.get("kind", "")) for f in facts}
+    ev.product = bool(kinds & PAGE_KINDS)
+    if ev.product:
+        own = [str(f.get("text", "")) for f in facts if not str(f.get("kind", "")).startswith("shared_")]
+        ev.item_words, ev.liked_words = f" {' '.join(words(' '.join(own + [ev.item])))} ", f" {' '.join(words(' '.join(ev.titles()[1:])))} "
     return ev
+
+# the fact kinds of a product page (`page_facts` of the data notebook)
+PAGE_KINDS = {"brand", "material", "rating", "price", "highlight", "description", "detail", "shared_brand", "shared_material"}
 
 # %% ../nbs/02b_claims.ipynb #258040d6
 @dataclass
 class Reading:
     "A text read against one prompt: its mentions, words, the sentence number of each word, and the prompt's evidence."
-    text: str; mentions: list; words: list; sents: list; ev: Evidence
+    text: str; mentions: list; words: list; sents: list; ev: Evidence; products: bool = False
 
     def word_at(self, pos: int) -> int:
         "The index of the first word that starts at or after character `pos`."
@@ -209,7 +255,9 @@ def read(text: str, facts: list[dict], history: list[dict], vocab: Vocabulary) -
     "Read `text` against the prompt made of `facts` and `history`."
     ev = evidence(facts, history)
     ms, ws, sents = find_mentions(str(text), vocab, ev.titles())
-    return Reading(str(text), ms, ws, sents, ev)
+    r = Reading(str(text), ms, ws, sents, ev, vocab.products or ev.product)
+    if r.products: add_page_mentions(r)
+    return r
 
 def prompt_title(name: str, ev: Evidence) -> str | None:
     "The prompt title (item, liked or linked) that a mentioned title names, else None."
@@ -329,9 +377,14 @@ def title_claims(r: Reading) -> tuple[list[dict], set]:
 def loose_relation_claims(r: Reading, used: set) -> list[dict]:
     "Relation words that govern no title: some fact must give that relation."
     given = {k.split(":")[0] for l in r.ev.links.values() for k in l}
+    said = [m for m in r.mentions if m.kind == "relation" and id(m) not in used and (not r.products or _compares(r, m.sentence))]
     return [claim("relation", f"a shared {m.name}", SUPPORTED, f"a fact gives a shared {m.name}") if m.name in given else
-            claim("relation", f"a shared {m.name}", UNSUPPORTED, f"no fact gives a shared {m.name}")
-            for m in r.mentions if m.kind == "relation" and id(m) not in used]
+            claim("relation", f"a shared {m.name}", UNSUPPORTED, f"no fact gives a shared {m.name}") for m in said]
+
+def _compares(r: Reading, s: int) -> bool:
+    "Whether sentence `s` shares or compares ('the same brand as', 'shares its material'): only then does 'brand' claim a link."
+    return any(m.kind == "similar" and m.sentence == s for m in r.mentions) or \
+        any(w.low in SHARE_VERBS for w, x in zip(r.words, r.sents) if x == s)
 
 # %% ../nbs/02b_claims.ipynb #75419afb
 def attribute_claims(r: Reading) -> list[dict]:
@@ -350,6 +403,82 @@ def attribute_claims(r: Reading) -> list[dict]:
             out.append(claim("feature", m.name, SUPPORTED, "a feature of the facts") if m.name in ev.features else
                        claim("feature", m.name, UNSUPPORTED, "not a feature of this item in the facts"))
     return out
+
+# %% ../nbs/02b_claims.ipynb #044f1d45
+_OVER, _ABOUT = r"over|above|more than|at least", r"nearly|almost|about|around|close to"
+# (kind, pattern, the claim it makes as "op value...") in the order they are tried; a later one never overlaps an earlier one
+PAGE_PATTERNS = [
+    ("rating", rf"\b(?:(?P<q>{_OVER}|{_ABOUT})\s+)?(?P<x>[0-5](?:\.\d+)?)(?:\s*-?\s*stars?\b|\s+out of (?:5|five)\b|\s*/\s*5\b|\s+of 5\b)", "number"),
+    ("rating", rf"\b(?:rating|rated|score)(?: of)?\s+(?:(?P<q>{_OVER}|{_ABOUT})\s+)?(?P<x>[0-5]\.\d+)\b", "number"),
+    ("rating", r"\b(?:highly|well|top|best|higher)[ -](?:rated|reviewed|regarded)\b"
+               r"|\b(?:high|great|excellent|positive|strong|stellar|top)\s+(?:customer\s+|user\s+|average\s+)?(?:ratings?|reviews?)\b", "high"),
+    ("price", r"\$(?P<a>\d+(?:\.\d+)?)\s*(?:-|–|to)\s*\$?(?P<b>\d+(?:\.\d+)?)", "range"),
+    ("price", r"\b(?:under|below|less than|cheaper than)\s+\$(?P<x>\d+(?:\.\d+)?)", "under"),
+    ("price", r"\b(?:over|above|more than)\s+\$(?P<x>\d+(?:\.\d+)?)", "over"),
+    ("price", r"\$(?P<x>\d+(?:\.\d+)?)", "exact"),
+    ("price", r"\b(?:affordable|inexpensive|budget[- ]friendly|cheap|low[- ]priced|low price|reasonably priced|bargain)\b", "low"),
+    ("price", r"\b(?:expensive|pricey|costly|high[- ]priced|premium[- ]priced)\b", "high")]
+ITEM_CUES = {"from", "by", "this", "made", "crafted", "built", "constructed"}
+
+def _said(m: re.Match, op: str) -> str:
+    "The claim a rating or price pattern makes, as 'op value...'."
+    if op == "number": op = "over" if re.fullmatch(_OVER, m["q"] or "", re.I) else "about" if m["q"] else "equal"
+    return " ".join([op] + [v for k, v in m.groupdict().items() if k != "q" and v])
+
+def add_page_mentions(r: Reading):
+    "Add to a reading the rating and price phrases of its text (never over a phrase already found)."
+    taken, found = set(r.covered), []
+    for kind, pattern, op in PAGE_PATTERNS:
+        for x in re.finditer(pattern, r.text, re.I):
+            i, j = r.word_at(x.start()), r.word_at(x.end())
+            if i < j and not taken & set(range(i, j)):
+                found.append(Mention(i, j, kind, _said(x, op), r.sents[i], x[0])); taken |= set(range(i, j))
+    r.mentions[:] = sorted(r.mentions + found, key=lambda m: m.i)
+    r.__dict__.pop("covered", None)  # recomputed with the new mentions
+
+def _named(name: str, text_words: str) -> bool:
+    return f" {' '.join(words(name))} " in text_words
+
+def _item_cued(r: Reading, m: Mention) -> bool:
+    "Whether the words right before a mention tie it to the item ('from Lodge', 'made of glass', 'this Hario kettle')."
+    return any(w.low in ITEM_CUES for w, s in zip(r.words[max(m.i - 3, 0):m.i], r.sents[max(m.i - 3, 0):m.i]) if s == m.sentence)
+
+def value_claim(r: Reading, m: Mention, given: set, contradicts: bool) -> dict | None:
+    "A brand or material the text names: the item's, a liked item's (no claim), or one the facts contradict or do not give."
+    ev, what = r.ev, m.kind
+    if _named(m.name, ev.item_words): return claim(what, m.text, SUPPORTED, f"the item's facts give {m.name}", **{what: m.name})
+    if _named(m.name, ev.liked_words) and not _item_cued(r, m): return None
+    if given and contradicts: return claim(what, m.text, CONTRADICTED, f"the facts give {what} {', '.join(sorted(given))}", **{what: m.name})
+    return claim(what, m.text, UNSUPPORTED, f"no fact gives {m.name} for the item", **{what: m.name})
+
+def rating_claim(r: Reading, m: Mention) -> dict:
+    "A rating said of the item, against the average rating of the facts."
+    op, *x = m.name.split()
+    a = r.ev.rating
+    if a is None: return claim("rating", m.text, UNSUPPORTED, "no fact gives the item's rating")
+    ok = {"equal": lambda: abs(a - float(x[0])) < 0.05 + 1e-9, "over": lambda: a >= float(x[0]), "about": lambda: abs(a - float(x[0])) <= 0.2,
+          "high": lambda: a >= 4.0}[op]()
+    return claim("rating", m.text, SUPPORTED if ok else CONTRADICTED, f"the facts give an average rating of {a:g}")
+
+def price_claim(r: Reading, m: Mention) -> dict:
+    "A price said of the item, against the price band of the facts."
+    if r.ev.price is None: return claim("price", m.text, UNSUPPORTED, "no fact gives the item's price")
+    lo, hi = r.ev.price[0], math.inf if r.ev.price[1] is None else r.ev.price[1]
+    op, *x = m.name.split()
+    a, b = (float(x[0]), float(x[-1])) if x else (math.nan, math.nan)
+    sure, wrong = {"under": (hi <= a, lo >= a), "over": (lo >= a, hi <= a), "range": (a <= lo and hi <= b, b <= lo or a >= hi),
+                   "exact": (False, not lo <= a <= hi), "low": (hi <= 25, lo >= 100), "high": (lo >= 100, hi <= 25)}[op]
+    return claim("price", m.text, SUPPORTED if sure else CONTRADICTED if wrong else UNSUPPORTED, f"the facts give {r.ev.price_text}")
+
+def page_claims(r: Reading) -> list[dict]:
+    "The brand, material, rating and price claims of a text about a product."
+    out = []
+    for m in r.mentions:
+        if m.kind == "brand": out.append(value_claim(r, m, r.ev.brands, True))
+        elif m.kind == "material": out.append(value_claim(r, m, r.ev.materials, _item_cued(r, m) and r.words[m.i - 1].low in ("of", "from")))
+        elif m.kind == "rating": out.append(rating_claim(r, m))
+        elif m.kind == "price": out.append(price_claim(r, m))
+    return [c for c in out if c]
 
 # %% ../nbs/02b_claims.ipynb #a5e64417
 _LIKED = r"(?:have |has |had |'ve |already |previously |also |really |truly |both |all |once )*(?:liked|enjoyed|loved|watched|seen|rated|appreciated)"
@@ -470,6 +599,15 @@ offer offers provide provides bring brings contain contains containing incorpora
 show shows also other well along move moving sequence sequences scene scenes due several part facts provided mentioned
 particularly especially notably""".split())
 
+# words of recommending a product (a product text may use them as freely as the words above)
+PAGE_WORDS = set("""product products purchase purchases purchased buy buys bought buying own owned customer customers shopper
+shoppers buyer buyers reviewer reviewers review reviews reviewed star stars average price prices priced cost costs available""".split())
+
+def _given(r: Reading, w: str) -> bool:
+    "Whether word `w` is in the prompt; in a product text its singular or plural counts too ('canister' for 'Canisters')."
+    given = r.ev.given_words
+    return w in given or (r.products and (w + "s" in given or w + "es" in given or (w.endswith("s") and w[:-1] in given)))
+
 def name_claims(r: Reading) -> list[dict]:
     "Capitalised runs that are no recognised phrase: names of people or places, invented or garbled titles."
     out, k, cov, ws = [], 0, r.covered, r.words
@@ -481,7 +619,8 @@ def name_claims(r: Reading) -> list[dict]:
         while j < len(ws) and r.sents[j] == r.sents[k] and (cap(j) or joins(j)):
             j += 1
         cut_off = j == len(ws) and not re.search(r"[.!?\"”)]\s*$", r.text) and _starts_title(ws[k:j], r.ev)
-        if not cut_off and (j - k > 1 or (k > 0 and r.sents[k - 1] == r.sents[k])):
+        given = r.products and all(_given(r, w.low) for w in ws[k:j])  # "the Hario V60 dripper": a title cut short
+        if not cut_off and not given and (j - k > 1 or (k > 0 and r.sents[k - 1] == r.sents[k])):
             span = r.text[ws[k].start:ws[j - 1].end]
             near = near_miss(span, r.ev, 0.75)
             out.append(claim("name", span, CONTRADICTED, f"a garbled title of {near}") if near else
@@ -501,8 +640,9 @@ def content_claims(r: Reading) -> list[dict]:
     "Per sentence, the words that are neither recognised, nor in the prompt, nor words of recommending."
     by_sentence = {}
     for k, w in enumerate(r.words):
-        if k in r.covered or w.low in FUNCTION_WORDS or w.low in RECOMMENDING_WORDS or w.low in r.ev.given_words: continue
+        if k in r.covered or w.low in FUNCTION_WORDS or w.low in RECOMMENDING_WORDS or _given(r, w.low): continue
         if w.low.isdigit() or len(w.low) < 3 or (w.orig[0].isupper() and k > 0 and r.sents[k - 1] == r.sents[k]): continue
+        if r.products and w.low in PAGE_WORDS: continue
         by_sentence.setdefault(r.sents[k], []).append(w.low)
     return [claim("content", " ".join(ws), UNSUPPORTED, f"not in the facts: {', '.join(dict.fromkeys(ws))}") for ws in by_sentence.values()]
 
@@ -514,14 +654,14 @@ def check(text: str, facts: list[dict], history: list[dict], vocab: Vocabulary) 
     users = user_claims(r)
     said_liked = {c.get("title") for c in users}
     titles = [c for c in titles if not (c["kind"] == "history" and c.get("title") in said_liked)]  # one claim per liked title
-    return (titles + loose_relation_claims(r, used) + attribute_claims(r) + users + liked_genre_claims(r) + title_genre_claims(r)
-            + name_claims(r) + content_claims(r))
+    return (titles + loose_relation_claims(r, used) + attribute_claims(r) + page_claims(r) + users + liked_genre_claims(r)
+            + title_genre_claims(r) + name_claims(r) + content_claims(r))
 
 def judge(text: str, facts: list[dict], history: list[dict], vocab: Vocabulary | None = None) -> dict:
     "The verdict on one explanation: faithful or not, its claims, claim precision and whether it cites the user's history."
-    if vocab is None:  # no catalogue: the prompt's own titles, genres and features
+    if vocab is None:  # no catalogue: the prompt's own titles, genres, features, brands and materials
         ev = evidence(facts, history)
-        vocab = Vocabulary(ev.titles(), sorted(ev.genres), sorted(ev.features))
+        vocab = Vocabulary(ev.titles(), sorted(ev.genres), sorted(ev.features), sorted(ev.brands), sorted(ev.materials), ev.product)
     cs = check(text, facts, history, vocab)
     n_sup = sum(c["status"] == SUPPORTED for c in cs)
     liked = {str(h.get("title", "")) for h in history}
@@ -543,7 +683,9 @@ def template_text(facts: list[dict]) -> str:
     s = f"We recommend {title}"
     if by["year"]: s += f" ({val(by['year'][0])})"
     gs = [g for f in by["genre"] for g in (val(f) if isinstance(val(f), list) else [val(f)])][:2]
-    if gs: s += f", {'an' if str(gs[0])[:1].lower() in 'aeiou' else 'a'} {' and '.join(str(g).lower() for g in gs)} film"
+    if by["brand"]:  # a product page: its category and brand
+        s += (f", in {str(by['genre'][0]['text']).removeprefix('category: ')}" if by["genre"] else "") + f", by {val(by['brand'][0])}"
+    elif gs: s += f", {'an' if str(gs[0])[:1].lower() in 'aeiou' else 'a'} {' and '.join(str(g).lower() for g in gs)} film"
     kg = [f for k, v in by.items() if k.startswith("shared_") and k != "shared_genre" for f in v] + by["sequel"] + by["prequel"]
     if kg: s += f"; it {str(kg[0].get('text', '')).strip().rstrip('.')}"
     elif by["shared_genre"]:
@@ -557,6 +699,12 @@ def template_text(facts: list[dict]) -> str:
 def _listed(values) -> list:
     "A list of `values`: a list, a numpy array (as parquet gives), or nothing."
     return [] if values is None else list(values)
+
+def _page_value(info: dict, rel: str) -> str | None:
+    "An item's brand or material, lowercase, as its product page gives it."
+    from prism_nb.data import material_of
+    v = info.get("brand") if rel == "brand" else material_of(info)
+    return " ".join(str(v).lower().split()) if v else None
 
 def _title_items(rd) -> dict:
     "Catalogue title -> item id of a dataset."
@@ -575,6 +723,7 @@ def claim_truth(c: dict, rd, user: str, item: str, by_title: dict) -> bool | Non
     if c["kind"] == "user": return other in set(rd.train_by_user.get(str(user), pd.DataFrame(columns=["item"])).item)
     if c["kind"] == "title": return True  # a real catalogue title, only not given
     rel, mine, theirs = c.get("relation"), rd.item_kg.get(str(item), set()), rd.item_kg.get(other, set())
+    if rel in ("brand", "material"): return _page_value(info, rel) is not None and _page_value(info, rel) == _page_value(rd.item_info.get(other, {}), rel)
     if rel in ("genre", "any") and set(_listed(info.get("genres"))) & set(_listed(rd.item_info.get(other, {}).get("genres"))): return True
     if rel == "genre": return False
     return bool({e for r, e in mine if rel in (r, "any")} & {e for r, e in theirs if rel in (r, "any")})

@@ -21,7 +21,7 @@ __all__ = ['BARS', 'STAGE_MODELS', 'COMMANDS', 'BAD_PATH_ERRNOS', 'stage_noteboo
            'fit_bar', 'shown_progress', 'StageFailed', 'record_failure', 'run_stage', 'run_settings',
            'settings_changes', 'log_set_aside', 'pipeline_settings', 'run_pipeline', 'override_arg', 'made_with_text',
            'stage_state', 'set_aside_state', 'run_status', 'format_status', 'parser', 'check_run_args', 'check_models',
-           'check_inputs', 'cmd_run', 'cmd_status', 'cmd_explain_file', 'cmd_explain', 'batch1_runtime',
+           'check_inputs', 'cmd_run', 'cmd_status', 'cmd_explain_file', 'cmd_explain', 'fastest_runtime',
            'explain_grid_text', 'cmd_judge', 'cmd_export', 'cmd_docs', 'main']
 
 # %% ../nbs/09_cli.ipynb #628fdcc5
@@ -320,8 +320,12 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--top", type=int, help="with --recommendations: only each user's top N rows")
     e.add_argument("--system", default="student", help="the trained system: student, student_no_user or student_faithful")
     e.add_argument("--batch-size", type=int, help="explanations generated per batch (default: prism.generate_batch_size)")
+    e.add_argument("--engine", choices=CHOICES["prism.explain_engine"],
+                   help="with --recommendations: local (this process) or ray (actors on a Ray cluster); default prism.explain_engine")
+    e.add_argument("--workers", type=int, help="with --engine ray: the actors, each a served student (default: prism.explain_workers)")
+    e.add_argument("--address", help="with --engine ray: the cluster's address, e.g. auto or 10.0.0.1:6379 (default: a local one)")
     e.add_argument("--runtime", choices=CHOICES["prism.runtime"],
-                   help="what runs the student (default: --user/--item the fastest at batch 1 in the run's profile, else prism.runtime)")
+                   help="what runs the student (default: the run's profile's fastest, at batch 1 for --user/--item, else prism.runtime)")
     j = sub.add_parser("judge", help="judge the faithfulness of explanations, claim by claim")
     j.add_argument("--in", dest="src", required=True, help="JSON lines with text, facts and history (as oracle/explanations.jsonl)")
     j.add_argument("--out", dest="dst", required=True, help="where to write each line with `faithful` and `claims`")
@@ -389,15 +393,18 @@ def cmd_status(args) -> int:
 
 def cmd_explain_file(args) -> int:
     "`prism-nb explain --recommendations FILE --out FILE`: every row of a ranking file, streamed and resumable."
-    from prism_nb.prism import explain_file
+    from prism_nb.batch import explain_file
     if not args.out: raise PrismError("--recommendations needs --out FILE for the explanations (JSON lines)")
+    if args.workers is not None and args.workers < 1: raise PrismError(f"--workers must be 1 or more, got {args.workers}")
     if args.top is not None and args.top < 1: raise PrismError(f"--top must be 1 or more, got {args.top}")
     if args.batch_size is not None and args.batch_size < 1: raise PrismError(f"--batch-size must be 1 or more, got {args.batch_size}")
     r = explain_file(args.run_dir, args.recommendations, args.out, args.system, args.top, args.batch_size, progress=sys.stderr.isatty(),
-                     runtime=args.runtime)
+                     runtime=args.runtime or fastest_runtime(args.run_dir), engine=args.engine, workers=args.workers, address=args.address)
     if r["bad_rows"]: print(f"prism-nb: note: {r['bad_rows']} bad rows skipped, each with its line and reason in {args.out}.errors.jsonl", file=sys.stderr)
-    print(f"{r['rows']} rows: {r['written']} explained now, {r['already_done']} already in {args.out} "
-          f"({r['explanations_per_s']} explanations/s; {r['unknown_users']} users without a learned vector)"); return 0
+    shards = f", {r['from_shards']} read back from an interrupted run's shards" if r["from_shards"] else ""
+    print(f"{r['rows']} rows: {r['written']} explained now ({r['generated']} generated{shards}), {r['already_done']} already in {args.out} "
+          f"({r['engine']} engine, {r['workers']} worker(s): {r['explanations_per_s']} explanations/s; "
+          f"{r['unknown_user_rows']} rows of users without a learned vector)"); return 0
 
 def cmd_explain(args) -> int:
     "`prism-nb explain`: served explanations (several users and items side by side), or a ranking file's with `--recommendations`."
@@ -408,7 +415,7 @@ def cmd_explain(args) -> int:
     if bad_items: raise PrismError(f"item {bad_items[0]!r} is not in the dataset of {args.run_dir}: name an item id of its data/items.parquet")
     from transformers.utils import logging as hf_logging
     hf_logging.disable_progress_bar()  # loading bars are noise on a one-answer command
-    t0 = time.time(); prism = Prism.load(args.run_dir, args.system, runtime=args.runtime or batch1_runtime(args.run_dir)); t1 = time.time()
+    t0 = time.time(); prism = Prism.load(args.run_dir, args.system, runtime=args.runtime or fastest_runtime(args.run_dir, batch1=True)); t1 = time.time()
     for u in dict.fromkeys(args.user):
         if not prism.knows(u):
             why = " and no rating in the dataset (explained without a liked history)" if u in strangers else ""
@@ -420,10 +427,10 @@ def cmd_explain(args) -> int:
               f"`Prism.load({str(args.run_dir)!r})` to pay the loading once", file=sys.stderr)
     return 0
 
-def batch1_runtime(run_dir) -> str | None:
-    "The student's fastest runtime at batch 1 in the run's profile (a few answers are batch-1 work), else None: `prism.runtime`."
+def fastest_runtime(run_dir, batch1: bool = False) -> str | None:
+    "The student's fastest runtime in the run's profile, at batch 1 or at its largest batch; None (`prism.runtime`) without one."
     with contextlib.suppress(OSError, ValueError, AttributeError):
-        return json.loads((Path(run_dir)/"profile"/"profile.json").read_text()).get("student_runtime_batch1")
+        return json.loads((Path(run_dir)/"profile"/"profile.json").read_text()).get("student_runtime_batch1" if batch1 else "student_runtime")
     return None
 
 def explain_grid_text(grid) -> str:

@@ -95,6 +95,7 @@ class PrismSettings(AttrDict):
     max_target_len: int; val_share: float; patience: int; checkpoint_every: int; num_beams: int; max_new_tokens: int
     min_new_tokens: int; no_repeat_ngram: int; dtype: str; generate_batch_size: int; processes: int; runtime: str; quantization: str
     verify: bool; candidates: int; sample_temperature: float; constrain_titles: bool
+    explain_engine: str; explain_workers: int; explain_address: str
 
 class EvaluationSettings(AttrDict):
     "[evaluation]: bootstrap resamples, the sentence embedder and the human-evaluation app."
@@ -112,7 +113,8 @@ SECTIONS = {"run": RunSettings, "data": DataSettings, "ranking": RankingSettings
             "prism": PrismSettings, "baselines": BaselinesSettings, "evaluation": EvaluationSettings, "profiling": ProfilingSettings}
 
 # where and on how many processes a stage runs, not what it computes: changing them leaves its outputs valid
-EXECUTION_KEYS = {"oracle.engine", "oracle.workers", "oracle.gpus_per_worker", "oracle.address", "oracle.shards", "prism.processes"}
+EXECUTION_KEYS = {"oracle.engine", "oracle.workers", "oracle.gpus_per_worker", "oracle.address", "oracle.shards", "prism.processes",
+                  "prism.explain_engine", "prism.explain_workers", "prism.explain_address"}
 # keys that change nothing unless another key has a given value (or, for a list, holds it; or passes a test), and keys that change nothing
 # at a neutral value (what the stage did before they existed): a run made before a key existed keeps its hashes
 ONLY_WITH = {"oracle.quantization": ("oracle.backend", "ct2"), "baselines.rating_weight": ("baselines.systems", "joint_student"),
@@ -189,7 +191,7 @@ RANGES = {"run.seed": (0, None), "data.fold": (1, 5), "data.history_len": (1, 10
           "prism.max_target_len": (2, 32_768), "prism.val_share": (0, 0.9), "prism.patience": (1, None),
           "prism.checkpoint_every": (1, None), "prism.num_beams": (1, 64), "prism.max_new_tokens": (1, 4096),
           "prism.min_new_tokens": (0, 4096), "prism.no_repeat_ngram": (0, 32), "prism.generate_batch_size": (1, 4096),
-          "prism.candidates": (1, 64), "prism.sample_temperature": (1e-3, 10),
+          "prism.candidates": (1, 64), "prism.sample_temperature": (1e-3, 10), "prism.explain_workers": (1, 100_000),
           "evaluation.bootstrap": (10, 1_000_000), "evaluation.humaneval_tasks": (1, None), "evaluation.humaneval_scale": (2, 100),
           "profiling.batch_sizes": (1, 4096), "profiling.n_samples": (1, 1_000_000), "profiling.warmup": (0, 1000),
           "profiling.max_new_tokens": (1, 4096), "baselines.rating_weight": (0, 1e6), "baselines.id_lr": (1e-9, 10)}
@@ -211,7 +213,8 @@ def check_ranges(S: Settings):
 # the values a key may take (a list key: each element); the stages that read them test that they know each one
 # (rankers are a registry that user code extends, so the ranking stage checks `ranking.ranker` itself)
 CHOICES = {"run.device": ["auto", "cpu", "cuda"], "data.dataset": ["ml-100k", "peter", "amazon2023"],
-           "oracle.backend": ["transformers", "ct2"], "oracle.engine": ["local", "ray"], "oracle.filter": ["off", "flag", "drop", "retry"],
+           "oracle.backend": ["transformers", "ct2"], "oracle.engine": ["local", "ray"],
+           "prism.explain_engine": ["local", "ray"], "oracle.filter": ["off", "flag", "drop", "retry"],
            "profiling.runtimes": ["transformers", "ct2", "ort"], "prism.runtime": ["transformers", "ct2", "ort"],
            "oracle.dtype": ["auto", "float32", "bfloat16", "float16"], "prism.dtype": ["auto", "float32", "bfloat16", "float16"],
            "prism.user_mode": ["prepend", "add"], "prism.user_init": ["history", "random"],

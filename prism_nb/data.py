@@ -13,19 +13,33 @@ import numpy as np, pandas as pd
 from .core import PrismError, atomic_path, mark_done, project_root, write_json, Settings, DataSettings, user_path
 
 # %% auto #0
-__all__ = ['INTERACTION_COLS', 'ITEM_COLS', 'KG_COLS', 'TABLES', 'RECBOLE_WHEEL', 'ML100K_FILES', 'KG_RELATIONS',
-           'ARTICLE_SUFFIX', 'AMAZON_REPO', 'AMAZON_COLUMNS', 'SHARED_KINDS', 'RecData', 'validate', 'load_run_data',
-           'run_items', 'leave_last_out', 'data_dir', 'fetch_ml100k', 'read_atomic', 'natural_title', 'load_ml100k',
-           'PlainUnpickler', 'read_plain_pickle', 'read_index', 'review_problem', 'peter_splits', 'load_peter',
-           'write_peter', 'amazon_files', 'jsonl_problem', 'read_amazon_file', 'load_amazon2023', 'user_history',
-           'item_facts', 'pair_facts', 'peter_folder', 'amazon_path', 'check_data_path', 'load_dataset', 'sample_users',
-           'run_data']
+__all__ = ['INTERACTION_COLS', 'ITEM_COLS', 'KG_COLS', 'TABLES', 'PRODUCT_COLS', 'RECBOLE_WHEEL', 'ML100K_FILES', 'KG_RELATIONS',
+           'ARTICLE_SUFFIX', 'AMAZON_REPO', 'AMAZON_COLUMNS', 'SHARED_KINDS', 'PAGE_KEYS', 'MATERIAL_KEYS',
+           'NOISE_KEYS', 'PRICE_EDGES', 'DANGLING', 'empty_value', 'with_product_columns', 'RecData', 'validate',
+           'load_run_data', 'run_items', 'leave_last_out', 'data_dir', 'fetch_ml100k', 'read_atomic', 'natural_title',
+           'load_ml100k', 'PlainUnpickler', 'read_plain_pickle', 'read_index', 'review_problem', 'peter_splits',
+           'load_peter', 'write_peter', 'amazon_files', 'jsonl_problem', 'read_amazon_file', 'meta_problem',
+           'meta_details', 'meta_texts', 'meta_number', 'product_pages', 'load_amazon2023', 'user_history', 'has_page',
+           'item_facts', 'pair_facts', 'page_details', 'material_of', 'short_clause', 'price_band', 'page_links',
+           'page_facts', 'peter_folder', 'amazon_path', 'check_data_path', 'load_dataset', 'sample_users', 'run_data']
 
 # %% ../nbs/01_data.ipynb #b6aafac3
 INTERACTION_COLS = ["user", "item", "rating", "timestamp", "split"]
 ITEM_COLS = ["item", "title", "year", "genres", "features"]
 KG_COLS = ["item", "relation", "entity"]
 TABLES = ["interactions", "items", "kg", "users"]
+# the columns of a product page and their empty value
+PRODUCT_COLS = {"brand": "", "details": [], "bullets": [], "description": "", "average_rating": np.nan, "price": np.nan}
+
+def empty_value(col: str):
+    "A fresh empty value of product-page column `col`."
+    v = PRODUCT_COLS[col]
+    return list(v) if isinstance(v, list) else v
+
+def with_product_columns(items: pd.DataFrame) -> pd.DataFrame:
+    "The item table with every product-page column, empty where it has none."
+    missing = {c: [empty_value(c) for _ in range(len(items))] for c in PRODUCT_COLS if c not in items.columns}
+    return items.assign(**missing) if missing else items
 
 @dataclass
 class RecData:
@@ -36,7 +50,9 @@ class RecData:
     kg: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=KG_COLS))
     users: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["user"]))
 
-    def __post_init__(self): validate(self)
+    def __post_init__(self):
+        self.items = with_product_columns(self.items)
+        validate(self)
 
     @cached_property
     def item_info(self) -> dict:
@@ -294,10 +310,58 @@ def read_amazon_file(file: str, kind: str) -> pd.DataFrame:
         raise PrismError(f"{file} line {row + 1} lacks {', '.join(gaps.columns[gaps.iloc[row].to_numpy()])}")
     return df
 
+def meta_problem(file: str, row: int, field: str, value, expected: str) -> PrismError:
+    "The one-line error for a meta line's field of the wrong type."
+    return PrismError(f"{file} line {row + 1} has {field} {value!r:.60}: expected {expected}")
+
+def _missing(v) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+def meta_details(v, file: str, row: int) -> dict:
+    "A meta line's `details` as key -> text, from a dict or a JSON object string; nested values (sales ranks) are left out."
+    if _missing(v): return {}
+    if isinstance(v, str):
+        try: v = json.loads(v) if v.strip() else {}
+        except ValueError: raise meta_problem(file, row, "details", v, "a JSON object of key: value") from None
+    if not isinstance(v, dict): raise meta_problem(file, row, "details", v, "a JSON object of key: value")
+    plain = lambda x: isinstance(x, (str, int, float)) and not isinstance(x, bool) and str(x).strip()
+    return {" ".join(str(k).split()): " ".join(str(x).split()) for k, x in v.items() if plain(x)}
+
+def meta_texts(v, file: str, row: int, field: str) -> list[str]:
+    "A meta line's `features` or `description`: a list of strings, one string, or nothing."
+    if _missing(v): return []
+    if isinstance(v, str): v = [v]
+    if not isinstance(v, (list, tuple, np.ndarray)) or not all(isinstance(x, str) for x in v):
+        raise meta_problem(file, row, field, v, "a list of strings")
+    return [" ".join(x.split()) for x in v if x.strip()]
+
+def meta_number(v, file: str, row: int, field: str, top: float = math.inf) -> float:
+    "A meta line's `average_rating` or `price`: a number (or numeric string) from 0 to `top`; null, empty or 'None' is NaN."
+    if _missing(v) or (isinstance(v, str) and v.strip() in ("", "None", "null")): return math.nan
+    try: x = None if isinstance(v, bool) else float(v.strip().lstrip("$").replace(",", "") if isinstance(v, str) else v)
+    except (TypeError, ValueError): x = None
+    if x is None or not 0 <= x <= top: raise meta_problem(file, row, field, v, f"a number from 0 to {top:g}")
+    return x
+
+def product_pages(meta: pd.DataFrame, file: str) -> pd.DataFrame:
+    "The product-page columns of every meta line (the brand from `details`, else the store), indexed by parent_asin."
+    col = lambda c: meta[c] if c in meta else [None] * len(meta)
+    rows = []
+    for row, (det, feats, desc, avg, price, store) in enumerate(zip(col("details"), col("features"), col("description"),
+                                                                       col("average_rating"), col("price"), col("store"))):
+        d = meta_details(det, file, row)
+        rows.append({"brand": d.get("Brand") or (" ".join(store.split()) if isinstance(store, str) else ""),
+                     "details": [f"{k}: {x}" for k, x in d.items()], "bullets": meta_texts(feats, file, row, "features"),
+                     "description": " ".join(meta_texts(desc, file, row, "description")),
+                     "average_rating": meta_number(avg, file, row, "average_rating", 5), "price": meta_number(price, file, row, "price")})
+    pages = pd.DataFrame(rows, columns=list(PRODUCT_COLS), index=meta.parent_asin.astype(str))
+    return pages[~pages.index.duplicated()]
+
 def load_amazon2023(path: str) -> RecData:
     "An Amazon Reviews 2023 category through `datasets`, with a leave-last-out split."
     rev_file, meta_file = amazon_files(path)
     rev, meta = read_amazon_file(rev_file, "review"), read_amazon_file(meta_file, "meta")
+    pages = product_pages(meta, meta_file)
     inter = pd.DataFrame({"user": rev.user_id.astype(str), "item": rev.parent_asin.astype(str),
                           "rating": rev.rating.astype(float), "timestamp": rev.timestamp.astype("int64")})
     inter["split"] = leave_last_out(inter)
@@ -309,6 +373,8 @@ def load_amazon2023(path: str) -> RecData:
                           "year": pd.array([None]*len(ids), dtype="Int64"),
                           "genres": [list(cats.get(i)) if cats.get(i) is not None else [] for i in ids],
                           "features": [[f"store {store.get(i)}"] if store.get(i) else [] for i in ids]})
+    for c in PRODUCT_COLS:
+        items[c] = [pages.at[i, c] if i in pages.index else empty_value(c) for i in ids]
     return RecData(f"amazon2023-{Path(meta_file).stem[len('meta_'):]}", inter, items,
                    users=pd.DataFrame({"user": sorted(inter.user.unique())}))
 
@@ -323,6 +389,21 @@ def user_history(rd: RecData, user: str, n: int = 8, min_rating: float = 4) -> p
     h = (liked if len(liked) else h.sort_values("rating", ascending=False, kind="stable")).head(n)
     return h.assign(title=h.item.map(lambda i: rd.item_info[i]["title"]))[["item", "title", "rating", "timestamp"]].reset_index(drop=True)
 
+def _list(v) -> list:
+    "A list from a list, a numpy array (as parquet gives) or nothing."
+    return [] if v is None or (isinstance(v, float) and math.isnan(v)) else list(v)
+
+def _known(v) -> bool:
+    return v is not None and not pd.isna(v)
+
+def _text(v) -> str:
+    return v.strip() if isinstance(v, str) else ""
+
+def has_page(info: dict) -> bool:
+    "Whether an item row carries a product page (a brand, details, bullets, a description, a rating or a price)."
+    return bool(_text(info.get("brand")) or _list(info.get("details")) or _list(info.get("bullets")) or _text(info.get("description"))
+                or _known(info.get("average_rating")) or _known(info.get("price")))
+
 def _fact(kind, text, value, via=None):
     return {"kind": kind, "text": text, "value": value, **({"via": via} if via else {})}
 
@@ -330,6 +411,7 @@ def item_facts(rd: RecData, item: str, history: pd.DataFrame) -> list[dict]:
     "Facts about `item`, its own and those linking it to the titles of `history`."
     info = rd.item_info.get(str(item))
     if info is None: raise PrismError(f"item {item!r} is not in the {rd.name} item table")
+    if has_page(info): return page_facts(rd, info, history)  # a product: the facts of its page (below)
     facts = [_fact("title", f"title: {info['title']}", info["title"])]
     if not pd.isna(info["year"]): facts.append(_fact("year", f"year: {int(info['year'])}", int(info["year"])))
     genres = list(info["genres"])
@@ -354,6 +436,81 @@ def pair_facts(rd: RecData, user: str, item: str, n: int = 8, min_rating: float 
     h = user_history(rd, user, max(n, window), min_rating)
     liked = [{"item": i, "title": t, "rating": float(r)} for i, t, r in zip(h.item, h.title, h.rating)]
     return {"history": liked[:n], "window": liked, "facts": item_facts(rd, item, h)}
+
+# %% ../nbs/01_data.ipynb #cca43e2e
+# detail keys in the order they are shown (after the brand); keys not listed follow in the page's order
+PAGE_KEYS = ["material", "blade material", "special feature", "capacity", "size", "finish type", "style", "color",
+             "number of pieces", "wattage", "compatible devices", "coating description", "is dishwasher safe", "is oven safe",
+             "blade length", "handle material"]
+MATERIAL_KEYS = ("material", "blade material")
+NOISE_KEYS = re.compile(r"brand|dimension|weight|model|asin|date first|rank|upc|gtin|\bean\b|isbn|discontinued|manufacturer|"
+                        r"customer review|part number|package", re.I)
+PRICE_EDGES = [10, 25, 50, 100]
+DANGLING = {"a", "an", "the", "and", "or", "of", "to", "for", "so", "with", "in", "on", "at", "by", "from", "that", "your", "its"}
+
+def page_details(info: dict) -> list[tuple[str, str]]:
+    "An item's details as (lowercase key, value), the keys of `PAGE_KEYS` first, noise and the brand left out."
+    pairs = [d.split(": ", 1) for d in _list(info.get("details")) if ": " in d]
+    pairs = [(k.lower(), v) for k, v in pairs if not NOISE_KEYS.search(k)]
+    return sorted(pairs, key=lambda kv: PAGE_KEYS.index(kv[0]) if kv[0] in PAGE_KEYS else len(PAGE_KEYS))
+
+def material_of(info: dict) -> str | None:
+    "An item's material (or blade material), if its details give one."
+    return next((v for k, v in page_details(info) if k in MATERIAL_KEYS), None)
+
+def short_clause(text: str, n: int = 12) -> str:
+    "A bullet or description as one short clause: a heading in capitals lowered, its first sentence, at most `n` words."
+    text = re.sub(r"\b[A-Z0-9&'/-]*[A-Z][A-Z0-9&'/-]*(?:\s+[A-Z0-9&'/-]*[A-Z][A-Z0-9&'/-]*)+\b", lambda m: m[0].lower(), text)
+    ws = re.split(r"(?<=[.!?])\s+|;\s*", text.strip())[0].split()
+    if len(ws) > n:
+        ws = ws[:n]
+        comma = max((k for k in range(n // 2, n) if ws[k].endswith(",")), default=None)  # end at a clause when one ends late enough
+        if comma is not None: ws = ws[:comma + 1]
+        while len(ws) > 1 and ws[-1].lower().strip(",") in DANGLING: ws.pop()  # "...so the" ends at "...escape"
+    return " ".join(ws).rstrip(",;:-–")
+
+def price_band(price: float) -> tuple[str, list]:
+    "A price's band as text and [low, high] (high is None over $100)."
+    for lo, hi in zip([0] + PRICE_EDGES, PRICE_EDGES):
+        if price < hi: return ("under $10" if lo == 0 else f"${lo}-{hi}"), [lo, hi]
+    return f"over ${PRICE_EDGES[-1]}", [PRICE_EDGES[-1], None]
+
+def _key(s) -> str:
+    return " ".join(str(s or "").lower().split())
+
+def page_links(rd: RecData, info: dict, history: pd.DataFrame) -> dict[str, dict]:
+    "The facts linking a product to liked titles of `history`: the same brand, the same (most specific) category, the same material."
+    liked = [(rd.item_info[i], t) for i, t in zip(history.item, history.title)]
+    cats, brand, material = _list(info["genres"]), _key(_text(info.get("brand"))), _key(material_of(info))
+    out = {}
+    via = [t for x, t in liked if brand and _key(_text(x.get("brand"))) == brand][:1]
+    if via: out["brand"] = _fact("shared_brand", f"shares its brand with {via[0]}", info["brand"], via[0])
+    via = [t for x, t in liked if cats and cats[-1] in _list(x["genres"])][:2]
+    if via: out["category"] = _fact("shared_genre", f"{cats[-1]}, like {' and '.join(via)}", cats[-1], via)
+    via = [t for x, t in liked if material and _key(material_of(x)) == material][:1]
+    if via: out["material"] = _fact("shared_material", f"shares its material with {via[0]}", material_of(info), via[0])
+    return out
+
+def page_facts(rd: RecData, info: dict, history: pd.DataFrame) -> list[dict]:
+    "Facts of a product page, most informative first (see above)."
+    cats, brand, material, links = _list(info["genres"]), _text(info.get("brand")), material_of(info), page_links(rd, info, history)
+    others = [(k, v) for k, v in page_details(info) if k not in MATERIAL_KEYS][:3]
+    bullets = [short_clause(b) for b in _list(info.get("bullets"))][:3]
+    rating, price = info.get("average_rating"), info.get("price")
+    facts = [_fact("title", f"title: {info['title']}", info["title"])]
+    if cats: facts.append(_fact("genre", f"category: {cats[-1]}", cats))
+    if brand: facts.append(_fact("brand", f"brand: {brand}", brand))
+    facts += [links[k] for k in ("brand", "category") if k in links]
+    if material: facts.append(_fact("material", f"material: {material}", material))
+    facts += [_fact("highlight", f"feature: {b}", b) for b in bullets[:1]]
+    if _known(rating): facts.append(_fact("rating", f"average rating {float(rating):.1f} of 5", round(float(rating), 1)))
+    if _known(price): facts.append(_fact("price", f"price: {price_band(price)[0]}", price_band(price)[1]))
+    facts += [links["material"]] if "material" in links else []
+    facts += [_fact("detail", f"{k}: {v}", v) for k, v in others[:1]]
+    said = short_clause(_text(info.get("description")), 25)
+    if said: facts.append(_fact("description", f"description: {said}", said))
+    facts += [_fact("highlight", f"feature: {b}", b) for b in bullets[1:]]
+    return facts + [_fact("detail", f"{k}: {v}", v) for k, v in others[1:]]
 
 # %% ../nbs/01_data.ipynb #9bb2dfa0
 def peter_folder(path) -> Path:

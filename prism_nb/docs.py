@@ -80,6 +80,7 @@ def processed_notebook(path, show_docs: bool = True, root=None) -> nbformat.Note
         c["source"] = "".join(c["source"]) if isinstance(c["source"], list) else c["source"]
         if c["cell_type"] == "code" and re.search(r"^show_doc\(", c["source"], re.M): c = show_doc_cell(c, module) if module else None
         elif c["cell_type"] == "code": c["source"] = re.sub(r"^#\|.*\n?", "", c["source"], flags=re.M)  # quarto's own directives
+        elif c["cell_type"] == "markdown": c["source"] = re.sub(r"\A(#\|.*\n)+", "", c["source"])  # e.g. `#| export`
         if c is not None: cells.append(c)
     return nbformat.reads(json.dumps({**d, "cells": cells}), as_version=4)  # the reader joins nbdev's split lines
 

@@ -28,7 +28,7 @@ SEQ2SEQ_INSTRUCTION = ("Explain in one or two sentences why the user may enjoy t
 
 def item_noun(dataset: str) -> str:
     "What the items of a dataset are called in prompts."
-    return "movie" if str(dataset).startswith("ml-") else "item"
+    return "movie" if str(dataset).startswith("ml-") else "product" if str(dataset).startswith("amazon2023") else "item"
 
 def linked_titles(facts: list[dict]) -> list[str]:
     "The titles that `facts` link the item to, in order."

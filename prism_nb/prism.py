@@ -27,11 +27,11 @@ __all__ = ['SOURCE_SUFFIX', 'USER_MODES', 'STUDENT_FILES', 'UNKNOWN_USER', 'RUNT
            'batch_loss', 'title_token_seqs', 'title_next_tokens', 'TitleConstraint', 'generate', 'distill_loss',
            'Distillation', 'lr_lambda', 'rng_state', 'set_rng_state', 'autocast', 'eval_loss', 'drop_users', 'Trainer',
            'train_student', 'save_student', 'load_student', 'decoder_layers', 'keep_layers', 'cut_student',
-           'user_token', 'with_user_tokens', 'token_ids', 'export_student', 'CT2Student', 'ORTStudent',
+           'user_token', 'with_user_tokens', 'token_ids', 'export_student', 'CT2Student', 'ORTStudent', 'export_folder',
            'served_student', 'generate_with', 'sentences', 'repaired', 'served', 'verified', 'load_backbone',
            'system_dir', 'stage_records', 'faithful_only', 'is_cut', 'build_student', 'cut_tag', 'system_folder',
            'system_settings', 'ddp_worker', 'train_processes', 'train_system', 'decoding', 'serve_records',
-           'predict_system', 'run_prism', 'Prism', 'unknown_ids', 'read_pairs', 'explain_file']
+           'predict_system', 'run_prism', 'Prism', 'unknown_ids']
 
 # %% ../nbs/04_prism.ipynb #1a50c5a2
 def split_pairs(recs: list[dict], val_share: float, seed: int) -> dict:
@@ -586,13 +586,18 @@ class ORTStudent:
 RUNTIME_STUDENTS = {"ct2": CT2Student, "ort": ORTStudent}
 RUNTIMES = ("transformers", *RUNTIME_STUDENTS)
 
-def served_student(student_dir, runtime: str = "transformers", quantization: str = "int8", device: str = "cpu", dtype: str = "float32"):
-    "The trained student in `student_dir` on `runtime`: a `Student` in `dtype`, else its export in `quantization` (made on first use)."
-    if runtime == "transformers": return load_student(student_dir, device, dtype)
+def export_folder(student_dir, runtime: str, quantization: str) -> Path:
+    "The folder of the student's export to `runtime` in `quantization`, exported first when missing or older than the student."
     if runtime not in RUNTIME_STUDENTS: raise PrismError(f"unknown runtime {runtime!r}: choose one of {', '.join(RUNTIMES)}")
     folder, weights = Path(student_dir)/f"{runtime}-{quantization}", Path(student_dir)/"model.safetensors"
     if not (folder/"serve.json").is_file() or (weights.is_file() and weights.stat().st_mtime > (folder/"serve.json").stat().st_mtime):
-        export_student(student_dir, folder, quantization, runtime)  # not exported yet, or the student was trained since
+        export_student(student_dir, folder, quantization, runtime)
+    return folder
+
+def served_student(student_dir, runtime: str = "transformers", quantization: str = "int8", device: str = "cpu", dtype: str = "float32"):
+    "The trained student in `student_dir` on `runtime`: a `Student` in `dtype`, else its export in `quantization` (made on first use)."
+    if runtime == "transformers": return load_student(student_dir, device, dtype)
+    folder = export_folder(student_dir, runtime, quantization)  # an unknown runtime is refused here
     return RUNTIME_STUDENTS[runtime](folder, device)
 
 def generate_with(student, recs, **decoding) -> list[str]:
@@ -908,53 +913,3 @@ def unknown_ids(run_dir, users=(), items=()) -> tuple[list[str], list[str]]:
     known_items = set(run_items(run_dir).item.astype(str))  # a folder without data: one line saying so
     known_users = set(load_run_data(run_dir).interactions.user.astype(str))
     return [u for u in map(str, users) if u not in known_users], [i for i in map(str, items) if i not in known_items]
-
-# %% ../nbs/04_prism.ipynb #10d30a12
-def read_pairs(path, items: set, top: int | None = None) -> tuple[list[dict], list[dict]]:
-    "The rows of a ranking file as (line, user, item) dicts, each user's `top` only when given, and its bad rows with their reasons."
-    import pandas as pd
-    path = Path(path); suffix = path.suffix.lower()
-    if not path.is_file(): raise PrismError(f"recommendations file {path} not found")
-    if suffix not in (".parquet", ".pq", ".csv", ".tsv"): raise PrismError(f"recommendations file {path} must be .csv, .tsv or .parquet")
-    read = pd.read_parquet if suffix in (".parquet", ".pq") else (
-        lambda p: pd.read_csv(p, sep="\t" if suffix == ".tsv" else ",", dtype=str, keep_default_na=False))
-    try: df = read(path)
-    except Exception as e: raise PrismError(f"cannot read recommendations file {path}: {' '.join(str(e).split())[:200]}") from None
-    df.columns = [str(c).strip().lower() for c in df.columns]
-    if not {"user", "item"} <= set(df.columns):
-        raise PrismError(f"recommendations file {path} needs columns user and item (it has {', '.join(df.columns) or 'none'})")
-    df["line"] = np.arange(len(df)) + (1 if suffix in (".parquet", ".pq") else 2)
-    if top is not None and "rank" in df: df = df[pd.to_numeric(df["rank"], errors="coerce") <= top]
-    elif top is not None and "score" in df:
-        df = df.assign(_s=pd.to_numeric(df["score"], errors="coerce")).sort_values(["user", "_s"], ascending=[True, False], kind="stable")
-        df = df.groupby("user", sort=False).head(top).sort_values("line")
-    pairs, bad, seen = [], [], {}
-    for line, user, item in zip(df.line, df.user.astype(str).str.strip(), df["item"].astype(str).str.strip()):
-        why = ("empty user or item" if not user or not item else f"item {item!r} is not in the dataset" if item not in items
-               else f"repeats line {seen[(user, item)]}" if (user, item) in seen else None)
-        if why: bad.append({"line": int(line), "user": user, "item": item, "error": why}); continue
-        seen[(user, item)] = int(line); pairs.append({"line": int(line), "user": user, "item": item})
-    return pairs, bad
-
-def explain_file(run_dir, recommendations, out, system: str = "student", top: int | None = None, batch_size: int | None = None,
-                 stop_after: int | None = None, progress: bool = True, runtime: str | None = None) -> dict:
-    "Explain every row of a ranking file into `out` (JSON lines) in batches on `runtime` (default: the run's `prism.runtime`), resuming after a kill."
-    from prism_nb.data import run_items
-    run_dir, out = Path(run_dir), Path(out)
-    pairs, bad = read_pairs(recommendations, set(run_items(run_dir).item.astype(str)), top)
-    prism = Prism.load(run_dir, system, runtime=runtime)  # after the file is read: a bad file fails before the model loads
-    with atomic_write(out.with_name(out.name + ".errors.jsonl")) as f: f.writelines(json.dumps(b) + "\n" for b in bad)
-    done = {(r["user"], r["item"]) for r in read_jsonl(out)}
-    todo = [p for p in pairs if (p["user"], p["item"]) not in done]
-    bs, t0, written = batch_size or prism.S.prism.generate_batch_size, time.time(), 0
-    with progress_bar(total=len(pairs), initial=len(pairs) - len(todo), unit="expl", desc=f"Prism {system}", disable=not progress) as bar:
-        for n, b in enumerate(range(0, len(todo), bs), 1):
-            chunk = todo[b:b + bs]
-            made = prism.serve([(p["user"], p["item"]) for p in chunk])
-            append_jsonl(out, [{**p, "system": system, **o} for p, o in zip(chunk, made)])
-            written += len(chunk); bar.update(len(chunk))
-            if stop_after is not None and n >= stop_after: break
-    secs = time.time() - t0
-    return {"rows": len(pairs), "already_done": len(pairs) - len(todo), "written": written, "bad_rows": len(bad),
-            "unknown_users": len({p["user"] for p in pairs if not prism.knows(p["user"])}), "seconds": round(secs, 2),
-            "explanations_per_s": round(written / max(secs, 1e-9), 3), "out": str(out)}

@@ -58,6 +58,7 @@ def test_index_page(site, browser):
     assert title == "prism-nb"
     for words in ["Explainable recommendation", "Quick start", "make demo", "GUIDES", "NOTEBOOKS", "prism_nb.core", "myrun: report"]:
         assert words in text, words
+    assert "#|" not in text, "nbdev directives shown"  # the module list's `#| export`, which puts it in the package docstring
     hrefs = browser.execute_script("return [...document.querySelectorAll('nav.site-nav a')].map(a => a.getAttribute('href'))")
     assert {"00_core.html", "api/core.html", "reports/myrun/report.html", "reports/myrun/02_ranking.html", "topics/faithfulness.html"} <= set(hrefs)
 

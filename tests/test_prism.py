@@ -277,7 +277,8 @@ def test_every_served_explanation_is_verified_and_says_how_it_was_made(smoke_run
     from prism_nb.core import read_json
     from prism_nb.claims import Vocabulary, judge
     from prism_nb.data import run_items
-    from prism_nb.prism import SERVED_BY, explain_file
+    from prism_nb.batch import explain_file
+    from prism_nb.prism import SERVED_BY
     run = copy_run(smoke_run, tmp_path/"run")
     ox = {(r["user"], r["item"]): r for r in read_jsonl(run/"oracle"/"explanations.jsonl")}
     vocab = Vocabulary.from_items(run_items(run))

@@ -1,10 +1,12 @@
 "The project's own promises: README in step with nbs/index.ipynb, CI runs the README's test command, settings parse."
-import json, re, tomllib
+import ast, itertools, json, re, tomllib
 from conftest import ROOT
 
 def test_readme_mirrors_index_notebook():
+    "The index notebook's markdown cells, each without its leading directives (`#| export` marks the package docstring's part)."
     nb = json.loads((ROOT/"nbs"/"index.ipynb").read_text())
-    md = "\n\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown") + "\n"
+    md = "\n\n".join("".join(itertools.dropwhile(lambda line: line.startswith("#|"), c["source"])) for c in nb["cells"]
+                     if c["cell_type"] == "markdown") + "\n"
     assert (ROOT/"README.md").read_text() == md, "README.md is out of step with nbs/index.ipynb: run `make readme`"
 
 def test_ci_runs_the_readme_test_command():
@@ -22,7 +24,7 @@ def test_stage_notebooks_have_parameters_cell():
         assert any("parameters" in c.get("metadata", {}).get("tags", []) for c in cells), nb.name
 
 # the modules in dependency order: each may import only modules at or before its own place
-MODULE_ORDER = ["core", "models", "data", "ranking", "claims", "oracle", "prism", "evaluation", "baselines", "profiling",
+MODULE_ORDER = ["core", "models", "data", "ranking", "claims", "oracle", "prism", "batch", "evaluation", "baselines", "profiling",
                 "report", "humaneval", "docs", "cli"]
 
 def imported_modules(path) -> set[str]:
@@ -58,3 +60,44 @@ def test_pipeline_table_names_each_stage_notebook_and_module():
         nb = json.loads((ROOT/"nbs"/stage.notebook).read_text())
         assert any(f"#| default_exp {stage.name}" in "".join(c["source"]) for c in nb["cells"]), stage.notebook
         assert (ROOT/"prism_nb"/f"{stage.name}.py").is_file()
+
+def listed_modules(text: str) -> list[str]:
+    "The modules that a module list (`- `prism_nb.name`: what it owns`) names, in its order."
+    return re.findall(r"^- `prism_nb\.(\w+)`: \S", text, re.M)
+
+def test_module_list_names_every_module_once():
+    """The README's module list, the package docstring and llms.txt each name every module once, in dependency order. nbdev
+    writes the last two from the index notebook's `#| export` list; a module summary over three lines would be listed again."""
+    texts = {"README.md": (ROOT/"README.md").read_text(), "nbs/llms.txt": (ROOT/"nbs"/"llms.txt").read_text(),
+             "prism_nb/__init__.py": ast.get_docstring(ast.parse((ROOT/"prism_nb"/"__init__.py").read_text())) or ""}
+    for name, text in texts.items():
+        assert listed_modules(text) == MODULE_ORDER, (f"{name} lists {listed_modules(text)}, not each module once: edit the list in nbs/index.ipynb, "
+                                                      "then nbdev-export and make readme")
+
+def test_package_docstring_and_llms_txt_are_what_nbdev_writes():
+    "`nbdev-export` writes both from the pyproject's description and the index notebook's `#| export` cell: they are in step."
+    from nbdev.config import pkg_llms, pkg_mdoc
+    desc = tomllib.loads((ROOT/"pyproject.toml").read_text())["project"]["description"]
+    kw = dict(path=ROOT/"prism_nb", desc=desc, index_nb=ROOT/"nbs"/"index.ipynb")
+    assert ast.get_docstring(ast.parse((ROOT/"prism_nb"/"__init__.py").read_text()), clean=False) == pkg_mdoc(**kw), "run nbdev-export"
+    assert (ROOT/"nbs"/"llms.txt").read_text() == pkg_llms(**kw), "run nbdev-export"
+
+def architecture_picture() -> dict[str, set[str]]:
+    """The imports that the README's picture draws, importer to imported: a row `name ──► a b (…, by name)` per module, the
+    last module on top, then `core ◄── every module above` (each module imports the core); `<any stage>` for `by name`."""
+    block = re.search(r"`A ──► B`.*?\n```\n(.*?)\n```", (ROOT/"README.md").read_text(), re.S)[1].splitlines()
+    drawn = {}
+    for line in block[:-1]:
+        row = re.fullmatch(r"(\w+)(?: ─+►((?: \w+)*)( \([^)]*, by name\))?)?", line)
+        assert row, f"cannot read the picture's row {line!r}"
+        drawn[row[1]] = set((row[2] or "").split()) | ({"<any stage>"} if row[3] else set())
+    assert re.fullmatch(r"core ◄─+ every module above", block[-1]), f"the picture ends with the core: {block[-1]!r}"
+    return {name: imports | {"core"} for name, imports in drawn.items()} | {"core": set()}
+
+def test_architecture_picture_draws_every_import():
+    "Every arrow of the README's picture is an import of the code, and every import between modules is an arrow."
+    drawn = architecture_picture()
+    assert list(drawn) == MODULE_ORDER[::-1], f"the picture's rows {list(drawn)} are not the modules from the last to the core"
+    for name in MODULE_ORDER:
+        real = imported_modules(ROOT/"prism_nb"/f"{name}.py") - {name}
+        assert drawn[name] == real, f"{name}: drawn, not imported {sorted(drawn[name] - real)}; imported, not drawn {sorted(real - drawn[name])}"
