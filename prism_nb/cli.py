@@ -9,7 +9,7 @@ import argparse, ast, contextlib, datetime, errno, functools, importlib, importl
 from pathlib import Path
 import nbformat
 from jupyter_client.manager import KernelManager
-from .core import (CHOICES, PIPELINE, PrismError, STAGES, atomic_write, pick_device, user_path, is_done, load_settings, project_root, run_lock,
+from .core import (SCHEMA, PIPELINE, PrismError, STAGES, atomic_write, pick_device, user_path, is_done, load_settings, project_root, run_lock,
                            load_run_settings, set_aside_work, stage_transaction, write_json, profiles, Settings, file_sha256, lock_holder,
                            made_with, parse_value, read_json, settings_diff, stage_hash, drop_snapshot, finish_rollbacks, check_writer,
                            ROLLBACK_PLAN, PROGRESS_FILE)
@@ -320,11 +320,11 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--top", type=int, help="with --recommendations: only each user's top N rows")
     e.add_argument("--system", default="student", help="the trained system: student, student_no_user or student_faithful")
     e.add_argument("--batch-size", type=int, help="explanations generated per batch (default: prism.generate_batch_size)")
-    e.add_argument("--engine", choices=CHOICES["prism.explain_engine"],
+    e.add_argument("--engine", choices=SCHEMA["prism.explain_engine"].choices,
                    help="with --recommendations: local (this process) or ray (actors on a Ray cluster); default prism.explain_engine")
     e.add_argument("--workers", type=int, help="with --engine ray: the actors, each a served student (default: prism.explain_workers)")
     e.add_argument("--address", help="with --engine ray: the cluster's address, e.g. auto or 10.0.0.1:6379 (default: a local one)")
-    e.add_argument("--runtime", choices=CHOICES["prism.runtime"],
+    e.add_argument("--runtime", choices=SCHEMA["prism.runtime"].choices,
                    help="what runs the student (default: the run's profile's fastest, at batch 1 for --user/--item, else prism.runtime)")
     j = sub.add_parser("judge", help="judge the faithfulness of explanations, claim by claim")
     j.add_argument("--in", dest="src", required=True, help="JSON lines with text, facts and history (as oracle/explanations.jsonl)")
@@ -332,7 +332,7 @@ def parser() -> argparse.ArgumentParser:
     j.add_argument("--run-dir", help="a run folder: its catalogue for titles, its dataset for 'true but not given'")
     x = sub.add_parser("export", help="export a run's trained student to an inference runtime (CTranslate2, ONNX Runtime GenAI), users as tokens")
     x.add_argument("--run-dir", required=True, help="a finished run folder")
-    x.add_argument("--runtime", default="ct2", choices=[r for r in CHOICES["prism.runtime"] if r != "transformers"],
+    x.add_argument("--runtime", default="ct2", choices=[r for r in SCHEMA["prism.runtime"].choices if r != "transformers"],
                    help="the inference runtime: ct2 (CTranslate2) | ort (ONNX Runtime GenAI)")
     x.add_argument("--quantization", default="int8", help=f"weights: {', '.join(CT2_QUANTIZATIONS)} on ct2, {', '.join(ORT_PRECISIONS)} on ort (default int8)")
     x.add_argument("--system", default="student", help="the trained system: student, student_no_user or student_faithful")

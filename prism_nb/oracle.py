@@ -7,7 +7,7 @@ from __future__ import annotations
 import functools, hashlib, random, json, re, time, uuid
 from pathlib import Path
 import pandas as pd
-from .core import (PrismError, append_jsonl, read_jsonl, atomic_write, write_json, mark_done, seed_everything, pick_device, Settings,
+from .core import (SCHEMA, PrismError, append_jsonl, read_jsonl, atomic_write, write_json, mark_done, seed_everything, pick_device, Settings,
                            OracleSettings, progress_bar)
 from .data import RecData
 
@@ -322,7 +322,7 @@ class RayEngine:
         if self.owns_cluster: ray.shutdown()
 
 # %% ../nbs/03_oracle.ipynb #19ae3e97
-FILTERS = ["off", "flag", "drop", "retry"]
+FILTERS = SCHEMA["oracle.filter"].choices
 
 def prompt_facts(S: Settings, rd: RecData, user: str, item: str) -> dict:
     "The history and facts of (`user`, `item`) exactly as the Oracle's prompt shows them."

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 from torch.distributed.elastic.multiprocessing.errors import record
-from .core import (PrismError, seed_everything, pick_device, atomic_path, atomic_write, write_json, read_json,
+from .core import (SCHEMA, PrismError, seed_everything, pick_device, atomic_path, atomic_write, write_json, read_json,
                            append_jsonl, read_jsonl, mark_done, stage_folder, tagged_folder, Settings, PrismSettings,
                            CUT_KEYS, DECODING_KEYS, RUNTIME_KEYS, TAG_FILE, progress_bar, load_run_settings)
 from .models import CONVERTERS, SAMPLE_TOP_K, ort_generate, ort_model, runtime_threads
@@ -76,7 +76,7 @@ class UserTable(nn.Module):
         return self.emb(ids)
 
 # %% ../nbs/04_prism.ipynb #f52610c9
-USER_MODES = ("prepend", "add", "none")
+USER_MODES = (*SCHEMA["prism.user_mode"].choices, "none")  # none: no user vector (prism.user_embedding = false, the no-user ablation)
 
 class Student(nn.Module):
     "A language model (encoder-decoder or decoder-only) whose input embeddings carry an optional learned user vector."

@@ -266,3 +266,16 @@ def explain_a_whole_ranking(run):
     assert_one_line_error(prism_nb("explain", "--run-dir", run, "--recommendations", bad), "needs --out")
     assert_one_line_error(prism_nb("explain", "--run-dir", run, "--recommendations", run/"none.csv", "--out", run/"o.jsonl"), "none.csv not found")
     assert_one_line_error(prism_nb("explain", "--run-dir", run), "needs --user and --item")
+
+
+def test_the_cli_refuses_a_value_outside_the_choices_the_schema_declares(monkeypatch, tmp_path, capsys):
+    "Choices live in `SCHEMA` alone: narrow one there and the command line refuses the value it no longer lists."
+    import dataclasses
+    from prism_nb import cli, core
+    args = ["run", "--profile", "smoke", "--run-dir", str(tmp_path/"run"), "--stages", "data", "oracle.engine=ray"]
+    monkeypatch.setitem(core.SCHEMA, "oracle.engine", dataclasses.replace(core.SCHEMA["oracle.engine"], choices=("local",)))
+    assert cli.main(args) == 2
+    assert capsys.readouterr().err.strip().splitlines() == ["prism-nb: error: settings key oracle.engine must be one of local, got 'ray'"]
+    assert not (tmp_path/"run").exists()  # refused before anything is written
+    monkeypatch.undo()
+    assert core.load_settings(profile="smoke", overrides=["oracle.engine=ray"]).oracle.engine == "ray"  # the declared choices allow it
