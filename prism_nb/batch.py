@@ -15,12 +15,13 @@ import numpy as np
 import pandas as pd
 from .core import PrismError, append_jsonl, atomic_write, load_run_settings, progress_bar, read_jsonl
 from .data import run_items
+from .oracle import connect_ray
 from .prism import Prism, export_folder, system_dir
 
 # %% auto #0
 __all__ = ['RANKING_FORMATS', 'ENGINES', 'ranking_chunks', 'user_blocks', 'top_rows', 'block_rows', 'pair_batches',
-           'resume_point', 'explained_rows', 'LocalEngine', 'connect_ray', 'ExplainActor', 'shard_name', 'RayEngine',
-           'make_engine', 'explain_file']
+           'resume_point', 'explained_rows', 'LocalEngine', 'ExplainActor', 'shard_name', 'RayEngine', 'make_engine',
+           'explain_file']
 
 # %% ../nbs/04b_batch.ipynb #6004a737
 RANKING_FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": ",", ".tsv": "\t"}
@@ -124,16 +125,6 @@ class LocalEngine:
     def close(self): pass
 
 # %% ../nbs/04b_batch.ipynb #9992dabe
-def connect_ray(address: str, key: str) -> bool:
-    "Join the Ray cluster at `address` (empty: start a local one); whether this process started it. `key` names the setting."
-    import logging, ray
-    if ray.is_initialized(): return False
-    try: ray.init(address=address or None, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
-    except (ConnectionError, RuntimeError) as e:
-        raise PrismError(f"no Ray cluster at {key}={address!r} ({str(e).splitlines()[0]}): start one with "
-                         f"`ray start --head`, or leave {key} empty for a local one") from None
-    return True
-
 class ExplainActor:
     "One served student in a Ray actor: loads the run's student once, then explains each batch it is given into a shard."
     def __init__(self, run_dir: str, system: str, runtime: str | None, threads: int, parts: str):

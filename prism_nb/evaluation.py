@@ -17,10 +17,10 @@ from .claims import template_text
 __all__ = ['SYSTEMS', 'COUPLED', 'TEXT_METRICS', 'COMPARISONS', 'HEADLINE', 'peter_tokenize', 'ngram_counts', 'bleu_stats',
            'bleu_from_stats', 'corpus_bleu', 'sacrebleu_stats', 'sacrebleu_from_stats', 'rouge_f', 'peter_rouge',
            'find_phrases', 'usr_values', 'usr', 'fmr_values', 'fcr', 'div_values', 'div', 'embed_texts',
-           'distinctiveness', 'boot_idx', 'ci', 'boot_mean', 'mcnemar_exact', 'wilcoxon', 'paired_diff',
-           'mcnemar_pairs_needed', 'load_systems', 'judge_columns', 'item_features', 'reference_mask',
-           'overlap_columns', 'embedding_columns', 'per_text_scores', 'system_metrics', 'paired_tests', 'score_systems',
-           'plot_metric_bars', 'plot_per_user', 'answers', 'run_evaluation']
+           'distinctiveness', 'assignment_margin', 'reading_agreement', 'boot_idx', 'ci', 'boot_mean', 'mcnemar_exact',
+           'wilcoxon', 'paired_diff', 'mcnemar_pairs_needed', 'load_systems', 'judge_columns', 'item_features',
+           'reference_mask', 'overlap_columns', 'embedding_columns', 'per_text_scores', 'system_metrics',
+           'paired_tests', 'score_systems', 'plot_metric_bars', 'plot_per_user', 'answers', 'run_evaluation']
 
 # %% ../nbs/05_evaluation.ipynb #592a3fb1
 _PETER_RULES = [(r"'s", " 's"), (r"'m", " 'm"), (r"'ve", " 've"), (r"n't", " n't"), (r"'re", " 're"), (r"'d", " 'd"),
@@ -182,6 +182,29 @@ def distinctiveness(text_vecs: np.ndarray, profile_vecs: np.ndarray, users: list
     own = np.array([us.index(u) for u in users])
     o = C[np.arange(len(users)), own]
     return o - (C.sum(1) - o) / (len(us) - 1)
+
+# %% ../nbs/05_evaluation.ipynb #8b77ef46
+def assignment_margin(own_vecs, other_vecs, own_profiles, other_profiles) -> np.ndarray:
+    "Per pair of texts for two users: cos(own, p_u) + cos(other, p_v) - cos(own, p_v) - cos(other, p_u); above 0 the right assignment."
+    dot = lambda a, b: (np.asarray(a) * np.asarray(b)).sum(1)
+    return dot(own_vecs, own_profiles) + dot(other_vecs, other_profiles) - dot(own_vecs, other_profiles) - dot(other_vecs, own_profiles)
+
+def reading_agreement(labels: list[dict], embedder: str = "packaged:all-minilm-l6-v2") -> dict:
+    "How distinctiveness' pick (own, other or none on a tie) agrees with two readers' picks of the text written for the user."
+    from prism_nb.claims import cohen_kappa
+    profile = lambda titles, facts: "; ".join([*titles, *facts])
+    vec = lambda xs: embed_texts(xs, embedder)
+    margin = assignment_margin(vec([r["own_text"] for r in labels]), vec([r["other_text"] for r in labels]),
+                               vec([profile(r["own_history"], r["own_facts"]) for r in labels]),
+                               vec([profile(r["other_history"], r["other_facts"]) for r in labels]))
+    measure = ["none" if abs(m) < 1e-6 else "own" if m > 0 else "other" for m in margin]
+    r1, r2 = [r["reader_1"] for r in labels], [r["reader_2"] for r in labels]
+    decided = [(a, m) for a, b, m in zip(r1, r2, measure) if a == b != "none"]
+    return {"n": len(labels), "readers_kappa": round(cohen_kappa(r1, r2), 3),
+            "readers_right": [r1.count("own"), r2.count("own")], "readers_wrong": [r1.count("other"), r2.count("other")],
+            "readers_none": [r1.count("none"), r2.count("none")], "measure": {k: measure.count(k) for k in ("own", "other", "none")},
+            "both_readers_decided": len(decided), "measure_agrees": sum(a == m for a, m in decided),
+            "kappa_measure_vs_reader": [round(cohen_kappa(r, measure, categories=["own", "other", "none"]), 3) for r in (r1, r2)]}
 
 # %% ../nbs/05_evaluation.ipynb #7a1ae5b8
 def boot_idx(n: int, B: int, seed: int) -> np.ndarray:

@@ -16,9 +16,9 @@ __all__ = ['SYSTEM', 'SEQ2SEQ_INSTRUCTION', 'BACKENDS', 'FILTERS', 'RETRY_NOTE',
            'facts_block', 'build_prompt', 'select_pairs', 'prompt_hash', 'decoding_of', 'cache_key', 'repair_tail',
            'read_cache', 'clean_text', 'claim_judge', 'length_batches', 'TransformersTeacher', 'CT2Teacher',
            'make_teacher', 'cache_rows', 'generate_rows', 'local_generate', 'generate_cached', 'shard_store',
-           'write_shard', 'read_shard', 'merge_shards', 'TeacherActor', 'RayEngine', 'prompt_facts', 'oracle_jobs',
-           'problems', 'retry_job', 'answer', 'unfaithful', 'retry_decoding', 'retry_unfaithful', 'explanation_row',
-           'oracle_stats', 'run_oracle']
+           'write_shard', 'read_shard', 'merge_shards', 'connect_ray', 'TeacherActor', 'RayEngine', 'prompt_facts',
+           'oracle_jobs', 'problems', 'retry_job', 'answer', 'unfaithful', 'retry_decoding', 'retry_unfaithful',
+           'explanation_row', 'oracle_stats', 'run_oracle']
 
 # %% ../nbs/03_oracle.ipynb #bcdad3d6
 SYSTEM = ("You explain recommendations. Use only the facts given. Link the {noun} to titles the user liked. "
@@ -265,6 +265,16 @@ def merge_shards(location: str, cache_path) -> int:
     return added
 
 # %% ../nbs/03_oracle.ipynb #4e2b1c0d
+def connect_ray(address: str, key: str) -> bool:
+    "Join the Ray cluster at `address` (empty: start a local one); whether this process started it. `key` names the setting."
+    import logging, ray
+    if ray.is_initialized(): return False
+    try: ray.init(address=address or None, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
+    except (ConnectionError, RuntimeError) as e:
+        raise PrismError(f"no Ray cluster at {key}={address!r} ({str(e).splitlines()[0]}): start one with "
+                         f"`ray start --head`, or leave {key} empty for a local one") from None
+    return True
+
 class TeacherActor:
     "One teacher in a Ray actor: loads the model once, then generates each batch it is given and writes it as a shard."
     def __init__(self, O: dict, device: str, noun: str, prefix: str, shards: str, model: str, decoding: dict, threads: int):
@@ -284,12 +294,7 @@ class RayEngine:
         import logging, ray
         self.O, self.noun, self.shards = O, noun, shards
         self.device = "cuda" if O.gpus_per_worker > 0 else "cpu"
-        self.owns_cluster = not ray.is_initialized()
-        if self.owns_cluster:
-            try: ray.init(address=O.address or None, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
-            except (ConnectionError, RuntimeError) as e:
-                raise PrismError(f"no Ray cluster at oracle.address={O.address!r} ({str(e).splitlines()[0]}): start one with "
-                                 f"`ray start --head`, or leave oracle.address empty for a local one") from None
+        self.owns_cluster = connect_ray(O.address, "oracle.address")
         ctx = ray.data.DataContext.get_current()
         ctx.enable_progress_bars, ctx.print_on_execution_start = False, False
         logging.getLogger("ray.data").setLevel(logging.WARNING)

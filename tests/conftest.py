@@ -1,4 +1,4 @@
-import shutil, subprocess, sys
+import shutil, subprocess, sys, time
 from pathlib import Path
 import pytest
 
@@ -29,3 +29,21 @@ def copy_run(src, dst):
     "A copy of a run folder (every path in it is relative, so the copy is a run of its own)."
     shutil.copytree(src, dst, symlinks=True)
     return dst
+
+
+def lines(path) -> int:
+    "The lines of a file written so far (0 before it exists)."
+    return path.read_text().count("\n") if path.is_file() else 0
+
+def wait_for(cond, proc, what, timeout=180):
+    "Poll `cond` until it holds; fail if `proc` ends first (with its output) or `timeout` seconds pass."
+    t0 = time.time()
+    while not cond():
+        assert proc.poll() is None, f"the process ended before {what}:\n{proc.stdout.read()[-3000:]}"
+        assert time.time() - t0 < timeout, f"no {what} within {timeout} s"
+        time.sleep(0.05)
+
+def processes(word: str) -> list:
+    "The processes whose command line holds `word` (Ray names an actor's process after its class)."
+    import psutil
+    return [p for p in psutil.process_iter(["name", "cmdline"]) if word in " ".join(p.info["cmdline"] or [p.info["name"] or ""])]

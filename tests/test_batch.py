@@ -1,9 +1,9 @@
 "The batch explainer on Ray: the local engine's rows from a pool of actors, on one machine or a two-node cluster, through kills."
 import os, re, secrets, signal, socket, subprocess, sys, time
-import pandas as pd, psutil, pytest
+import pandas as pd, pytest
 from prism_nb.batch import explain_file
 from prism_nb.core import read_jsonl
-from conftest import BIN, ROOT, copy_run, prism_nb
+from conftest import BIN, ROOT, copy_run, lines, prism_nb, processes, wait_for
 
 pytestmark = pytest.mark.slow  # Ray clusters start in tens of seconds (make test-slow)
 
@@ -34,20 +34,8 @@ def test_two_ray_actors_write_the_local_engines_rows(ranking, tmp_path):
     assert "ray engine, 2 worker(s)" in r.stdout and not (tmp_path/"ray.jsonl.parts").exists()
 
 
-def actors() -> list[psutil.Process]:
-    return [p for p in psutil.process_iter(["name", "cmdline"]) if "ExplainActor" in " ".join(p.info["cmdline"] or [p.info["name"] or ""])]
-
-
-def lines(path) -> int:
-    return path.read_text().count("\n") if path.is_file() else 0
-
-
-def wait_for(cond, proc, what, timeout=180):
-    t0 = time.time()
-    while not cond():
-        assert proc.poll() is None, f"the explainer ended before {what}:\n{proc.stdout.read()[-3000:]}"
-        assert time.time() - t0 < timeout, f"no {what} within {timeout} s"
-        time.sleep(0.05)
+def actors() -> list:
+    return processes("ExplainActor")
 
 
 def test_a_killed_actor_is_replaced_and_a_killed_driver_resumes_with_only_the_missing_rows(ranking, tmp_path):

@@ -1,11 +1,11 @@
 "The Oracle on Ray: the same texts as the local engine, and nothing lost or made twice when an actor or the driver dies."
 import json, os, shutil, signal, subprocess, sys, time
 from pathlib import Path
-import psutil, pytest
+import pytest
 from prism_nb.cli import ensure_upstream
 from prism_nb.core import open_run, read_jsonl
 from prism_nb.oracle import run_oracle
-from conftest import prism_nb
+from conftest import lines, prism_nb, processes, wait_for
 
 pytestmark = pytest.mark.slow  # Ray clusters start in tens of seconds (make test-slow)
 
@@ -41,20 +41,8 @@ def start(run_dir, *settings):
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-def lines(path) -> int:
-    return path.read_text().count("\n") if path.is_file() else 0
-
-
-def wait_for(cond, proc, what, timeout=180):
-    t0 = time.time()
-    while not cond():
-        assert proc.poll() is None, f"the Oracle ended before {what}:\n{proc.stdout.read()[-3000:]}"
-        assert time.time() - t0 < timeout, f"no {what} within {timeout} s"
-        time.sleep(0.05)
-
-
-def actors() -> list[psutil.Process]:
-    return [p for p in psutil.process_iter(["name", "cmdline"]) if "TeacherActor" in " ".join(p.info["cmdline"] or [p.info["name"] or ""])]
+def actors() -> list:
+    return processes("TeacherActor")
 
 
 def test_ray_engine_writes_the_local_engines_texts(upstream, tmp_path):
