@@ -32,6 +32,7 @@ def _file_chunks(path: Path, kind: str, rows: int) -> Iterator[pd.DataFrame]:
     import pyarrow.parquet as pq
     f = pq.ParquetFile(path)
     wanted = [c for c in f.schema_arrow.names if c.strip().lower() in ("user", "item", "rank", "score")]
+    if not {"user", "item"} <= {c.strip().lower() for c in wanted}: yield pd.DataFrame(columns=f.schema_arrow.names); return
     for batch in f.iter_batches(batch_size=rows, columns=wanted): yield batch.to_pandas()
 
 def ranking_chunks(path, rows: int = 65_536) -> Iterator[pd.DataFrame]:
