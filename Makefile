@@ -64,7 +64,7 @@ full: demo-setup  ## the demo at the size its blind reading used (300 pairs, thr
 	$(BIN)/prism-nb run --profile full --run-dir reports/full --resume
 
 study: demo-setup  ## the study sized to test teacher against student (405 test pairs), in reports/study
-	@echo "make study: roughly 70 minutes on 2 CPU cores (900 teacher answers, two students on 540 texts)"
+	@echo "make study: about 32 minutes on 2 CPU cores (900 teacher answers, two students, 405 verified test pairs)"
 	$(BIN)/prism-nb run --profile study --run-dir reports/study --resume
 
 docs: setup  ## the offline docs site in _site/ (nbdev-docs builds the Quarto site where quarto is installed)
