@@ -1,7 +1,6 @@
 "The batch explainer on Ray: the local engine's rows from a pool of actors, on one machine or a two-node cluster, through kills."
 import os, re, secrets, signal, socket, subprocess, sys, time
 import pandas as pd, pytest
-from prism_nb.batch import explain_file
 from prism_nb.core import read_jsonl
 from conftest import BIN, ROOT, copy_run, lines, prism_nb, processes, wait_for
 
@@ -17,7 +16,8 @@ def ranking(smoke_run, tmp_path_factory):
     run = copy_run(smoke_run, d/"run")
     recs = d/"recs.parquet"
     pd.read_parquet(run/"ranking"/"recommendations.parquet").head(N).to_parquet(recs, row_group_size=32)
-    explain_file(run, recs, d/"local.jsonl", batch_size=1, progress=False)
+    r = prism_nb(*explain_args(run, recs, d/"local.jsonl"))  # the local engine, with the command's defaults (runtime: the profile's fastest)
+    assert r.returncode == 0 and "local engine" in r.stdout, r.stderr[-2000:]
     return run, recs, read_jsonl(d/"local.jsonl")
 
 
