@@ -1,4 +1,4 @@
-import shutil, subprocess, sys, time
+import os, shutil, signal, subprocess, sys, time
 from pathlib import Path
 import pytest
 
@@ -47,3 +47,19 @@ def processes(word: str) -> list:
     "The processes whose command line holds `word` (Ray names an actor's process after its class)."
     import psutil
     return [p for p in psutil.process_iter(["name", "cmdline"]) if word in " ".join(p.info["cmdline"] or [p.info["name"] or ""])]
+
+def kill_an_actor_then_the_driver(proc, written, actors, more: int) -> dict:
+    "SIGKILL one of `proc`'s 2 Ray actors after 3 lines in `written`, then, `more` lines after Ray replaced it, the driver's group."
+    try:
+        wait_for(lambda: lines(written) >= 3 and len(actors()) == 2, proc, "3 lines from 2 actors")
+        victim = actors()[0]; victim.kill(); at_actor_kill = lines(written)
+        wait_for(lambda: len(actors()) == 2 and victim.pid not in [a.pid for a in actors()], proc, "a new actor in place of the killed one")
+        wait_for(lambda: lines(written) >= at_actor_kill + more, proc, f"{more} more lines after the actor's death")
+        os.killpg(proc.pid, signal.SIGKILL); proc.wait()
+    finally:
+        if proc.poll() is None: os.killpg(proc.pid, signal.SIGKILL)
+    t0 = time.time()
+    while actors() and time.time() - t0 < 30: time.sleep(0.5)  # an orphaned actor may still finish its batch
+    left, gone_after = actors(), time.time() - t0
+    for a in left: a.kill()
+    return {"victim": victim.pid, "at_actor_kill": at_actor_kill, "left": left, "gone_after": gone_after}

@@ -1,8 +1,8 @@
 "The batch explainer on Ray: the local engine's rows from a pool of actors, on one machine or a two-node cluster, through kills."
-import os, re, secrets, signal, socket, subprocess, sys, time
+import os, re, secrets, socket, subprocess, sys, time
 import pandas as pd, pytest
 from prism_nb.core import read_jsonl
-from conftest import BIN, ROOT, copy_run, lines, prism_nb, processes, wait_for
+from conftest import BIN, ROOT, copy_run, kill_an_actor_then_the_driver, lines, prism_nb, processes
 
 pytestmark = pytest.mark.slow  # Ray clusters start in tens of seconds (make test-slow)
 
@@ -43,21 +43,11 @@ def test_a_killed_actor_is_replaced_and_a_killed_driver_resumes_with_only_the_mi
     out, parts = tmp_path/"out.jsonl", tmp_path/"out.jsonl.parts"
     args = [str(BIN/"prism-nb"), *explain_args(run, recs, out, "--engine", "ray", "--workers", "2")]
     p = subprocess.Popen(args, cwd=ROOT, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        wait_for(lambda: lines(out) >= 3 and len(actors()) == 2, p, "3 rows from 2 actors")
-        victim = actors()[0]; victim.kill(); at_actor_kill = lines(out)
-        wait_for(lambda: len(actors()) == 2 and victim.pid not in [a.pid for a in actors()], p, "a new actor in place of the killed one")
-        wait_for(lambda: lines(out) >= at_actor_kill + 10, p, "10 more rows after the actor's death")
-        os.killpg(p.pid, signal.SIGKILL); p.wait()
-    finally:
-        if p.poll() is None: os.killpg(p.pid, signal.SIGKILL)
-    t0 = time.time()
-    while actors() and time.time() - t0 < 30: time.sleep(0.5)  # an orphaned actor may still finish its batch
-    for a in actors(): a.kill()
+    k = kill_an_actor_then_the_driver(p, out, actors, more=10)
     in_out, shards = lines(out), len(list(parts.glob("*.jsonl")))
     r = prism_nb(*explain_args(run, recs, out, "--engine", "ray", "--workers", "2"))
     assert r.returncode == 0, r.stderr[-2000:]
-    print(f"actor {victim.pid} killed at row {at_actor_kill} of {N}, replaced by Ray; driver killed at {in_out} rows with {shards} "
+    print(f"actor {k['victim']} killed at row {k['at_actor_kill']} of {N}, replaced by Ray; driver killed at {in_out} rows with {shards} "
           f"shards not yet appended; resumed: {r.stdout.strip()}")
     assert in_out < N, "the run had finished before the kill: it tests nothing"
     said = re.match(r"(\d+) rows: (\d+) explained now \((\d+) generated(?:, (\d+) read back[^)]*)?\), (\d+) already in", r.stdout)

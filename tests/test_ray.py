@@ -1,11 +1,11 @@
 "The Oracle on Ray: the same texts as the local engine, and nothing lost or made twice when an actor or the driver dies."
-import json, os, shutil, signal, subprocess, sys, time
+import json, os, shutil, subprocess, sys
 from pathlib import Path
 import pytest
 from prism_nb.cli import ensure_upstream
 from prism_nb.core import open_run, read_jsonl
 from prism_nb.oracle import run_oracle
-from conftest import lines, prism_nb, processes, wait_for
+from conftest import kill_an_actor_then_the_driver, lines, prism_nb, processes
 
 pytestmark = pytest.mark.slow  # Ray clusters start in tens of seconds (make test-slow)
 
@@ -62,25 +62,15 @@ def test_a_killed_actor_is_replaced_and_a_killed_driver_resumes_with_only_the_mi
     run = without_oracle(upstream, tmp_path/"kills")
     cache, shards = run/"oracle"/"cache.jsonl", run/"oracle"/"shards"
     p = start(run, *KILL_SETTINGS)
-    try:
-        wait_for(lambda: lines(cache) >= 3 and len(actors()) == 2, p, "3 explanations from 2 actors")
-        victim = actors()[0]; victim.kill(); at_actor_kill = lines(cache)
-        wait_for(lambda: len(actors()) == 2 and victim.pid not in [a.pid for a in actors()], p, "a new actor in place of the killed one")
-        wait_for(lambda: lines(cache) >= at_actor_kill + 5, p, "5 more explanations after the actor's death")
-        os.killpg(p.pid, signal.SIGKILL); p.wait()
-    finally:
-        if p.poll() is None: os.killpg(p.pid, signal.SIGKILL)
-    t0 = time.time()
-    while actors() and time.time() - t0 < 30: time.sleep(0.5)  # the orphaned actors may still finish a batch
-    left, gone_after = actors(), time.time() - t0
-    for a in left: a.kill()
+    k = kill_an_actor_then_the_driver(p, cache, actors, more=5)
+    victim, at_actor_kill, left, gone_after = k["victim"], k["at_actor_kill"], k["left"], k["gone_after"]
     in_cache, in_shards = lines(cache), len(list(shards.glob("*.jsonl")))
     p = start(run, *KILL_SETTINGS)
     out, _ = p.communicate(timeout=300)
     assert p.returncode == 0, out[-3000:]
     stats = json.loads((run/"oracle"/"stats.json").read_text())
     keys = [r["key"] for r in read_jsonl(cache)]
-    print(f"actor {victim.pid} killed at {at_actor_kill} of {N} explanations, replaced by Ray; driver killed later: its actors "
+    print(f"actor {victim} killed at {at_actor_kill} of {N} explanations, replaced by Ray; driver killed later: its actors "
           f"gone {gone_after:.0f} s later, {in_cache} lines in the cache and {in_shards} unmerged shards; resumed: "
           f"{stats['from_cache']} from the cache, {stats['generated']} generated, {len(keys)} lines, {len(set(keys))} distinct")
     assert in_cache < N, "the run had finished before the kill: it tests nothing"
