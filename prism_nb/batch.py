@@ -15,13 +15,13 @@ import numpy as np
 import pandas as pd
 from .core import PrismError, append_jsonl, atomic_write, load_run_settings, progress_bar, read_jsonl
 from .data import run_items
-from .oracle import connect_ray
+from .oracle import actor_threads, connect_ray
 from .prism import Prism, export_folder, system_dir
 
 # %% auto #0
 __all__ = ['RANKING_FORMATS', 'ENGINES', 'ranking_chunks', 'user_blocks', 'top_rows', 'block_rows', 'pair_batches',
-           'resume_point', 'explained_rows', 'LocalEngine', 'ExplainActor', 'shard_name', 'RayEngine', 'make_engine',
-           'explain_file']
+           'resume_point', 'explained_rows', 'LocalEngine', 'shard_name', 'parts_folder', 'ExplainActor', 'RayEngine',
+           'make_engine', 'explain_file']
 
 # %% ../nbs/04b_batch.ipynb #6004a737
 RANKING_FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": ",", ".tsv": "\t"}
@@ -126,6 +126,14 @@ class LocalEngine:
     def close(self): pass
 
 # %% ../nbs/04b_batch.ipynb #9992dabe
+def shard_name(pairs: list[dict]) -> str:
+    "The file name of a batch's shard: its first line, zero-padded so names sort in file order."
+    return f"{pairs[0]['line']:012d}.jsonl"
+
+def parts_folder(out: Path) -> Path:
+    "Where the Ray engine's actors write the shards of output `out`."
+    return out.with_name(out.name + ".parts")
+
 class ExplainActor:
     "One served student in a Ray actor: loads the run's student once, then explains each batch it is given into a shard."
     def __init__(self, run_dir: str, system: str, runtime: str | None, threads: int, parts: str):
@@ -134,15 +142,11 @@ class ExplainActor:
         self.prism, self.system, self.parts = Prism.load(run_dir, system, runtime=runtime), system, Path(parts)
     def explain(self, pairs: list[dict]) -> str:
         "Explain one batch and write it as the shard named by its first line."
-        path = self.parts/f"{pairs[0]['line']:012d}.jsonl"
+        path = self.parts/shard_name(pairs)
         with atomic_write(path) as f: f.write("".join(json.dumps(r) + "\n" for r in explained_rows(self.prism, pairs, self.system)))
         return str(path)
 
 # %% ../nbs/04b_batch.ipynb #658c3244
-def shard_name(pairs: list[dict]) -> str:
-    "The file name of a batch's shard: its first line, zero-padded so names sort in file order."
-    return f"{pairs[0]['line']:012d}.jsonl"
-
 class RayEngine:
     "Batches explained by a pool of `workers` Ray actors writing shards into `parts`, handed back in file order."
     def __init__(self, run_dir, system: str, runtime: str | None, workers: int, address: str, parts: Path):
@@ -152,7 +156,7 @@ class RayEngine:
             export_folder(system_dir(run_dir, system), runtime or P.runtime, P.quantization)
         self.owns_cluster, self.workers, self.parts = connect_ray(address, "--address"), workers, Path(parts).resolve()
         self.parts.mkdir(parents=True, exist_ok=True)
-        threads = max(1, int(ray.cluster_resources().get("CPU", 1)) // workers)
+        threads = actor_threads(workers)
         actor = ray.remote(ExplainActor).options(num_cpus=threads, max_restarts=-1, max_task_retries=-1)
         self.actors = [actor.remote(str(run_dir), system, runtime, threads, str(self.parts)) for _ in range(workers)]
 
@@ -196,7 +200,7 @@ def make_engine(run_dir, system: str, runtime: str | None, engine: str, workers:
     "The engine named `engine`: local, or Ray with `workers` actors writing shards next to `out`."
     if engine not in ENGINES: raise PrismError(f"unknown engine {engine!r}: choose {' or '.join(ENGINES)}")
     if engine == "local": return LocalEngine(run_dir, system, runtime)
-    return RayEngine(run_dir, system, runtime, workers, address, out.with_name(out.name + ".parts"))
+    return RayEngine(run_dir, system, runtime, workers, address, parts_folder(out))
 
 def explain_file(run_dir, recommendations, out, system: str = "student", top: int | None = None, batch_size: int | None = None,
                  stop_after: int | None = None, progress: bool = True, runtime: str | None = None, engine: str | None = None,
@@ -225,7 +229,7 @@ def explain_file(run_dir, recommendations, out, system: str = "student", top: in
                 counts["unknown_user_rows"] += sum(not r["user_known"] for r in new)
                 if stop_after is not None and n >= stop_after: break
             else:  # every batch written: no shard is left to read back
-                shutil.rmtree(out.with_name(out.name + ".parts"), ignore_errors=True)
+                shutil.rmtree(parts_folder(out), ignore_errors=True)
     finally: eng.close()
     with atomic_write(out.with_name(out.name + ".errors.jsonl")) as f: f.writelines(json.dumps(b) + "\n" for b in bad)
     secs = time.time() - t1

@@ -387,10 +387,10 @@ def read_json(path, what="file"):
     except json.JSONDecodeError as e: raise PrismError(f"{what} {path} is not valid JSON ({e.msg} at line {e.lineno})") from None
 
 def append_jsonl(path, rows):
-    "Append `rows` as JSON lines and flush them to disk, so a crash loses at most the line being written."
+    "Append `rows` as JSON lines in one write and flush them to disk, so a crash loses at most the line being written."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a") as f:
-        for r in rows: f.write(json.dumps(r, default=str) + "\n")
+        f.write("".join(json.dumps(r, default=str) + "\n" for r in rows))
         f.flush(); os.fsync(f.fileno())
 
 def read_jsonl(path) -> list[dict]:

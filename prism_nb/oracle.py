@@ -16,9 +16,9 @@ __all__ = ['SYSTEM', 'SEQ2SEQ_INSTRUCTION', 'BACKENDS', 'FILTERS', 'RETRY_NOTE',
            'facts_block', 'build_prompt', 'select_pairs', 'prompt_hash', 'decoding_of', 'cache_key', 'repair_tail',
            'read_cache', 'clean_text', 'claim_judge', 'length_batches', 'TransformersTeacher', 'CT2Teacher',
            'make_teacher', 'cache_rows', 'generate_rows', 'local_generate', 'generate_cached', 'shard_store',
-           'write_shard', 'read_shard', 'merge_shards', 'connect_ray', 'TeacherActor', 'RayEngine', 'prompt_facts',
-           'oracle_jobs', 'problems', 'retry_job', 'answer', 'unfaithful', 'retry_decoding', 'retry_unfaithful',
-           'explanation_row', 'oracle_stats', 'run_oracle']
+           'write_shard', 'read_shard', 'merge_shards', 'connect_ray', 'actor_threads', 'TeacherActor', 'RayEngine',
+           'prompt_facts', 'oracle_jobs', 'problems', 'retry_job', 'answer', 'unfaithful', 'retry_decoding',
+           'retry_unfaithful', 'explanation_row', 'oracle_stats', 'run_oracle']
 
 # %% ../nbs/03_oracle.ipynb #bcdad3d6
 SYSTEM = ("You explain recommendations. Use only the facts given. Link the {noun} to titles the user liked. "
@@ -275,6 +275,11 @@ def connect_ray(address: str, key: str) -> bool:
                          f"`ray start --head`, or leave {key} empty for a local one") from None
     return True
 
+def actor_threads(workers: int) -> int:
+    "CPU threads per actor: the Ray cluster's CPUs shared out between `workers` actors (at least one)."
+    import ray
+    return max(1, int(ray.cluster_resources().get("CPU", 1)) // workers)
+
 class TeacherActor:
     "One teacher in a Ray actor: loads the model once, then generates each batch it is given and writes it as a shard."
     def __init__(self, O: dict, device: str, noun: str, prefix: str, shards: str, model: str, decoding: dict, threads: int):
@@ -301,9 +306,7 @@ class RayEngine:
 
     def threads(self) -> int:
         "CPU threads per actor: the cluster's CPUs shared out between the workers (GPU actors take one)."
-        import ray
-        if self.device == "cuda": return 1
-        return max(1, int(ray.cluster_resources().get("CPU", 1)) // self.O.workers)
+        return 1 if self.device == "cuda" else actor_threads(self.O.workers)
 
     def generate(self, batches: list[list[dict]], prefix: str, model: str, decoding: dict):
         "The cache lines of each batch, as the actors finish them (read back from their shards)."
