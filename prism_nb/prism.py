@@ -25,13 +25,13 @@ __all__ = ['SOURCE_SUFFIX', 'USER_MODES', 'STUDENT_FILES', 'UNKNOWN_USER', 'RUNT
            'CLAUSE_BREAK', 'STUDENT_SYSTEMS', 'STAGE_FILES', 'SHARED_IN_STUDENT', 'split_pairs', 'source_text',
            'history_titles', 'UserTable', 'Student', 'encode_source', 'encode_target', 'encode', 'token_logits',
            'batch_loss', 'title_token_seqs', 'title_next_tokens', 'TitleConstraint', 'generate', 'distill_loss',
-           'Distillation', 'lr_lambda', 'rng_state', 'set_rng_state', 'autocast', 'eval_loss', 'drop_users', 'Trainer',
-           'train_student', 'save_student', 'load_student', 'decoder_layers', 'keep_layers', 'cut_student',
-           'user_token', 'with_user_tokens', 'token_ids', 'export_student', 'CT2Student', 'ORTStudent', 'export_folder',
-           'served_student', 'generate_with', 'sentences', 'repaired', 'served', 'verified', 'load_backbone',
-           'system_dir', 'stage_records', 'faithful_only', 'is_cut', 'build_student', 'cut_tag', 'system_folder',
-           'system_settings', 'ddp_worker', 'train_processes', 'train_system', 'decoding', 'serve_records',
-           'predict_system', 'run_prism', 'Prism', 'unknown_ids']
+           'Distillation', 'lr_lambda', 'rng_state', 'set_rng_state', 'autocast', 'eval_loss', 'drop_users',
+           'param_groups', 'Trainer', 'train_student', 'save_student', 'load_student', 'decoder_layers', 'keep_layers',
+           'cut_student', 'user_token', 'with_user_tokens', 'token_ids', 'export_student', 'CT2Student', 'ORTStudent',
+           'export_folder', 'served_student', 'generate_with', 'sentences', 'repaired', 'served', 'verified',
+           'load_backbone', 'system_dir', 'stage_records', 'faithful_only', 'is_cut', 'build_student', 'cut_tag',
+           'system_folder', 'system_settings', 'ddp_worker', 'train_processes', 'train_system', 'decoding',
+           'serve_records', 'predict_system', 'run_prism', 'Prism', 'unknown_ids']
 
 # %% ../nbs/04_prism.ipynb #1a50c5a2
 def split_pairs(recs: list[dict], val_share: float, seed: int) -> dict:
@@ -60,12 +60,12 @@ def history_titles(rec: dict) -> list[str]:
 
 # %% ../nbs/04_prism.ipynb #8d9ab771
 class UserTable(nn.Module):
-    "Learned user vectors: row 0 is shared by unseen users, row i+1 belongs to `users[i]`."
-    def __init__(self, users, dim: int):
+    "Learned user vectors (`n_tokens` vectors of `dim` per row, flattened): row 0 is shared by unseen users, row i+1 belongs to `users[i]`."
+    def __init__(self, users, dim: int, n_tokens: int = 1):
         super().__init__()
-        self.users = [str(u) for u in users]
+        self.users, self.n_tokens = [str(u) for u in users], n_tokens
         self.index = {u: i + 1 for i, u in enumerate(self.users)}
-        self.emb = nn.Embedding(len(self.users) + 1, dim)
+        self.emb = nn.Embedding(len(self.users) + 1, dim * n_tokens)
         nn.init.normal_(self.emb.weight, std=0.02)
     def ids(self, users) -> torch.Tensor:
         "Row of each user; 0 (the shared vector) for users the table does not know and for `None` (a dropped user)."
@@ -80,13 +80,15 @@ USER_MODES = (*SCHEMA["prism.user_mode"].choices, "none")  # none: no user vecto
 
 class Student(nn.Module):
     "A language model (encoder-decoder or decoder-only) whose input embeddings carry an optional learned user vector."
-    def __init__(self, lm, tokenizer, users=(), user_mode: str = "prepend"):
+    def __init__(self, lm, tokenizer, users=(), user_mode: str = "prepend",
+                 user_tokens: int = 1):  # soft tokens each user's vector takes in the input (prepend)
         super().__init__()
         if user_mode not in USER_MODES: raise PrismError(f"prism.user_mode must be one of {', '.join(USER_MODES)}, got {user_mode!r}")
+        if user_tokens > 1 and user_mode != "prepend": raise PrismError(f"prism.user_tokens = {user_tokens} needs prism.user_mode = prepend")
         self.lm, self.tok, self.user_mode = lm, tokenizer, user_mode
         self.enc_dec = bool(getattr(lm.config, "is_encoder_decoder", False))
         if self.tok.pad_token_id is None: self.tok.pad_token = self.tok.eos_token
-        self.users = UserTable(users, self.embed_dim) if user_mode != "none" else None
+        self.users = UserTable(users, self.embed_dim, user_tokens) if user_mode != "none" else None
 
     @property
     def embed_dim(self) -> int: return self.lm.get_input_embeddings().weight.shape[1]
@@ -111,19 +113,19 @@ class Student(nn.Module):
         for key, i in table.index.items():
             ids = self.tok(texts.get(key) or "", add_special_tokens=False)["input_ids"]
             if ids:
-                v = self.embed(torch.tensor(ids, device=self.device)).mean(0)
+                v = self.embed(torch.tensor(ids, device=self.device)).mean(0).repeat(table.n_tokens)
                 table.emb.weight[i] = v; rows.append(v)
         if rows: table.emb.weight[0] = torch.stack(rows).mean(0)
 
     def _with_user(self, embeds, mask, users, dropout=0.0, items=None):
         "Input embeddings and mask with the user vector prepended (position 0) or added to every token (`items`: for subclasses)."
         if self.user_mode == "none": return embeds, mask
-        u = self.users(users, dropout).to(embeds.dtype)
-        if self.user_mode == "add": return embeds + u[:, None, :] * mask[..., None].to(embeds.dtype), mask
-        return torch.cat([u[:, None, :], embeds], 1), torch.cat([mask.new_ones(len(mask), 1), mask], 1)
+        u = self.users(users, dropout).to(embeds.dtype).view(len(embeds), -1, embeds.shape[-1])  # (batch, user tokens, dim)
+        if self.user_mode == "add": return embeds + u * mask[..., None].to(embeds.dtype), mask
+        return torch.cat([u, embeds], 1), torch.cat([mask.new_ones(len(mask), u.shape[1]), mask], 1)
 
     @property
-    def n_prefix(self) -> int: return 1 if self.user_mode == "prepend" else 0
+    def n_prefix(self) -> int: return self.users.n_tokens if self.user_mode == "prepend" else 0
 
     def forward(self, exs: list[dict], n_tokens: float | None = None) -> torch.Tensor:
         "The loss of the encoded examples `exs` (`batch_loss`): what `DistributedDataParallel` calls."
@@ -303,6 +305,13 @@ def drop_users(exs: list[dict], share: float) -> list[dict]:
     drop = (torch.rand(len(exs)) < share).tolist()  # drawn for the whole batch: the same draws in every process
     return [dict(e, user=None) if d else e for e, d in zip(exs, drop)]
 
+def param_groups(student: Student, lr: float, user_lr: float = 0.0) -> list[dict]:
+    "AdamW's parameter groups: the user table at `user_lr` (0: `lr`), every other trainable weight at `lr`."
+    mine = {id(p) for p in student.users.parameters()} if student.users is not None else set()
+    ps = [p for p in student.parameters() if p.requires_grad]
+    groups = [{"params": [p for p in ps if id(p) not in mine], "lr": lr}, {"params": [p for p in ps if id(p) in mine], "lr": user_lr or lr}]
+    return [g for g in groups if g["params"]]
+
 class Trainer:
     "Training of `student` with settings `P` (the `[prism]` section) in `out_dir`, resumable from its last checkpoint; process `rank` of `world`."
     def __init__(self, student: Student, train_exs: list[dict], val_exs: list[dict], P: PrismSettings, out_dir, seed: int = 0,
@@ -314,7 +323,7 @@ class Trainer:
         self.ckpt_path, self.best_path, self.log_path = self.out_dir/"checkpoint.pt", self.out_dir/"best.pt", self.out_dir/"train_log.jsonl"
         self.steps_per_epoch = math.ceil(len(train_exs) / P.batch_size); self.total = P.epochs * self.steps_per_epoch
         self.amp = autocast(student, getattr(P, "dtype", "float32"))
-        self.opt = torch.optim.AdamW([p for p in student.parameters() if p.requires_grad], lr=P.lr, weight_decay=0.01)
+        self.opt = torch.optim.AdamW(param_groups(student, P.lr, getattr(P, "user_lr", 0.0)), weight_decay=0.01)
         self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, lr_lambda(self.total, P.warmup))
         self.state = {"step": 0, "best_val": float("inf"), "bad": 0, "stopped": False, "seconds": 0.0, "resumed_from": 0}
         if self.ckpt_path.is_file(): self.resume()
@@ -437,7 +446,8 @@ def save_student(student: Student, path, **info):
     if student.users is not None:
         save_file({"weight": student.users.emb.weight.detach().cpu().contiguous()}, tmp/"user_embedding.safetensors")
     (tmp/"users.json").write_text(json.dumps(student.users.users if student.users is not None else []))
-    (tmp/"prism.json").write_text(json.dumps({"user_mode": student.user_mode, "encoder_decoder": student.enc_dec,
+    n_tokens = student.users.n_tokens if student.users is not None else 0
+    (tmp/"prism.json").write_text(json.dumps({"user_mode": student.user_mode, "user_tokens": n_tokens, "encoder_decoder": student.enc_dec,
                                               "source_suffix": "" if student.enc_dec else SOURCE_SUFFIX, **info}, indent=2))
     for f in sorted(tmp.iterdir(), key=lambda f: f.name == "prism.json"): os.replace(f, path/f.name)  # prism.json last
     tmp.rmdir()
@@ -453,7 +463,7 @@ def load_student(path, device: str = "cpu", dtype: str = "float32") -> Student:
     meta = json.loads((path/"prism.json").read_text())
     cls = AutoModelForSeq2SeqLM if AutoConfig.from_pretrained(path).is_encoder_decoder else AutoModelForCausalLM
     lm = cls.from_pretrained(path, dtype=torch_dtype(dtype, device)).to(device).eval()
-    s = Student(lm, AutoTokenizer.from_pretrained(path), json.loads((path/"users.json").read_text()), meta["user_mode"])
+    s = Student(lm, AutoTokenizer.from_pretrained(path), json.loads((path/"users.json").read_text()), meta["user_mode"], meta.get("user_tokens") or 1)
     if s.users is not None: s.users.emb.weight.data.copy_(load_file(path/"user_embedding.safetensors")["weight"])
     s.meta = meta
     return s.to(device).eval()
@@ -497,8 +507,8 @@ def user_token(user) -> str:
 
 def with_user_tokens(student: Student):
     "The student as one causal LM: `(model, tokenizer, {user: token})` with each user's vector as a token's input embedding."
-    if student.enc_dec or student.user_mode not in ("prepend", "none"):
-        raise PrismError("user tokens need a decoder-only student with prism.user_mode = prepend")
+    if student.enc_dec or student.user_mode not in ("prepend", "none") or student.n_prefix > 1:
+        raise PrismError("user tokens need a decoder-only student with prism.user_mode = prepend and prism.user_tokens = 1")
     lm, tok = copy.deepcopy(student.lm), copy.deepcopy(student.tok)
     if student.users is None: return lm, tok, {}
     tokens = {"?": UNKNOWN_USER, **{u: user_token(u) for u in student.users.users}}
@@ -704,7 +714,8 @@ def build_student(S: Settings, system: str, sets, device: str, run_dir=None) -> 
         student = cut_student(full, P.keep_layers)
     else:
         lm, tok = load_backbone(P.backbone, device)
-        student, full = Student(lm, tok, sorted({str(r["user"]) for r in sets["train"]}), P.user_mode if use_user else "none").to(device), None
+        users = sorted({str(r["user"]) for r in sets["train"]})
+        student, full = Student(lm, tok, users, P.user_mode if use_user else "none", P.user_tokens).to(device), None
         if use_user and P.user_init == "history": student.init_users_from_history({str(r["user"]): history_titles(r) for r in sets["train"]})
     tr, va = (encode(student, sets[k], P.max_source_len, P.max_target_len) for k in ("train", "val"))
     return student, tr, va, full
