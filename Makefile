@@ -39,8 +39,9 @@ check-sync: setup  ## fail if nbdev-export or nbdev-clean would change prism_nb/
 chromium:  ## headless Chromium for the docs test (Debian packages; needs root)
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
 
-lint: setup  ## ruff over the package, tests, benchmarks and the notebooks' code cells (settings in pyproject.toml)
+lint: setup  ## ruff (checks and format) over the package, tests, benchmarks and the notebooks' code cells (pyproject.toml)
 	$(BIN)/ruff check prism_nb tests bench nbs
+	$(BIN)/ruff format --check nbs tests bench
 
 # the tests' temporary files (tiny models, their exports, run folders) go to one folder, removed when the tests end
 SCRATCH = scratch=$$(mktemp -d /tmp/pnb.XXXXXX) && trap 'rm -rf "$$scratch"' EXIT && export TMPDIR=$$scratch

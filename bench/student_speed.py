@@ -3,29 +3,54 @@
     python bench/student_speed.py --run-dir reports/demo --threads 2            # the run's data and settings
     python bench/student_speed.py --profile smoke --threads 2                   # synthetic pairs, settings.ini
 
-Training time per epoch (autocast to `prism.dtype`) is measured over `--steps` real optimizer steps (after one warm-up step) on the run's training
-pairs and scaled to the number of steps in an epoch; generation is timed on the test pairs (the run's trained student when
-it exists, else the untrained backbone) at batch 1 and at `prism.generate_batch_size`, served in `prism.dtype`. Writes JSON to `--out`.
+Training time per epoch (autocast to `prism.dtype`) is measured over `--steps` real optimizer steps (after one warm-up
+step) on the run's training pairs and scaled to the number of steps in an epoch; generation is timed on the test pairs
+(the run's trained student when it exists, else the untrained backbone) at batch 1 and at `prism.generate_batch_size`,
+served in `prism.dtype`. Writes JSON to `--out`.
 """
-import argparse, json, math, platform, time
+
+import argparse
+import json
+import math
+import platform
+import time
 from pathlib import Path
 
 import torch
 
-from prism_nb.models import torch_dtype
 from prism_nb.core import load_settings, open_run, seed_everything, write_json
-from prism_nb.prism import Student, autocast, batch_loss, decoding, encode, generate, load_backbone, load_student, stage_records, split_pairs
+from prism_nb.models import torch_dtype
+from prism_nb.prism import (
+    Student,
+    autocast,
+    batch_loss,
+    decoding,
+    encode,
+    generate,
+    load_backbone,
+    load_student,
+    split_pairs,
+    stage_records,
+)
 
 
 def synthetic(n: int) -> list[dict]:
     "Pairs shaped like the Oracle's records, for timing without a run."
-    hist = [{"item": str(k), "title": t, "rating": 5.0} for k, t in
-            enumerate(["Toy Story (1995)", "Fargo (1996)", "Star Wars (1977)", "Heat (1995)", "Babe (1995)"])]
-    facts = [{"kind": "title", "text": "title: Contact (1997)"}, {"kind": "year", "text": "year: 1997"},
-             {"kind": "genre", "text": "genres: Drama, Sci-Fi"}, {"kind": "shared_genre", "text": "Sci-Fi, like Star Wars (1977)"},
-             {"kind": "shared_director", "text": "shares a director with Heat (1995)"}]
-    text = ("Contact is a 1997 science-fiction drama; since you loved Star Wars, its sense of wonder and its director, "
-            "who also made Heat, should suit you.")
+    hist = [
+        {"item": str(k), "title": t, "rating": 5.0}
+        for k, t in enumerate(["Toy Story (1995)", "Fargo (1996)", "Star Wars (1977)", "Heat (1995)", "Babe (1995)"])
+    ]
+    facts = [
+        {"kind": "title", "text": "title: Contact (1997)"},
+        {"kind": "year", "text": "year: 1997"},
+        {"kind": "genre", "text": "genres: Drama, Sci-Fi"},
+        {"kind": "shared_genre", "text": "Sci-Fi, like Star Wars (1977)"},
+        {"kind": "shared_director", "text": "shares a director with Heat (1995)"},
+    ]
+    text = (
+        "Contact is a 1997 science-fiction drama; since you loved Star Wars, its sense of wonder and its director, "
+        "who also made Heat, should suit you."
+    )
     return [{"user": str(i), "item": str(1000 + i), "history": hist, "facts": facts, "text": text} for i in range(n)]
 
 
@@ -40,7 +65,7 @@ def main(argv=None):
     ap.add_argument("--out", default="bench/results/student_speed.json")
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
-    if a.run_dir and (Path(a.run_dir)/"oracle"/"explanations.jsonl").is_file():
+    if a.run_dir and (Path(a.run_dir) / "oracle" / "explanations.jsonl").is_file():
         S, run_dir = open_run(a.run_dir)
         _, sets = stage_records(S, run_dir)
     else:
@@ -57,33 +82,53 @@ def main(argv=None):
     times, toks = [], []
     st.train()
     for s in range(a.steps + 1):
-        b = exs[(s * P.batch_size) % len(exs):][:P.batch_size]
+        b = exs[(s * P.batch_size) % len(exs) :][: P.batch_size]
         t0 = time.perf_counter()
-        with autocast(st, P.dtype): loss = batch_loss(st, b, P.user_dropout)
+        with autocast(st, P.dtype):
+            loss = batch_loss(st, b, P.user_dropout)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(st.parameters(), P.max_grad_norm); opt.step(); opt.zero_grad(set_to_none=True)
-        if s: times.append(time.perf_counter() - t0); toks.append(sum(len(e["src"]) + len(e["tgt"]) for e in b))
+        torch.nn.utils.clip_grad_norm_(st.parameters(), P.max_grad_norm)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        if s:
+            times.append(time.perf_counter() - t0)
+            toks.append(sum(len(e["src"]) + len(e["tgt"]) for e in b))
     step_s = sum(times) / len(times)
     del opt
     gen_st, trained = st.to(torch_dtype(P.dtype)), False
-    if run_dir is not None and (Path(run_dir)/"student"/"prism.json").is_file():
-        gen_st, trained = load_student(Path(run_dir)/"student", "cpu", P.dtype), True
-    test = (sets["test"] or sets["train"])[:a.n_generate]
+    if run_dir is not None and (Path(run_dir) / "student" / "prism.json").is_file():
+        gen_st, trained = load_student(Path(run_dir) / "student", "cpu", P.dtype), True
+    test = (sets["test"] or sets["train"])[: a.n_generate]
     gen = {}
     for bs in sorted({1, P.generate_batch_size}):
         t0 = time.perf_counter()
         texts = generate(gen_st, test, **{**decoding(P), "batch_size": bs})
         dt = time.perf_counter() - t0
         ntok = sum(len(tok(t, add_special_tokens=False)["input_ids"]) for t in texts)
-        gen[f"batch_{bs}"] = {"explanations_per_s": round(len(test) / dt, 3), "tokens_per_s": round(ntok / dt, 2),
-                              "n": len(test), "seconds": round(dt, 2)}
-    res = {"backbone": P.backbone, "params": sum(p.numel() for p in st.parameters()), "threads": a.threads,
-           "cpu": platform.processor() or platform.machine(), "n_train": len(exs), "batch_size": P.batch_size,
-           "steps_timed": a.steps, "seconds_per_step": round(step_s, 3),
-           "train_tokens_per_s": round(sum(toks) / sum(times), 1), "steps_per_epoch": spe,
-           "train_seconds_per_epoch": round(step_s * spe, 1), "mean_source_tokens": round(sum(len(e["src"]) for e in exs) / len(exs), 1),
-           "mean_target_tokens": round(sum(len(e["tgt"]) for e in exs) / len(exs), 1),
-           "generation_trained_student": trained, "generation": gen, "run_dir": str(run_dir or "")}
+        gen[f"batch_{bs}"] = {
+            "explanations_per_s": round(len(test) / dt, 3),
+            "tokens_per_s": round(ntok / dt, 2),
+            "n": len(test),
+            "seconds": round(dt, 2),
+        }
+    res = {
+        "backbone": P.backbone,
+        "params": sum(p.numel() for p in st.parameters()),
+        "threads": a.threads,
+        "cpu": platform.processor() or platform.machine(),
+        "n_train": len(exs),
+        "batch_size": P.batch_size,
+        "steps_timed": a.steps,
+        "seconds_per_step": round(step_s, 3),
+        "train_tokens_per_s": round(sum(toks) / sum(times), 1),
+        "steps_per_epoch": spe,
+        "train_seconds_per_epoch": round(step_s * spe, 1),
+        "mean_source_tokens": round(sum(len(e["src"]) for e in exs) / len(exs), 1),
+        "mean_target_tokens": round(sum(len(e["tgt"]) for e in exs) / len(exs), 1),
+        "generation_trained_student": trained,
+        "generation": gen,
+        "run_dir": str(run_dir or ""),
+    }
     write_json(a.out, res)
     print(json.dumps(res, indent=2))
 

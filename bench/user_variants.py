@@ -15,13 +15,24 @@ resumes where it stopped; the run's own student stands for the default when it w
 Writes JSON to `--out` and the figure beside it.
 """
 
-import argparse, json, sys, time
+import argparse
+import json
+import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from prism_nb.core import PrismSettings, Settings, load_run_settings, read_json, read_jsonl, write_json, atomic_write  # noqa: E402
+from prism_nb.core import (  # noqa: E402
+    PrismSettings,
+    Settings,
+    atomic_write,
+    load_run_settings,
+    read_json,
+    read_jsonl,
+    write_json,
+)
 
 # name -> the [prism] keys it sets over the run's; `lr` in a value is scaled by the run's prism.lr
 VARIANTS = {
@@ -73,8 +84,9 @@ def answers(S: Settings, folder: Path, test: list[dict], path: Path) -> tuple[li
 
 
 def scores(S: Settings, run_dir: Path, test: list[dict], texts: dict):
-    "Per test pair and variant: unfaithful by the judge, history cited, distinctiveness (the evaluation stage's columns)."
+    "Per test pair and variant: unfaithful by the judge, history cited, distinctiveness (as in the evaluation stage)."
     import pandas as pd
+
     from prism_nb.claims import Vocabulary
     from prism_nb.data import run_items
     from prism_nb.evaluation import embedding_columns, judge_columns
@@ -110,7 +122,7 @@ METRICS = ("hallucinated", "history_citation", "distinctiveness")
 
 
 def compare(W: dict, name: str, seed: int) -> dict:
-    "A variant against the no-user student on the same pairs: per metric the paired difference (variant - no user), its 95% CI and p."
+    "Per metric, a variant's paired difference from the no-user student (variant - no user), its 95% CI and p."
     from prism_nb.evaluation import boot_mean, mcnemar_exact, paired_diff, wilcoxon
 
     out = {}
@@ -131,7 +143,8 @@ def plot(result: dict, path):
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt, seaborn as sns
+    import matplotlib.pyplot as plt
+    import seaborn as sns
 
     sns.set_theme(style="whitegrid")
     names = [n for n in result["variants"] if n != "no_user"]
@@ -187,7 +200,12 @@ def main():
     )
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "user_variants.json")
     args = ap.parse_args()
-    import prism_nb.claims, prism_nb.data, prism_nb.evaluation, prism_nb.models, prism_nb.oracle  # noqa: F401 (loaded once, before hours of work)
+    # loaded once, before hours of work
+    import prism_nb.claims
+    import prism_nb.data
+    import prism_nb.evaluation
+    import prism_nb.models
+    import prism_nb.oracle  # noqa: F401
     from prism_nb.prism import stage_records
     from prism_nb.profiling import device_name
 
@@ -198,7 +216,8 @@ def main():
         "test_pairs"
     ] != split["test_pairs"]:
         sys.exit(
-            f"the split differs from {args.run_dir}/student/split.json: the run's settings changed since its prism stage"
+            f"the split differs from {args.run_dir}/student/split.json: "
+            "the run's settings changed since its prism stage"
         )
     names = ["no_user", *[n for n in args.variants if n != "no_user"]]
     texts, made = {}, {}
@@ -237,7 +256,10 @@ def main():
         print(
             f"{n:12s} "
             + "  ".join(
-                f"{k} {c[k]['diff']['mean']:+.3f} [{c[k]['diff']['ci'][0]:+.3f}, {c[k]['diff']['ci'][1]:+.3f}] p={c[k]['p']:.3g}"
+                (
+                    f"{k} {c[k]['diff']['mean']:+.3f} [{c[k]['diff']['ci'][0]:+.3f}, "
+                    f"{c[k]['diff']['ci'][1]:+.3f}] p={c[k]['p']:.3g}"
+                )
                 for k in METRICS
             )
         )

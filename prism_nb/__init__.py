@@ -1,4 +1,4 @@
-"""Decoupled explainable recommendation: any ranker, a teacher LLM (the Oracle) and a distilled user-aware student (the Prism), reproducible from notebooks.
+"""Decoupled explainable recommendation: any ranker, a teacher LLM (Oracle), a user-aware distilled student (Prism)
 
 The modules, in the order they build on each other (a module imports only modules above it in this list):
 

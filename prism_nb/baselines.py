@@ -5,20 +5,53 @@ measured against: each ranks every unseen item for the test users and explains t
 
 # %% ../nbs/04c_baselines.ipynb #505ca0c0
 from __future__ import annotations
-import hashlib, json, math, time
+
+import hashlib
+import json
+import math
+import time
 from collections import Counter
 from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import torch
 from torch import nn
 from torch.nn import functional as F
-from .core import (PrismError, Settings, atomic_path, atomic_write, mark_done, pick_device, read_json, seed_everything,
-                           tag_settings, tagged_folder, write_json, IGNORED_BY, progress_bar)
+
+from prism_nb.core import (
+    IGNORED_BY,
+    PrismError,
+    Settings,
+    atomic_path,
+    atomic_write,
+    mark_done,
+    pick_device,
+    progress_bar,
+    read_json,
+    seed_everything,
+    tag_settings,
+    tagged_folder,
+    write_json,
+)
 from .evaluation import peter_tokenize
-from .prism import (Student, UserTable, autocast, batch_loss, decoding, drop_users, encode, eval_loss, generate,
-                            load_backbone, lr_lambda, rng_state, set_rng_state, stage_records)
-from .ranking import Catalog, PROTOCOL, Protocol, hr_at_k, ndcg_at_k, rank_users, split_description
+from prism_nb.prism import (
+    Student,
+    UserTable,
+    autocast,
+    batch_loss,
+    decoding,
+    drop_users,
+    encode,
+    eval_loss,
+    generate,
+    load_backbone,
+    lr_lambda,
+    rng_state,
+    set_rng_state,
+    stage_records,
+)
+from .ranking import PROTOCOL, Catalog, Protocol, hr_at_k, ndcg_at_k, rank_users, split_description
 
 # %% auto #0
 __all__ = ['PETER_DEFAULTS', 'BOS', 'EOS', 'PAD', 'UNK', 'SPECIALS', 'RUNNERS', 'SYSTEM_KEYS', 'UPSTREAM', 'EXPLANATION_METRICS',
@@ -31,14 +64,29 @@ __all__ = ['PETER_DEFAULTS', 'BOS', 'EOS', 'PAD', 'UNK', 'SPECIALS', 'RUNNERS', 
 
 # %% ../nbs/04c_baselines.ipynb #2fe12ad4
 # the published hyperparameters (PETER's main.py); `baselines.peter` overrides them
-PETER_DEFAULTS = {"emsize": 512, "nhead": 2, "nhid": 2048, "nlayers": 2, "dropout": 0.2, "lr": 1.0, "clip": 1.0, "epochs": 100,
-                  "batch_size": 128, "rating_reg": 0.1, "context_reg": 1.0, "text_reg": 1.0, "vocab_size": 20000, "words": 15,
-                  "endure_times": 5}
+PETER_DEFAULTS = {
+    "emsize": 512,
+    "nhead": 2,
+    "nhid": 2048,
+    "nlayers": 2,
+    "dropout": 0.2,
+    "lr": 1.0,
+    "clip": 1.0,
+    "epochs": 100,
+    "batch_size": 128,
+    "rating_reg": 0.1,
+    "context_reg": 1.0,
+    "text_reg": 1.0,
+    "vocab_size": 20000,
+    "words": 15,
+    "endure_times": 5,
+}
 BOS, EOS, PAD, UNK = 0, 1, 2, 3
 SPECIALS = ["<bos>", "<eos>", "<pad>", "<unk>"]
 
+
 def peter_mask(src_len: int, tgt_len: int) -> torch.Tensor:
-    "PETER's attention mask over `src_len` ID positions then `tgt_len` words (True: may not attend): causal, but the user sees the item."
+    "PETER's mask over `src_len` IDs then `tgt_len` words (True: may not attend): causal, but the user sees the item."
     n = src_len + tgt_len
     mask = torch.triu(torch.ones(n, n, dtype=torch.bool), diagonal=1)
     mask[0, 1] = False
@@ -47,47 +95,81 @@ def peter_mask(src_len: int, tgt_len: int) -> torch.Tensor:
 # %% ../nbs/04c_baselines.ipynb #a317783d
 class WordVocab:
     "PETER's word vocabulary: `<bos> <eos> <pad> <unk>`, then the `size` most frequent words of `texts`."
+
     def __init__(self, texts=(), size: int = 20000, words: list[str] | None = None):
-        self.words = words or SPECIALS + [w for w, _ in Counter(w for t in texts for w in peter_tokenize(t)).most_common(size)]
+        self.words = words or SPECIALS + [
+            w for w, _ in Counter(w for t in texts for w in peter_tokenize(t)).most_common(size)
+        ]
         self.index = {w: i for i, w in enumerate(self.words)}
-    def __len__(self): return len(self.words)
+
+    def __len__(self):
+        return len(self.words)
+
     def encode(self, text: str, max_words: int) -> list[int]:
         "`<bos>`, the first `max_words` word ids of `text`, `<eos>`."
         return [BOS] + [self.index.get(w, UNK) for w in peter_tokenize(text)][:max_words] + [EOS]
+
     def decode(self, ids) -> str:
         "The words of `ids` up to the first `<eos>`, special tokens left out."
         out = []
         for i in ids:
-            if i == EOS: break
-            if i > UNK: out.append(self.words[i])
+            if i == EOS:
+                break
+            if i > UNK:
+                out.append(self.words[i])
         return " ".join(out)
 
 # %% ../nbs/04c_baselines.ipynb #e5ca9fde
 class PositionalEncoding(nn.Module):
     "The Transformer's sinusoidal positions added to batch-first inputs, then dropout (PETER's)."
+
     def __init__(self, d: int, dropout: float, max_len: int = 512):
         super().__init__()
         pos, div = torch.arange(max_len)[:, None], torch.exp(torch.arange(0, d, 2) * (-math.log(10000.0) / d))
-        pe = torch.zeros(max_len, d); pe[:, 0::2] = torch.sin(pos * div); pe[:, 1::2] = torch.cos(pos * div)
-        self.register_buffer("pe", pe, persistent=False); self.dropout = nn.Dropout(dropout)
-    def forward(self, x): return self.dropout(x + self.pe[:x.size(1)])
+        pe = torch.zeros(max_len, d)
+        pe[:, 0::2] = torch.sin(pos * div)
+        pe[:, 1::2] = torch.cos(pos * div)
+        self.register_buffer("pe", pe, persistent=False)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x):
+        return self.dropout(x + self.pe[: x.size(1)])
+
 
 class RatingMLP(nn.Module):
-    "PETER's rating head (and PEPLER's on a user and an item vector): sigmoid MLP, `layers` hidden layers of `hidden`, one output."
+    "PETER's rating head (PEPLER's on user, item vectors): sigmoid MLP, `layers` hidden layers of `hidden`, one output."
+
     def __init__(self, d_in: int, hidden: int = 400, layers: int = 2, bias: float = 0.0):
         super().__init__()
         self.first, self.last = nn.Linear(d_in, hidden), nn.Linear(hidden, 1)
         self.layers = nn.ModuleList([nn.Linear(hidden, hidden) for _ in range(layers)])
-        for lin in [self.first, *self.layers, self.last]: nn.init.uniform_(lin.weight, -0.1, 0.1); nn.init.zeros_(lin.bias)
+        for lin in [self.first, *self.layers, self.last]:
+            nn.init.uniform_(lin.weight, -0.1, 0.1)
+            nn.init.zeros_(lin.bias)
         nn.init.constant_(self.last.bias, bias)
+
     def forward(self, x):
         h = torch.sigmoid(self.first(x))
-        for lin in self.layers: h = torch.sigmoid(lin(h))
+        for lin in self.layers:
+            h = torch.sigmoid(lin(h))
         return self.last(h).squeeze(-1)
 
+
 class PETER(nn.Module):
-    "PETER: user, item and word embeddings through a transformer under the PETER mask, with rating, context and word heads."
-    def __init__(self, n_users: int, n_items: int, n_words: int, emsize=512, nhead=2, nhid=2048, nlayers=2, dropout=0.2, max_len=64):
+    "PETER: user, item and word embeddings through a transformer under the PETER mask; rating, context and word heads."
+
+    def __init__(
+        self,
+        n_users: int,
+        n_items: int,
+        n_words: int,
+        emsize=512,
+        nhead=2,
+        nhid=2048,
+        nlayers=2,
+        dropout=0.2,
+        max_len=64,
+    ):
         super().__init__()
         self.emsize = emsize
         self.user_embeddings, self.item_embeddings = nn.Embedding(n_users, emsize), nn.Embedding(n_items, emsize)
@@ -97,22 +179,30 @@ class PETER(nn.Module):
         self.transformer_encoder = nn.TransformerEncoder(layer, nlayers, enable_nested_tensor=False)
         self.hidden2token, self.recommender = nn.Linear(emsize, n_words), RatingMLP(emsize)
         self.register_buffer("attn_mask", peter_mask(2, max_len), persistent=False)
-        for emb in (self.user_embeddings, self.item_embeddings, self.word_embeddings, self.hidden2token): nn.init.uniform_(emb.weight, -0.1, 0.1)
+        for emb in (self.user_embeddings, self.item_embeddings, self.word_embeddings, self.hidden2token):
+            nn.init.uniform_(emb.weight, -0.1, 0.1)
         nn.init.zeros_(self.hidden2token.bias)
 
     def forward(self, user, item, text=None) -> torch.Tensor:
-        "Last hidden states of `[user, item, text...]`, shape (batch, 2 + text length, emsize); `<pad>` words are masked as keys."
+        "Last hidden states of `[user, item, text...]`: (batch, 2 + text length, emsize); `<pad>` keys are masked."
         parts = [self.user_embeddings(user)[:, None], self.item_embeddings(item)[:, None]]
-        if text is not None: parts.append(self.word_embeddings(text))
+        if text is not None:
+            parts.append(self.word_embeddings(text))
         src = self.pos_encoder(torch.cat(parts, 1) * math.sqrt(self.emsize))
         n = src.size(1)
         pad = torch.zeros(src.shape[:2], dtype=torch.bool, device=src.device)
-        if text is not None: pad[:, 2:] = text == PAD
+        if text is not None:
+            pad[:, 2:] = text == PAD
         return self.transformer_encoder(src, mask=self.attn_mask[:n, :n], src_key_padding_mask=pad)
 
-    def rating(self, hidden): return self.recommender(hidden[:, 0])
-    def context(self, hidden): return F.log_softmax(self.hidden2token(hidden[:, 1]), -1)
-    def next_words(self, hidden): return F.log_softmax(self.hidden2token(hidden[:, 2:]), -1)
+    def rating(self, hidden):
+        return self.recommender(hidden[:, 0])
+
+    def context(self, hidden):
+        return F.log_softmax(self.hidden2token(hidden[:, 1]), -1)
+
+    def next_words(self, hidden):
+        return F.log_softmax(self.hidden2token(hidden[:, 2:]), -1)
 
 # %% ../nbs/04c_baselines.ipynb #6dd24f29
 def peter_losses(model: PETER, rated=None, explained=None) -> dict:
@@ -125,8 +215,11 @@ def peter_losses(model: PETER, rated=None, explained=None) -> dict:
         h = model(users, items, seqs[:, :-1])
         out["text"] = F.nll_loss(model.next_words(h).flatten(0, 1), seqs[:, 1:].flatten(), ignore_index=PAD)
         ctx, target = model.context(h), seqs[:, 1:-1]
-        out["context"] = F.nll_loss(ctx[:, None].expand(-1, target.size(1), -1).flatten(0, 1), target.flatten(), ignore_index=PAD)
+        out["context"] = F.nll_loss(
+            ctx[:, None].expand(-1, target.size(1), -1).flatten(0, 1), target.flatten(), ignore_index=PAD
+        )
     return out
+
 
 def peter_objective(parts: dict, H: dict) -> torch.Tensor:
     "The weighted sum `text_reg * text + context_reg * context + rating_reg * rating` of the terms present."
@@ -136,9 +229,10 @@ def peter_objective(parts: dict, H: dict) -> torch.Tensor:
 @torch.inference_mode()
 def peter_generate(model: PETER, users, items, words: int, batch_size: int = 256) -> list[list[int]]:
     "Greedy word ids (without `<bos>`) for each (user, item), `words` steps."
-    model.eval(); out = []
+    model.eval()
+    out = []
     for b in range(0, len(users), batch_size):
-        u, i = users[b:b + batch_size], items[b:b + batch_size]
+        u, i = users[b : b + batch_size], items[b : b + batch_size]
         text = torch.full((len(u), 1), BOS, dtype=torch.long, device=u.device)
         for _ in range(words):
             nxt = model.hidden2token(model(u, i, text)[:, -1]).argmax(-1)
@@ -150,7 +244,11 @@ def peter_generate(model: PETER, users, items, words: int, batch_size: int = 256
 def mixed_batches(n_rated: int, n_explained: int, batch_size: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
     "One epoch of batches, each `(rated indices, explained indices)`, the two kinds shuffled together with `seed`."
     order = np.random.default_rng(seed).permutation(n_rated + n_explained)
-    return [(b[b < n_rated], b[b >= n_rated] - n_rated) for b in np.array_split(order, max(1, math.ceil(len(order) / batch_size)))]
+    return [
+        (b[b < n_rated], b[b >= n_rated] - n_rated)
+        for b in np.array_split(order, max(1, math.ceil(len(order) / batch_size)))
+    ]
+
 
 def pad_seqs(seqs: list[list[int]]) -> torch.Tensor:
     "Word-id sequences padded with `<pad>` into one tensor."
@@ -159,98 +257,165 @@ def pad_seqs(seqs: list[list[int]]) -> torch.Tensor:
 
 # %% ../nbs/04c_baselines.ipynb #e559aa5f
 class EpochCheckpoints:
-    "Epoch-by-epoch training state in `out_dir`, resumable: `checkpoint.pt` after each epoch (weights, optimizer, schedule, random states, log), `best.pt`."
+    "Resumable training in `out_dir`: `checkpoint.pt` each epoch (model, optimizer, schedule, RNGs, log) and `best.pt`."
+
     def __init__(self, out_dir, model: nn.Module, opt, sched, seed: int, **state):
-        self.dir = Path(out_dir); self.dir.mkdir(parents=True, exist_ok=True)
-        self.ck, self.best, self.model, self.opt, self.sched = self.dir/"checkpoint.pt", self.dir/"best.pt", model, opt, sched
+        self.dir = Path(out_dir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.ck, self.best, self.model, self.opt, self.sched = (
+            self.dir / "checkpoint.pt",
+            self.dir / "best.pt",
+            model,
+            opt,
+            sched,
+        )
         self.st = {"epoch": 0, "best": float("inf"), "seconds": 0.0, "log": [], "resumed_from": 0, **state}
         if self.ck.is_file():
             c = torch.load(self.ck, map_location=self.device, weights_only=True)
-            model.load_state_dict(c["model"]); opt.load_state_dict(c["opt"]); sched.load_state_dict(c["sched"]); set_rng_state(c["rng"])
-            self.st = json.loads(c["state"]); self.st["resumed_from"] = self.st["epoch"]
-        else: seed_everything(seed)
+            model.load_state_dict(c["model"])
+            opt.load_state_dict(c["opt"])
+            sched.load_state_dict(c["sched"])
+            set_rng_state(c["rng"])
+            self.st = json.loads(c["state"])
+            self.st["resumed_from"] = self.st["epoch"]
+        else:
+            seed_everything(seed)
         self.t0, self.done_here = time.time() - self.st["seconds"], 0
 
     @property
-    def device(self): return next(self.model.parameters()).device
+    def device(self):
+        return next(self.model.parameters()).device
 
     def end_epoch(self, val: dict, **row) -> bool:
-        "Log an epoch's validation terms `val` (and `row`); keep its weights when `val['loss']` is the best so far; whether it was."
-        st = self.st; st["epoch"] += 1; st["seconds"] = time.time() - self.t0
-        st["log"].append({"epoch": st["epoch"], **row, **{f"val_{k}": round(x, 5) for k, x in val.items()}, "seconds": round(st["seconds"], 1)})
-        if val["loss"] >= st["best"]: return False
+        "Log an epoch's validation terms `val` (and `row`); keep its weights when `val['loss']` is best; whether it is."
+        st = self.st
+        st["epoch"] += 1
+        st["seconds"] = time.time() - self.t0
+        st["log"].append(
+            {
+                "epoch": st["epoch"],
+                **row,
+                **{f"val_{k}": round(x, 5) for k, x in val.items()},
+                "seconds": round(st["seconds"], 1),
+            }
+        )
+        if val["loss"] >= st["best"]:
+            return False
         st["best"] = val["loss"]
-        with atomic_path(self.best) as tmp: torch.save(self.model.state_dict(), tmp)
+        with atomic_path(self.best) as tmp:
+            torch.save(self.model.state_dict(), tmp)
         return True
 
     def save(self, stop_after: int | None = None, more: bool = True) -> bool:
-        "Write the checkpoint (after the epoch's schedule step); whether to pause: `stop_after` epochs done here and `more` to do."
+        "Write the checkpoint (after the schedule step); whether to pause: `stop_after` epochs done, `more` to do."
         with atomic_path(self.ck) as tmp:
-            torch.save({"model": self.model.state_dict(), "opt": self.opt.state_dict(), "sched": self.sched.state_dict(), "rng": rng_state(),
-                        "state": json.dumps(self.st)}, tmp)
+            torch.save(
+                {
+                    "model": self.model.state_dict(),
+                    "opt": self.opt.state_dict(),
+                    "sched": self.sched.state_dict(),
+                    "rng": rng_state(),
+                    "state": json.dumps(self.st),
+                },
+                tmp,
+            )
         self.done_here += 1
         return stop_after is not None and self.done_here >= stop_after and more
 
     def finish(self) -> dict:
         "Load the best weights; the training summary."
-        self.model.load_state_dict(torch.load(self.best, map_location=self.device, weights_only=True)); self.model.eval()
+        self.model.load_state_dict(torch.load(self.best, map_location=self.device, weights_only=True))
+        self.model.eval()
         return {**self.st, "finished": True}
 
 # %% ../nbs/04c_baselines.ipynb #a46bf46b
 class Records:
     "Catalogue indices of a set of records as tensors: `users`, `items`, and `ratings` or padded word `seqs`."
+
     def __init__(self, users, items, ratings=None, seqs=None):
-        self.users, self.items = torch.tensor(np.asarray(users, dtype=np.int64)), torch.tensor(np.asarray(items, dtype=np.int64))
+        self.users, self.items = (
+            torch.tensor(np.asarray(users, dtype=np.int64)),
+            torch.tensor(np.asarray(items, dtype=np.int64)),
+        )
         self.ratings = None if ratings is None else torch.tensor(np.asarray(ratings, dtype=np.float32))
         self.seqs = seqs
-    def __len__(self): return len(self.users)
+
+    def __len__(self):
+        return len(self.users)
+
     def take(self, idx, device="cpu") -> tuple:
         "The records at `idx` as `(users, items, ratings or padded seqs)` on `device`."
         idx = torch.as_tensor(idx, dtype=torch.long)
         third = self.ratings[idx] if self.ratings is not None else pad_seqs([self.seqs[i] for i in idx.tolist()])
         return self.users[idx].to(device), self.items[idx].to(device), third.to(device)
 
+
 @torch.no_grad()
 def peter_val_loss(model: PETER, rated: Records, explained: Records, batch_size: int, device="cpu") -> dict:
     "Mean validation terms over every record (PETER's early-stopping loss is `text + rating`)."
-    model.eval(); sums = Counter(); counts = Counter()
+    model.eval()
+    sums = Counter()
+    counts = Counter()
     for recs, kind in ((rated, "rated"), (explained, "explained")):
         for b in range(0, len(recs), batch_size):
             idx = np.arange(b, min(b + batch_size, len(recs)))
             parts = peter_losses(model, **{kind: recs.take(idx, device)})
-            for k, v in parts.items(): sums[k] += v.item() * len(idx); counts[k] += len(idx)
+            for k, v in parts.items():
+                sums[k] += v.item() * len(idx)
+                counts[k] += len(idx)
     terms = {k: sums[k] / counts[k] for k in sums}
     return {**terms, "loss": terms.get("text", 0.0) + terms.get("rating", 0.0)}
 
-def train_peter(model: PETER, train: tuple[Records, Records], val: tuple[Records, Records], H: dict, out_dir, seed: int = 0,
-                device: str = "cpu", stop_after: int | None = None, progress: bool = True) -> dict:
-    "Train PETER with its schedule on `(rated, explained)` records, resuming from `out_dir/checkpoint.pt`; the best weights end loaded."
+
+def train_peter(
+    model: PETER,
+    train: tuple[Records, Records],
+    val: tuple[Records, Records],
+    H: dict,
+    out_dir,
+    seed: int = 0,
+    device: str = "cpu",
+    stop_after: int | None = None,
+    progress: bool = True,
+) -> dict:
+    "Train PETER by its schedule on `(rated, explained)` data, resuming `out_dir/checkpoint.pt`; best weights loaded."
     opt = torch.optim.SGD(model.parameters(), lr=H["lr"])
     sched = torch.optim.lr_scheduler.StepLR(opt, 1, gamma=0.25)
-    run = EpochCheckpoints(out_dir, model, opt, sched, seed, endured=0, stopped=False); st = run.st
+    run = EpochCheckpoints(out_dir, model, opt, sched, seed, endured=0, stopped=False)
+    st = run.st
     while st["epoch"] < H["epochs"] and not st["stopped"]:
-        model.train(); batches = mixed_batches(len(train[0]), len(train[1]), H["batch_size"], seed + st["epoch"])
+        model.train()
+        batches = mixed_batches(len(train[0]), len(train[1]), H["batch_size"], seed + st["epoch"])
         for r, e in progress_bar(batches, desc=f"PETER epoch {st['epoch'] + 1}", disable=not progress, leave=False):
-            parts = peter_losses(model, train[0].take(r, device) if len(r) else None, train[1].take(e, device) if len(e) else None)
+            parts = peter_losses(
+                model, train[0].take(r, device) if len(r) else None, train[1].take(e, device) if len(e) else None
+            )
             loss = peter_objective(parts, H)
-            opt.zero_grad(set_to_none=True); loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), H["clip"]); opt.step()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), H["clip"])
+            opt.step()
         if not run.end_epoch(peter_val_loss(model, *val, H["batch_size"], device), lr=opt.param_groups[0]["lr"]):
             # PETER: endure `endure_times` epochs without improvement, dividing the learning rate by 4 after each
-            st["endured"] += 1; st["stopped"] = st["endured"] >= H["endure_times"]; sched.step()
-        if run.save(stop_after, st["epoch"] < H["epochs"] and not st["stopped"]): return {**st, "finished": False}
+            st["endured"] += 1
+            st["stopped"] = st["endured"] >= H["endure_times"]
+            sched.step()
+        if run.save(stop_after, st["epoch"] < H["epochs"] and not st["stopped"]):
+            return {**st, "finished": False}
     return run.finish()
 
 # %% ../nbs/04c_baselines.ipynb #b7fb1ef6
 class JointStudent(Student):
     "The Prism's student with an item vector after the user vector (both prepended) and a rating head on the two."
+
     def __init__(self, lm, tokenizer, users, items, mean_rating: float = 0.0):
         super().__init__(lm, tokenizer, users, "prepend")
         self.items = UserTable(items, self.embed_dim)
         self.rating_head = RatingMLP(2 * self.embed_dim, bias=mean_rating)
 
     @property
-    def n_prefix(self) -> int: return 2
+    def n_prefix(self) -> int:
+        return 2
 
     def _with_user(self, embeds, mask, users, dropout=0.0, items=None):
         "Input embeddings and mask with the user vector (position 0) and the item vector (position 1) prepended."
@@ -262,12 +427,14 @@ class JointStudent(Student):
         return self.rating_head(torch.cat([self.users.emb(uidx + 1), self.items.emb(iidx + 1)], -1))
 
 # %% ../nbs/04c_baselines.ipynb #2f0a0307
-def joint_schedule(n_rated: int, n_explained: int, rating_batch: int, text_batch: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    "One epoch of `(rated indices, explained indices)` steps: every rating batch once, the explanation batches spread evenly."
+def joint_schedule(
+    n_rated: int, n_explained: int, rating_batch: int, text_batch: int, seed: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    "An epoch of `(rated indices, explained indices)` steps: each rating batch once, explanation batches spread evenly."
     rated = np.random.default_rng(seed).permutation(n_rated)
     explained = np.random.default_rng(seed + 1).permutation(n_explained)
-    r_steps = [rated[b:b + rating_batch] for b in range(0, n_rated, rating_batch)]
-    t_steps = [explained[b:b + text_batch] for b in range(0, n_explained, text_batch)]
+    r_steps = [rated[b : b + rating_batch] for b in range(0, n_rated, rating_batch)]
+    t_steps = [explained[b : b + text_batch] for b in range(0, n_explained, text_batch)]
     n = max(len(r_steps), len(t_steps))
     at = {math.floor(k * n / len(t_steps)): t for k, t in enumerate(t_steps)}
     empty = np.array([], dtype=np.int64)
@@ -276,180 +443,326 @@ def joint_schedule(n_rated: int, n_explained: int, rating_batch: int, text_batch
 # %% ../nbs/04c_baselines.ipynb #a3df379a
 def joint_val_loss(model: JointStudent, val_exs: list[dict], val_rated: Records, P, weight: float) -> dict:
     "Validation: the explanation loss of `val_exs`, the rating MSE of `val_rated`, and their weighted sum."
-    with autocast(model, P.dtype): text = eval_loss(model, val_exs, P.batch_size) if val_exs else 0.0
+    with autocast(model, P.dtype):
+        text = eval_loss(model, val_exs, P.batch_size) if val_exs else 0.0
     with torch.no_grad():
         u, i, r = val_rated.take(np.arange(len(val_rated)), model.device)
         mse = F.mse_loss(model.rate(u, i).float(), r).item() if len(r) else 0.0
     return {"text": text, "rating": mse, "loss": text + weight * mse}
 
-def train_joint(model: JointStudent, train_exs: list[dict], rated: Records, val_exs: list[dict], val_rated: Records, P, weight: float,
-                id_lr: float, out_dir, seed: int = 0, stop_after: int | None = None, progress: bool = True) -> dict:
-    "Train the joint student (`P`: the `[prism]` section) epoch by epoch, resuming from `out_dir/checkpoint.pt`; the best weights end loaded."
+
+def train_joint(
+    model: JointStudent,
+    train_exs: list[dict],
+    rated: Records,
+    val_exs: list[dict],
+    val_rated: Records,
+    P,
+    weight: float,
+    id_lr: float,
+    out_dir,
+    seed: int = 0,
+    stop_after: int | None = None,
+    progress: bool = True,
+) -> dict:
+    "Train the joint student (`P`: `[prism]`) by epoch, resuming `out_dir/checkpoint.pt`; best weights loaded."
     ids = [*model.users.parameters(), *model.items.parameters(), *model.rating_head.parameters()]
-    opt = torch.optim.AdamW([{"params": [p for p in model.lm.parameters() if p.requires_grad], "lr": P.lr}, {"params": ids, "lr": id_lr}],
-                            weight_decay=0.01)
+    opt = torch.optim.AdamW(
+        [{"params": [p for p in model.lm.parameters() if p.requires_grad], "lr": P.lr}, {"params": ids, "lr": id_lr}],
+        weight_decay=0.01,
+    )
     rating_batch = P.batch_size * 64
     steps = len(joint_schedule(len(rated), len(train_exs), rating_batch, P.batch_size, seed))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(P.epochs * steps, P.warmup))
-    run = EpochCheckpoints(out_dir, model, opt, sched, seed); st = run.st
+    run = EpochCheckpoints(out_dir, model, opt, sched, seed)
+    st = run.st
     amp = autocast(model, P.dtype)
     while st["epoch"] < P.epochs:
         model.train()
-        for r, e in progress_bar(joint_schedule(len(rated), len(train_exs), rating_batch, P.batch_size, seed + st["epoch"]),
-                         desc=f"joint student epoch {st['epoch'] + 1}", disable=not progress, leave=False):
+        for r, e in progress_bar(
+            joint_schedule(len(rated), len(train_exs), rating_batch, P.batch_size, seed + st["epoch"]),
+            desc=f"joint student epoch {st['epoch'] + 1}",
+            disable=not progress,
+            leave=False,
+        ):
             u, i, y = rated.take(r, model.device)
             with amp:
-                loss = weight * F.mse_loss(model.rate(u, i).float(), y) if len(r) else torch.zeros((), device=model.device)
-                if len(e): loss = loss + batch_loss(model, drop_users([train_exs[k] for k in e.tolist()], P.user_dropout))
-            opt.zero_grad(set_to_none=True); loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), P.max_grad_norm); opt.step(); sched.step()
+                loss = (
+                    weight * F.mse_loss(model.rate(u, i).float(), y) if len(r) else torch.zeros((), device=model.device)
+                )
+                if len(e):
+                    loss = loss + batch_loss(model, drop_users([train_exs[k] for k in e.tolist()], P.user_dropout))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), P.max_grad_norm)
+            opt.step()
+            sched.step()
         run.end_epoch(joint_val_loss(model, val_exs, val_rated, P, weight))
-        if run.save(stop_after, st["epoch"] < P.epochs): return {**st, "finished": False}
+        if run.save(stop_after, st["epoch"] < P.epochs):
+            return {**st, "finished": False}
     return run.finish()
 
 # %% ../nbs/04c_baselines.ipynb #8c07cd33
 class RatingRanker:
-    "Scores of every catalogue item for catalogue users from a `rate(user indices, item indices)` function (what `rank_users` calls)."
+    "Scores of all catalogue items for catalogue users from `rate(user indices, item indices)`, for `rank_users`."
+
     def __init__(self, name: str, rate, n_items: int, device: str = "cpu", chunk: int = 16384):
         self.name, self.rate, self.n_items, self.device, self.chunk = name, rate, n_items, device, chunk
+
     @torch.inference_mode()
     def score(self, uidx) -> np.ndarray:
         u = torch.as_tensor(np.repeat(np.asarray(uidx), self.n_items), device=self.device)
         i = torch.arange(self.n_items, device=self.device).repeat(len(uidx))
-        out = torch.cat([self.rate(u[b:b + self.chunk], i[b:b + self.chunk]).float() for b in range(0, len(u), self.chunk)])
+        out = torch.cat(
+            [self.rate(u[b : b + self.chunk], i[b : b + self.chunk]).float() for b in range(0, len(u), self.chunk)]
+        )
         return out.view(len(uidx), self.n_items).cpu().numpy()
 
 # %% ../nbs/04c_baselines.ipynb #52fc034d
 def stage_inputs(S: Settings, run_dir) -> dict:
-    "What both systems learn from: the catalogue, rated records of each split, the Prism's explained pairs, ranking targets."
+    "What both systems learn from: catalogue, each split's rated records, the Prism's explained pairs, ranking targets."
     from prism_nb.data import load_run_data
+
     rd = load_run_data(run_dir)
-    if "rating" not in rd.interactions: raise PrismError("the baselines need rated training interactions: rerun the data stage")
-    pr = Protocol.of(rd.interactions); cat = pr.cat
+    if "rating" not in rd.interactions:
+        raise PrismError("the baselines need rated training interactions: rerun the data stage")
+    pr = Protocol.of(rd.interactions)
+    cat = pr.cat
     _, sets = stage_records(S, run_dir)
     known = set(cat.users), set(cat.items)
     for k, recs in sets.items():
         sets[k] = [r for r in recs if str(r["user"]) in known[0] and str(r["item"]) in known[1]]
-    rated = {s: Records(*cat.codes(df), ratings=df.rating.to_numpy(float)) for s, df in (("train", pr.train), ("valid", pr.valid))}
-    return {"cat": cat, "data": rd, "train_interactions": pr.train, "rated": rated, "sets": sets, "seen": pr.seen,
-            "targets": pr.targets, "test_users": pr.users}
+    rated = {
+        s: Records(*cat.codes(df), ratings=df.rating.to_numpy(float))
+        for s, df in (("train", pr.train), ("valid", pr.valid))
+    }
+    return {
+        "cat": cat,
+        "data": rd,
+        "train_interactions": pr.train,
+        "rated": rated,
+        "sets": sets,
+        "seen": pr.seen,
+        "targets": pr.targets,
+        "test_users": pr.users,
+    }
+
 
 def codes(cat: Catalog, recs: list[dict]) -> tuple[np.ndarray, np.ndarray]:
     "Catalogue indices of the users and items of records."
     return cat.codes(pd.DataFrame({"user": [str(r["user"]) for r in recs], "item": [str(r["item"]) for r in recs]}))
 
+
 def rank_system(S: Settings, inp: dict, ranker) -> tuple[pd.DataFrame, dict]:
     "A coupled system's top-k for every test user and its ranking metrics (the ranking stage's protocol)."
     t0 = time.perf_counter()
-    recs, m = rank_users(ranker, inp["cat"], inp["seen"], inp["test_users"], S.ranking.k, targets=inp["targets"], ks=S.ranking.ks)
+    recs, m = rank_users(
+        ranker, inp["cat"], inp["seen"], inp["test_users"], S.ranking.k, targets=inp["targets"], ks=S.ranking.ks
+    )
     return recs, {**m, "eval_seconds": round(time.perf_counter() - t0, 2)}
 
 # %% ../nbs/04c_baselines.ipynb #f1fc2656
 def peter_hyperparameters(S: Settings) -> dict:
     "PETER's published hyperparameters with the run's `baselines.peter` over them (an unknown name is refused)."
     unknown = sorted(set(S.baselines.peter) - set(PETER_DEFAULTS))
-    if unknown: raise PrismError(f"baselines.peter: unknown hyperparameter(s) {', '.join(unknown)}; known: {', '.join(PETER_DEFAULTS)}")
+    if unknown:
+        raise PrismError(
+            f"baselines.peter: unknown hyperparameter(s) {', '.join(unknown)}; known: {', '.join(PETER_DEFAULTS)}"
+        )
     return {**PETER_DEFAULTS, **S.baselines.peter}
+
 
 def build_peter(S: Settings, inp: dict) -> tuple[PETER, WordVocab, dict]:
     "An untrained PETER (seeded) for the run, its vocabulary from the training explanations, and its hyperparameters."
     H = peter_hyperparameters(S)
     vocab = WordVocab([r["text"] for r in inp["sets"]["train"]], H["vocab_size"])
     seed_everything(S.run.seed)
-    model = PETER(inp["cat"].n_users, inp["cat"].n_items, len(vocab), H["emsize"], H["nhead"], H["nhid"], H["nlayers"], H["dropout"],
-                  max_len=H["words"] + 2)
+    model = PETER(
+        inp["cat"].n_users,
+        inp["cat"].n_items,
+        len(vocab),
+        H["emsize"],
+        H["nhead"],
+        H["nhid"],
+        H["nlayers"],
+        H["dropout"],
+        max_len=H["words"] + 2,
+    )
     return model, vocab, H
 
-def run_peter(S: Settings, inp: dict, out: Path, device: str, progress: bool = True) -> tuple[list[dict], pd.DataFrame, dict]:
+
+def run_peter(
+    S: Settings, inp: dict, out: Path, device: str, progress: bool = True
+) -> tuple[list[dict], pd.DataFrame, dict]:
     "Train PETER on the run, then explain the test pairs and rank the test users: (predictions, top-k, summary)."
     model, vocab, H = build_peter(S, inp)
     model.to(device)
-    explained = {k: Records(*codes(inp["cat"], inp["sets"][k]), seqs=[vocab.encode(r["text"], H["words"]) for r in inp["sets"][k]])
-                 for k in ("train", "val")}
-    res = train_peter(model, (inp["rated"]["train"], explained["train"]), (inp["rated"]["valid"], explained["val"]), H, out/"train",
-                      S.run.seed, device, progress=progress)
-    with atomic_path(out/"model.pt") as tmp: torch.save(model.state_dict(), tmp)
-    write_json(out/"vocab.json", vocab.words)
-    test = inp["sets"]["test"]; u, i = (torch.as_tensor(x, device=device) for x in codes(inp["cat"], test))
-    t0 = time.perf_counter(); ids = peter_generate(model, u, i, H["words"]); gen_s = time.perf_counter() - t0
-    preds = [{"user": str(r["user"]), "item": str(r["item"]), "text": vocab.decode(x), "system": "peter"} for r, x in zip(test, ids)]
-    recs, m = rank_system(S, inp, RatingRanker("peter", lambda a, b: model.rating(model(a, b)), inp["cat"].n_items, device))
-    info = {"hyperparameters": H, "vocab": len(vocab), "params": sum(p.numel() for p in model.parameters()), "epochs": res["epoch"],
-            "stopped_early": res["stopped"], "best_val_loss": res["best"], "train_seconds": round(res["seconds"], 1),
-            "predict_seconds": round(gen_s, 2), "log": res["log"], "resumed_from": res["resumed_from"]}
+    explained = {
+        k: Records(
+            *codes(inp["cat"], inp["sets"][k]), seqs=[vocab.encode(r["text"], H["words"]) for r in inp["sets"][k]]
+        )
+        for k in ("train", "val")
+    }
+    res = train_peter(
+        model,
+        (inp["rated"]["train"], explained["train"]),
+        (inp["rated"]["valid"], explained["val"]),
+        H,
+        out / "train",
+        S.run.seed,
+        device,
+        progress=progress,
+    )
+    with atomic_path(out / "model.pt") as tmp:
+        torch.save(model.state_dict(), tmp)
+    write_json(out / "vocab.json", vocab.words)
+    test = inp["sets"]["test"]
+    u, i = (torch.as_tensor(x, device=device) for x in codes(inp["cat"], test))
+    t0 = time.perf_counter()
+    ids = peter_generate(model, u, i, H["words"])
+    gen_s = time.perf_counter() - t0
+    preds = [
+        {"user": str(r["user"]), "item": str(r["item"]), "text": vocab.decode(x), "system": "peter"}
+        for r, x in zip(test, ids)
+    ]
+    recs, m = rank_system(
+        S, inp, RatingRanker("peter", lambda a, b: model.rating(model(a, b)), inp["cat"].n_items, device)
+    )
+    info = {
+        "hyperparameters": H,
+        "vocab": len(vocab),
+        "params": sum(p.numel() for p in model.parameters()),
+        "epochs": res["epoch"],
+        "stopped_early": res["stopped"],
+        "best_val_loss": res["best"],
+        "train_seconds": round(res["seconds"], 1),
+        "predict_seconds": round(gen_s, 2),
+        "log": res["log"],
+        "resumed_from": res["resumed_from"],
+    }
     return preds, recs, {**info, "ranking": m}
 
 # %% ../nbs/04c_baselines.ipynb #da0c7009
 def liked_titles(inp: dict, history_len: int, min_rating: int) -> dict:
     "Each user's liked training titles (rating >= `min_rating`), latest first, at most `history_len`, joined by '; '."
     items = inp["data"].items.astype({"item": str}).set_index("item").title
-    tr = inp["train_interactions"]; tr = tr[tr.rating >= min_rating]
-    if "timestamp" in tr: tr = tr.sort_values("timestamp", ascending=False, kind="stable")
+    tr = inp["train_interactions"]
+    tr = tr[tr.rating >= min_rating]
+    if "timestamp" in tr:
+        tr = tr.sort_values("timestamp", ascending=False, kind="stable")
     return {u: "; ".join(items.get(i, "") for i in g.item.head(history_len)) for u, g in tr.groupby("user", sort=False)}
 
-def run_joint(S: Settings, inp: dict, out: Path, device: str, progress: bool = True) -> tuple[list[dict], pd.DataFrame, dict]:
-    "Train the joint student on the run, then explain the test pairs and rank the test users: (predictions, top-k, summary)."
+
+def run_joint(
+    S: Settings, inp: dict, out: Path, device: str, progress: bool = True
+) -> tuple[list[dict], pd.DataFrame, dict]:
+    "Train the joint student on the run, explain the test pairs and rank the test users: (predictions, top-k, summary)."
     P, cat = S.prism, inp["cat"]
     seed_everything(S.run.seed)
     lm, tok = load_backbone(P.backbone, device)  # full depth: the served student's cut is not the coupled model's
-    model = JointStudent(lm, tok, cat.users.tolist(), cat.items.tolist(), float(inp["rated"]["train"].ratings.mean())).to(device)
+    model = JointStudent(
+        lm, tok, cat.users.tolist(), cat.items.tolist(), float(inp["rated"]["train"].ratings.mean())
+    ).to(device)
     model.init_rows(model.users, liked_titles(inp, S.data.history_len, S.data.min_rating))
     model.init_rows(model.items, dict(zip(inp["data"].items.item.astype(str), inp["data"].items.title)))
     tr, va = (encode(model, inp["sets"][k], P.max_source_len, P.max_target_len) for k in ("train", "val"))
-    res = train_joint(model, tr, inp["rated"]["train"], va, inp["rated"]["valid"], P, S.baselines.rating_weight, S.baselines.id_lr,
-                      out/"train", S.run.seed, progress=progress)
+    res = train_joint(
+        model,
+        tr,
+        inp["rated"]["train"],
+        va,
+        inp["rated"]["valid"],
+        P,
+        S.baselines.rating_weight,
+        S.baselines.id_lr,
+        out / "train",
+        S.run.seed,
+        progress=progress,
+    )
     test = inp["sets"]["test"]
     t0 = time.perf_counter()
-    with autocast(model, P.dtype): texts = generate(model, test, **decoding(P))
+    with autocast(model, P.dtype):
+        texts = generate(model, test, **decoding(P))
     gen_s = time.perf_counter() - t0
-    preds = [{"user": str(r["user"]), "item": str(r["item"]), "text": t, "system": "joint_student"} for r, t in zip(test, texts)]
+    preds = [
+        {"user": str(r["user"]), "item": str(r["item"]), "text": t, "system": "joint_student"}
+        for r, t in zip(test, texts)
+    ]
     recs, m = rank_system(S, inp, RatingRanker("joint_student", model.rate, cat.n_items, device))
-    info = {"backbone": P.backbone, "params": sum(p.numel() for p in model.parameters()), "rating_weight": S.baselines.rating_weight,
-            "id_lr": S.baselines.id_lr, "epochs": res["epoch"], "best_val_loss": res["best"], "train_seconds": round(res["seconds"], 1),
-            "predict_seconds": round(gen_s, 2), "log": res["log"], "resumed_from": res["resumed_from"]}
+    info = {
+        "backbone": P.backbone,
+        "params": sum(p.numel() for p in model.parameters()),
+        "rating_weight": S.baselines.rating_weight,
+        "id_lr": S.baselines.id_lr,
+        "epochs": res["epoch"],
+        "best_val_loss": res["best"],
+        "train_seconds": round(res["seconds"], 1),
+        "predict_seconds": round(gen_s, 2),
+        "log": res["log"],
+        "resumed_from": res["resumed_from"],
+    }
     return preds, recs, {**info, "ranking": m}
 
 # %% ../nbs/04c_baselines.ipynb #5014b49b
 RUNNERS = {"peter": run_peter, "joint_student": run_joint}
-SYSTEM_KEYS = {"peter": ("peter",), "joint_student": ("rating_weight", "id_lr")}  # the [baselines] keys each system reads
+SYSTEM_KEYS = {
+    "peter": ("peter",),
+    "joint_student": ("rating_weight", "id_lr"),
+}  # the [baselines] keys each system reads
 
 UPSTREAM = ("run", "data", "ranking", "oracle", "prism")
+
 
 def system_keys(S: Settings, system: str) -> dict:
     "The `[baselines]` keys one coupled system reads (`SYSTEM_KEYS`), with their values."
     return {k: S.baselines[k] for k in SYSTEM_KEYS[system]}
 
+
 def system_hash(S: Settings, system: str, ignore=IGNORED_BY["baselines"]) -> str:
-    "Hash of what one coupled system's outputs depend on: the upstream sections but the keys it does not read (`ignore`), and its `system_keys`."
+    "Hash of a coupled system's inputs: upstream sections but keys it does not read (`ignore`), and its `system_keys`."
     own = json.dumps(system_keys(S, system), sort_keys=True, default=str)
     return hashlib.sha256((S.section_hash(*UPSTREAM, ignore=ignore) + own).encode()).hexdigest()[:16]
 
+# %% ../nbs/04c_baselines.ipynb #bcf8f2ed
 def run_system(S: Settings, run_dir: Path, system: str, inp: dict, device: str, progress: bool = True) -> dict:
-    "Train, explain and rank with one coupled system into `baselines/<system>/`; reuse it when it finished with these settings."
+    "Train, explain and rank with a coupled system into `baselines/<system>/`; reuse it if done with these settings."
     made_with = {**tag_settings(S, UPSTREAM, IGNORED_BY["baselines"]), "baselines": system_keys(S, system)}
-    out = tagged_folder(Path(run_dir)/"baselines"/system, system_hash(S, system), made_with=made_with,  # other work: set aside
-                        accepted=[system_hash(S, system, ignore=())])  # a folder from before: the cut and the runtime in its hash
-    if (out/"summary.json").is_file(): return read_json(out/"summary.json")
+    out = tagged_folder(
+        Path(run_dir) / "baselines" / system,
+        system_hash(S, system),
+        made_with=made_with,  # other work: set aside
+        accepted=[system_hash(S, system, ignore=())],
+    )  # a folder from before: the cut and the runtime in its hash
+    if (out / "summary.json").is_file():
+        return read_json(out / "summary.json")
     preds, recs, info = RUNNERS[system](S, inp, out, device, progress)
-    with atomic_write(out/"predictions.jsonl") as f: f.writelines(json.dumps(p) + "\n" for p in preds)
-    with atomic_path(out/"recommendations.parquet") as tmp: recs.to_parquet(tmp, index=False)
-    for f in ("checkpoint.pt", "best.pt"): (out/"train"/f).unlink(missing_ok=True)
-    write_json(out/"summary.json", {"system": system, "n_test": len(preds), **info})  # last: the system is done
-    return read_json(out/"summary.json")
+    with atomic_write(out / "predictions.jsonl") as f:
+        f.writelines(json.dumps(p) + "\n" for p in preds)
+    with atomic_path(out / "recommendations.parquet") as tmp:
+        recs.to_parquet(tmp, index=False)
+    for f in ("checkpoint.pt", "best.pt"):
+        (out / "train" / f).unlink(missing_ok=True)
+    write_json(out / "summary.json", {"system": system, "n_test": len(preds), **info})  # last: the system is done
+    return read_json(out / "summary.json")
+
 
 def run_baselines(S: Settings, run_dir: str | Path, progress: bool = True) -> dict:
-    "The baselines stage: each system of `baselines.systems` trained, ranked and explaining; `baselines/predictions.jsonl` and `summary.json`."
-    if "peter" in S.baselines.systems: peter_hyperparameters(S)  # bad input is refused before the folder is touched
-    run_dir = Path(run_dir); out = run_dir/"baselines"; out.mkdir(parents=True, exist_ok=True)
+    "Baselines stage: train, rank, explain with `baselines.systems`; `baselines/predictions.jsonl` and `summary.json`."
+    if "peter" in S.baselines.systems:
+        peter_hyperparameters(S)  # bad input is refused before the folder is touched
+    run_dir = Path(run_dir)
+    out = run_dir / "baselines"
+    out.mkdir(parents=True, exist_ok=True)
     summary, preds = {}, []
     if S.baselines.systems:
         device, inp = pick_device(S.run.device), stage_inputs(S, run_dir)
         for system in S.baselines.systems:
             summary[system] = run_system(S, run_dir, system, inp, device, progress)
-            preds += [json.loads(line) for line in (out/system/"predictions.jsonl").read_text().splitlines()]
-    with atomic_write(out/"predictions.jsonl") as f: f.writelines(json.dumps(p) + "\n" for p in preds)
+            preds += [json.loads(line) for line in (out / system / "predictions.jsonl").read_text().splitlines()]
+    with atomic_write(out / "predictions.jsonl") as f:
+        f.writelines(json.dumps(p) + "\n" for p in preds)
     info = {"systems": summary, "protocol": PROTOCOL.format(split=split_description(S.data.dataset))}
-    write_json(out/"summary.json", info)
+    write_json(out / "summary.json", info)
     mark_done(S, run_dir, "baselines", systems=list(summary))
     return info
 
@@ -466,49 +779,74 @@ def user_ranking_scores(recs: pd.DataFrame, cat: Catalog, targets: dict, k: int 
 # %% ../nbs/04c_baselines.ipynb #64e309a0
 EXPLANATION_METRICS = ["hallucination_rate", "claim_precision", "bleu4", "rougeL", "distinctiveness"]
 
+
 def coupling_table(run_dir, B: int = 1000, seed: int = 0) -> dict:
-    "Ranking and explanation figures (mean, CI) of the decoupled pipeline and each coupled system, with paired tests against it."
-    from prism_nb.evaluation import boot_mean, paired_diff
+    "Ranking and explanation figures (mean, CI) of the decoupled pipeline and each coupled system, with paired tests."
     from prism_nb.data import load_run_data
+    from prism_nb.evaluation import boot_mean, paired_diff
+
     run_dir = Path(run_dir)
-    pr = Protocol.of(load_run_data(run_dir).interactions); cat, targets = pr.cat, pr.targets
-    ev = read_json(run_dir/"evaluation"/"metrics.json", "evaluation metrics")
-    base = read_json(run_dir/"baselines"/"summary.json", "baselines summary")["systems"]
-    ranker = read_json(run_dir/"settings.json", "run settings")["ranking"]["ranker"]
-    lists = {"decoupled": pd.read_parquet(run_dir/"ranking"/"recommendations.parquet"),
-             **{s: pd.read_parquet(run_dir/"baselines"/s/"recommendations.parquet") for s in base}}
+    pr = Protocol.of(load_run_data(run_dir).interactions)
+    cat, targets = pr.cat, pr.targets
+    ev = read_json(run_dir / "evaluation" / "metrics.json", "evaluation metrics")
+    base = read_json(run_dir / "baselines" / "summary.json", "baselines summary")["systems"]
+    ranker = read_json(run_dir / "settings.json", "run settings")["ranking"]["ranker"]
+    lists = {
+        "decoupled": pd.read_parquet(run_dir / "ranking" / "recommendations.parquet"),
+        **{s: pd.read_parquet(run_dir / "baselines" / s / "recommendations.parquet") for s in base},
+    }
     scores = {s: user_ranking_scores(r, cat, targets) for s, r in lists.items()}
     out = {}
     for s in lists:
         text = ev.get("student" if s == "decoupled" else s, {})
-        out[s] = {"ranker": ranker if s == "decoupled" else s, "explainer": "student" if s == "decoupled" else s,
-                  **{k: boot_mean(scores[s][k].to_numpy(), B, seed) for k in ("ndcg@10", "hr@10")},
-                  **{k: text[k] for k in EXPLANATION_METRICS if k in text}}
+        out[s] = {
+            "ranker": ranker if s == "decoupled" else s,
+            "explainer": "student" if s == "decoupled" else s,
+            **{k: boot_mean(scores[s][k].to_numpy(), B, seed) for k in ("ndcg@10", "hr@10")},
+            **{k: text[k] for k in EXPLANATION_METRICS if k in text},
+        }
         if s != "decoupled":
-            out[s]["ndcg@10_diff"] = paired_diff(scores[s]["ndcg@10"].to_numpy(), scores["decoupled"]["ndcg@10"].to_numpy(), B, seed)
+            out[s]["ndcg@10_diff"] = paired_diff(
+                scores[s]["ndcg@10"].to_numpy(), scores["decoupled"]["ndcg@10"].to_numpy(), B, seed
+            )
             t = ev.get("paired_tests", {}).get(f"student_vs_{s}:hallucination_rate")
-            if t: out[s]["hallucination_diff"] = {"diff": t["diff"], "p": t["p"]}
+            if t:
+                out[s]["hallucination_diff"] = {"diff": t["diff"], "p": t["p"]}
             out[s].update({k: base[s][k] for k in ("params", "train_seconds", "epochs") if k in base[s]})
     out["answer"] = coupling_answer(out)
     return out
 
+
 def _fmt(m: dict, scale: float = 1.0) -> str:
-    return "n/a" if not m or m.get("mean") is None else f"{scale * m['mean']:.3f} [{scale * m['ci'][0]:.3f}, {scale * m['ci'][1]:.3f}]"
+    return (
+        "n/a"
+        if not m or m.get("mean") is None
+        else f"{scale * m['mean']:.3f} [{scale * m['ci'][0]:.3f}, {scale * m['ci'][1]:.3f}]"
+    )
+
 
 def coupling_answer(t: dict) -> str:
-    "One paragraph: for each coupled system, whether coupling cost ranking quality, explanation quality, both or neither."
+    "One paragraph: per coupled system, whether coupling cost ranking quality, explanation quality, both or neither."
     d, said = t["decoupled"], []
     for s, m in t.items():
-        if s in ("decoupled", "answer") or not isinstance(m, dict): continue
+        if s in ("decoupled", "answer") or not isinstance(m, dict):
+            continue
         nd = m["ndcg@10_diff"]["ci"]  # decoupled - coupled, per user
         rank_cost = nd[0] > 0
         h = m.get("hallucination_diff", {}).get("diff", {}).get("ci", [None, None])  # student - coupled
         b, bs = m.get("bleu4", {}).get("ci"), d.get("bleu4", {}).get("ci")
         text_cost = (h[1] is not None and h[1] < 0) or (b is not None and bs is not None and bs[0] > b[1])
-        verdict = {(True, True): "both", (True, False): "ranking quality only", (False, True): "explanation quality only",
-                   (False, False): "neither (no significant difference)"}[(rank_cost, text_cost)]
-        said.append(f"{s}: coupling costs {verdict}. NDCG@10 {_fmt(m['ndcg@10'])} against the decoupled {d['ranker']} "
-                    f"{_fmt(d['ndcg@10'])} (paired difference {m['ndcg@10_diff']['mean']:+.3f} [{nd[0]:+.3f}, {nd[1]:+.3f}]); "
-                    f"hallucination rate {_fmt(m.get('hallucination_rate'))} against the student's {_fmt(d.get('hallucination_rate'))}; "
-                    f"BLEU-4 against the teacher {_fmt(m.get('bleu4'))} against {_fmt(d.get('bleu4'))}.")
+        verdict = {
+            (True, True): "both",
+            (True, False): "ranking quality only",
+            (False, True): "explanation quality only",
+            (False, False): "neither (no significant difference)",
+        }[(rank_cost, text_cost)]
+        said.append(
+            f"{s}: coupling costs {verdict}. NDCG@10 {_fmt(m['ndcg@10'])} against the decoupled {d['ranker']} "
+            f"{_fmt(d['ndcg@10'])} (paired difference {m['ndcg@10_diff']['mean']:+.3f} [{nd[0]:+.3f}, {nd[1]:+.3f}]); "
+            f"hallucination rate {_fmt(m.get('hallucination_rate'))} "
+            f"against the student's {_fmt(d.get('hallucination_rate'))}; "
+            f"BLEU-4 against the teacher {_fmt(m.get('bleu4'))} against {_fmt(d.get('bleu4'))}."
+        )
     return " ".join(said)

@@ -6,13 +6,18 @@ may span machines. A kill loses at most the batches in flight, and a rerun expla
 
 # %% ../nbs/04b_batch.ipynb #c298f638
 from __future__ import annotations
-import json, shutil, time
+
+import json
+import shutil
+import time
 from collections import deque
 from itertools import chain
 from pathlib import Path
 from typing import Iterator
+
 import numpy as np
 import pandas as pd
+
 from .core import PrismError, append_jsonl, atomic_write, load_run_settings, progress_bar, read_jsonl
 from .data import run_items
 from .oracle import actor_threads, connect_ray
@@ -26,31 +31,46 @@ __all__ = ['RANKING_FORMATS', 'ENGINES', 'ranking_chunks', 'user_blocks', 'top_r
 # %% ../nbs/04b_batch.ipynb #6004a737
 RANKING_FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": ",", ".tsv": "\t"}
 
+
 def _file_chunks(path: Path, kind: str, rows: int) -> Iterator[pd.DataFrame]:
-    "The raw blocks of a ranking file: parquet batches of the user, item, rank and score columns, or csv/tsv blocks as text."
-    if kind != "parquet": yield from pd.read_csv(path, sep=kind, dtype=str, keep_default_na=False, chunksize=rows); return
+    "The raw blocks of a ranking file: parquet batches of user, item, rank and score columns, or csv/tsv text blocks."
+    if kind != "parquet":
+        yield from pd.read_csv(path, sep=kind, dtype=str, keep_default_na=False, chunksize=rows)
+        return
     import pyarrow.parquet as pq
+
     f = pq.ParquetFile(path)
     wanted = [c for c in f.schema_arrow.names if c.strip().lower() in ("user", "item", "rank", "score")]
-    if not {"user", "item"} <= {c.strip().lower() for c in wanted}: yield pd.DataFrame(columns=f.schema_arrow.names); return
-    for batch in f.iter_batches(batch_size=rows, columns=wanted): yield batch.to_pandas()
+    if not {"user", "item"} <= {c.strip().lower() for c in wanted}:
+        yield pd.DataFrame(columns=f.schema_arrow.names)
+        return
+    for batch in f.iter_batches(batch_size=rows, columns=wanted):
+        yield batch.to_pandas()
+
 
 def ranking_chunks(path, rows: int = 65_536) -> Iterator[pd.DataFrame]:
     "A ranking file's rows, `rows` at a time, each with its `line` (csv/tsv: the file's line; parquet: the row number)."
     path = Path(path)
-    if not path.is_file(): raise PrismError(f"recommendations file {path} not found")
+    if not path.is_file():
+        raise PrismError(f"recommendations file {path} not found")
     kind = RANKING_FORMATS.get(path.suffix.lower())
-    if kind is None: raise PrismError(f"recommendations file {path} must be .csv, .tsv or .parquet")
+    if kind is None:
+        raise PrismError(f"recommendations file {path} must be .csv, .tsv or .parquet")
     line = 1 if kind == "parquet" else 2
     try:
         for df in _file_chunks(path, kind, rows):
             df.columns = [str(c).strip().lower() for c in df.columns]
             if not {"user", "item"} <= set(df.columns):
-                raise PrismError(f"recommendations file {path} needs columns user and item (it has {', '.join(df.columns) or 'none'})")
+                raise PrismError(
+                    f"recommendations file {path} needs columns user and item "
+                    f"(it has {', '.join(df.columns) or 'none'})"
+                )
             df["line"], line = np.arange(line, line + len(df)), line + len(df)
             yield df
-    except PrismError: raise
-    except Exception as e: raise PrismError(f"cannot read recommendations file {path}: {' '.join(str(e).split())[:200]}") from None
+    except PrismError:
+        raise
+    except Exception as e:
+        raise PrismError(f"cannot read recommendations file {path}: {' '.join(str(e).split())[:200]}") from None
 
 # %% ../nbs/04b_batch.ipynb #a21b61fc
 def user_blocks(chunks) -> Iterator[pd.DataFrame]:
@@ -62,22 +82,39 @@ def user_blocks(chunks) -> Iterator[pd.DataFrame]:
         runs = list(df.groupby((users != users.shift()).cumsum().to_numpy(), sort=False))
         yield from (block for _, block in runs[:-1])
         carry = runs[-1][1] if runs else None
-    if carry is not None: yield carry
+    if carry is not None:
+        yield carry
+
 
 def top_rows(block: pd.DataFrame, top: int | None) -> pd.DataFrame:
     "One user's `top` rows: rank 1..top when the file has ranks, else the highest scores, else every row."
-    if top is None: return block
-    if "rank" in block: return block[pd.to_numeric(block["rank"], errors="coerce") <= top]
-    if "score" not in block: return block
-    return block.assign(_s=pd.to_numeric(block["score"], errors="coerce")).nlargest(top, "_s", keep="first").sort_values("line")
+    if top is None:
+        return block
+    if "rank" in block:
+        return block[pd.to_numeric(block["rank"], errors="coerce") <= top]
+    if "score" not in block:
+        return block
+    return (
+        block.assign(_s=pd.to_numeric(block["score"], errors="coerce"))
+        .nlargest(top, "_s", keep="first")
+        .sort_values("line")
+    )
+
 
 def block_rows(block: pd.DataFrame, items: set, top: int | None = None) -> list[dict]:
     "One user's rows as (line, user, item) dicts, a bad one with its `error`."
     rows, seen = [], {}
     block = top_rows(block, top)
     for line, user, item in zip(block.line, block.user.astype(str).str.strip(), block["item"].astype(str).str.strip()):
-        why = ("empty user or item" if not user or not item else f"item {item!r} is not in the dataset" if item not in items
-               else f"repeats line {seen[item]}" if item in seen else None)
+        why = (
+            "empty user or item"
+            if not user or not item
+            else f"item {item!r} is not in the dataset"
+            if item not in items
+            else f"repeats line {seen[item]}"
+            if item in seen
+            else None
+        )
         rows.append({"line": int(line), "user": user, "item": item, **({"error": why} if why else {})})
         seen.setdefault(item, int(line))
     return rows
@@ -89,21 +126,30 @@ def pair_batches(path, items: set, size: int, top: int | None = None, bad: list 
     for block in user_blocks(ranking_chunks(path)):
         for row in block_rows(block, items, top):
             if "error" in row:
-                if bad is not None: bad.append(row)
+                if bad is not None:
+                    bad.append(row)
                 continue
             batch.append(row)
-            if len(batch) == size: yield batch; batch = []
-    if batch: yield batch
+            if len(batch) == size:
+                yield batch
+                batch = []
+    if batch:
+        yield batch
 
 # %% ../nbs/04b_batch.ipynb #3f72abd8
 def resume_point(out) -> int:
     "The input line of the last complete row of `out` (0: none), after cutting off a row a kill left unfinished."
     out = Path(out)
-    if not out.is_file(): return 0
+    if not out.is_file():
+        return 0
     with open(out, "rb+") as f:
-        pos = size = f.seek(0, 2); tail = b""
+        pos = size = f.seek(0, 2)
+        tail = b""
         while pos > 0 and tail.count(b"\n") < 2:
-            step = min(pos, 1 << 16); pos -= step; f.seek(pos); tail = f.read(step) + tail
+            step = min(pos, 1 << 16)
+            pos -= step
+            f.seek(pos)
+            tail = f.read(step) + tail
         end = tail.rfind(b"\n") + 1
         f.truncate(size - len(tail) + end)
     complete = [x for x in tail[:end].split(b"\n") if x.strip()]
@@ -111,46 +157,61 @@ def resume_point(out) -> int:
 
 # %% ../nbs/04b_batch.ipynb #48f04e98
 def explained_rows(prism: Prism, pairs: list[dict], system: str) -> list[dict]:
-    "The output rows of one batch: each pair with its served explanation, how it was made and whether its user has a vector."
+    "The output rows of a batch: each pair with its served explanation, how it was made and if its user has a vector."
     made = prism.serve([(p["user"], p["item"]) for p in pairs])
     return [{**p, "system": system, "user_known": prism.knows(p["user"]), **o} for p, o in zip(pairs, made)]
 
+
 class LocalEngine:
     "Batches explained in this process by one served student."
+
     workers = 1
+
     def __init__(self, run_dir, system: str, runtime: str | None):
         self.prism, self.system = Prism.load(run_dir, system, runtime=runtime), system
+
     def explain(self, batches) -> Iterator[tuple[list[dict], bool]]:
         "Each batch's rows, and whether the student generated them (always, here)."
-        for b in batches: yield explained_rows(self.prism, b, self.system), True
-    def close(self): pass
+        for b in batches:
+            yield explained_rows(self.prism, b, self.system), True
+
+    def close(self):
+        pass
 
 # %% ../nbs/04b_batch.ipynb #9992dabe
 def shard_name(pairs: list[dict]) -> str:
     "The file name of a batch's shard: its first line, zero-padded so names sort in file order."
     return f"{pairs[0]['line']:012d}.jsonl"
 
+
 def parts_folder(out: Path) -> Path:
     "Where the Ray engine's actors write the shards of output `out`."
     return out.with_name(out.name + ".parts")
 
+
 class ExplainActor:
-    "One served student in a Ray actor: loads the run's student once, then explains each batch it is given into a shard."
+    "One served student in a Ray actor: loads the run's student once, then explains each batch given into a shard."
+
     def __init__(self, run_dir: str, system: str, runtime: str | None, threads: int, parts: str):
         import torch
+
         torch.set_num_threads(threads)
         self.prism, self.system, self.parts = Prism.load(run_dir, system, runtime=runtime), system, Path(parts)
+
     def explain(self, pairs: list[dict]) -> str:
         "Explain one batch and write it as the shard named by its first line."
-        path = self.parts/shard_name(pairs)
-        with atomic_write(path) as f: f.write("".join(json.dumps(r) + "\n" for r in explained_rows(self.prism, pairs, self.system)))
+        path = self.parts / shard_name(pairs)
+        with atomic_write(path) as f:
+            f.write("".join(json.dumps(r) + "\n" for r in explained_rows(self.prism, pairs, self.system)))
         return str(path)
 
 # %% ../nbs/04b_batch.ipynb #658c3244
 class RayEngine:
     "Batches explained by a pool of `workers` Ray actors writing shards into `parts`, handed back in file order."
+
     def __init__(self, run_dir, system: str, runtime: str | None, workers: int, address: str, parts: Path):
         import ray
+
         run_dir, P = Path(run_dir).resolve(), load_run_settings(run_dir).prism
         if (runtime or P.runtime) != "transformers":  # exported once here, not by every actor at once
             export_folder(system_dir(run_dir, system), runtime or P.runtime, P.quantization)
@@ -162,76 +223,131 @@ class RayEngine:
 
     def shard(self, pairs: list[dict]) -> list[dict] | None:
         "The rows of `pairs` from their shard, when it is complete and holds these very rows."
-        rows = read_jsonl(self.parts/shard_name(pairs))
+        rows = read_jsonl(self.parts / shard_name(pairs))
         return rows if [r["line"] for r in rows] == [p["line"] for p in pairs] else None
 
     def explain(self, batches) -> Iterator[tuple[list[dict], bool]]:
         "Each batch's rows in the order given, and whether an actor generated them now (else an earlier run's shard)."
         import ray
+
         queue, free, running = deque(), deque(self.actors), {}  # queue: (batch, its task or None), in file order
+
         def finish(refs):
-            for ref in refs: ray.get(ref); free.append(running.pop(ref))
+            for ref in refs:
+                ray.get(ref)
+                free.append(running.pop(ref))
+
         def ready():
             while queue and queue[0][1] not in running:
                 pairs, ref = queue.popleft()
                 yield self.shard(pairs), ref is not None
-                (self.parts/shard_name(pairs)).unlink(missing_ok=True)  # its rows are in the output now
+                (self.parts / shard_name(pairs)).unlink(missing_ok=True)  # its rows are in the output now
+
         for pairs in batches:
-            if self.shard(pairs) is not None: queue.append((pairs, None))
+            if self.shard(pairs) is not None:
+                queue.append((pairs, None))
             else:
-                if not free: finish(ray.wait(list(running), num_returns=1)[0])
-                actor = free.popleft(); ref = actor.explain.remote(pairs); running[ref] = actor; queue.append((pairs, ref))
-            while len(queue) > 4 * self.workers and queue[0][1] in running: finish([queue[0][1]])
+                if not free:
+                    finish(ray.wait(list(running), num_returns=1)[0])
+                actor = free.popleft()
+                ref = actor.explain.remote(pairs)
+                running[ref] = actor
+                queue.append((pairs, ref))
+            while len(queue) > 4 * self.workers and queue[0][1] in running:
+                finish([queue[0][1]])
             yield from ready()
         while queue:
-            if queue[0][1] in running: finish([queue[0][1]])
+            if queue[0][1] in running:
+                finish([queue[0][1]])
             yield from ready()
 
     def close(self):
         "Stop the actors, and the cluster if this engine started it."
         import ray
-        for a in self.actors: ray.kill(a)
-        if self.owns_cluster: ray.shutdown()
+
+        for a in self.actors:
+            ray.kill(a)
+        if self.owns_cluster:
+            ray.shutdown()
 
 # %% ../nbs/04b_batch.ipynb #b2ad4f23
 ENGINES = {"local": LocalEngine, "ray": RayEngine}
 
+
 def make_engine(run_dir, system: str, runtime: str | None, engine: str, workers: int, address: str, out: Path):
     "The engine named `engine`: local, or Ray with `workers` actors writing shards next to `out`."
-    if engine not in ENGINES: raise PrismError(f"unknown engine {engine!r}: choose {' or '.join(ENGINES)}")
-    if engine == "local": return LocalEngine(run_dir, system, runtime)
+    if engine not in ENGINES:
+        raise PrismError(f"unknown engine {engine!r}: choose {' or '.join(ENGINES)}")
+    if engine == "local":
+        return LocalEngine(run_dir, system, runtime)
     return RayEngine(run_dir, system, runtime, workers, address, parts_folder(out))
 
-def explain_file(run_dir, recommendations, out, system: str = "student", top: int | None = None, batch_size: int | None = None,
-                 stop_after: int | None = None, progress: bool = True, runtime: str | None = None, engine: str | None = None,
-                 workers: int | None = None, address: str | None = None) -> dict:
-    "Explain every row of a ranking file into `out` (JSON lines, in file order) on the local or Ray engine, resuming after a kill."
+
+def explain_file(
+    run_dir,
+    recommendations,
+    out,
+    system: str = "student",
+    top: int | None = None,
+    batch_size: int | None = None,
+    stop_after: int | None = None,
+    progress: bool = True,
+    runtime: str | None = None,
+    engine: str | None = None,
+    workers: int | None = None,
+    address: str | None = None,
+) -> dict:
+    "Explain each row of a ranking file into `out` (JSON lines, file order), locally or on Ray, resuming after a kill."
     items = set(run_items(run_dir).item.astype(str))  # a folder that is not a run is refused here
     run_dir, out, P = Path(run_dir), Path(out), load_run_settings(run_dir).prism
     engine, workers = engine or P.explain_engine, workers or P.explain_workers
-    bad, done, counts = [], resume_point(out), {"rows": 0, "already_done": 0, "written": 0, "generated": 0, "from_shards": 0, "unknown_user_rows": 0}
+    bad, done, counts = (
+        [],
+        resume_point(out),
+        {"rows": 0, "already_done": 0, "written": 0, "generated": 0, "from_shards": 0, "unknown_user_rows": 0},
+    )
     batches = pair_batches(recommendations, items, batch_size or P.generate_batch_size, top, bad)
     first = next(batches, None)  # a bad file fails here, before a model loads
+
     def todo():
         for b in chain([first] if first else [], batches):
             counts["rows"] += len(b)
-            if b[-1]["line"] > done: yield b
-            else: counts["already_done"] += len(b)
-    t0 = time.time(); eng = make_engine(run_dir, system, runtime, engine, workers, address if address is not None else P.explain_address, out)
+            if b[-1]["line"] > done:
+                yield b
+            else:
+                counts["already_done"] += len(b)
+
+    t0 = time.time()
+    eng = make_engine(
+        run_dir, system, runtime, engine, workers, address if address is not None else P.explain_address, out
+    )
     t1 = time.time()
     try:
         with progress_bar(unit="expl", desc=f"Prism {system} ({engine})", disable=not progress) as bar:
             for n, (rows, generated) in enumerate(eng.explain(todo()), 1):
                 new = [r for r in rows if r["line"] > done]
-                append_jsonl(out, new); bar.update(len(new))
-                counts["already_done"] += len(rows) - len(new); counts["written"] += len(new)
+                append_jsonl(out, new)
+                bar.update(len(new))
+                counts["already_done"] += len(rows) - len(new)
+                counts["written"] += len(new)
                 counts["generated" if generated else "from_shards"] += len(rows)
                 counts["unknown_user_rows"] += sum(not r["user_known"] for r in new)
-                if stop_after is not None and n >= stop_after: break
+                if stop_after is not None and n >= stop_after:
+                    break
             else:  # every batch written: no shard is left to read back
                 shutil.rmtree(parts_folder(out), ignore_errors=True)
-    finally: eng.close()
-    with atomic_write(out.with_name(out.name + ".errors.jsonl")) as f: f.writelines(json.dumps(b) + "\n" for b in bad)
+    finally:
+        eng.close()
+    with atomic_write(out.with_name(out.name + ".errors.jsonl")) as f:
+        f.writelines(json.dumps(b) + "\n" for b in bad)
     secs = time.time() - t1
-    return {**counts, "bad_rows": len(bad), "engine": engine, "workers": eng.workers, "load_seconds": round(t1 - t0, 2),
-            "seconds": round(secs, 2), "explanations_per_s": round(counts["generated"] / max(secs, 1e-9), 3), "out": str(out)}
+    return {
+        **counts,
+        "bad_rows": len(bad),
+        "engine": engine,
+        "workers": eng.workers,
+        "load_seconds": round(t1 - t0, 2),
+        "seconds": round(secs, 2),
+        "explanations_per_s": round(counts["generated"] / max(secs, 1e-9), 3),
+        "out": str(out),
+    }

@@ -5,12 +5,19 @@ prompt gave, and validated against explanations labelled by reading."""
 
 # %% ../nbs/02b_claims.ipynb #4a773e92
 from __future__ import annotations
-import collections, difflib, json, math, re
-import numpy as np
+
+import collections
+import difflib
+import json
+import math
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+
+import numpy as np
 import pandas as pd
+
 from .core import PrismError, atomic_write, progress_bar
 
 # %% auto #0
@@ -29,14 +36,22 @@ __all__ = ['SUPPORTED', 'UNSUPPORTED', 'CONTRADICTED', 'RELATION_WORDS', 'GENRE_
 # %% ../nbs/02b_claims.ipynb #d7cfa305
 SUPPORTED, UNSUPPORTED, CONTRADICTED = "supported", "unsupported", "contradicted"
 
+
 def claim(kind: str, text: str, status: str, why: str, **about) -> dict:
-    "One checked claim: its kind, what it says, its status, the evidence (supported) or the reason (otherwise), and what it is about."
-    return {"kind": kind, "claim": text, "status": status, ("evidence" if status == SUPPORTED else "reason"): why, **about}
+    "One checked claim: kind, what it says, status, evidence (supported) or reason (otherwise), and what it is about."
+    return {
+        "kind": kind,
+        "claim": text,
+        "status": status,
+        ("evidence" if status == SUPPORTED else "reason"): why,
+        **about,
+    }
 
 # %% ../nbs/02b_claims.ipynb #8208aaab
 def words(s) -> tuple:
     "Lowercase words (letters and digits) of `s`."
     return tuple(re.findall(r"[^\W_]+", str(s).lower()))
+
 
 def title_forms(title: str) -> set[tuple]:
     "The word forms under which a catalogue title may appear in a text."
@@ -44,9 +59,11 @@ def title_forms(title: str) -> set[tuple]:
     base = re.sub(r"\s*\([^)]*\)", "", t).strip()
     forms = {t, base, base.split(":")[0]}
     m = re.match(r"^(.*), (the|a|an|il|la|le|les|el|das|der|die)$", base, re.I)
-    if m: forms |= {f"{m[2]} {m[1]}", m[1]}
+    if m:
+        forms |= {f"{m[2]} {m[1]}", m[1]}
     m = re.match(r"^(the|a|an) (\S+ \S+.*)$", base, re.I)
-    if m: forms.add(m[2])
+    if m:
+        forms.add(m[2])
     return {words(f) for f in forms if len("".join(words(f))) >= 4}
 
 # %% ../nbs/02b_claims.ipynb #13015e29
@@ -61,66 +78,124 @@ RELATION_WORDS = {
     "award": ["award", "awards", "award winning", "oscar", "oscars", "academy award", "academy awards"],
     "subject": ["subject", "subjects", "subject matter", "topic", "topics"],
     "genre": ["genre", "genres"],
-    "sequel": ["sequel", "sequels"], "prequel": ["prequel", "prequels"]}
+    "sequel": ["sequel", "sequels"],
+    "prequel": ["prequel", "prequels"],
+}
 # words that claim a genre without naming it
-GENRE_ALIASES = {"comedic": "Comedy", "comedies": "Comedy", "funny": "Comedy", "humor": "Comedy", "humour": "Comedy",
-                 "humorous": "Comedy", "romantic": "Romance", "romances": "Romance", "animated": "Animation",
-                 "scary": "Horror", "sci fi": "Sci-Fi", "science fiction": "Sci-Fi", "thrillers": "Thriller",
-                 "dramatic": "Drama", "dramas": "Drama", "documentaries": "Documentary", "westerns": "Western",
-                 "musicals": "Musical", "mysteries": "Mystery", "film noir": "Film-Noir", "noir": "Film-Noir", "suspense": "Thriller",
-                 "suspenseful": "Thriller",
-                 "children s": "Children's"}
-SIMILARITY_WORDS = ["like", "similar", "similarly", "reminiscent", "same", "fans of", "fan of", "in common", "alike", "elements from"]
+GENRE_ALIASES = {
+    "comedic": "Comedy",
+    "comedies": "Comedy",
+    "funny": "Comedy",
+    "humor": "Comedy",
+    "humour": "Comedy",
+    "humorous": "Comedy",
+    "romantic": "Romance",
+    "romances": "Romance",
+    "animated": "Animation",
+    "scary": "Horror",
+    "sci fi": "Sci-Fi",
+    "science fiction": "Sci-Fi",
+    "thrillers": "Thriller",
+    "dramatic": "Drama",
+    "dramas": "Drama",
+    "documentaries": "Documentary",
+    "westerns": "Western",
+    "musicals": "Musical",
+    "mysteries": "Mystery",
+    "film noir": "Film-Noir",
+    "noir": "Film-Noir",
+    "suspense": "Thriller",
+    "suspenseful": "Thriller",
+    "children s": "Children's",
+}
+SIMILARITY_WORDS = [
+    "like",
+    "similar",
+    "similarly",
+    "reminiscent",
+    "same",
+    "fans of",
+    "fan of",
+    "in common",
+    "alike",
+    "elements from",
+]
 # the relations a product page's links state (`shared_brand`, `shared_material`; a shared category is a shared genre)
-PAGE_RELATION_WORDS = {"brand": ["brand", "brands", "maker", "makers", "manufacturer"], "material": ["material", "materials"],
-                       "genre": ["category", "categories"]}
+PAGE_RELATION_WORDS = {
+    "brand": ["brand", "brands", "maker", "makers", "manufacturer"],
+    "material": ["material", "materials"],
+    "genre": ["category", "categories"],
+}
+
 
 class Vocabulary:
-    "The phrases a judge recognises: catalogue titles, genres, features, relation words and similarity cues (and, for products, brands and materials)."
+    "Phrases a judge recognises: titles, genres, features, relation and similarity words (products: brands, materials)."
+
     def __init__(self, titles=(), genres=(), features=(), brands=(), materials=(), products=False):
         self.phrases: dict[tuple, list] = {}
         self.products = bool(products or brands or materials)
         for t in titles:
-            for f in title_forms(t) | (short_title_forms(t) if self.products else set()): self._add(f, "title", str(t))
+            for f in title_forms(t) | (short_title_forms(t) if self.products else set()):
+                self._add(f, "title", str(t))
         for g in genres:
-            for v in (g, g + "s"): self._add(words(v), "genre", g)
+            for v in (g, g + "s"):
+                self._add(words(v), "genre", g)
         for alias, g in GENRE_ALIASES.items():
-            if g in genres: self._add(words(alias), "genre", g)
-        for rel, ws in (RELATION_WORDS if not self.products else {"genre": RELATION_WORDS["genre"]}).items():  # "stars" names no actor here
-            for w in ws: self._add(words(w), "relation", rel)
-        for f in features: self._add(words(f), "feature", str(f))
-        for w in SIMILARITY_WORDS: self._add(words(w), "similar", w)
-        for rel, ws in (PAGE_RELATION_WORDS.items() if self.products else ()):
-            for w in ws: self._add(words(w), "relation", rel)
-        for b in brands: self._add(words(b), "brand", str(b))
-        for m in materials: self._add(words(m), "material", str(m))
+            if g in genres:
+                self._add(words(alias), "genre", g)
+        for rel, ws in (
+            RELATION_WORDS if not self.products else {"genre": RELATION_WORDS["genre"]}
+        ).items():  # "stars" names no actor here
+            for w in ws:
+                self._add(words(w), "relation", rel)
+        for f in features:
+            self._add(words(f), "feature", str(f))
+        for w in SIMILARITY_WORDS:
+            self._add(words(w), "similar", w)
+        for rel, ws in PAGE_RELATION_WORDS.items() if self.products else ():
+            for w in ws:
+                self._add(words(w), "relation", rel)
+        for b in brands:
+            self._add(words(b), "brand", str(b))
+        for m in materials:
+            self._add(words(m), "material", str(m))
         self.max_len = max(map(len, self.phrases), default=1)
 
     def _add(self, ws: tuple, kind: str, name: str):
-        if ws: self.phrases.setdefault(ws, []).append((kind, name))
+        if ws:
+            self.phrases.setdefault(ws, []).append((kind, name))
 
     @classmethod
     def from_items(cls, items: pd.DataFrame) -> "Vocabulary":
-        "The vocabulary of an item table (`title`, `genres` and `features` columns, and the product-page columns where it has them)."
-        return cls(items["title"].astype(str).tolist(), sorted(_values(items, "genres")), sorted(_values(items, "features")),
-                   **page_vocabulary(items))
+        "An item table's vocabulary (`title`, `genres` and `features` columns, and the product-page columns it has)."
+        return cls(
+            items["title"].astype(str).tolist(),
+            sorted(_values(items, "genres")),
+            sorted(_values(items, "features")),
+            **page_vocabulary(items),
+        )
+
 
 def short_title_forms(title: str) -> set[tuple]:
-    "A product title's short forms: before its first comma or dash ('Hario V60 Ceramic Coffee Dripper, Size 02, White')."
+    "A product title's short forms: up to its first comma or dash ('Hario V60 Ceramic Coffee Dripper, Size 02, White')."
     cuts = {re.split(r",|\s[-–|]\s", str(title))[0]}
     return {words(c) for c in cuts if len(words(c)) >= 2 and len("".join(words(c))) >= 4}
+
 
 def page_vocabulary(items: pd.DataFrame) -> dict:
     "The brands and materials of a catalogue's product pages, and whether it has any page at all."
     from prism_nb.data import material_of
+
     rows = items.to_dict("records") if "details" in items else []
     brands = sorted({str(b) for b in items.get("brand", []) if isinstance(b, str) and b.strip()})
     materials = sorted({m.strip() for r in rows for m in re.split(r",|/|\band\b", material_of(r) or "") if m.strip()})
     has_numbers = any(items[c].notna().any() for c in ("average_rating", "price") if c in items)
     return {"brands": brands, "materials": materials, "products": bool(brands or materials or has_numbers)}
 
+# %% ../nbs/02b_claims.ipynb #6206f7b9
 def _values(items: pd.DataFrame, col: str) -> set:
     return {x for xs in items.get(col, []) for x in (list(xs) if xs is not None else [])}
+
 
 def catalogue_features(items: pd.DataFrame) -> set:
     "Every genre and review feature of a catalogue: the feature set F of PETER's FCR."
@@ -130,82 +205,114 @@ def catalogue_features(items: pd.DataFrame) -> set:
 @dataclass
 class Word:
     "A word of a text: lowercase, as written, and its character span."
-    low: str; orig: str; start: int; end: int
+
+    low: str
+    orig: str
+    start: int
+    end: int
+
 
 @dataclass
 class Mention:
     "A recognised phrase: words [i, j) of the text, kind, canonical name, sentence number and the text as written."
-    i: int; j: int; kind: str; name: str; sentence: int = 0; text: str = ""
+
+    i: int
+    j: int
+    kind: str
+    name: str
+    sentence: int = 0
+    text: str = ""
+
 
 def text_words(text: str) -> list[Word]:
     "The words of `text` with their spans."
     return [Word(m[0].lower(), m[0], m.start(), m.end()) for m in re.finditer(r"[^\W_]+", text)]
 
+# %% ../nbs/02b_claims.ipynb #97e6ed38
 def _starts_sentence(text: str, ws: list[Word], k: int) -> bool:
-    return k == 0 or bool(re.search(r"[.!?:;]\s*[\"'“]?\s*$", text[:ws[k].start]))
+    return k == 0 or bool(re.search(r"[.!?:;]\s*[\"'“]?\s*$", text[: ws[k].start]))
+
 
 def _match(text: str, ws: list[Word], k: int, vocab: Vocabulary, known: set):
     "The longest vocabulary phrase starting at word `k`, as a Mention, or None."
     for L in range(min(vocab.max_len, len(ws) - k), 0, -1):
-        key = tuple(w.low for w in ws[k:k + L])
+        key = tuple(w.low for w in ws[k : k + L])
         for kind, name in vocab.phrases.get(key, ()):
-            if kind == "brand" and not ws[k].orig[0].isupper(): continue  # "fellow cooks" names no brand
+            if kind == "brand" and not ws[k].orig[0].isupper():
+                continue  # "fellow cooks" names no brand
             if kind == "title" and key not in known:
-                if not any(w.orig[0].isupper() or w.orig[0].isdigit() for w in ws[k:k + L]): continue
-                if L == 1 and _starts_sentence(text, ws, k): continue
+                if not any(w.orig[0].isupper() or w.orig[0].isdigit() for w in ws[k : k + L]):
+                    continue
+                if L == 1 and _starts_sentence(text, ws, k):
+                    continue
             j = k + L
-            if kind == "title" and j < len(ws) and f"({ws[j].low})" in name and text[ws[j - 1].end:ws[j].start].strip() == "(":
+            if (
+                kind == "title"
+                and j < len(ws)
+                and f"({ws[j].low})" in name
+                and text[ws[j - 1].end : ws[j].start].strip() == "("
+            ):
                 j += 1  # "Fargo (1996)": the title's own year is part of the title
             return Mention(k, j, kind, name)
-    if re.fullmatch(r"1[89]\d\d|20[0-3]\d", ws[k].low): return Mention(k, k + 1, "year", ws[k].low)
+    if re.fullmatch(r"1[89]\d\d|20[0-3]\d", ws[k].low):
+        return Mention(k, k + 1, "year", ws[k].low)
     return None
+
 
 def sentence_numbers(text: str, ws: list[Word], mentions: list[Mention]) -> list[int]:
     "The sentence number of every word: a sentence ends at . ! ? ; unless inside a recognised title."
     inside = {k for m in mentions if m.kind == "title" for k in range(m.i + 1, m.j)}
     out, n = [], 0
     for k, w in enumerate(ws):
-        if k and k not in inside and re.search(r"[!?;]|\.(\s|\"|$)", text[ws[k - 1].end:w.start]): n += 1
+        if k and k not in inside and re.search(r"[!?;]|\.(\s|\"|$)", text[ws[k - 1].end : w.start]):
+            n += 1
         out.append(n)
     return out
 
+# %% ../nbs/02b_claims.ipynb #26b6f103
 def find_mentions(text: str, vocab: Vocabulary, known_titles=()) -> tuple[list[Mention], list[Word], list[int]]:
     "Mentions of `vocab` phrases and years in `text` (longest first), its words and each word's sentence number."
     ws, out, k = text_words(text), [], 0
     known = {f for t in known_titles for f in title_forms(t)}
     while k < len(ws):
         m = _match(text, ws, k, vocab, known)
-        if m: out.append(m); k = m.j
-        else: k += 1
+        if m:
+            out.append(m)
+            k = m.j
+        else:
+            k += 1
     sents = sentence_numbers(text, ws, out)
     for m in out:
-        m.sentence, m.text = sents[m.i], text[ws[m.i].start:ws[m.j - 1].end]
-        if m.text.count("(") > m.text.count(")"): m.text += ")"
+        m.sentence, m.text = sents[m.i], text[ws[m.i].start : ws[m.j - 1].end]
+        if m.text.count("(") > m.text.count(")"):
+            m.text += ")"
     return out, ws, sents
 
 # %% ../nbs/02b_claims.ipynb #b07f5384
 @dataclass
 class Evidence:
     "What one prompt gives: the item, its years and genres, liked titles, features, and links from titles to the item."
+
     item: str = ""
     years: set = field(default_factory=set)
     genres: set = field(default_factory=set)
     history: list = field(default_factory=list)
     features: set = field(default_factory=set)
-    links: dict = field(default_factory=dict)      # title -> {relation: fact text}
+    links: dict = field(default_factory=dict)  # title -> {relation: fact text}
     given_words: set = field(default_factory=set)  # every word of every fact and title
-    product: bool = False                          # the facts are a product page's
+    product: bool = False  # the facts are a product page's
     brands: set = field(default_factory=set)
     materials: set = field(default_factory=set)
     rating: float | None = None
-    price: list | None = None                      # the price band [low, high], high None when open
+    price: list | None = None  # the price band [low, high], high None when open
     price_text: str = ""
-    item_words: str = ""                           # the words of the item's own facts, space-separated
-    liked_words: str = ""                          # the words of the liked and linked titles
+    item_words: str = ""  # the words of the item's own facts, space-separated
+    liked_words: str = ""  # the words of the liked and linked titles
 
     def titles(self) -> list[str]:
         "Every title the prompt names: the item, the liked titles, the linked titles."
         return list(dict.fromkeys([self.item, *self.history, *self.links]))
+
 
 def evidence(facts: list[dict], history: list[dict]) -> Evidence:
     "Index the facts and history of one prompt."
@@ -213,34 +320,64 @@ def evidence(facts: list[dict], history: list[dict]) -> Evidence:
     for f in facts:
         kind, val, via = str(f.get("kind", "")), f.get("value"), f.get("via")
         vias = [str(v) for v in (via if isinstance(via, list) else [via] if via else [])]
-        if kind == "title": ev.item = str(val)
-        elif kind == "year": ev.years.add(str(val))
-        elif kind == "genre": ev.genres |= set(map(str, val if isinstance(val, list) else [val]))
-        elif kind == "feature": ev.features.add(str(val))
-        elif kind == "shared_genre": ev.genres.add(str(val))
-        elif kind == "brand": ev.brands.add(str(val))
-        elif kind == "material": ev.materials.add(str(val))
-        elif kind == "rating": ev.rating = float(val)
-        elif kind == "price": ev.price, ev.price_text = list(val), str(f.get("text", ""))
+        if kind == "title":
+            ev.item = str(val)
+        elif kind == "year":
+            ev.years.add(str(val))
+        elif kind == "genre":
+            ev.genres |= set(map(str, val if isinstance(val, list) else [val]))
+        elif kind == "feature":
+            ev.features.add(str(val))
+        elif kind == "shared_genre":
+            ev.genres.add(str(val))
+        elif kind == "brand":
+            ev.brands.add(str(val))
+        elif kind == "material":
+            ev.materials.add(str(val))
+        elif kind == "rating":
+            ev.rating = float(val)
+        elif kind == "price":
+            ev.price, ev.price_text = list(val), str(f.get("text", ""))
         rel = f"genre:{val}" if kind == "shared_genre" else kind.removeprefix("shared_")
         if kind.startswith("shared_") or kind in ("sequel", "prequel"):
-            for t in vias: ev.links.setdefault(t, {})[rel] = str(f.get("text", ""))
+            for t in vias:
+                ev.links.setdefault(t, {})[rel] = str(f.get("text", ""))
     ev.given_words = set(words(" ".join([str(f.get("text", "")) for f in facts] + ev.history + [ev.item])))
     kinds = {str(f.get("kind", "")) for f in facts}
     ev.product = bool(kinds & PAGE_KINDS)
     if ev.product:
         own = [str(f.get("text", "")) for f in facts if not str(f.get("kind", "")).startswith("shared_")]
-        ev.item_words, ev.liked_words = f" {' '.join(words(' '.join(own + [ev.item])))} ", f" {' '.join(words(' '.join(ev.titles()[1:])))} "
+        ev.item_words, ev.liked_words = (
+            f" {' '.join(words(' '.join(own + [ev.item])))} ",
+            f" {' '.join(words(' '.join(ev.titles()[1:])))} ",
+        )
     return ev
 
+
 # the fact kinds of a product page (`page_facts` of the data notebook)
-PAGE_KINDS = {"brand", "material", "rating", "price", "highlight", "description", "detail", "shared_brand", "shared_material"}
+PAGE_KINDS = {
+    "brand",
+    "material",
+    "rating",
+    "price",
+    "highlight",
+    "description",
+    "detail",
+    "shared_brand",
+    "shared_material",
+}
 
 # %% ../nbs/02b_claims.ipynb #258040d6
 @dataclass
 class Reading:
     "A text read against one prompt: its mentions, words, the sentence number of each word, and the prompt's evidence."
-    text: str; mentions: list; words: list; sents: list; ev: Evidence; products: bool = False
+
+    text: str
+    mentions: list
+    words: list
+    sents: list
+    ev: Evidence
+    products: bool = False
 
     def word_at(self, pos: int) -> int:
         "The index of the first word that starts at or after character `pos`."
@@ -251,18 +388,22 @@ class Reading:
         "Indices of the words inside a mention (computed once per reading)."
         return {k for m in self.mentions for k in range(m.i, m.j)}
 
+
 def read(text: str, facts: list[dict], history: list[dict], vocab: Vocabulary) -> Reading:
     "Read `text` against the prompt made of `facts` and `history`."
     ev = evidence(facts, history)
     ms, ws, sents = find_mentions(str(text), vocab, ev.titles())
     r = Reading(str(text), ms, ws, sents, ev, vocab.products or ev.product)
-    if r.products: add_page_mentions(r)
+    if r.products:
+        add_page_mentions(r)
     return r
 
+# %% ../nbs/02b_claims.ipynb #1bf24269
 def prompt_title(name: str, ev: Evidence) -> str | None:
     "The prompt title (item, liked or linked) that a mentioned title names, else None."
     forms = title_forms(name)
     return next((p for p in ev.titles() if p and forms & title_forms(p)), None)
+
 
 def near_miss(name: str, ev: Evidence, cutoff: float = 0.6) -> str | None:
     "The prompt title that a title or name absent from the prompt resembles (a garbled or near-miss title), else None."
@@ -270,8 +411,11 @@ def near_miss(name: str, ev: Evidence, cutoff: float = 0.6) -> str | None:
     mine = set(base(name).split())
     for p in ev.titles():
         theirs = set(base(p).split())
-        if p and (mine < theirs or theirs < mine): return p
-    score, best = max(((difflib.SequenceMatcher(None, base(name), base(p)).ratio(), p) for p in ev.titles() if p), default=(0, None))
+        if p and (mine < theirs or theirs < mine):
+            return p
+    score, best = max(
+        ((difflib.SequenceMatcher(None, base(name), base(p)).ratio(), p) for p in ev.titles() if p), default=(0, None)
+    )
     return best if score >= cutoff else None
 
 # %% ../nbs/02b_claims.ipynb #8f461df1
@@ -279,77 +423,118 @@ LINKERS = {"and", "or", "as", "well", "also", "including", "such", "like"}
 SHARE_VERBS = {"share", "shares", "shared", "sharing"}
 # a phrase naming the liked titles as a group ("the movies they liked", "your favorite films")
 LIKED_TITLES = re.compile(
-    r"\b(?:movies|films|titles|ones|items|products|genres|which)(?: that| which)? (?:the user|they|their|you|the viewer)"
-    r"(?: have| has| had)?(?: previously| also| already| really)? (?:liked|enjoyed|loved|watched|rated highly|appreciated)\b"
+    r"\b(?:movies|films|titles|ones|items|products|genres|which)(?: that| which)? "
+    r"(?:the user|they|their|you|the viewer)"
+    r"(?: have| has| had)?(?: previously| also| already| really)? "
+    r"(?:liked|enjoyed|loved|watched|rated highly|appreciated)\b"
     r"|\b(?:the user's|their|your) (?:previously liked |highly rated )?(?:liked|favou?rite|previous|past|preferred)? ?"
-    r"(?:movies|films|titles|history|preferences|tastes?)\b", re.I)
+    r"(?:movies|films|titles|history|preferences|tastes?)\b",
+    re.I,
+)
+
 
 def title_groups(r: Reading) -> list[list[Mention]]:
     "Title mentions joined into lists: consecutive titles of one sentence with only linking words between them."
     out = []
     for m in r.mentions:
-        if m.kind != "title": continue
+        if m.kind != "title":
+            continue
         last = out[-1][-1] if out else None
-        if last and last.sentence == m.sentence and all(w.low in LINKERS for w in r.words[last.j:m.i]): out[-1].append(m)
-        else: out.append([m])
+        if last and last.sentence == m.sentence and all(w.low in LINKERS for w in r.words[last.j : m.i]):
+            out[-1].append(m)
+        else:
+            out.append([m])
     return out
+
 
 def governing(r: Reading, groups: list, g: list) -> tuple[list, list, bool]:
     "The relation mentions, genre mentions and similarity cue that govern title list `g`."
     s = g[0].sentence
-    start = max([h[-1].j for h in groups if h[-1].sentence == s and h[-1].j <= g[0].i],
-                default=min(k for k, x in enumerate(r.sents) if x == s))
+    start = max(
+        [h[-1].j for h in groups if h[-1].sentence == s and h[-1].j <= g[0].i],
+        default=min(k for k, x in enumerate(r.sents) if x == s),
+    )
     before = [m for m in r.mentions if start <= m.i < g[0].i]
     shares = [k for k in range(start, g[0].i) if r.words[k].low in SHARE_VERBS]
-    rels = [m for m in before if m.kind == "relation" and m.i > (shares[-1] if shares else -1)] or \
-           [m for m in before if m.kind == "relation"]  # "genres ..., and shares a subject with X": the last verb governs X
+    rels = [m for m in before if m.kind == "relation" and m.i > (shares[-1] if shares else -1)] or [
+        m for m in before if m.kind == "relation"
+    ]  # "genres ..., and shares a subject with X": the last verb governs X
     cues = [m for m in before if m.kind == "similar"]
-    cut = max(shares[-1:] + [m.i for m in rels if m.name != "genre"], default=-1)  # "a comedy that shares an actor with X"
-    genres = [m for m in before if m.kind == "genre" and m.i > cut and (g[0].i - m.j <= 3 or any(c.j >= m.j for c in cues))]
+    cut = max(
+        shares[-1:] + [m.i for m in rels if m.name != "genre"], default=-1
+    )  # "a comedy that shares an actor with X"
+    genres = [
+        m for m in before if m.kind == "genre" and m.i > cut and (g[0].i - m.j <= 3 or any(c.j >= m.j for c in cues))
+    ]
     if cues and g[0].i - cues[-1].j <= 1:  # "adventure (like X": the genre in front of the bracket alone governs
-        genres = [m for m in genres if m.j == cues[-1].i and "(" in r.text[r.words[m.j - 1].end:r.words[cues[-1].i].start]] or genres
+        genres = [
+            m for m in genres if m.j == cues[-1].i and "(" in r.text[r.words[m.j - 1].end : r.words[cues[-1].i].start]
+        ] or genres
     cue_at = [c.j for c in cues] + _liked_list_cue(r, start, g[0].i)
     if not rels:
         end = min([h[0].i for h in groups if h[0].sentence == s and h[0].i > g[-1].j], default=len(r.words))
         rels = [m for m in r.mentions if g[-1].j <= m.i < end and m.sentence == s and m.kind == "relation"]
     return rels, genres, bool(cue_at) or bool(genres)
 
+
 def _liked_list_cue(r: Reading, start: int, first: int) -> list[int]:
-    "[first] when the titles at `first` list the liked titles of a sharing claim ('shares elements with the movies they liked, including X')."
+    "[first] if the titles at `first` list a sharing claim's liked titles ('shares ... what they liked, including X')."
     for x in LIKED_TITLES.finditer(r.text):
         a, b = r.word_at(x.start()), r.word_at(x.end())
-        if start <= a and b <= first and all(w.low in LINKERS | {"including", "particularly", "especially"} for w in r.words[b:first]) \
-                and any(w.low in SHARE_VERBS | {"similar", "similarities", "elements", "like"} for w in r.words[start:a]):
+        if (
+            start <= a
+            and b <= first
+            and all(w.low in LINKERS | {"including", "particularly", "especially"} for w in r.words[b:first])
+            and any(w.low in SHARE_VERBS | {"similar", "similarities", "elements", "like"} for w in r.words[start:a])
+        ):
             return [first]
     return []
 
+# %% ../nbs/02b_claims.ipynb #e1bdede0
 def _link_text(links: dict) -> str:
     return ", ".join(k.replace("genre:", "genre ") for k in links)
+
 
 def relation_claim(rel: str, title: str, ev: Evidence) -> dict:
     "The claim that `title` shares `rel` with the item, checked against the prompt's links."
     links, said, about = ev.links.get(title, {}), f"shares {rel} with {title}", {"title": title, "relation": rel}
     if rel == "genre":
         hit = next((v for k, v in links.items() if k.startswith("genre:")), None)
-        return (claim("relation", said, SUPPORTED, hit, **about) if hit else
-                claim("relation", said, UNSUPPORTED, f"no fact gives a genre shared with {title}", **about))
-    if rel in links: return claim("relation", said, SUPPORTED, links[rel], **about)
+        return (
+            claim("relation", said, SUPPORTED, hit, **about)
+            if hit
+            else claim("relation", said, UNSUPPORTED, f"no fact gives a genre shared with {title}", **about)
+        )
+    if rel in links:
+        return claim("relation", said, SUPPORTED, links[rel], **about)
     other = next((t for t, l in ev.links.items() if rel in l), None)
-    if links: return claim("relation", said, CONTRADICTED, f"{title} is linked by {_link_text(links)}, not {rel}", **about)
-    if other: return claim("relation", said, CONTRADICTED, f"the shared {rel} is with {other}", **about)
+    if links:
+        return claim("relation", said, CONTRADICTED, f"{title} is linked by {_link_text(links)}, not {rel}", **about)
+    if other:
+        return claim("relation", said, CONTRADICTED, f"the shared {rel} is with {other}", **about)
     return claim("relation", said, UNSUPPORTED, f"no fact gives a shared {rel}", **about)
 
+
 def any_link_claim(rels: list[str], genres: list[str], title: str, ev: Evidence) -> dict:
-    "The claim that `title` shares one of several named relations (or `genres`) with the item: one that links it is enough."
+    "The claim that `title` shares one of several named relations (or `genres`) with the item: one link is enough."
     tried = [relation_claim(rel, title, ev) for rel in rels] + ([genre_link_claim(genres, title, ev)] if genres else [])
     return next((c for c in tried if c["status"] == SUPPORTED), tried[0])
 
+# %% ../nbs/02b_claims.ipynb #9bbd8305
 def genre_link_claim(genres: list[str], title: str, ev: Evidence) -> dict:
     "The claim that `title` shares one of `genres` with the item ('a comedy like Clerks')."
-    links, said, about = ev.links.get(title, {}), f"{' or '.join(genres)} like {title}", {"title": title, "relation": "genre"}
+    links, said, about = (
+        ev.links.get(title, {}),
+        f"{' or '.join(genres)} like {title}",
+        {"title": title, "relation": "genre"},
+    )
     hit = next((links[f"genre:{g}"] for g in genres if f"genre:{g}" in links), None)
-    return (claim("relation", said, SUPPORTED, hit, **about) if hit else
-            claim("relation", said, UNSUPPORTED, f"no fact says {title} shares {' or '.join(genres)}", **about))
+    return (
+        claim("relation", said, SUPPORTED, hit, **about)
+        if hit
+        else claim("relation", said, UNSUPPORTED, f"no fact says {title} shares {' or '.join(genres)}", **about)
+    )
+
 
 def title_claims(r: Reading) -> tuple[list[dict], set]:
     "The claims of every title list, and the ids of the relation mentions that governed one."
@@ -358,33 +543,64 @@ def title_claims(r: Reading) -> tuple[list[dict], set]:
         rels, genres, cue = governing(r, groups, g)
         for t in g:
             p = prompt_title(t.name, ev)
-            if p is not None and p == ev.item: continue
+            if p is not None and p == ev.item:
+                continue
             used |= {id(m) for m in rels}
             if p is None:
                 near = near_miss(t.name, ev)
-                out.append(claim("title", t.text, CONTRADICTED, f"near miss of {near}", title=t.name) if near else
-                           claim("title", t.text, UNSUPPORTED, f"{t.name} is not in the prompt", title=t.name))
+                out.append(
+                    claim("title", t.text, CONTRADICTED, f"near miss of {near}", title=t.name)
+                    if near
+                    else claim("title", t.text, UNSUPPORTED, f"{t.name} is not in the prompt", title=t.name)
+                )
             elif rels or genres:
                 named = list(dict.fromkeys(m.name for m in genres))
                 kinds = [rel for rel in dict.fromkeys(m.name for m in rels) if not (rel == "genre" and named)]
-                if len(g) > 1 and len(kinds) + bool(named) > 1: out.append(any_link_claim(kinds, named, p, ev))  # over a list: one each
-                else: out += [relation_claim(rel, p, ev) for rel in kinds] + ([genre_link_claim(named, p, ev)] if named else [])
-            elif ev.links.get(p): out.append(claim("link", f"linked to {p}", SUPPORTED, next(iter(ev.links[p].values()))))
-            elif cue: out.append(claim("link", f"similar to {p}", UNSUPPORTED, f"no fact links {p} to the item", title=p, relation="any"))
-            elif p in ev.history: out.append(claim("history", f"liked {p}", SUPPORTED, "in the history", title=p))
+                if len(g) > 1 and len(kinds) + bool(named) > 1:
+                    out.append(any_link_claim(kinds, named, p, ev))  # over a list: one each
+                else:
+                    out += [relation_claim(rel, p, ev) for rel in kinds] + (
+                        [genre_link_claim(named, p, ev)] if named else []
+                    )
+            elif ev.links.get(p):
+                out.append(claim("link", f"linked to {p}", SUPPORTED, next(iter(ev.links[p].values()))))
+            elif cue:
+                out.append(
+                    claim(
+                        "link",
+                        f"similar to {p}",
+                        UNSUPPORTED,
+                        f"no fact links {p} to the item",
+                        title=p,
+                        relation="any",
+                    )
+                )
+            elif p in ev.history:
+                out.append(claim("history", f"liked {p}", SUPPORTED, "in the history", title=p))
     return out, used
+
 
 def loose_relation_claims(r: Reading, used: set) -> list[dict]:
     "Relation words that govern no title: some fact must give that relation."
     given = {k.split(":")[0] for l in r.ev.links.values() for k in l}
-    said = [m for m in r.mentions if m.kind == "relation" and id(m) not in used and (not r.products or _compares(r, m.sentence))]
-    return [claim("relation", f"a shared {m.name}", SUPPORTED, f"a fact gives a shared {m.name}") if m.name in given else
-            claim("relation", f"a shared {m.name}", UNSUPPORTED, f"no fact gives a shared {m.name}") for m in said]
+    said = [
+        m
+        for m in r.mentions
+        if m.kind == "relation" and id(m) not in used and (not r.products or _compares(r, m.sentence))
+    ]
+    return [
+        claim("relation", f"a shared {m.name}", SUPPORTED, f"a fact gives a shared {m.name}")
+        if m.name in given
+        else claim("relation", f"a shared {m.name}", UNSUPPORTED, f"no fact gives a shared {m.name}")
+        for m in said
+    ]
 
+# %% ../nbs/02b_claims.ipynb #7dd4d641
 def _compares(r: Reading, s: int) -> bool:
-    "Whether sentence `s` shares or compares ('the same brand as', 'shares its material'): only then does 'brand' claim a link."
-    return any(m.kind == "similar" and m.sentence == s for m in r.mentions) or \
-        any(w.low in SHARE_VERBS for w, x in zip(r.words, r.sents) if x == s)
+    "Whether sentence `s` shares or compares ('the same brand as', 'shares its material'): only then is 'brand' a link."
+    return any(m.kind == "similar" and m.sentence == s for m in r.mentions) or any(
+        w.low in SHARE_VERBS for w, x in zip(r.words, r.sents) if x == s
+    )
 
 # %% ../nbs/02b_claims.ipynb #75419afb
 def attribute_claims(r: Reading) -> list[dict]:
@@ -392,38 +608,76 @@ def attribute_claims(r: Reading) -> list[dict]:
     ev, out = r.ev, []
     for m in r.mentions:
         if m.kind == "genre":
-            out.append(claim("genre", m.name, SUPPORTED, "a genre of the facts") if m.name in ev.genres else
-                       claim("genre", m.name, CONTRADICTED if ev.genres else UNSUPPORTED,
-                             f"the facts give {', '.join(sorted(ev.genres)) or 'no genre'}", genre=m.name))
+            out.append(
+                claim("genre", m.name, SUPPORTED, "a genre of the facts")
+                if m.name in ev.genres
+                else claim(
+                    "genre",
+                    m.name,
+                    CONTRADICTED if ev.genres else UNSUPPORTED,
+                    f"the facts give {', '.join(sorted(ev.genres)) or 'no genre'}",
+                    genre=m.name,
+                )
+            )
         elif m.kind == "year":
-            out.append(claim("year", m.name, SUPPORTED, "a year of the facts") if m.name in ev.years or m.name in ev.given_words else
-                       claim("year", m.name, CONTRADICTED if ev.years else UNSUPPORTED,
-                             f"the facts give {', '.join(sorted(ev.years)) or 'no year'}", year=m.name))
+            out.append(
+                claim("year", m.name, SUPPORTED, "a year of the facts")
+                if m.name in ev.years or m.name in ev.given_words
+                else claim(
+                    "year",
+                    m.name,
+                    CONTRADICTED if ev.years else UNSUPPORTED,
+                    f"the facts give {', '.join(sorted(ev.years)) or 'no year'}",
+                    year=m.name,
+                )
+            )
         elif m.kind == "feature":
-            out.append(claim("feature", m.name, SUPPORTED, "a feature of the facts") if m.name in ev.features else
-                       claim("feature", m.name, UNSUPPORTED, "not a feature of this item in the facts"))
+            out.append(
+                claim("feature", m.name, SUPPORTED, "a feature of the facts")
+                if m.name in ev.features
+                else claim("feature", m.name, UNSUPPORTED, "not a feature of this item in the facts")
+            )
     return out
 
 # %% ../nbs/02b_claims.ipynb #044f1d45
 _OVER, _ABOUT = r"over|above|more than|at least", r"nearly|almost|about|around|close to"
-# (kind, pattern, the claim it makes as "op value...") in the order they are tried; a later one never overlaps an earlier one
+# (kind, pattern, the claim it makes as "op value...") in the order they are tried;
+# a later one never overlaps an earlier one
 PAGE_PATTERNS = [
-    ("rating", rf"\b(?:(?P<q>{_OVER}|{_ABOUT})\s+)?(?P<x>[0-5](?:\.\d+)?)(?:\s*-?\s*stars?\b|\s+out of (?:5|five)\b|\s*/\s*5\b|\s+of 5\b)", "number"),
+    (
+        "rating",
+        rf"\b(?:(?P<q>{_OVER}|{_ABOUT})\s+)?(?P<x>[0-5](?:\.\d+)?)"
+        r"(?:\s*-?\s*stars?\b|\s+out of (?:5|five)\b|\s*/\s*5\b|\s+of 5\b)",
+        "number",
+    ),
     ("rating", rf"\b(?:rating|rated|score)(?: of)?\s+(?:(?P<q>{_OVER}|{_ABOUT})\s+)?(?P<x>[0-5]\.\d+)\b", "number"),
-    ("rating", r"\b(?:highly|well|top|best|higher)[ -](?:rated|reviewed|regarded)\b"
-               r"|\b(?:high|great|excellent|positive|strong|stellar|top)\s+(?:customer\s+|user\s+|average\s+)?(?:ratings?|reviews?)\b", "high"),
+    (
+        "rating",
+        r"\b(?:highly|well|top|best|higher)[ -](?:rated|reviewed|regarded)\b"
+        r"|\b(?:high|great|excellent|positive|strong|stellar|top)\s+"
+        r"(?:customer\s+|user\s+|average\s+)?(?:ratings?|reviews?)\b",
+        "high",
+    ),
     ("price", r"\$(?P<a>\d+(?:\.\d+)?)\s*(?:-|–|to)\s*\$?(?P<b>\d+(?:\.\d+)?)", "range"),
     ("price", r"\b(?:under|below|less than|cheaper than)\s+\$(?P<x>\d+(?:\.\d+)?)", "under"),
     ("price", r"\b(?:over|above|more than)\s+\$(?P<x>\d+(?:\.\d+)?)", "over"),
     ("price", r"\$(?P<x>\d+(?:\.\d+)?)", "exact"),
-    ("price", r"\b(?:affordable|inexpensive|budget[- ]friendly|cheap|low[- ]priced|low price|reasonably priced|bargain)\b", "low"),
-    ("price", r"\b(?:expensive|pricey|costly|high[- ]priced|premium[- ]priced)\b", "high")]
+    (
+        "price",
+        r"\b(?:affordable|inexpensive|budget[- ]friendly|cheap|low[- ]priced|low price|reasonably priced|bargain)\b",
+        "low",
+    ),
+    ("price", r"\b(?:expensive|pricey|costly|high[- ]priced|premium[- ]priced)\b", "high"),
+]
 ITEM_CUES = {"from", "by", "this", "made", "crafted", "built", "constructed"}
+
 
 def _said(m: re.Match, op: str) -> str:
     "The claim a rating or price pattern makes, as 'op value...'."
-    if op == "number": op = "over" if re.fullmatch(_OVER, m["q"] or "", re.I) else "about" if m["q"] else "equal"
+    if op == "number":
+        op = "over" if re.fullmatch(_OVER, m["q"] or "", re.I) else "about" if m["q"] else "equal"
     return " ".join([op] + [v for k, v in m.groupdict().items() if k != "q" and v])
+
 
 def add_page_mentions(r: Reading):
     "Add to a reading the rating and price phrases of its text (never over a phrase already found)."
@@ -432,73 +686,123 @@ def add_page_mentions(r: Reading):
         for x in re.finditer(pattern, r.text, re.I):
             i, j = r.word_at(x.start()), r.word_at(x.end())
             if i < j and not taken & set(range(i, j)):
-                found.append(Mention(i, j, kind, _said(x, op), r.sents[i], x[0])); taken |= set(range(i, j))
+                found.append(Mention(i, j, kind, _said(x, op), r.sents[i], x[0]))
+                taken |= set(range(i, j))
     r.mentions[:] = sorted(r.mentions + found, key=lambda m: m.i)
     r.__dict__.pop("covered", None)  # recomputed with the new mentions
+
 
 def _named(name: str, text_words: str) -> bool:
     return f" {' '.join(words(name))} " in text_words
 
+# %% ../nbs/02b_claims.ipynb #539af441
 def _item_cued(r: Reading, m: Mention) -> bool:
     "Whether the words right before a mention tie it to the item ('from Lodge', 'made of glass', 'this Hario kettle')."
-    return any(w.low in ITEM_CUES for w, s in zip(r.words[max(m.i - 3, 0):m.i], r.sents[max(m.i - 3, 0):m.i]) if s == m.sentence)
+    return any(
+        w.low in ITEM_CUES
+        for w, s in zip(r.words[max(m.i - 3, 0) : m.i], r.sents[max(m.i - 3, 0) : m.i])
+        if s == m.sentence
+    )
+
 
 def value_claim(r: Reading, m: Mention, given: set, contradicts: bool) -> dict | None:
-    "A brand or material the text names: the item's, a liked item's (no claim), or one the facts contradict or do not give."
+    "A brand or material the text names: the item's, a liked item's (no claim), or one the facts contradict or lack."
     ev, what = r.ev, m.kind
-    if _named(m.name, ev.item_words): return claim(what, m.text, SUPPORTED, f"the item's facts give {m.name}", **{what: m.name})
-    if _named(m.name, ev.liked_words) and not _item_cued(r, m): return None
-    if given and contradicts: return claim(what, m.text, CONTRADICTED, f"the facts give {what} {', '.join(sorted(given))}", **{what: m.name})
+    if _named(m.name, ev.item_words):
+        return claim(what, m.text, SUPPORTED, f"the item's facts give {m.name}", **{what: m.name})
+    if _named(m.name, ev.liked_words) and not _item_cued(r, m):
+        return None
+    if given and contradicts:
+        return claim(what, m.text, CONTRADICTED, f"the facts give {what} {', '.join(sorted(given))}", **{what: m.name})
     return claim(what, m.text, UNSUPPORTED, f"no fact gives {m.name} for the item", **{what: m.name})
+
 
 def rating_claim(r: Reading, m: Mention) -> dict:
     "A rating said of the item, against the average rating of the facts."
     op, *x = m.name.split()
     a = r.ev.rating
-    if a is None: return claim("rating", m.text, UNSUPPORTED, "no fact gives the item's rating")
-    ok = {"equal": lambda: abs(a - float(x[0])) < 0.05 + 1e-9, "over": lambda: a >= float(x[0]), "about": lambda: abs(a - float(x[0])) <= 0.2,
-          "high": lambda: a >= 4.0}[op]()
+    if a is None:
+        return claim("rating", m.text, UNSUPPORTED, "no fact gives the item's rating")
+    ok = {
+        "equal": lambda: abs(a - float(x[0])) < 0.05 + 1e-9,
+        "over": lambda: a >= float(x[0]),
+        "about": lambda: abs(a - float(x[0])) <= 0.2,
+        "high": lambda: a >= 4.0,
+    }[op]()
     return claim("rating", m.text, SUPPORTED if ok else CONTRADICTED, f"the facts give an average rating of {a:g}")
 
+# %% ../nbs/02b_claims.ipynb #f9712c35
 def price_claim(r: Reading, m: Mention) -> dict:
     "A price said of the item, against the price band of the facts."
-    if r.ev.price is None: return claim("price", m.text, UNSUPPORTED, "no fact gives the item's price")
+    if r.ev.price is None:
+        return claim("price", m.text, UNSUPPORTED, "no fact gives the item's price")
     lo, hi = r.ev.price[0], math.inf if r.ev.price[1] is None else r.ev.price[1]
     op, *x = m.name.split()
     a, b = (float(x[0]), float(x[-1])) if x else (math.nan, math.nan)
-    sure, wrong = {"under": (hi <= a, lo >= a), "over": (lo >= a, hi <= a), "range": (a <= lo and hi <= b, b <= lo or a >= hi),
-                   "exact": (False, not lo <= a <= hi), "low": (hi <= 25, lo >= 100), "high": (lo >= 100, hi <= 25)}[op]
-    return claim("price", m.text, SUPPORTED if sure else CONTRADICTED if wrong else UNSUPPORTED, f"the facts give {r.ev.price_text}")
+    sure, wrong = {
+        "under": (hi <= a, lo >= a),
+        "over": (lo >= a, hi <= a),
+        "range": (a <= lo and hi <= b, b <= lo or a >= hi),
+        "exact": (False, not lo <= a <= hi),
+        "low": (hi <= 25, lo >= 100),
+        "high": (lo >= 100, hi <= 25),
+    }[op]
+    return claim(
+        "price",
+        m.text,
+        SUPPORTED if sure else CONTRADICTED if wrong else UNSUPPORTED,
+        f"the facts give {r.ev.price_text}",
+    )
+
 
 def page_claims(r: Reading) -> list[dict]:
     "The brand, material, rating and price claims of a text about a product."
     out = []
     for m in r.mentions:
-        if m.kind == "brand": out.append(value_claim(r, m, r.ev.brands, True))
-        elif m.kind == "material": out.append(value_claim(r, m, r.ev.materials, _item_cued(r, m) and r.words[m.i - 1].low in ("of", "from")))
-        elif m.kind == "rating": out.append(rating_claim(r, m))
-        elif m.kind == "price": out.append(price_claim(r, m))
+        if m.kind == "brand":
+            out.append(value_claim(r, m, r.ev.brands, True))
+        elif m.kind == "material":
+            out.append(value_claim(r, m, r.ev.materials, _item_cued(r, m) and r.words[m.i - 1].low in ("of", "from")))
+        elif m.kind == "rating":
+            out.append(rating_claim(r, m))
+        elif m.kind == "price":
+            out.append(price_claim(r, m))
     return [c for c in out if c]
 
 # %% ../nbs/02b_claims.ipynb #a5e64417
-_LIKED = r"(?:have |has |had |'ve |already |previously |also |really |truly |both |all |once )*(?:liked|enjoyed|loved|watched|seen|rated|appreciated)"
+_LIKED = (
+    r"(?:have |has |had |'ve |already |previously |also |really |truly |both |all |once )*"
+    r"(?:liked|enjoyed|loved|watched|seen|rated|appreciated)"
+)
 USER_LIKED = re.compile(rf"\b(?:you|the user|they|user|the viewer)\s+{_LIKED}\b", re.I)
-LIKED_BY_USER = re.compile(rf"\b(?:that|which|whom|as)(?: are| were)?(?: both| all)?(?: films| movies| titles)?(?: that)? "
-                           rf"(?:you|the user|they|the viewer) {_LIKED}\b"
-                           r"|\b(?:which|that) (?:are|were) (?:both |all )?(?:mentioned in|among|in) (?:the user's|your|their) "
-                           r"(?:liked|favorite|favourite) (?:movies|films|titles)", re.I)
+LIKED_BY_USER = re.compile(
+    rf"\b(?:that|which|whom|as)(?: are| were)?(?: both| all)?(?: films| movies| titles)?(?: that)? "
+    rf"(?:you|the user|they|the viewer) {_LIKED}\b"
+    r"|\b(?:which|that) (?:are|were) (?:both |all )?(?:mentioned in|among|in) (?:the user's|your|their) "
+    r"(?:liked|favorite|favourite) (?:movies|films|titles)",
+    re.I,
+)
 
 # "because it shares ... and is a film the user liked": said of the recommended item itself
-ITEM_CALLED_LIKED = re.compile(rf"\b(?:it|and) is (?:also )?(?:a|an|the|one) (?:[\w'-]+ ){{0,2}}(?:that |which )?(?:of )?"
-                               rf"(?:the user|they|you|the viewer) {_LIKED}\b", re.I)
+ITEM_CALLED_LIKED = re.compile(
+    rf"\b(?:it|and) is (?:also )?(?:a|an|the|one) (?:[\w'-]+ ){{0,2}}(?:that |which )?(?:of )?"
+    rf"(?:the user|they|you|the viewer) {_LIKED}\b",
+    re.I,
+)
+
 
 def _liked_claim(m: Mention, said: str, ev: Evidence) -> dict | None:
     p = prompt_title(m.name, ev)
-    if p is None: return None
-    if p == ev.item: return claim("user", said, CONTRADICTED, "the recommended item is not one the user has seen", title=p)
-    if p in ev.history: return claim("history", said, SUPPORTED, "in the history", title=p)
-    if p in ev.links: return claim("history", said, SUPPORTED, "a fact links it to the item: a title the user liked", title=p)
+    if p is None:
+        return None
+    if p == ev.item:
+        return claim("user", said, CONTRADICTED, "the recommended item is not one the user has seen", title=p)
+    if p in ev.history:
+        return claim("history", said, SUPPORTED, "in the history", title=p)
+    if p in ev.links:
+        return claim("history", said, SUPPORTED, "a fact links it to the item: a title the user liked", title=p)
     return claim("user", said, UNSUPPORTED, f"{p} is not among the titles the user liked", title=p)
+
 
 def user_claims(r: Reading) -> list[dict]:
     "What the text says the user liked, checked against the history."
@@ -506,25 +810,42 @@ def user_claims(r: Reading) -> list[dict]:
     for x in USER_LIKED.finditer(r.text):
         k = r.word_at(x.end())
         named = [m for m in titles if k <= m.i <= k + 3][:1]
-        if named: out.append(_liked_claim(named[0], f"{x[0]} {named[0].text}", r.ev))
-        elif re.match(r"\s+(this|the) (movie|film|item|product)\b|\s+it\b", r.text[x.end():]):
-            out.append(claim("user", f"{x[0]} the recommended item", CONTRADICTED, "the recommended item is not one the user has seen"))
+        if named:
+            out.append(_liked_claim(named[0], f"{x[0]} {named[0].text}", r.ev))
+        elif re.match(r"\s+(this|the) (movie|film|item|product)\b|\s+it\b", r.text[x.end() :]):
+            out.append(
+                claim(
+                    "user",
+                    f"{x[0]} the recommended item",
+                    CONTRADICTED,
+                    "the recommended item is not one the user has seen",
+                )
+            )
     for x in ITEM_CALLED_LIKED.finditer(r.text):
         out.append(claim("user", x[0], CONTRADICTED, "the recommended item is not one the user has seen"))
     for x in LIKED_BY_USER.finditer(r.text):
         k = r.word_at(x.start())
         s = r.sents[k] if k < len(r.sents) else -1
         before = [m for m in titles if m.j <= k and m.sentence == s and k - m.j <= 12]
-        lead = r.text[:x.start()].rstrip().lower()
+        lead = r.text[: x.start()].rstrip().lower()
         last_list = next((g for g in reversed(groups) if before and g[-1] is before[-1]), before[-1:])
-        named = before[-2:] if lead.endswith(("both of", "both")) else before if lead.endswith(("all of", "all")) else last_list
+        named = (
+            before[-2:]
+            if lead.endswith(("both of", "both"))
+            else before
+            if lead.endswith(("all of", "all"))
+            else last_list
+        )
         out += [_liked_claim(m, f"{m.text} {x[0]}", r.ev) for m in named]
     return [c for c in out if c]
 
 # %% ../nbs/02b_claims.ipynb #9ef91c53
-GENRE_LINKING = set("""a an the and or with in of for as such including like similar same share shares shared sharing common genre
-genres film films movie movies title titles elements aspects also both many several other particularly especially notably
-namely mostly mainly blend mix""".split())
+GENRE_LINKING = set(
+    """a an the and or with in of for as such including like similar same share shares shared sharing common genre
+genres film films movie movies title titles elements aspects also both many several other particularly
+especially notably namely mostly mainly blend mix""".split()
+)
+
 
 def _genres_beside(r: Reading, start: int, end: int) -> list[str]:
     "The genres listed right before word `start` or right after word `end`, with only linking words between."
@@ -533,31 +854,69 @@ def _genres_beside(r: Reading, start: int, end: int) -> list[str]:
     for ks in (range(start - 1, -1, -1), range(end, len(r.words))):
         for k in ks:
             m = at.get(k)
-            linking = m.kind == "similar" or (m.kind, m.name) == ("relation", "genre") if m else r.words[k].low in GENRE_LINKING
-            if m is not None and m.kind == "genre": found.append(m.name)
-            elif not linking or r.sents[k] != r.sents[min(start, len(r.sents) - 1)]: break
+            linking = (
+                m.kind == "similar" or (m.kind, m.name) == ("relation", "genre")
+                if m
+                else r.words[k].low in GENRE_LINKING
+            )
+            if m is not None and m.kind == "genre":
+                found.append(m.name)
+            elif not linking or r.sents[k] != r.sents[min(start, len(r.sents) - 1)]:
+                break
     return list(dict.fromkeys(found))
 
-APPOSITION = {"which", "is", "are", "was", "were", "a", "an", "and", "or", "film", "films", "movie", "movies", "also", "both", "all"}
+
+APPOSITION = {
+    "which",
+    "is",
+    "are",
+    "was",
+    "were",
+    "a",
+    "an",
+    "and",
+    "or",
+    "film",
+    "films",
+    "movie",
+    "movies",
+    "also",
+    "both",
+    "all",
+}
+
 
 def title_genre_claims(r: Reading) -> list[dict]:
-    "Genres said of liked titles in apposition ('Taxi Driver, a comedy film'; 'A and B are both comedies'): each needs a fact giving it for that title."
+    "Genres said of liked titles in apposition ('Taxi Driver, a comedy'; 'A and B are comedies'): each needs a fact."
     at, out = {k: m for m in r.mentions for k in range(m.i, m.j)}, []
     for g in title_groups(r):
-        last, after = g[-1], r.text[r.words[g[-1].j - 1].end:].lstrip()
-        if not (after.startswith(",") or re.match(r"(?:are|is|were|was)\b", after)): continue
-        if g[0].i and r.words[g[0].i - 1].low == "like": continue  # "Like Manhattan, a war drama": the item is the war drama
+        last, after = g[-1], r.text[r.words[g[-1].j - 1].end :].lstrip()
+        if not (after.startswith(",") or re.match(r"(?:are|is|were|was)\b", after)):
+            continue
+        if g[0].i and r.words[g[0].i - 1].low == "like":
+            continue  # "Like Manhattan, a war drama": the item is the war drama
         named, k = [], last.j
-        while k < len(r.words) and r.sents[k] == last.sentence and (at.get(k) and at[k].kind == "genre" or r.words[k].low in APPOSITION):
-            if at.get(k) and at[k].kind == "genre": named.append(at[k].name); k = at[k].j
-            else: k += 1
+        while (
+            k < len(r.words)
+            and r.sents[k] == last.sentence
+            and (at.get(k) and at[k].kind == "genre" or r.words[k].low in APPOSITION)
+        ):
+            if at.get(k) and at[k].kind == "genre":
+                named.append(at[k].name)
+                k = at[k].j
+            else:
+                k += 1
         for p in dict.fromkeys(p for m in g if (p := prompt_title(m.name, r.ev)) not in (None, r.ev.item)):
             links = r.ev.links.get(p, {})
             for name in dict.fromkeys(named):
                 said, about = f"{p} is {name}", {"title": p, "genre": name, "relation": "genre"}
-                out.append(claim("title_genre", said, SUPPORTED, links[f"genre:{name}"], **about) if f"genre:{name}" in links else
-                           claim("title_genre", said, UNSUPPORTED, f"no fact gives {name} for {p}", **about))
+                out.append(
+                    claim("title_genre", said, SUPPORTED, links[f"genre:{name}"], **about)
+                    if f"genre:{name}" in links
+                    else claim("title_genre", said, UNSUPPORTED, f"no fact gives {name} for {p}", **about)
+                )
     return out
+
 
 def liked_genre_claims(r: Reading) -> list[dict]:
     "Genres said of the liked titles as a group: each must be a genre a fact shares with a liked title."
@@ -566,85 +925,119 @@ def liked_genre_claims(r: Reading) -> list[dict]:
     for x in LIKED_TITLES.finditer(r.text):
         for g in _genres_beside(r, r.word_at(x.start()), r.word_at(x.end())):
             said, about = f"{g} shared with the titles the user liked", {"genre": g, "relation": "genre"}
-            out.append(claim("liked_genre", said, SUPPORTED, shared[g], **about) if g in shared else
-                       claim("liked_genre", said, UNSUPPORTED, f"no fact ties {g} to a liked title", **about))
+            out.append(
+                claim("liked_genre", said, SUPPORTED, shared[g], **about)
+                if g in shared
+                else claim("liked_genre", said, UNSUPPORTED, f"no fact ties {g} to a liked title", **about)
+            )
     return out
 
-
 # %% ../nbs/02b_claims.ipynb #0f5fa33b
-ORDINARY_CAPITALS = set("""i you the this it if user users a an and they both its their since because as with given based
-like fans for in on he she we explanation recommended movie film facts fact liked title genres genre year answer note
-additionally also furthermore moreover overall however these those that there here his her all each mr mrs dr st""".split())
-FUNCTION_WORDS = set("""a about above after again against all also am an and any are aren as at be because been before being
-below between both but by can could did do does doing don down during each either else even ever every few for from further
-had has have having he her here hers herself him himself his how however i if in into is isn it its itself just let me more
-most much must my myself neither no nor not now of off on once one only or other others our ours ourselves out over own
-perhaps quite rather really s same shall she should so some such t than that the their theirs them themselves then there
-these they this those though through thus to too under until up upon us very was we were what when where whether which
-while who whom whose why will with within without would yet you your yours yourself ve ll re d m""".split())
-RECOMMENDING_WORDS = set("""user users viewer viewers audience recommend recommended recommending recommendation
-recommendations suggest suggested suggestion enjoy enjoys enjoyed enjoying enjoyment like likes liked liking love loves loved
-appreciate appreciated appreciates prefer preferred preference preferences favorite favorites favourite favourites taste
-tastes interest interests interested fan fans watch watched watching seen see viewing view rated rating ratings highly
-movie movies film films picture pictures title titles item items choice pick option similar similarly similarity
-similarities share shares shared sharing common alike reminiscent resemble resembles comparable related link linked links
-connection connections connected align aligns aligned aligning match matches matching fit fits suit suits suitable appeal
-appeals appealing since given based why reason reasons therefore hence additionally furthermore moreover including include
-includes included example especially particularly might may likely probably possibly good great nice excellent wonderful
-fantastic amazing entertaining engaging enjoyable fun delightful worth worthwhile solid perfect ideal better another
-previous previously already past earlier list mentioned listed named combine combines combined combining combination blend
-blends blending mix mixes mixing element elements aspect aspects feature features featuring style styles theme themes
-themed type types kind kinds sort category categories mood tone feel feels experience make makes made find think know
-offer offers provide provides bring brings contain contains containing incorporate incorporates incorporating has have
-show shows also other well along move moving sequence sequences scene scenes due several part facts provided mentioned
-particularly especially notably""".split())
+ORDINARY_CAPITALS = set(
+    """i you the this it if user users a an and they both its their since because as with given based like fans for in
+on he she we explanation recommended movie film facts fact liked title genres genre year answer note
+additionally also furthermore moreover overall however these those that there here his her all each mr mrs dr
+st""".split()
+)
+FUNCTION_WORDS = set(
+    """a about above after again against all also am an and any are aren as at be because been before being below
+between both but by can could did do does doing don down during each either else even ever every few for from
+further had has have having he her here hers herself him himself his how however i if in into is isn it its
+itself just let me more most much must my myself neither no nor not now of off on once one only or other others
+our ours ourselves out over own perhaps quite rather really s same shall she should so some such t than that the
+their theirs them themselves then there these they this those though through thus to too under until up upon us
+very was we were what when where whether which while who whom whose why will with within without would yet you
+your yours yourself ve ll re d m""".split()
+)
+RECOMMENDING_WORDS = set(
+    """user users viewer viewers audience recommend recommended recommending recommendation recommendations suggest
+suggested suggestion enjoy enjoys enjoyed enjoying enjoyment like likes liked liking love loves loved appreciate
+appreciated appreciates prefer preferred preference preferences favorite favorites favourite favourites taste
+tastes interest interests interested fan fans watch watched watching seen see viewing view rated rating ratings
+highly movie movies film films picture pictures title titles item items choice pick option similar similarly
+similarity similarities share shares shared sharing common alike reminiscent resemble resembles comparable
+related link linked links connection connections connected align aligns aligned aligning match matches matching
+fit fits suit suits suitable appeal appeals appealing since given based why reason reasons therefore hence
+additionally furthermore moreover including include includes included example especially particularly might may
+likely probably possibly good great nice excellent wonderful fantastic amazing entertaining engaging enjoyable
+fun delightful worth worthwhile solid perfect ideal better another previous previously already past earlier list
+mentioned listed named combine combines combined combining combination blend blends blending mix mixes mixing
+element elements aspect aspects feature features featuring style styles theme themes themed type types kind
+kinds sort category categories mood tone feel feels experience make makes made find think know offer offers
+provide provides bring brings contain contains containing incorporate incorporates incorporating has have show
+shows also other well along move moving sequence sequences scene scenes due several part facts provided
+mentioned particularly especially notably""".split()
+)
 
 # words of recommending a product (a product text may use them as freely as the words above)
-PAGE_WORDS = set("""product products purchase purchases purchased buy buys bought buying own owned customer customers shopper
-shoppers buyer buyers reviewer reviewers review reviews reviewed star stars average price prices priced cost costs available""".split())
+PAGE_WORDS = set(
+    """product products purchase purchases purchased buy buys bought buying own owned customer customers shopper
+shoppers buyer buyers reviewer reviewers review reviews reviewed star stars average price prices priced cost
+costs available""".split()
+)
+
 
 def _given(r: Reading, w: str) -> bool:
-    "Whether word `w` is in the prompt; in a product text its singular or plural counts too ('canister' for 'Canisters')."
+    "Whether word `w` is in the prompt; in a product text its singular or plural counts ('canister' for 'Canisters')."
     given = r.ev.given_words
-    return w in given or (r.products and (w + "s" in given or w + "es" in given or (w.endswith("s") and w[:-1] in given)))
+    return w in given or (
+        r.products and (w + "s" in given or w + "es" in given or (w.endswith("s") and w[:-1] in given))
+    )
+
 
 def name_claims(r: Reading) -> list[dict]:
     "Capitalised runs that are no recognised phrase: names of people or places, invented or garbled titles."
     out, k, cov, ws = [], 0, r.covered, r.words
     cap = lambda k: k not in cov and ws[k].orig[0].isupper() and ws[k].low not in ORDINARY_CAPITALS
-    joins = lambda j: ws[j].low in ("of", "the", "and", "a", "in", "on", "to") and j + 1 < len(ws) and cap(j + 1)  # "Lord of the Rings"
+    joins = lambda j: (
+        ws[j].low in ("of", "the", "and", "a", "in", "on", "to") and j + 1 < len(ws) and cap(j + 1)
+    )  # "Lord of the Rings"
     while k < len(ws):
-        if not cap(k): k += 1; continue
+        if not cap(k):
+            k += 1
+            continue
         j = k + 1
         while j < len(ws) and r.sents[j] == r.sents[k] and (cap(j) or joins(j)):
             j += 1
         cut_off = j == len(ws) and not re.search(r"[.!?\"”)]\s*$", r.text) and _starts_title(ws[k:j], r.ev)
         given = r.products and all(_given(r, w.low) for w in ws[k:j])  # "the Hario V60 dripper": a title cut short
         if not cut_off and not given and (j - k > 1 or (k > 0 and r.sents[k - 1] == r.sents[k])):
-            span = r.text[ws[k].start:ws[j - 1].end]
+            span = r.text[ws[k].start : ws[j - 1].end]
             near = near_miss(span, r.ev, 0.75)
-            out.append(claim("name", span, CONTRADICTED, f"a garbled title of {near}") if near else
-                       claim("name", span, UNSUPPORTED, "a name or title the prompt does not give"))
+            out.append(
+                claim("name", span, CONTRADICTED, f"a garbled title of {near}")
+                if near
+                else claim("name", span, UNSUPPORTED, "a name or title the prompt does not give")
+            )
         k = j
     return out
 
+# %% ../nbs/02b_claims.ipynb #7478041d
 def _starts_title(run: list[Word], ev: Evidence) -> bool:
     "Whether a run of words is the beginning of a prompt title, its last word possibly cut ('The Big Le')."
     low = [w.low for w in run]
     for t in ev.titles():
         for tw in (list(words(t)), list(words(t))[1:]):  # with or without its leading article
-            if len(tw) >= len(low) and tw[:len(low) - 1] == low[:-1] and tw[len(low) - 1].startswith(low[-1]): return True
+            if len(tw) >= len(low) and tw[: len(low) - 1] == low[:-1] and tw[len(low) - 1].startswith(low[-1]):
+                return True
     return False
+
 
 def content_claims(r: Reading) -> list[dict]:
     "Per sentence, the words that are neither recognised, nor in the prompt, nor words of recommending."
     by_sentence = {}
     for k, w in enumerate(r.words):
-        if k in r.covered or w.low in FUNCTION_WORDS or w.low in RECOMMENDING_WORDS or _given(r, w.low): continue
-        if w.low.isdigit() or len(w.low) < 3 or (w.orig[0].isupper() and k > 0 and r.sents[k - 1] == r.sents[k]): continue
-        if r.products and w.low in PAGE_WORDS: continue
+        if k in r.covered or w.low in FUNCTION_WORDS or w.low in RECOMMENDING_WORDS or _given(r, w.low):
+            continue
+        if w.low.isdigit() or len(w.low) < 3 or (w.orig[0].isupper() and k > 0 and r.sents[k - 1] == r.sents[k]):
+            continue
+        if r.products and w.low in PAGE_WORDS:
+            continue
         by_sentence.setdefault(r.sents[k], []).append(w.low)
-    return [claim("content", " ".join(ws), UNSUPPORTED, f"not in the facts: {', '.join(dict.fromkeys(ws))}") for ws in by_sentence.values()]
+    return [
+        claim("content", " ".join(ws), UNSUPPORTED, f"not in the facts: {', '.join(dict.fromkeys(ws))}")
+        for ws in by_sentence.values()
+    ]
 
 # %% ../nbs/02b_claims.ipynb #5d4abe89
 def check(text: str, facts: list[dict], history: list[dict], vocab: Vocabulary) -> list[dict]:
@@ -653,21 +1046,41 @@ def check(text: str, facts: list[dict], history: list[dict], vocab: Vocabulary) 
     titles, used = title_claims(r)
     users = user_claims(r)
     said_liked = {c.get("title") for c in users}
-    titles = [c for c in titles if not (c["kind"] == "history" and c.get("title") in said_liked)]  # one claim per liked title
-    return (titles + loose_relation_claims(r, used) + attribute_claims(r) + page_claims(r) + users + liked_genre_claims(r)
-            + title_genre_claims(r) + name_claims(r) + content_claims(r))
+    titles = [
+        c for c in titles if not (c["kind"] == "history" and c.get("title") in said_liked)
+    ]  # one claim per liked title
+    return (
+        titles
+        + loose_relation_claims(r, used)
+        + attribute_claims(r)
+        + page_claims(r)
+        + users
+        + liked_genre_claims(r)
+        + title_genre_claims(r)
+        + name_claims(r)
+        + content_claims(r)
+    )
+
 
 def judge(text: str, facts: list[dict], history: list[dict], vocab: Vocabulary | None = None) -> dict:
-    "The verdict on one explanation: faithful or not, its claims, claim precision and whether it cites the user's history."
+    "The verdict on one explanation: faithful or not, its claims, claim precision, whether it cites the user's history."
     if vocab is None:  # no catalogue: the prompt's own titles, genres, features, brands and materials
         ev = evidence(facts, history)
-        vocab = Vocabulary(ev.titles(), sorted(ev.genres), sorted(ev.features), sorted(ev.brands), sorted(ev.materials), ev.product)
+        vocab = Vocabulary(
+            ev.titles(), sorted(ev.genres), sorted(ev.features), sorted(ev.brands), sorted(ev.materials), ev.product
+        )
     cs = check(text, facts, history, vocab)
     n_sup = sum(c["status"] == SUPPORTED for c in cs)
     liked = {str(h.get("title", "")) for h in history}
-    return {"faithful": n_sup == len(cs), "claims": cs, "n_claims": len(cs), "n_supported": n_sup,
-            "claim_precision": n_sup / len(cs) if cs else float("nan"),
-            "cites_history": any(c["status"] == SUPPORTED and any(t and t in c["claim"] for t in liked) for c in cs)}
+    return {
+        "faithful": n_sup == len(cs),
+        "claims": cs,
+        "n_claims": len(cs),
+        "n_supported": n_sup,
+        "claim_precision": n_sup / len(cs) if cs else float("nan"),
+        "cites_history": any(c["status"] == SUPPORTED and any(t and t in c["claim"] for t in liked) for c in cs),
+    }
+
 
 def mentioned_features(text: str, vocab: Vocabulary) -> set:
     "The genres and review features a text names (PETER's F_i)."
@@ -677,22 +1090,34 @@ def mentioned_features(text: str, vocab: Vocabulary) -> set:
 def template_text(facts: list[dict]) -> str:
     "The template baseline: the pair's facts slotted into a fixed sentence."
     by = collections.defaultdict(list)
-    for f in facts: by[str(f.get("kind", ""))].append(f)
+    for f in facts:
+        by[str(f.get("kind", ""))].append(f)
     val = lambda f: f.get("value") if f.get("value") not in (None, "", []) else f.get("text")
     title = re.sub(r"\s*\(\d{4}\)\s*$", "", str(val(by["title"][0]))) if by["title"] else "this item"
     s = f"We recommend {title}"
-    if by["year"]: s += f" ({val(by['year'][0])})"
+    if by["year"]:
+        s += f" ({val(by['year'][0])})"
     gs = [g for f in by["genre"] for g in (val(f) if isinstance(val(f), list) else [val(f)])][:2]
     if by["brand"]:  # a product page: its category and brand
-        s += (f", in {str(by['genre'][0]['text']).removeprefix('category: ')}" if by["genre"] else "") + f", by {val(by['brand'][0])}"
-    elif gs: s += f", {'an' if str(gs[0])[:1].lower() in 'aeiou' else 'a'} {' and '.join(str(g).lower() for g in gs)} film"
-    kg = [f for k, v in by.items() if k.startswith("shared_") and k != "shared_genre" for f in v] + by["sequel"] + by["prequel"]
-    if kg: s += f"; it {str(kg[0].get('text', '')).strip().rstrip('.')}"
+        s += (
+            f", in {str(by['genre'][0]['text']).removeprefix('category: ')}" if by["genre"] else ""
+        ) + f", by {val(by['brand'][0])}"
+    elif gs:
+        s += f", {'an' if str(gs[0])[:1].lower() in 'aeiou' else 'a'} {' and '.join(str(g).lower() for g in gs)} film"
+    kg = (
+        [f for k, v in by.items() if k.startswith("shared_") and k != "shared_genre" for f in v]
+        + by["sequel"]
+        + by["prequel"]
+    )
+    if kg:
+        s += f"; it {str(kg[0].get('text', '')).strip().rstrip('.')}"
     elif by["shared_genre"]:
-        f = by["shared_genre"][0]; via = f.get("via") or []
+        f = by["shared_genre"][0]
+        via = f.get("via") or []
         via = via if isinstance(via, list) else [via]
         s += f"; like {' and '.join(map(str, via))}, it is {str(f.get('value', '')).lower()}" if via else ""
-    if by["feature"]: s += f"; its {', '.join(str(val(f)) for f in by['feature'][:2])}"
+    if by["feature"]:
+        s += f"; its {', '.join(str(val(f)) for f in by['feature'][:2])}"
     return s + "."
 
 # %% ../nbs/02b_claims.ipynb #147582e7
@@ -700,33 +1125,52 @@ def _listed(values) -> list:
     "A list of `values`: a list, a numpy array (as parquet gives), or nothing."
     return [] if values is None else list(values)
 
+
 def _page_value(info: dict, rel: str) -> str | None:
     "An item's brand or material, lowercase, as its product page gives it."
     from prism_nb.data import material_of
+
     v = info.get("brand") if rel == "brand" else material_of(info)
     return " ".join(str(v).lower().split()) if v else None
+
 
 def _title_items(rd) -> dict:
     "Catalogue title -> item id of a dataset."
     return dict(zip(rd.items["title"].astype(str), rd.items["item"].astype(str)))
 
+# %% ../nbs/02b_claims.ipynb #a63a8f3f
 def claim_truth(c: dict, rd, user: str, item: str, by_title: dict) -> bool | None:
     "Whether an unbacked claim is true of the whole dataset (None when the data cannot tell)."
     info = rd.item_info.get(str(item), {})
     if c["kind"] == "liked_genre":
         liked = rd.train_by_user.get(str(user), pd.DataFrame(columns=["item"])).item
-        return c["genre"] in _listed(info.get("genres")) and any(c["genre"] in _listed(rd.item_info.get(i, {}).get("genres")) for i in liked)
-    if "genre" in c: return c["genre"] in _listed(info.get("genres"))
-    if "year" in c: return not pd.isna(info.get("year")) and str(int(info["year"])) == c["year"]
+        return c["genre"] in _listed(info.get("genres")) and any(
+            c["genre"] in _listed(rd.item_info.get(i, {}).get("genres")) for i in liked
+        )
+    if "genre" in c:
+        return c["genre"] in _listed(info.get("genres"))
+    if "year" in c:
+        return not pd.isna(info.get("year")) and str(int(info["year"])) == c["year"]
     other = by_title.get(c.get("title"))
-    if other is None: return None
-    if c["kind"] == "user": return other in set(rd.train_by_user.get(str(user), pd.DataFrame(columns=["item"])).item)
-    if c["kind"] == "title": return True  # a real catalogue title, only not given
+    if other is None:
+        return None
+    if c["kind"] == "user":
+        return other in set(rd.train_by_user.get(str(user), pd.DataFrame(columns=["item"])).item)
+    if c["kind"] == "title":
+        return True  # a real catalogue title, only not given
     rel, mine, theirs = c.get("relation"), rd.item_kg.get(str(item), set()), rd.item_kg.get(other, set())
-    if rel in ("brand", "material"): return _page_value(info, rel) is not None and _page_value(info, rel) == _page_value(rd.item_info.get(other, {}), rel)
-    if rel in ("genre", "any") and set(_listed(info.get("genres"))) & set(_listed(rd.item_info.get(other, {}).get("genres"))): return True
-    if rel == "genre": return False
+    if rel in ("brand", "material"):
+        return _page_value(info, rel) is not None and _page_value(info, rel) == _page_value(
+            rd.item_info.get(other, {}), rel
+        )
+    if rel in ("genre", "any") and set(_listed(info.get("genres"))) & set(
+        _listed(rd.item_info.get(other, {}).get("genres"))
+    ):
+        return True
+    if rel == "genre":
+        return False
     return bool({e for r, e in mine if rel in (r, "any")} & {e for r, e in theirs if rel in (r, "any")})
+
 
 def annotate_truth(claims: list[dict], rd, user: str, item: str) -> list[dict]:
     "The claims with `truth` set on each unbacked one that the dataset can settle."
@@ -741,17 +1185,31 @@ def annotate_truth(claims: list[dict], rd, user: str, item: str) -> list[dict]:
 def read_judge_input(path) -> list[dict]:
     "The lines of a file to judge, each checked for `text`, `facts` and `history`; a bad line is an error naming it."
     path = Path(path)
-    if not path.is_file(): raise PrismError(f"{path} not found: pass a JSON-lines file such as oracle/explanations.jsonl")
+    if not path.is_file():
+        raise PrismError(f"{path} not found: pass a JSON-lines file such as oracle/explanations.jsonl")
     rows = []
     for n, line in enumerate(path.read_text().splitlines(), 1):
-        if not line.strip(): continue
-        try: r = json.loads(line)
-        except json.JSONDecodeError as e: raise PrismError(f"{path} line {n} is not valid JSON ({e.msg}): fix or delete the line") from None
-        if not isinstance(r, dict) or not isinstance(r.get("text"), str) or not isinstance(r.get("facts"), list) or not isinstance(r.get("history"), list):
-            raise PrismError(f"{path} line {n} needs a string `text` and lists `facts` and `history` (the Oracle's explanations.jsonl shape)")
+        if not line.strip():
+            continue
+        try:
+            r = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise PrismError(f"{path} line {n} is not valid JSON ({e.msg}): fix or delete the line") from None
+        if (
+            not isinstance(r, dict)
+            or not isinstance(r.get("text"), str)
+            or not isinstance(r.get("facts"), list)
+            or not isinstance(r.get("history"), list)
+        ):
+            raise PrismError(
+                f"{path} line {n} needs a string `text` and lists `facts` and `history` "
+                "(the Oracle's explanations.jsonl shape)"
+            )
         rows.append(r)
-    if not rows: raise PrismError(f"{path} has no lines to judge")
+    if not rows:
+        raise PrismError(f"{path} has no lines to judge")
     return rows
+
 
 def judge_file(src, dst, run_dir=None, progress: bool = True) -> dict:
     "Judge every line of `src` and write it to `dst` with `faithful` and `claims`; returns counts."
@@ -759,44 +1217,71 @@ def judge_file(src, dst, run_dir=None, progress: bool = True) -> dict:
     rd = None
     if run_dir:
         from prism_nb.data import load_run_data
+
         rd = load_run_data(run_dir)
     vocab = Vocabulary.from_items(rd.items) if rd is not None else None
     out = []
     for r in progress_bar(rows, desc="judging", unit="text", disable=not progress):
         v = judge(r["text"], r["facts"], r["history"], vocab)
-        cs = annotate_truth(v["claims"], rd, r["user"], r["item"]) if rd is not None and "user" in r and "item" in r else v["claims"]
+        cs = (
+            annotate_truth(v["claims"], rd, r["user"], r["item"])
+            if rd is not None and "user" in r and "item" in r
+            else v["claims"]
+        )
         out.append({**r, "faithful": v["faithful"], "claims": cs})
-    with atomic_write(dst) as f: f.writelines(json.dumps(r, default=str) + "\n" for r in out)
+    with atomic_write(dst) as f:
+        f.writelines(json.dumps(r, default=str) + "\n" for r in out)
     return {"n": len(out), "unfaithful": sum(not r["faithful"] for r in out)}
 
 # %% ../nbs/02b_claims.ipynb #77269ae0
 def rate(k: int, n: int) -> dict:
     "A proportion k/n with its Wilson 95% interval."
     from scipy.stats import binomtest
-    if not n: return {"value": None, "ci": [None, None], "k": k, "n": n}
+
+    if not n:
+        return {"value": None, "ci": [None, None], "k": k, "n": n}
     lo, hi = binomtest(k, n).proportion_ci(0.95, method="wilson")
     return {"value": k / n, "ci": [float(lo), float(hi)], "k": k, "n": n}
+
 
 def agreement(labels: list[dict], vocab: Vocabulary) -> dict:
     "The judge against labels made by reading: counts, and precision and recall for 'unfaithful' with 95% intervals."
     said = [not judge(r["text"], r["facts"], r["history"], vocab)["faithful"] for r in labels]
     truth = [not r["faithful"] for r in labels]
-    tp = sum(p and t for p, t in zip(said, truth)); fp = sum(p and not t for p, t in zip(said, truth))
+    tp = sum(p and t for p, t in zip(said, truth))
+    fp = sum(p and not t for p, t in zip(said, truth))
     fn = sum(t and not p for p, t in zip(said, truth))
-    return {"n": len(labels), "tp": tp, "fp": fp, "fn": fn, "tn": len(labels) - tp - fp - fn,
-            "precision": rate(tp, tp + fp), "recall": rate(tp, tp + fn),
-            "labelled_unfaithful": rate(sum(truth), len(truth)), "judged_unfaithful": rate(sum(said), len(said))}
+    return {
+        "n": len(labels),
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "tn": len(labels) - tp - fp - fn,
+        "precision": rate(tp, tp + fp),
+        "recall": rate(tp, tp + fn),
+        "labelled_unfaithful": rate(sum(truth), len(truth)),
+        "judged_unfaithful": rate(sum(said), len(said)),
+    }
+
 
 def cohen_kappa(a, b, weights: str | None = None, categories=None) -> float:
     "Cohen's kappa of two readers' labels (any categories); `weights='quadratic'` for ordinal scales."
     a, b = list(a), list(b)
-    if len(a) != len(b) or not a: raise PrismError("Cohen's kappa needs two equally long, non-empty rating lists")
-    cats = sorted(set(a) | set(b) | set(categories or [])); ix = {c: i for i, c in enumerate(cats)}; k = len(cats)
+    if len(a) != len(b) or not a:
+        raise PrismError("Cohen's kappa needs two equally long, non-empty rating lists")
+    cats = sorted(set(a) | set(b) | set(categories or []))
+    ix = {c: i for i, c in enumerate(cats)}
+    k = len(cats)
     observed = np.zeros((k, k))
-    for x, y in zip(a, b): observed[ix[x], ix[y]] += 1
-    observed /= observed.sum(); expected = np.outer(observed.sum(1), observed.sum(0))
-    if weights == "quadratic": Wt = (np.subtract.outer(np.arange(k), np.arange(k)) ** 2) / max((k - 1) ** 2, 1)
-    elif weights is None: Wt = 1 - np.eye(k)
-    else: raise PrismError(f"kappa weights must be None or 'quadratic', got {weights!r}")
+    for x, y in zip(a, b):
+        observed[ix[x], ix[y]] += 1
+    observed /= observed.sum()
+    expected = np.outer(observed.sum(1), observed.sum(0))
+    if weights == "quadratic":
+        Wt = (np.subtract.outer(np.arange(k), np.arange(k)) ** 2) / max((k - 1) ** 2, 1)
+    elif weights is None:
+        Wt = 1 - np.eye(k)
+    else:
+        raise PrismError(f"kappa weights must be None or 'quadratic', got {weights!r}")
     de = (Wt * expected).sum()
     return 1.0 if de == 0 else float(1 - (Wt * observed).sum() / de)

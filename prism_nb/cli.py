@@ -5,14 +5,61 @@ folder holds; `prism-nb explain` asks a trained student for one explanation."""
 
 # %% ../nbs/09_cli.ipynb #5a22ffb0
 from __future__ import annotations
-import argparse, ast, contextlib, datetime, errno, functools, importlib, importlib.util, json, os, re, shlex, shutil, sys, tempfile, threading, time
+
+import argparse
+import ast
+import contextlib
+import datetime
+import errno
+import functools
+import importlib
+import importlib.util
+import json
+import os
+import re
+import shlex
+import shutil
+import sys
+import tempfile
+import threading
+import time
 from pathlib import Path
+
 import nbformat
 from jupyter_client.manager import KernelManager
-from .core import (SCHEMA, PIPELINE, PrismError, STAGES, atomic_write, pick_device, user_path, is_done, load_settings, project_root, run_lock,
-                           load_run_settings, set_aside_work, stage_transaction, write_json, profiles, Settings, file_sha256, lock_holder,
-                           made_with, parse_value, read_json, settings_diff, stage_hash, drop_snapshot, finish_rollbacks, check_writer,
-                           ROLLBACK_PLAN, PROGRESS_FILE)
+
+from prism_nb.core import (
+    DEFAULT_PROFILE,
+    PIPELINE,
+    PROGRESS_FILE,
+    ROLLBACK_PLAN,
+    SCHEMA,
+    STAGES,
+    PrismError,
+    Settings,
+    atomic_write,
+    check_writer,
+    drop_snapshot,
+    file_sha256,
+    finish_rollbacks,
+    is_done,
+    load_run_settings,
+    load_settings,
+    lock_holder,
+    made_with,
+    parse_value,
+    pick_device,
+    profiles,
+    project_root,
+    read_json,
+    run_lock,
+    set_aside_work,
+    settings_diff,
+    stage_hash,
+    stage_transaction,
+    user_path,
+    write_json,
+)
 from .models import CT2_QUANTIZATIONS, ORT_PRECISIONS, check_quantization
 
 # %% auto #0
@@ -27,36 +74,47 @@ __all__ = ['BARS', 'STAGE_MODELS', 'COMMANDS', 'BAD_PATH_ERRNOS', 'stage_noteboo
 # %% ../nbs/09_cli.ipynb #628fdcc5
 def stage_notebooks(nbs=None) -> dict[str, Path]:
     "Stage name -> its notebook in `nbs/` (as `PIPELINE` names it), in pipeline order, for the notebooks that exist."
-    nbs = Path(nbs or project_root()/"nbs")
-    return {s.name: nbs/s.notebook for s in PIPELINE.values() if (nbs/s.notebook).is_file()}
+    nbs = Path(nbs or project_root() / "nbs")
+    return {s.name: nbs / s.notebook for s in PIPELINE.values() if (nbs / s.notebook).is_file()}
+
 
 def ensure_upstream(S: Settings, run_dir: str | Path, stage: str):
-    "Run, in-process, every stage before `stage` whose outputs are missing or stale (a stage notebook run on its own), unless another process writes there."
+    "Run in-process each stage before `stage` whose outputs are missing or stale, unless another process writes there."
     check_writer(run_dir)  # a stage notebook run by hand while `prism-nb run` writes the same folder
-    for s in STAGES[:STAGES.index(stage)]:
-        if not is_done(S, run_dir, s): getattr(importlib.import_module(f"prism_nb.{s}"), f"run_{s}")(S, run_dir)
+    for s in STAGES[: STAGES.index(stage)]:
+        if not is_done(S, run_dir, s):
+            getattr(importlib.import_module(f"prism_nb.{s}"), f"run_{s}")(S, run_dir)
+
 
 def pick_stages(asked: str | None, available: dict) -> list[str]:
     "The stages named in a comma list (all available ones when empty), checked and in pipeline order."
-    if asked is None: return list(available)
+    if asked is None:
+        return list(available)
     names = [s.strip() for s in asked.split(",") if s.strip()]
-    if not names: raise PrismError(f"--stages {asked!r} names no stage: choose from {', '.join(available)}")
+    if not names:
+        raise PrismError(f"--stages {asked!r} names no stage: choose from {', '.join(available)}")
     bad = [s for s in names if s not in available]
-    if bad: raise PrismError(f"unknown stage(s) {', '.join(bad)}: choose from {', '.join(available)}")
+    if bad:
+        raise PrismError(f"unknown stage(s) {', '.join(bad)}: choose from {', '.join(available)}")
     return [s for s in available if s in names]
 
 # %% ../nbs/09_cli.ipynb #15b261a4
 def is_definition(cell) -> bool:
     "Whether a cell above the parameters runs in a stage: prose, an `#| export` cell, or a cell of imports only."
-    if cell.cell_type != "code" or re.search(r"^#\|\s*export", cell.source, re.M): return True
-    try: return all(isinstance(s, (ast.Import, ast.ImportFrom)) for s in ast.parse(cell.source).body)
-    except SyntaxError: return False  # a magic: not a definition
+    if cell.cell_type != "code" or re.search(r"^#\|\s*export", cell.source, re.M):
+        return True
+    try:
+        return all(isinstance(s, (ast.Import, ast.ImportFrom)) for s in ast.parse(cell.source).body)
+    except SyntaxError:
+        return False  # a magic: not a definition
+
 
 def stage_source(nb: Path, dst: Path) -> Path:
-    "Write to `dst` what a stage run executes of notebook `nb`: the definitions above its `parameters` cell, then the rest."
+    "Write to `dst` what a stage run executes of `nb`: the definitions above its `parameters` cell, then the rest."
     book = nbformat.read(nb, as_version=4)
     at = next((i for i, c in enumerate(book.cells) if "parameters" in c.metadata.get("tags", [])), None)
-    if at is None: raise PrismError(f"{nb} has no cell tagged `parameters` (the one holding run_dir and profile): tag it")
+    if at is None:
+        raise PrismError(f"{nb} has no cell tagged `parameters` (the one holding run_dir and profile): tag it")
     book.cells = [c for c in book.cells[:at] if is_definition(c)] + book.cells[at:]
     nbformat.write(book, dst)
     return dst
@@ -65,419 +123,807 @@ def stage_source(nb: Path, dst: Path) -> Path:
 def kernel_name() -> str:
     "The `prism-nb` Jupyter kernel that the set-up installs, else the current Python's `python3`."
     from jupyter_client.kernelspec import KernelSpecManager
+
     return "prism-nb" if "prism-nb" in KernelSpecManager().find_kernel_specs() else "python3"
+
 
 def die_with_parent(parent: int):
     "Run in a new process before it starts: Linux sends it SIGKILL when its parent dies."
-    import ctypes, signal
+    import ctypes
+    import signal
+
     ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
-    if os.getppid() != parent: os._exit(1)  # the parent died before the request was made
+    if os.getppid() != parent:
+        os._exit(1)  # the parent died before the request was made
+
 
 class TiedKernelManager(KernelManager):
-    "A kernel manager whose kernels die with this process (Linux), so no stage outlives `prism-nb`; their progress bars write to `bars`."
+    "A kernel manager whose kernels die with this process (Linux), writing their progress bars to `bars`."
+
     bars = None  # the file of the kernel's progress bars (`core.progress_bar`), for `shown_progress`
+
     async def _async_launch_kernel(self, kernel_cmd, **kw):
-        if sys.platform.startswith("linux"): kw["preexec_fn"] = functools.partial(die_with_parent, os.getpid())
-        if self.bars: kw["env"] = {**kw.get("env", os.environ), PROGRESS_FILE: str(self.bars)}
+        if sys.platform.startswith("linux"):
+            kw["preexec_fn"] = functools.partial(die_with_parent, os.getpid())
+        if self.bars:
+            kw["env"] = {**kw.get("env", os.environ), PROGRESS_FILE: str(self.bars)}
         return await super()._async_launch_kernel(kernel_cmd, **kw)
 
-BARS = ".progress"  # in a run folder while a stage runs: the text of its progress bars, for the terminal and `prism-nb status`
+# %% ../nbs/09_cli.ipynb #c410cff6
+# in a run folder while a stage runs: the text of its progress bars, for the terminal and `prism-nb status`
+BARS = ".progress"
+
 
 def last_bar(path) -> str:
-    "The latest state of the progress bars written to `path` (tqdm redraws a bar after a carriage return); empty when none."
+    "The latest state of the progress bars written to `path` (tqdm redraws after a carriage return); empty if none."
     with contextlib.suppress(OSError), open(path, "rb") as f:
         f.seek(max(0, os.fstat(f.fileno()).st_size - 4096))
-        return next((s.strip() for s in reversed(re.split(r"[\r\n]", f.read().decode(errors="replace"))) if s.strip()), "")
+        return next(
+            (s.strip() for s in reversed(re.split(r"[\r\n]", f.read().decode(errors="replace"))) if s.strip()), ""
+        )
     return ""
+
 
 def fit_bar(bar: str, width: int) -> str:
     "A tqdm bar in `width` characters: without its drawn part when it is too wide, so the counts and times stay."
     return bar if len(bar) <= width else re.sub(r"\|[^|]*\|", "|", bar, count=1)[:width]
 
+
 @contextlib.contextmanager
-def shown_progress(path, tty: bool,
-                   every: float | None = None,  # seconds between looks: 0.5 on a terminal, else 30 (a line in a log when the bar moved)
-                   ):
-    "While the block runs, show on stderr the latest bar written to `path`: redrawn in place on a terminal (`tty`), else as a line now and then."
+def shown_progress(
+    path,
+    tty: bool,
+    every: float
+    | None = None,  # seconds between looks: 0.5 on a terminal, else 30 (a line in a log when the bar moved)
+):
+    "While the block runs, show on stderr the latest bar in `path`: in place on a terminal (`tty`), else now and then."
     stop, shown, every = threading.Event(), [""], every or (0.5 if tty else 30.0)
+
     def show():
         while not stop.wait(every):
             if (bar := last_bar(path)) and bar != shown[0]:
                 shown[0] = bar
-                sys.stderr.write(f"\r\033[K  {fit_bar(bar, shutil.get_terminal_size().columns - 3)}" if tty else f"  {bar}\n"); sys.stderr.flush()
-    thread = threading.Thread(target=show, daemon=True); thread.start()
-    try: yield
+                sys.stderr.write(
+                    f"\r\033[K  {fit_bar(bar, shutil.get_terminal_size().columns - 3)}" if tty else f"  {bar}\n"
+                )
+                sys.stderr.flush()
+
+    thread = threading.Thread(target=show, daemon=True)
+    thread.start()
+    try:
+        yield
     finally:
-        stop.set(); thread.join()
-        if tty and shown[0]: sys.stderr.write("\r\033[K"); sys.stderr.flush()
+        stop.set()
+        thread.join()
+        if tty and shown[0]:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
 
 # %% ../nbs/09_cli.ipynb #807fdb17
 class StageFailed(PrismError):
     "A stage stopped on an error that is not bad input (exit 1)."
 
+
 def _is_bad_input(ename: str) -> bool:
     return ename in {c.__name__ for c in [PrismError, *PrismError.__subclasses__()]} - {"StageFailed"}
 
+# %% ../nbs/09_cli.ipynb #776efd2a
 def record_failure(stage: str, staged: Path, run_dir: Path, ename: str, message: str) -> Path:
     "Move a failed stage's executed notebook into `errors/` and write `errors/<stage>.json` next to it."
-    failed = run_dir/"errors"/staged.name; failed.parent.mkdir(exist_ok=True)
-    if staged.is_file(): os.replace(staged, failed)
-    write_json(run_dir/"errors"/f"{stage}.json", {"stage": stage, "error": ename, "message": message, "notebook": str(failed),
-                                                  "time": datetime.datetime.now().isoformat(timespec="seconds")})
+    failed = run_dir / "errors" / staged.name
+    failed.parent.mkdir(exist_ok=True)
+    if staged.is_file():
+        os.replace(staged, failed)
+    write_json(
+        run_dir / "errors" / f"{stage}.json",
+        {
+            "stage": stage,
+            "error": ename,
+            "message": message,
+            "notebook": str(failed),
+            "time": datetime.datetime.now().isoformat(timespec="seconds"),
+        },
+    )
     return failed
 
-def run_stage(stage: str, nb: Path, run_dir: Path, profile: str,
-              progress: bool = False,  # on a terminal: the stage's latest progress bar redrawn in place (else a line every 30 s)
-              ):
+
+def run_stage(
+    stage: str,
+    nb: Path,
+    run_dir: Path,
+    profile: str,
+    progress: bool = False,  # on a terminal: the stage's latest progress bar redrawn in place (else a line every 30 s)
+):
     "Execute one stage notebook with papermill; bad input becomes a one-line PrismError, any other error StageFailed."
     import papermill as pm
-    staged = run_dir/".staging"/nb.name; staged.parent.mkdir(parents=True, exist_ok=True)
+
+    staged = run_dir / ".staging" / nb.name
+    staged.parent.mkdir(parents=True, exist_ok=True)
     try:
         with tempfile.TemporaryDirectory() as sockets:  # a local kernel talks over unix sockets, not open TCP ports
-            km = TiedKernelManager(kernel_name=kernel_name(), transport="ipc", ip=str(Path(sockets)/"kernel"))
-            source, km.bars = stage_source(nb, Path(sockets)/nb.name), run_dir/BARS
+            km = TiedKernelManager(kernel_name=kernel_name(), transport="ipc", ip=str(Path(sockets) / "kernel"))
+            source, km.bars = stage_source(nb, Path(sockets) / nb.name), run_dir / BARS
             km.bars.write_text("")
             try:
                 with shown_progress(km.bars, tty=progress):
-                    pm.execute_notebook(str(source), str(staged), parameters={"run_dir": str(run_dir.resolve()), "profile": profile},
-                                        kernel_name=kernel_name(), language="python", cwd=str(nb.parent), progress_bar=False, log_output=False, km=km)
+                    pm.execute_notebook(
+                        str(source),
+                        str(staged),
+                        parameters={"run_dir": str(run_dir.resolve()), "profile": profile},
+                        kernel_name=kernel_name(),
+                        language="python",
+                        cwd=str(nb.parent),
+                        progress_bar=False,
+                        log_output=False,
+                        km=km,
+                    )
             finally:
-                if km.has_kernel: km.shutdown_kernel(now=True)
+                if km.has_kernel:
+                    km.shutdown_kernel(now=True)
                 km.bars.unlink(missing_ok=True)
     except pm.PapermillExecutionError as e:
         message = e.evalue.splitlines()[0] if e.evalue else ""
         failed = record_failure(stage, staged, run_dir, e.ename, message)
-        if _is_bad_input(e.ename): raise PrismError(f"stage {stage}: {message} (executed notebook: {failed})") from None
+        if _is_bad_input(e.ename):
+            raise PrismError(f"stage {stage}: {message} (executed notebook: {failed})") from None
         raise StageFailed(f"stage {stage} failed: {e.ename}: {message} (executed notebook: {failed})") from None
     except Exception as e:  # the kernel died (out of memory?) or could not start
         failed = record_failure(stage, staged, run_dir, type(e).__name__, str(e))
-        raise StageFailed(f"stage {stage} failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''} (notebook: {failed})") from None
-    os.replace(staged, run_dir/nb.name)
-    with contextlib.suppress(OSError): staged.parent.rmdir()
-    for f in [run_dir/"errors"/f"{stage}.json", run_dir/"errors"/nb.name]: f.unlink(missing_ok=True)
+        raise StageFailed(
+            f"stage {stage} failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''} (notebook: {failed})"
+        ) from None
+    os.replace(staged, run_dir / nb.name)
+    with contextlib.suppress(OSError):
+        staged.parent.rmdir()
+    for f in [run_dir / "errors" / f"{stage}.json", run_dir / "errors" / nb.name]:
+        f.unlink(missing_ok=True)
 
 # %% ../nbs/09_cli.ipynb #d2f0005b
 @contextlib.contextmanager
 def run_settings(run_dir: Path, S: Settings):
     "Write the run's `settings.json` for the stages; if the block fails, put back the bytes it held before."
-    path = run_dir/"settings.json"; old = path.read_bytes() if path.is_file() else None
+    path = run_dir / "settings.json"
+    old = path.read_bytes() if path.is_file() else None
     new = json.dumps(S.to_dict(), indent=2, default=str).encode()
     if new != old:
-        with atomic_write(path, "wb") as f: f.write(new)
-    try: yield path
+        with atomic_write(path, "wb") as f:
+            f.write(new)
+    try:
+        yield path
     except Exception:
-        if old is None: path.unlink(missing_ok=True)
+        if old is None:
+            path.unlink(missing_ok=True)
         elif path.read_bytes() != old:
-            with atomic_write(path, "wb") as f: f.write(old)
+            with atomic_write(path, "wb") as f:
+                f.write(old)
         raise
 
+
 def settings_changes(old: dict, S: Settings) -> list[str]:
-    "`section.key: old -> new` for every setting of `S` that differs from `old` (the `settings.json` of a run folder's last run)."
-    return [f"{s}.{k}: {old[s].get(k)!r} -> {v!r}" for s, keys in S.to_dict().items() if isinstance(keys, dict) and isinstance(old.get(s), dict)
-            for k, v in keys.items() if old[s].get(k) != v]
+    "`section.key: old -> new` for each setting of `S` that differs from `old` (a run folder's last `settings.json`)."
+    return [
+        f"{s}.{k}: {old[s].get(k)!r} -> {v!r}"
+        for s, keys in S.to_dict().items()
+        if isinstance(keys, dict) and isinstance(old.get(s), dict)
+        for k, v in keys.items()
+        if old[s].get(k) != v
+    ]
+
 
 def log_set_aside(before: dict, after: dict, log=print, run_dir=None, S: Settings | None = None):
-    "Say which work a stage set aside (`core.tagged_folder`), with the settings that made it where `run_dir` and `S` are given, and which it brought back."
+    "Say which work a stage set aside (`core.tagged_folder`) and brought back, with settings given `run_dir` and `S`."
     for p in sorted(after.keys() - before.keys()):
-        record = made_with(Path(run_dir)/p) if run_dir and S else None
+        record = made_with(Path(run_dir) / p) if run_dir and S else None
         said = made_with_text(settings_diff(record, S)) if record is not None else "made with other settings"
-        log(f"  set aside {p} ({after[p] / 2**20:,.0f} MiB): {said} (prism-nb status: how to bring it back; delete it to free its space)")
-    for p in sorted(before.keys() - after.keys()): log(f"  brought back {p}: made with these settings before, not made again")
+        log(
+            f"  set aside {p} ({after[p] / 2**20:,.0f} MiB): {said} "
+            "(prism-nb status: how to bring it back; delete it to free its space)"
+        )
+    for p in sorted(before.keys() - after.keys()):
+        log(f"  brought back {p}: made with these settings before, not made again")
 
-def pipeline_settings(profile="demo", run_dir=None, overrides=(), settings=None, keep_settings=False) -> tuple[Settings, Path]:
-    "A run's settings and folder (default `reports/<profile>`): settings.ini's (or `settings`'), or the folder's last ones (`keep_settings`), and `overrides`."
-    run_dir = Path(run_dir or project_root()/"reports"/profile).resolve()
-    if keep_settings and settings: raise PrismError("--keep-settings starts from the run folder's settings.json: leave out --settings")
-    return (load_run_settings(run_dir, overrides) if keep_settings else load_settings(settings, profile, overrides)), run_dir
+# %% ../nbs/09_cli.ipynb #0c0c14b6
+def pipeline_settings(
+    profile=DEFAULT_PROFILE, run_dir=None, overrides=(), settings=None, keep_settings=False
+) -> tuple[Settings, Path]:
+    "A run's settings (settings.ini's, `settings`' or the last) with `overrides`, and its folder (`reports/<profile>`)."
+    run_dir = Path(run_dir or project_root() / "reports" / profile).resolve()
+    if keep_settings and settings:
+        raise PrismError("--keep-settings starts from the run folder's settings.json: leave out --settings")
+    return (
+        load_run_settings(run_dir, overrides) if keep_settings else load_settings(settings, profile, overrides)
+    ), run_dir
 
-def run_pipeline(profile="demo", run_dir=None, stages=None, overrides=(), resume=False, settings=None, progress=False, log=print,
-                 keep_settings=False,  # start from the folder's settings.json (earlier overrides kept) instead of settings.ini
-                 ) -> Path:
+
+def run_pipeline(
+    profile=DEFAULT_PROFILE,
+    run_dir=None,
+    stages=None,
+    overrides=(),
+    resume=False,
+    settings=None,
+    progress=False,
+    log=print,
+    keep_settings=False,  # start from the folder's settings.json (earlier overrides kept) instead of settings.ini
+) -> Path:
     "Run the chosen stages of a profile into `run_dir` (default `reports/<profile>`) and return the folder."
     S, run_dir = pipeline_settings(profile, run_dir, overrides, settings, keep_settings)
     nbs = stage_notebooks()
     todo = pick_stages(stages, nbs)
-    with contextlib.suppress(OSError, ValueError):  # a run folder's settings are those of settings.ini and this command's overrides
-        if changed := settings_changes(json.loads((run_dir/"settings.json").read_text()), S):
-            log(f"settings changed since this folder's last run (the stages that read them run again): {'; '.join(changed)}")
+    with contextlib.suppress(
+        OSError, ValueError
+    ):  # a run folder's settings are those of settings.ini and this command's overrides
+        if changed := settings_changes(json.loads((run_dir / "settings.json").read_text()), S):
+            log(
+                "settings changed since this folder's last run (the stages that read them run again): "
+                f"{'; '.join(changed)}"
+            )
     with run_lock(run_dir), run_settings(run_dir, S):
         finish_rollbacks(run_dir)  # a rollback a kill cut short: finished before any stage is asked whether it is done
         ran = 0
         for n, stage in enumerate(todo, 1):
-            if resume and is_done(S, run_dir, stage):  # a snapshot there is a kill's that changed none of its outputs: dropped
-                drop_snapshot(run_dir, stage); log(f"[{n}/{len(todo)}] {stage}: up to date, skipped"); continue
-            log(f"[{n}/{len(todo)}] {stage} ..."); t0 = time.time()
+            if resume and is_done(
+                S, run_dir, stage
+            ):  # a snapshot there is a kill's that changed none of its outputs: dropped
+                drop_snapshot(run_dir, stage)
+                log(f"[{n}/{len(todo)}] {stage}: up to date, skipped")
+                continue
+            log(f"[{n}/{len(todo)}] {stage} ...")
+            t0 = time.time()
             aside = set_aside_work(run_dir)
             try:
-                with stage_transaction(run_dir, stage): run_stage(stage, nbs[stage], run_dir, profile, progress)
-            finally: log_set_aside(aside, set_aside_work(run_dir), log, run_dir, S)  # a failed stage too sets aside what it trained
-            if stage == "report": log(f"report: {importlib.import_module('prism_nb.report').render_report(run_dir, run_dir/nbs[stage].name)}")
-            log(f"[{n}/{len(todo)}] {stage}: done in {time.time() - t0:.1f}s"); ran += 1
-        if not ran: log(f"nothing to do: every stage asked for is up to date with its settings in {run_dir}")
+                with stage_transaction(run_dir, stage):
+                    run_stage(stage, nbs[stage], run_dir, profile, progress)
+            finally:
+                log_set_aside(
+                    aside, set_aside_work(run_dir), log, run_dir, S
+                )  # a failed stage too sets aside what it trained
+            if stage == "report":
+                log(
+                    "report: "
+                    f"{importlib.import_module('prism_nb.report').render_report(run_dir, run_dir / nbs[stage].name)}"
+                )
+            log(f"[{n}/{len(todo)}] {stage}: done in {time.time() - t0:.1f}s")
+            ran += 1
+        if not ran:
+            log(f"nothing to do: every stage asked for is up to date with its settings in {run_dir}")
     return run_dir
 
 # %% ../nbs/09_cli.ipynb #37d19df4
 def override_arg(key: str, value) -> str:
     "`key=value` as one shell word that `core.apply_overrides` reads back as `value`."
-    if isinstance(value, str) and parse_value(value) == value: return shlex.quote(f"{key}={value}")  # a bare string
+    if isinstance(value, str) and parse_value(value) == value:
+        return shlex.quote(f"{key}={value}")  # a bare string
     text = repr(value)
-    if "'" in text and '"' not in text: text = text.replace("'", '"')  # the same literal, easier to read inside shell quotes
+    if "'" in text and '"' not in text:
+        text = text.replace("'", '"')  # the same literal, easier to read inside shell quotes
     return shlex.quote(f"{key}={text}")
+
 
 def made_with_text(diff: dict | None) -> str:
     "What set-aside work was made with (`core.settings_diff` of its record), in words."
-    if diff is None: return "settings not recorded (set aside by an earlier version)"
-    if not diff: return "made with these settings: the next run of its stage brings it back"
+    if diff is None:
+        return "settings not recorded (set aside by an earlier version)"
+    if not diff:
+        return "made with these settings: the next run of its stage brings it back"
     return "made with " + ", ".join(f"{k}={old!r} (now {new!r})" for k, (old, new) in diff.items())
 
-def _changed_outputs(run_dir: Path, outputs: dict) -> str:
-    gone = [f for f in outputs if not (run_dir/f).is_file()]
-    return ", ".join([*(f"{f} deleted" for f in gone), *(f"{f} edited" for f, h in outputs.items() if f not in gone and file_sha256(run_dir/f) != h)])
 
+def _changed_outputs(run_dir: Path, outputs: dict) -> str:
+    gone = [f for f in outputs if not (run_dir / f).is_file()]
+    return ", ".join(
+        [
+            *(f"{f} deleted" for f in gone),
+            *(f"{f} edited" for f, h in outputs.items() if f not in gone and file_sha256(run_dir / f) != h),
+        ]
+    )
+
+# %% ../nbs/09_cli.ipynb #2415243e
 def _json_file(path: Path) -> dict | None:
     "A JSON record's content: `{}` when the file is missing, None when it is damaged."
-    try: return read_json(path) if path.is_file() else {}
-    except PrismError: return None
+    try:
+        return read_json(path) if path.is_file() else {}
+    except PrismError:
+        return None
+
 
 def stage_state(S: Settings, run_dir: Path, stage: str, running: bool = False) -> dict:
     "Where `stage` stands in `run_dir` under settings `S` (done, or why it would run again) and its last failure."
-    marker, failure = _json_file(run_dir/"done"/f"{stage}.json"), _json_file(run_dir/"errors"/f"{stage}.json") or {}
-    row = {"stage": stage, "state": "not run", "finished": (marker or {}).get("time", ""), "why": "", "last failure": ""}
-    if failure: row["last failure"] = f"{failure.get('time', '')}: {failure.get('error')}: {failure.get('message')} ({failure.get('notebook')})"
-    if (run_dir/".backup"/stage/".complete").is_file():
-        killed = ("killed while putting back its last good state after a failure: the next run finishes that first"
-                  if (run_dir/".backup"/stage/ROLLBACK_PLAN).is_file() else "killed midway: a rerun goes on from its checkpoints")
-        row.update(state="running" if running else "interrupted", why=last_bar(run_dir/BARS) if running else killed)
-    elif marker is None: row.update(state="damaged marker", why=f"done/{stage}.json is not valid JSON: the stage runs again")
+    marker, failure = (
+        _json_file(run_dir / "done" / f"{stage}.json"),
+        _json_file(run_dir / "errors" / f"{stage}.json") or {},
+    )
+    row = {
+        "stage": stage,
+        "state": "not run",
+        "finished": (marker or {}).get("time", ""),
+        "why": "",
+        "last failure": "",
+    }
+    if failure:
+        row["last failure"] = (
+            f"{failure.get('time', '')}: {failure.get('error')}: {failure.get('message')} ({failure.get('notebook')})"
+        )
+    if (run_dir / ".backup" / stage / ".complete").is_file():
+        killed = (
+            "killed while putting back its last good state after a failure: the next run finishes that first"
+            if (run_dir / ".backup" / stage / ROLLBACK_PLAN).is_file()
+            else "killed midway: a rerun goes on from its checkpoints"
+        )
+        row.update(state="running" if running else "interrupted", why=last_bar(run_dir / BARS) if running else killed)
+    elif marker is None:
+        row.update(state="damaged marker", why=f"done/{stage}.json is not valid JSON: the stage runs again")
     elif marker.get("settings_hash") not in (None, stage_hash(S, stage)):
         diff = settings_diff(marker["settings"], S) if "settings" in marker else {}
-        row.update(state="settings changed", why=", ".join(f"{k} {old!r} -> {new!r}" for k, (old, new) in diff.items()) or "which: not recorded")
-    elif marker and is_done(S, run_dir, stage): row.update(state="done")
-    elif marker: row.update(state="outputs changed", why=_changed_outputs(run_dir, marker.get("outputs", {})))
+        row.update(
+            state="settings changed",
+            why=", ".join(f"{k} {old!r} -> {new!r}" for k, (old, new) in diff.items()) or "which: not recorded",
+        )
+    elif marker and is_done(S, run_dir, stage):
+        row.update(state="done")
+    elif marker:
+        row.update(state="outputs changed", why=_changed_outputs(run_dir, marker.get("outputs", {})))
     return row
 
+
 def set_aside_state(S: Settings, run_dir: Path, overrides=()) -> list[dict]:
-    "The work set aside in `run_dir`: its folder, size, settings (`made_with_text`) and the command that brings it back."
+    "The work set aside in `run_dir`: folder, size, settings (`made_with_text`) and the command that brings it back."
     rows = []
     for rel, size in set_aside_work(run_dir).items():
-        record = made_with(run_dir/rel); diff = settings_diff(record, S) if record is not None else None
-        command = ["prism-nb", "run", "--run-dir", shlex.quote(str(run_dir)), "--resume", "--keep-settings",
-                   *(shlex.quote(o) for o in overrides if o.split("=", 1)[0].strip() not in diff),
-                   *(override_arg(k, old) for k, (old, _) in diff.items())] if diff else []
-        when = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime((run_dir/rel).stat().st_mtime))
-        rows.append({"folder": rel, "MiB": round(size / 2**20, 1), "set aside": when, "settings": made_with_text(diff), "bring back": " ".join(command)})
+        record = made_with(run_dir / rel)
+        diff = settings_diff(record, S) if record is not None else None
+        command = (
+            [
+                "prism-nb",
+                "run",
+                "--run-dir",
+                shlex.quote(str(run_dir)),
+                "--resume",
+                "--keep-settings",
+                *(shlex.quote(o) for o in overrides if o.split("=", 1)[0].strip() not in diff),
+                *(override_arg(k, old) for k, (old, _) in diff.items()),
+            ]
+            if diff
+            else []
+        )
+        when = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime((run_dir / rel).stat().st_mtime))
+        rows.append(
+            {
+                "folder": rel,
+                "MiB": round(size / 2**20, 1),
+                "set aside": when,
+                "settings": made_with_text(diff),
+                "bring back": " ".join(command),
+            }
+        )
     return rows
 
+# %% ../nbs/09_cli.ipynb #132ca5db
 def run_status(run_dir, overrides=()) -> dict:
-    "A run folder's stages (`stage_state`) and set-aside work (`set_aside_state`) under its last settings and `overrides`, and its writer."
+    "A run folder's stages (`stage_state`), set-aside work (`set_aside_state`) and writer, under its last settings."
     run_dir = Path(run_dir)
-    if not (run_dir/"settings.json").is_file():
-        raise PrismError(f"{run_dir} is not a run folder (it holds no settings.json): prism-nb run --run-dir {run_dir} makes one")
+    if not (run_dir / "settings.json").is_file():
+        raise PrismError(
+            f"{run_dir} is not a run folder (it holds no settings.json): prism-nb run --run-dir {run_dir} makes one"
+        )
     S, holder = load_run_settings(run_dir, overrides), lock_holder(run_dir)
-    return {"run_dir": run_dir, "profile": S.profile, "overrides": list(overrides), "writer": holder,
-            "stages": [stage_state(S, run_dir, s, running=holder is not None) for s in STAGES], "set_aside": set_aside_state(S, run_dir, overrides)}
+    return {
+        "run_dir": run_dir,
+        "profile": S.profile,
+        "overrides": list(overrides),
+        "writer": holder,
+        "stages": [stage_state(S, run_dir, s, running=holder is not None) for s in STAGES],
+        "set_aside": set_aside_state(S, run_dir, overrides),
+    }
+
 
 def format_status(st: dict) -> str:
     "`run_status` as text, one line per stage and per folder of work set aside."
-    lines = [f"{st['run_dir']} (profile {st['profile']}): its last run's settings" + (f", with {' '.join(st['overrides'])}" if st["overrides"] else "")]
-    if w := st["writer"]: lines.append(f"being written by prism-nb (pid {w.get('pid')} on {w.get('host')})")
+    lines = [
+        f"{st['run_dir']} (profile {st['profile']}): its last run's settings"
+        + (f", with {' '.join(st['overrides'])}" if st["overrides"] else "")
+    ]
+    if w := st["writer"]:
+        lines.append(f"being written by prism-nb (pid {w.get('pid')} on {w.get('host')})")
     for r in st["stages"]:
         lines.append(f"  {r['stage']:<11} {r['state']:<16} {r['finished']:<20} {r['why']}".rstrip())
-        if r["last failure"]: lines.append(f"  {'':<11} last attempt failed {r['last failure']}")
+        if r["last failure"]:
+            lines.append(f"  {'':<11} last attempt failed {r['last failure']}")
     if st["set_aside"]:
-        lines.append(f"set aside ({sum(r['MiB'] for r in st['set_aside']):,.1f} MiB; delete a folder to free its space):")
+        lines.append(
+            f"set aside ({sum(r['MiB'] for r in st['set_aside']):,.1f} MiB; delete a folder to free its space):"
+        )
         for r in st["set_aside"]:
             lines.append(f"  {r['folder']}  {r['MiB']:,.1f} MiB  {r['set aside']}  {r['settings']}")
-            if r["bring back"]: lines.append(f"    bring back: {r['bring back']}")
+            if r["bring back"]:
+                lines.append(f"    bring back: {r['bring back']}")
     return "\n".join(lines)
 
 # %% ../nbs/09_cli.ipynb #06f0878a
 def parser() -> argparse.ArgumentParser:
     "Arguments of `prism-nb run`, `status`, `explain`, `judge`, `export`, `profiles` and `docs`."
-    p = argparse.ArgumentParser(prog="prism-nb", description="Decoupled explainable recommendation: ranker -> Oracle -> Prism.")
+    p = argparse.ArgumentParser(
+        prog="prism-nb", description="Decoupled explainable recommendation: ranker -> Oracle -> Prism."
+    )
     p.add_argument("--debug", action="store_true", help="show the traceback of an error instead of one line")
     sub = p.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("run", help="run pipeline stages into reports/<run>/")
-    r.add_argument("--profile", default="demo", help="settings profile from settings.ini (smoke, demo, paper, ...)")
+    r.add_argument(
+        "--profile", default=DEFAULT_PROFILE, help="settings profile from settings.ini (smoke, demo, paper, ...)"
+    )
     r.add_argument("--run-dir", help="run folder (default: reports/<profile>)")
     r.add_argument("--stages", help="comma list of stages to run (default: all)")
     r.add_argument("--resume", action="store_true", help="skip stages whose outputs match the current settings")
-    r.add_argument("--keep-settings", action="store_true",
-                   help="start from the run folder's last settings (its settings.json: earlier overrides kept), not settings.ini")
+    r.add_argument(
+        "--keep-settings",
+        action="store_true",
+        help="start from the run folder's last settings (its settings.json: earlier overrides kept), not settings.ini",
+    )
     r.add_argument("--settings", help="settings file (default: settings.ini of the project)")
     r.add_argument("overrides", nargs="*", metavar="section.key=value", help="settings overrides")
-    s = sub.add_parser("status", help="what a run folder holds: each stage done or why it would run again, the work set aside")
-    s.add_argument("--profile", default="demo", help="the run folder is reports/<profile> unless --run-dir names it (default: demo)")
+    s = sub.add_parser(
+        "status", help="what a run folder holds: each stage done or why it would run again, the work set aside"
+    )
+    s.add_argument(
+        "--profile",
+        default=DEFAULT_PROFILE,
+        help="the run folder is reports/<profile> unless --run-dir names it (default: demo)",
+    )
     s.add_argument("--run-dir", help="run folder (default: reports/<profile>)")
-    s.add_argument("--json", action="store_true", help="print the status as JSON (stages, set_aside, writer) for scripts")
-    s.add_argument("overrides", nargs="*", metavar="section.key=value", help="compare with the folder's settings and these overrides")
-    e = sub.add_parser("explain", help="explain one recommendation, or every row of a ranking file, with a run's trained student")
+    s.add_argument(
+        "--json", action="store_true", help="print the status as JSON (stages, set_aside, writer) for scripts"
+    )
+    s.add_argument(
+        "overrides",
+        nargs="*",
+        metavar="section.key=value",
+        help="compare with the folder's settings and these overrides",
+    )
+    e = sub.add_parser(
+        "explain", help="explain one recommendation, or every row of a ranking file, with a run's trained student"
+    )
     e.add_argument("--run-dir", required=True, help="a finished run folder")
-    e.add_argument("--user", nargs="+", help="the user of a recommendation (several: each item explained for each user)")
+    e.add_argument(
+        "--user", nargs="+", help="the user of a recommendation (several: each item explained for each user)"
+    )
     e.add_argument("--item", nargs="+", help="its item (several: one explanation per item, side by side)")
-    e.add_argument("--recommendations", help="a ranking file (csv, tsv or parquet: user, item, and rank or score) to explain row by row")
+    e.add_argument(
+        "--recommendations",
+        help="a ranking file (csv, tsv or parquet: user, item, and rank or score) to explain row by row",
+    )
     e.add_argument("--out", help="with --recommendations: the JSON-lines file to write (a rerun resumes it)")
     e.add_argument("--top", type=int, help="with --recommendations: only each user's top N rows")
-    e.add_argument("--system", default="student", help="the trained system: student, student_no_user or student_faithful")
-    e.add_argument("--batch-size", type=int, help="explanations generated per batch (default: prism.generate_batch_size)")
-    e.add_argument("--engine", choices=SCHEMA["prism.explain_engine"].choices,
-                   help="with --recommendations: local (this process) or ray (actors on a Ray cluster); default prism.explain_engine")
-    e.add_argument("--workers", type=int, help="with --engine ray: the actors, each a served student (default: prism.explain_workers)")
-    e.add_argument("--address", help="with --engine ray: the cluster's address, e.g. auto or 10.0.0.1:6379 (default: a local one)")
-    e.add_argument("--runtime", choices=SCHEMA["prism.runtime"].choices,
-                   help="what runs the student (default: the run's profile's fastest, at batch 1 for --user/--item, else prism.runtime)")
+    e.add_argument(
+        "--system", default="student", help="the trained system: student, student_no_user or student_faithful"
+    )
+    e.add_argument(
+        "--batch-size", type=int, help="explanations generated per batch (default: prism.generate_batch_size)"
+    )
+    e.add_argument(
+        "--engine",
+        choices=SCHEMA["prism.explain_engine"].choices,
+        help=(
+            "with --recommendations: local (this process) or ray (actors on a Ray cluster); "
+            "default prism.explain_engine"
+        ),
+    )
+    e.add_argument(
+        "--workers",
+        type=int,
+        help="with --engine ray: the actors, each a served student (default: prism.explain_workers)",
+    )
+    e.add_argument(
+        "--address", help="with --engine ray: the cluster's address, e.g. auto or 10.0.0.1:6379 (default: a local one)"
+    )
+    e.add_argument(
+        "--runtime",
+        choices=SCHEMA["prism.runtime"].choices,
+        help=(
+            "what runs the student (default: the run's profile's fastest, at batch 1 for --user/--item, "
+            "else prism.runtime)"
+        ),
+    )
     j = sub.add_parser("judge", help="judge the faithfulness of explanations, claim by claim")
-    j.add_argument("--in", dest="src", required=True, help="JSON lines with text, facts and history (as oracle/explanations.jsonl)")
+    j.add_argument(
+        "--in", dest="src", required=True, help="JSON lines with text, facts and history (as oracle/explanations.jsonl)"
+    )
     j.add_argument("--out", dest="dst", required=True, help="where to write each line with `faithful` and `claims`")
     j.add_argument("--run-dir", help="a run folder: its catalogue for titles, its dataset for 'true but not given'")
-    x = sub.add_parser("export", help="export a run's trained student to an inference runtime (CTranslate2, ONNX Runtime GenAI), users as tokens")
+    x = sub.add_parser(
+        "export",
+        help=(
+            "export a run's trained student to an inference runtime (CTranslate2, ONNX Runtime GenAI), users as tokens"
+        ),
+    )
     x.add_argument("--run-dir", required=True, help="a finished run folder")
-    x.add_argument("--runtime", default="ct2", choices=[r for r in SCHEMA["prism.runtime"].choices if r != "transformers"],
-                   help="the inference runtime: ct2 (CTranslate2) | ort (ONNX Runtime GenAI)")
-    x.add_argument("--quantization", default="int8", help=f"weights: {', '.join(CT2_QUANTIZATIONS)} on ct2, {', '.join(ORT_PRECISIONS)} on ort (default int8)")
-    x.add_argument("--system", default="student", help="the trained system: student, student_no_user or student_faithful")
+    x.add_argument(
+        "--runtime",
+        default="ct2",
+        choices=[r for r in SCHEMA["prism.runtime"].choices if r != "transformers"],
+        help="the inference runtime: ct2 (CTranslate2) | ort (ONNX Runtime GenAI)",
+    )
+    x.add_argument(
+        "--quantization",
+        default="int8",
+        help=f"weights: {', '.join(CT2_QUANTIZATIONS)} on ct2, {', '.join(ORT_PRECISIONS)} on ort (default int8)",
+    )
+    x.add_argument(
+        "--system", default="student", help="the trained system: student, student_no_user or student_faithful"
+    )
     x.add_argument("--out", help="the model folder (default: the system's folder/ct2-<quantization>)")
-    sub.add_parser("profiles", help="list the settings profiles").add_argument("--settings", help="settings file (default: the project's)")
+    sub.add_parser("profiles", help="list the settings profiles").add_argument(
+        "--settings", help="settings file (default: the project's)"
+    )
     d = sub.add_parser("docs", help="build the offline docs site (notebooks, API, run reports)")
     d.add_argument("--out", default="_site", help="site folder (default: _site)")
-    d.add_argument("--report-dir", help="run folder whose notebooks and report.html go on the site (default: reports/demo if it exists)")
+    d.add_argument(
+        "--report-dir",
+        help="run folder whose notebooks and report.html go on the site (default: reports/demo if it exists)",
+    )
     return p
+
 
 def check_run_args(args):
     "Refuse an empty profile or run folder, and a run folder that is a file or lies under one."
-    if not args.profile: raise PrismError("--profile is empty: name a profile (prism-nb profiles lists them)")
+    if not args.profile:
+        raise PrismError("--profile is empty: name a profile (prism-nb profiles lists them)")
     if args.run_dir is not None:
-        if not args.run_dir.strip(): raise PrismError("--run-dir is empty: name a folder, or leave it out for reports/<profile>")
+        if not args.run_dir.strip():
+            raise PrismError("--run-dir is empty: name a folder, or leave it out for reports/<profile>")
         d = Path(args.run_dir)
         for p in [d, *d.parents]:
-            if p.exists() and not p.is_dir(): raise PrismError(f"--run-dir {d}: {p} is a file, not a folder")
+            if p.exists() and not p.is_dir():
+                raise PrismError(f"--run-dir {d}: {p} is a file, not a folder")
 
 # %% ../nbs/09_cli.ipynb #f2176687
 # stages -> the model settings they load
-STAGE_MODELS = {"oracle": ["oracle.model"], "prism": ["prism.backbone"], "profiling": ["oracle.model", "prism.backbone"]}
+STAGE_MODELS = {
+    "oracle": ["oracle.model"],
+    "prism": ["prism.backbone"],
+    "profiling": ["oracle.model", "prism.backbone"],
+}
+
 
 def check_models(S: Settings, stages: list[str]):
     "Refuse, before any stage runs, a model that a chosen stage could not load here."
     from prism_nb.models import check_model
+
     for key in dict.fromkeys(k for s in stages for k in STAGE_MODELS.get(s, [])):
-        section, name = key.split("."); check_model(S[section][name], key)
+        section, name = key.split(".")
+        check_model(S[section][name], key)
+
 
 def check_inputs(S: Settings, stages: list[str]):
-    "Refuse, before any stage runs, a missing input file or folder of a chosen stage, a GPU that is not there, weights a runtime cannot make."
+    "Refuse, before any stage runs, a chosen stage's missing input, a missing GPU, weights a runtime cannot make."
     from prism_nb.data import check_data_path
+
     R = S.ranking
-    if "data" in stages: check_data_path(S.data)
+    if "data" in stages:
+        check_data_path(S.data)
     if "ranking" in stages and "file" in [R.ranker, *R.compare] and not user_path(R.file).is_file():
-        raise PrismError(f"ranking.file {R.file!r} not found: name a csv or parquet file with user, item and score or rank")
-    if S.run.device == "cuda" and any(s in stages for s in ("oracle", "prism", "profiling")): pick_device("cuda")
-    if "prism" in stages and S.prism.runtime != "transformers": check_quantization(S.prism.runtime, S.prism.quantization, "prism.quantization")
-    if "oracle" in stages and S.oracle.backend == "ct2": check_quantization("ct2", S.oracle.quantization, "oracle.quantization")
+        raise PrismError(
+            f"ranking.file {R.file!r} not found: name a csv or parquet file with user, item and score or rank"
+        )
+    if S.run.device == "cuda" and any(s in stages for s in ("oracle", "prism", "profiling")):
+        pick_device("cuda")
+    if "prism" in stages and S.prism.runtime != "transformers":
+        check_quantization(S.prism.runtime, S.prism.quantization, "prism.quantization")
+    if "oracle" in stages and S.oracle.backend == "ct2":
+        check_quantization("ct2", S.oracle.quantization, "oracle.quantization")
     if "oracle" in stages and S.oracle.engine == "ray" and importlib.util.find_spec("ray") is None:
-        raise PrismError("oracle.engine=ray needs Ray: pip install -e \".[scale]\" (make setup installs it)")
+        raise PrismError('oracle.engine=ray needs Ray: pip install -e ".[scale]" (make setup installs it)')
+
 
 def cmd_run(args) -> int:
     "`prism-nb run`: check every argument, setting and model first, then run the stages."
     check_run_args(args)
     S, _ = pipeline_settings(args.profile, args.run_dir, args.overrides, args.settings, args.keep_settings)
     todo = pick_stages(args.stages, stage_notebooks())
-    check_models(S, todo); check_inputs(S, todo)
-    out = run_pipeline(args.profile, args.run_dir, args.stages, args.overrides, args.resume, args.settings, progress=sys.stderr.isatty(),
-                       keep_settings=args.keep_settings)
-    print(f"run written to {out}"); return 0
+    check_models(S, todo)
+    check_inputs(S, todo)
+    out = run_pipeline(
+        args.profile,
+        args.run_dir,
+        args.stages,
+        args.overrides,
+        args.resume,
+        args.settings,
+        progress=sys.stderr.isatty(),
+        keep_settings=args.keep_settings,
+    )
+    print(f"run written to {out}")
+    return 0
 
+# %% ../nbs/09_cli.ipynb #ee9cff67
 def cmd_status(args) -> int:
     "`prism-nb status`: the run folder's stages and set-aside work, read without writing."
     check_run_args(args)
-    st = run_status(args.run_dir or project_root()/"reports"/args.profile, args.overrides)
-    print(json.dumps(st, indent=2, default=str) if args.json else format_status(st)); return 0
+    st = run_status(args.run_dir or project_root() / "reports" / args.profile, args.overrides)
+    print(json.dumps(st, indent=2, default=str) if args.json else format_status(st))
+    return 0
+
 
 def cmd_explain_file(args) -> int:
     "`prism-nb explain --recommendations FILE --out FILE`: every row of a ranking file, streamed and resumable."
     from prism_nb.batch import explain_file
-    if not args.out: raise PrismError("--recommendations needs --out FILE for the explanations (JSON lines)")
-    if args.workers is not None and args.workers < 1: raise PrismError(f"--workers must be 1 or more, got {args.workers}")
-    if args.top is not None and args.top < 1: raise PrismError(f"--top must be 1 or more, got {args.top}")
-    if args.batch_size is not None and args.batch_size < 1: raise PrismError(f"--batch-size must be 1 or more, got {args.batch_size}")
-    r = explain_file(args.run_dir, args.recommendations, args.out, args.system, args.top, args.batch_size, progress=sys.stderr.isatty(),
-                     runtime=args.runtime or fastest_runtime(args.run_dir), engine=args.engine, workers=args.workers, address=args.address)
-    if r["bad_rows"]: print(f"prism-nb: note: {r['bad_rows']} bad rows skipped, each with its line and reason in {args.out}.errors.jsonl", file=sys.stderr)
+
+    if not args.out:
+        raise PrismError("--recommendations needs --out FILE for the explanations (JSON lines)")
+    if args.workers is not None and args.workers < 1:
+        raise PrismError(f"--workers must be 1 or more, got {args.workers}")
+    if args.top is not None and args.top < 1:
+        raise PrismError(f"--top must be 1 or more, got {args.top}")
+    if args.batch_size is not None and args.batch_size < 1:
+        raise PrismError(f"--batch-size must be 1 or more, got {args.batch_size}")
+    r = explain_file(
+        args.run_dir,
+        args.recommendations,
+        args.out,
+        args.system,
+        args.top,
+        args.batch_size,
+        progress=sys.stderr.isatty(),
+        runtime=args.runtime or fastest_runtime(args.run_dir),
+        engine=args.engine,
+        workers=args.workers,
+        address=args.address,
+    )
+    if r["bad_rows"]:
+        print(
+            f"prism-nb: note: {r['bad_rows']} bad rows skipped, "
+            f"each with its line and reason in {args.out}.errors.jsonl",
+            file=sys.stderr,
+        )
     shards = f", {r['from_shards']} read back from an interrupted run's shards" if r["from_shards"] else ""
-    print(f"{r['rows']} rows: {r['written']} explained now ({r['generated']} generated{shards}), {r['already_done']} already in {args.out} "
-          f"({r['engine']} engine, {r['workers']} worker(s): {r['explanations_per_s']} explanations/s; "
-          f"{r['unknown_user_rows']} rows of users without a learned vector)"); return 0
+    print(
+        f"{r['rows']} rows: {r['written']} explained now ({r['generated']} generated{shards}), "
+        f"{r['already_done']} already in {args.out} "
+        f"({r['engine']} engine, {r['workers']} worker(s): {r['explanations_per_s']} explanations/s; "
+        f"{r['unknown_user_rows']} rows of users without a learned vector)"
+    )
+    return 0
+
 
 def cmd_explain(args) -> int:
-    "`prism-nb explain`: served explanations (several users and items side by side), or a ranking file's with `--recommendations`."
+    "`prism-nb explain`: served explanations (users and items side by side), or a ranking file's (`--recommendations`)."
     from prism_nb.prism import Prism, unknown_ids
-    if args.recommendations: return cmd_explain_file(args)
-    if not (args.user and args.item): raise PrismError("explain needs --user and --item, or --recommendations FILE --out FILE")
+
+    if args.recommendations:
+        return cmd_explain_file(args)
+    if not (args.user and args.item):
+        raise PrismError("explain needs --user and --item, or --recommendations FILE --out FILE")
     strangers, bad_items = unknown_ids(args.run_dir, args.user, args.item)  # before the model loads
-    if bad_items: raise PrismError(f"item {bad_items[0]!r} is not in the dataset of {args.run_dir}: name an item id of its data/items.parquet")
+    if bad_items:
+        raise PrismError(
+            f"item {bad_items[0]!r} is not in the dataset of {args.run_dir}: name an item id of its data/items.parquet"
+        )
     from transformers.utils import logging as hf_logging
+
     hf_logging.disable_progress_bar()  # loading bars are noise on a one-answer command
-    t0 = time.time(); prism = Prism.load(args.run_dir, args.system, runtime=args.runtime or fastest_runtime(args.run_dir, batch1=True)); t1 = time.time()
+    t0 = time.time()
+    prism = Prism.load(args.run_dir, args.system, runtime=args.runtime or fastest_runtime(args.run_dir, batch1=True))
+    t1 = time.time()
     for u in dict.fromkeys(args.user):
         if not prism.knows(u):
             why = " and no rating in the dataset (explained without a liked history)" if u in strangers else ""
-            print(f"prism-nb: note: user {u} has no learned vector{why}; the shared vector of unseen users stands in", file=sys.stderr)
-    if len(args.user) == len(args.item) == 1: print(prism.explain(args.user[0], args.item[0]))
-    else: print(explain_grid_text(prism.side_by_side(args.user, args.item)))
+            print(
+                f"prism-nb: note: user {u} has no learned vector{why}; the shared vector of unseen users stands in",
+                file=sys.stderr,
+            )
+    if len(args.user) == len(args.item) == 1:
+        print(prism.explain(args.user[0], args.item[0]))
+    else:
+        print(explain_grid_text(prism.side_by_side(args.user, args.item)))
     if sys.stderr.isatty():
-        print(f"prism-nb: note: loading took {t1 - t0:.1f} s, explaining {time.time() - t1:.1f} s; in Python keep "
-              f"`Prism.load({str(args.run_dir)!r})` to pay the loading once", file=sys.stderr)
+        print(
+            f"prism-nb: note: loading took {t1 - t0:.1f} s, explaining {time.time() - t1:.1f} s; in Python keep "
+            f"`Prism.load({str(args.run_dir)!r})` to pay the loading once",
+            file=sys.stderr,
+        )
     return 0
 
+# %% ../nbs/09_cli.ipynb #b5bb2e6d
 def fastest_runtime(run_dir, batch1: bool = False) -> str | None:
-    "The student's fastest runtime in the run's profile, at batch 1 or at its largest batch; None (`prism.runtime`) without one."
+    "The student's fastest runtime in the run's profile, at batch 1 or its largest; None (`prism.runtime`) without one."
     with contextlib.suppress(OSError, ValueError, AttributeError):
-        return json.loads((Path(run_dir)/"profile"/"profile.json").read_text()).get("student_runtime_batch1" if batch1 else "student_runtime")
+        return json.loads((Path(run_dir) / "profile" / "profile.json").read_text()).get(
+            "student_runtime_batch1" if batch1 else "student_runtime"
+        )
     return None
+
 
 def explain_grid_text(grid) -> str:
     "`Prism.side_by_side`'s table as text: per user, the titles they liked, then each item's explanation."
-    blocks = [f"{user} liked: {col['liked']}\n" + "\n".join(f"  {item}\n    {text}" for item, text in col.drop("liked").items())
-              for user, col in grid.items()]
+    blocks = [
+        f"{user} liked: {col['liked']}\n"
+        + "\n".join(f"  {item}\n    {text}" for item, text in col.drop("liked").items())
+        for user, col in grid.items()
+    ]
     return "\n\n".join(blocks)
+
 
 def cmd_judge(args) -> int:
     "`prism-nb judge`: claim-level verdicts for a file of explanations."
     from prism_nb.claims import judge_file
-    n = judge_file(args.src, args.dst, args.run_dir, progress=sys.stderr.isatty())
-    print(f"{n['n']} texts judged, {n['unfaithful']} unfaithful: {args.dst}"); return 0
 
+    n = judge_file(args.src, args.dst, args.run_dir, progress=sys.stderr.isatty())
+    print(f"{n['n']} texts judged, {n['unfaithful']} unfaithful: {args.dst}")
+    return 0
+
+# %% ../nbs/09_cli.ipynb #01380b5d
 def cmd_export(args) -> int:
     "`prism-nb export`: the trained student as a CTranslate2 model."
     from prism_nb.prism import export_student, system_dir
+
     check_quantization(args.runtime, args.quantization, "--quantization")
     src = system_dir(args.run_dir, args.system)
-    with run_lock(args.run_dir): out = export_student(src, args.out or src/f"{args.runtime}-{args.quantization}", args.quantization, args.runtime)
-    print(f"exported {args.system} ({args.quantization}) to {out}"); return 0
+    with run_lock(args.run_dir):
+        out = export_student(
+            src, args.out or src / f"{args.runtime}-{args.quantization}", args.quantization, args.runtime
+        )
+    print(f"exported {args.system} ({args.quantization}) to {out}")
+    return 0
+
 
 def cmd_docs(args) -> int:
     "`prism-nb docs`: the offline docs site."
     from prism_nb.docs import build_docs, quarto_hint
-    if args.report_dir and not Path(args.report_dir).is_dir(): raise PrismError(f"--report-dir {args.report_dir} is not a run folder")
-    print(quarto_hint()); print(f"docs site: {build_docs(args.out, args.report_dir or 'reports/demo')/'index.html'}"); return 0
 
-COMMANDS = {"run": cmd_run, "status": cmd_status, "explain": cmd_explain, "judge": cmd_judge, "docs": cmd_docs, "export": cmd_export,
-            "profiles": lambda args: print("\n".join(profiles(args.settings))) or 0}
+    if args.report_dir and not Path(args.report_dir).is_dir():
+        raise PrismError(f"--report-dir {args.report_dir} is not a run folder")
+    print(quarto_hint())
+    print(f"docs site: {build_docs(args.out, args.report_dir or 'reports/demo') / 'index.html'}")
+    return 0
+
+
+COMMANDS = {
+    "run": cmd_run,
+    "status": cmd_status,
+    "explain": cmd_explain,
+    "judge": cmd_judge,
+    "docs": cmd_docs,
+    "export": cmd_export,
+    "profiles": lambda args: print("\n".join(profiles(args.settings))) or 0,
+}
 
 # %% ../nbs/09_cli.ipynb #29e4d3e3
 def _error(message: str, code: int) -> int:
-    print(f"prism-nb: error: {message}", file=sys.stderr); return code
+    print(f"prism-nb: error: {message}", file=sys.stderr)
+    return code
+
 
 # errors of a path the user named (missing, not a folder, read-only, ...): bad input; others (disk full, I/O): a failure
-BAD_PATH_ERRNOS = {errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.EACCES, errno.EPERM, errno.EROFS, errno.EEXIST, errno.ENAMETOOLONG}
+BAD_PATH_ERRNOS = {
+    errno.ENOENT,
+    errno.ENOTDIR,
+    errno.EISDIR,
+    errno.EACCES,
+    errno.EPERM,
+    errno.EROFS,
+    errno.EEXIST,
+    errno.ENAMETOOLONG,
+}
+
 
 def main(argv=None) -> int:
-    "Entry point of `prism-nb`: bad input prints one line and exits 2, a failed stage exits 1; `--debug` shows tracebacks."
+    "Entry point of `prism-nb`: bad input prints a line, exits 2; a failed stage exits 1; `--debug` shows tracebacks."
     args = parser().parse_args(argv)
-    try: return COMMANDS[args.cmd](args)
+    try:
+        return COMMANDS[args.cmd](args)
     except Exception as e:
-        if args.debug: raise
-        if isinstance(e, StageFailed): return _error(str(e), 1)
-        if isinstance(e, PrismError): return _error(str(e), 2)
-        if isinstance(e, OSError) and e.filename: return _error(f"cannot use {e.filename}: {e.strerror}", 2 if e.errno in BAD_PATH_ERRNOS else 1)
-        return _error(f"internal error {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''} (rerun with --debug for the traceback)", 1)
+        if args.debug:
+            raise
+        if isinstance(e, StageFailed):
+            return _error(str(e), 1)
+        if isinstance(e, PrismError):
+            return _error(str(e), 2)
+        if isinstance(e, OSError) and e.filename:
+            return _error(f"cannot use {e.filename}: {e.strerror}", 2 if e.errno in BAD_PATH_ERRNOS else 1)
+        return _error(
+            f"internal error {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''} "
+            "(rerun with --debug for the traceback)",
+            1,
+        )
     except KeyboardInterrupt:
-        print("prism-nb: interrupted; rerun with --resume to continue", file=sys.stderr); return 130
+        print("prism-nb: interrupted; rerun with --resume to continue", file=sys.stderr)
+        return 130

@@ -4,25 +4,40 @@
 
 # %% ../nbs/00_core.ipynb #fb5e1618
 from __future__ import annotations
-import ast, configparser, contextlib, copy, functools, hashlib, json, math, os, random, shutil, socket, tempfile, time
+
+import ast
+import configparser
+import contextlib
+import copy
+import functools
+import hashlib
+import json
+import math
+import os
+import random
+import shutil
+import socket
+import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
+
 from fastcore.basics import AttrDict
 
 # %% auto #0
 __all__ = ['PROFILE_PREFIX', 'DTYPE_CHOICES', 'RUNTIME_CHOICES', 'ENGINE_CHOICES', 'SCHEMA', 'SECTION_DOCS', 'SECTIONS',
            'RunSettings', 'DataSettings', 'RankingSettings', 'OracleSettings', 'PrismSettings', 'BaselinesSettings',
            'EvaluationSettings', 'ProfilingSettings', 'EXECUTION_KEYS', 'ONLY_WITH', 'NEUTRAL', 'PROGRESS_FILE',
-           'PIPELINE', 'STAGES', 'CUT_KEYS', 'RUNTIME_KEYS', 'DECODING_KEYS', 'IGNORED_BY', 'TAG_FILE',
-           'REPLACED_WHOLE', 'ROLLBACK_PLAN', 'PrismError', 'project_root', 'user_path', 'parse_value', 'coerce', 'Key',
-           'section_class', 'Settings', 'tag_settings', 'read_ini', 'set_key', 'profiles', 'check_ranges',
-           'check_choices', 'declared', 'load_settings', 'apply_overrides', 'seed_everything', 'pick_device',
-           'atomic_write', 'atomic_path', 'write_json', 'read_json', 'append_jsonl', 'read_jsonl', 'progress_bar',
-           'Stage', 'stage_hash', 'open_run', 'load_run_settings', 'file_sha256', 'stage_outputs', 'stage_settings',
-           'settings_diff', 'mark_done', 'is_done', 'set_aside_dir', 'tagged_folder', 'set_aside_tag_file',
-           'tag_record', 'made_with', 'set_aside_work', 'stage_folder', 'RunFolderBusy', 'lock_holder', 'check_writer',
-           'run_lock', 'keep_file', 'snapshot_stage', 'tag_files', 'new_tagged_work', 'roll_back_stage',
-           'drop_snapshot', 'finish_rollbacks', 'stage_transaction']
+           'PIPELINE', 'STAGES', 'CUT_KEYS', 'RUNTIME_KEYS', 'DECODING_KEYS', 'IGNORED_BY', 'DEFAULT_PROFILE',
+           'TAG_FILE', 'REPLACED_WHOLE', 'ROLLBACK_PLAN', 'PrismError', 'project_root', 'user_path', 'parse_value',
+           'coerce', 'Key', 'section_class', 'Settings', 'tag_settings', 'read_ini', 'set_key', 'profiles',
+           'check_ranges', 'check_choices', 'declared', 'load_settings', 'apply_overrides', 'seed_everything',
+           'pick_device', 'atomic_write', 'atomic_path', 'write_json', 'read_json', 'append_jsonl', 'read_jsonl',
+           'progress_bar', 'Stage', 'stage_hash', 'open_run', 'load_run_settings', 'file_sha256', 'stage_outputs',
+           'stage_settings', 'settings_diff', 'mark_done', 'is_done', 'set_aside_dir', 'tagged_folder',
+           'set_aside_tag_file', 'tag_record', 'made_with', 'set_aside_work', 'stage_folder', 'RunFolderBusy',
+           'lock_holder', 'check_writer', 'run_lock', 'keep_file', 'snapshot_stage', 'tag_files', 'new_tagged_work',
+           'roll_back_stage', 'drop_snapshot', 'finish_rollbacks', 'stage_transaction']
 
 # %% ../nbs/00_core.ipynb #eb64ef5a
 class PrismError(Exception):
@@ -31,151 +46,285 @@ class PrismError(Exception):
 # %% ../nbs/00_core.ipynb #804d11da
 PROFILE_PREFIX = "profile:"
 
+
 def project_root(start=None) -> Path:
     "The folder holding `settings.ini`: `$PRISM_NB_ROOT`, else the nearest parent of `start` (default: cwd)."
-    if os.environ.get("PRISM_NB_ROOT"): return Path(os.environ["PRISM_NB_ROOT"]).resolve()
+    if os.environ.get("PRISM_NB_ROOT"):
+        return Path(os.environ["PRISM_NB_ROOT"]).resolve()
     here = Path(start or Path.cwd()).resolve()
     for d in [here, *here.parents]:
-        if (d/"settings.ini").is_file(): return d
-    raise PrismError(f"no settings.ini in {here} or its parents: run from the prism-nb project folder or set PRISM_NB_ROOT")
+        if (d / "settings.ini").is_file():
+            return d
+    raise PrismError(
+        f"no settings.ini in {here} or its parents: run from the prism-nb project folder or set PRISM_NB_ROOT"
+    )
+
 
 def user_path(path) -> Path:
-    "A path the user named (a dataset folder, a ranker file): absolute, relative to the working folder, or to the project folder."
+    "A path the user named (a dataset folder, a ranker file): absolute, or relative to the working or project folder."
     p = Path(path).expanduser()
-    if p.is_absolute() or p.exists(): return p
+    if p.is_absolute() or p.exists():
+        return p
     with contextlib.suppress(PrismError):
-        if (project_root()/p).exists(): return project_root()/p
+        if (project_root() / p).exists():
+            return project_root() / p
     return p
+
 
 def parse_value(raw: str):
     "A settings value: a Python literal, `true`/`false`, or else the bare string."
     raw = raw.strip()
-    if raw.lower() in ("true", "yes", "on"): return True
-    if raw.lower() in ("false", "no", "off"): return False
-    try: return ast.literal_eval(raw)
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError): return raw  # not a literal: the bare string
+    if raw.lower() in ("true", "yes", "on"):
+        return True
+    if raw.lower() in ("false", "no", "off"):
+        return False
+    try:
+        return ast.literal_eval(raw)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return raw  # not a literal: the bare string
 
 # %% ../nbs/00_core.ipynb #74662264
-def _type_name(v): return type(v).__name__
+def _type_name(v):
+    return type(v).__name__
+
 
 def coerce(key: str, value, default):
     "`value` checked against the type of `default`; an int is accepted where a float is expected."
     if isinstance(default, bool) or isinstance(value, bool):
-        if type(value) is type(default): return value
-    elif isinstance(default, float) and isinstance(value, (int, float)): return float(value)
+        if type(value) is type(default):
+            return value
+    elif isinstance(default, float) and isinstance(value, (int, float)):
+        return float(value)
     elif isinstance(default, list) and isinstance(value, (list, tuple)):
         kinds = {type(o) for o in default}
-        if not kinds or all(type(o) in kinds or (float in kinds and isinstance(o, int)) for o in value): return list(value)
-    elif type(value) is type(default): return value
+        if not kinds or all(type(o) in kinds or (float in kinds and isinstance(o, int)) for o in value):
+            return list(value)
+    elif type(value) is type(default):
+        return value
     raise PrismError(f"settings key {key} must be {_type_name(default)} like {default!r}, got {value!r}")
 
 # %% ../nbs/00_core.ipynb #04fd505a
 @dataclass(frozen=True)
 class Key:
     "One settings key: `section.name`, its type, a one-line doc, and the range of a number or the values it may take."
+
     name: str
     type: type
     doc: str
-    range: tuple | None = None   # (low, high), inclusive, None for open; a list key: each element
+    range: tuple | None = None  # (low, high), inclusive, None for open; a list key: each element
     choices: tuple | None = None  # the values it may take; a list key: each element
+
 
 DTYPE_CHOICES = ("auto", "float32", "bfloat16", "float16")
 RUNTIME_CHOICES = ("transformers", "ct2", "ort")
 ENGINE_CHOICES = ("local", "ray")
 
-SCHEMA = {k.name: k for k in [
-    Key("run.seed", int, "the seed of every random generator of every stage", (0, None)),
-    Key("run.device", str, "where models run: auto (a GPU when there is one) | cpu | cuda", choices=("auto", "cpu", "cuda")),
-    Key("data.dataset", str, "ml-100k (packaged, offline) | peter (a PETER/PEPLER folder) | amazon2023 (Amazon Reviews 2023)",
-        choices=("ml-100k", "peter", "amazon2023")),
-    Key("data.path", str, "the PETER folder, the Amazon 2023 category or folder of its JSON lines; empty for ml-100k"),
-    Key("data.fold", int, "the PETER split folder", (1, 5)),
-    Key("data.history_len", int, "liked items kept in a user's history, latest first", (1, 1000)),
-    Key("data.kg_window", int, "liked items searched for facts shared with the recommended item", (0, 10_000)),
-    Key("data.min_rating", int, "the lowest rating that counts as liked", (0, None)),
-    Key("data.max_users", int, "users kept, chosen at random with run.seed (0: all)", (0, None)),
-    Key("ranking.ranker", str, "the ranker whose top-K goes downstream (a registry: pop, itemknn, als, bpr, sasrec, file, or yours)"),
-    Key("ranking.compare", list, "the rankers fitted and compared in ranking/metrics.json"),
-    Key("ranking.k", int, "recommendations kept per test user", (1, 1000)),
-    Key("ranking.ks", list, "the cut-offs of the ranking metrics", (1, 1000)),
-    Key("ranking.file", str, "the user's recommendations (csv or parquet: user, item, score or rank) for ranker = file"),
-    Key("ranking.params", dict, "hyperparameters over the built-in defaults, per ranker"),
-    Key("ranking.threads", int, "CPU threads for fitting and scoring", (1, 1024)),
-    Key("oracle.backend", str, "what runs the teacher: transformers | ct2 (converted once to CTranslate2)", choices=("transformers", "ct2")),
-    Key("oracle.quantization", str, "the ct2 backend's compute type (int8, int16, float32 on a CPU; float16, bfloat16, int8_float16 on a GPU)"),
-    Key("oracle.model", str, "the teacher: packaged:<name>, a hub id, a local folder, or tiny:<arch> for tests"),
-    Key("oracle.n_pairs", int, "(user, item) pairs explained", (1, 10_000_000)),
-    Key("oracle.pairs_per_user", int, "top recommendations of each test user explained", (1, 1000)),
-    Key("oracle.batch_size", int, "prompts generated per batch", (1, 4096)),
-    Key("oracle.max_new_tokens", int, "the longest teacher answer, in tokens", (1, 4096)),
-    Key("oracle.num_beams", int, "beam width (1: greedy)", (1, 64)),
-    Key("oracle.dtype", str, "the teacher's compute dtype (auto: bfloat16 where the device computes it natively)", choices=DTYPE_CHOICES),
-    Key("oracle.filter", str, "unfaithful teacher answers: off (no judge) | flag | drop | retry", choices=("off", "flag", "drop", "retry")),
-    Key("oracle.retries", int, "retries of an unfaithful answer (filter = retry)", (0, 10)),
-    Key("oracle.retry_temperature", float, "the sampling temperature of a retry", (1e-3, 10)),
-    Key("oracle.prompt_history", int, "liked titles shown in a prompt", (0, 1000)),
-    Key("oracle.max_facts", int, "item facts shown in a prompt", (1, 1000)),
-    Key("oracle.engine", str, "where the teacher runs: local | ray (an actor pool of teachers)", choices=ENGINE_CHOICES),
-    Key("oracle.workers", int, "ray engine: teacher actors", (1, 100_000)),
-    Key("oracle.gpus_per_worker", float, "ray engine: GPUs per actor (0: CPU; a fraction shares a GPU)", (0, 64)),
-    Key("oracle.address", str, "ray engine: the cluster's address (empty: a local cluster)"),
-    Key("oracle.shards", str, "ray engine: where actors write their shards (a folder or a URI; empty: oracle/shards)"),
-    Key("prism.backbone", str, "the student: packaged:<name>, a hub id, a local folder, or tiny:<arch> for tests"),
-    Key("prism.user_embedding", bool, "a learned user vector in the student's input"),
-    Key("prism.user_mode", str, "where the user vector goes: prepend (prism.user_tokens soft tokens) | add (to every token)", choices=("prepend", "add")),
-    Key("prism.user_init", str, "user rows start as the mean embedding of liked titles (history) or at random", choices=("history", "random")),
-    Key("prism.user_dropout", float, "share of training examples whose user row is the shared unseen-user row", (0, 1)),
-    Key("prism.user_tokens", int, "soft tokens each user's vector takes in the input (prepend)", (1, 64)),
-    Key("prism.user_lr", float, "the user table's learning rate (0: prism.lr)", (0, 1)),
-    Key("prism.systems", list, "the students trained on the same splits", choices=("student", "student_no_user", "student_faithful")),
-    Key("prism.filtered_only", bool, "train every system on the judged-faithful teacher texts only"),
-    Key("prism.keep_layers", int, "the served student's decoder layers, cut from the full-depth student (0: all)", (0, 1000)),
-    Key("prism.cut_epochs", int, "epochs distilling the cut student from the full one", (1, 10_000)),
-    Key("prism.cut_lr", float, "the cut student's learning rate", (1e-9, 1)),
-    Key("prism.kd_weight", float, "the weight of the KL term from the full student when distilling the cut one", (0, 1)),
-    Key("prism.kd_temperature", float, "the temperature of that KL term", (1e-3, 100)),
-    Key("prism.epochs", int, "training epochs", (1, 10_000)),
-    Key("prism.lr", float, "the learning rate", (1e-9, 1)),
-    Key("prism.warmup", float, "the share of steps of linear warm-up", (0, None)),
-    Key("prism.batch_size", int, "the global training batch", (1, 4096)),
-    Key("prism.max_grad_norm", float, "gradient clipping norm", (1e-9, None)),
-    Key("prism.max_source_len", int, "the longest student input, in tokens", (8, 32_768)),
-    Key("prism.max_target_len", int, "the longest training target, in tokens", (2, 32_768)),
-    Key("prism.val_share", float, "the share of users held out for validation", (0, 0.9)),
-    Key("prism.patience", int, "evaluations without improvement before early stopping", (1, None)),
-    Key("prism.checkpoint_every", int, "steps between checkpoints", (1, None)),
-    Key("prism.num_beams", int, "the student's beam width (1: greedy)", (1, 64)),
-    Key("prism.max_new_tokens", int, "the longest student answer, in tokens", (1, 4096)),
-    Key("prism.min_new_tokens", int, "no end before this many tokens", (0, 4096)),
-    Key("prism.no_repeat_ngram", int, "no n-gram of this size twice (0: off)", (0, 32)),
-    Key("prism.dtype", str, "the student's compute dtype (auto: bfloat16 where the device computes it natively)", choices=DTYPE_CHOICES),
-    Key("prism.generate_batch_size", int, "explanations generated per batch", (1, 4096)),
-    Key("prism.processes", int, "training processes (DistributedDataParallel)", (1, 1024)),
-    Key("prism.runtime", str, "what runs the trained students: transformers | ct2 | ort", choices=RUNTIME_CHOICES),
-    Key("prism.quantization", str, "the exported student's precision (ct2: int8, int16, float32, ...; ort: int4, int8, float32)"),
-    Key("prism.verify", bool, "serve only what the claim judge finds faithful (candidates, repair, template)"),
-    Key("prism.candidates", int, "answers drawn per pair when verifying (the first greedy, the rest sampled)", (1, 64)),
-    Key("prism.sample_temperature", float, "the sampling temperature of those candidates", (1e-3, 10)),
-    Key("prism.constrain_titles", bool, "a title the student begins continues as a prompt title (transformers, ort)"),
-    Key("prism.explain_engine", str, "where the batch explainer runs: local | ray (an actor pool of served students)", choices=ENGINE_CHOICES),
-    Key("prism.explain_workers", int, "ray batch explainer: actors", (1, 100_000)),
-    Key("prism.explain_address", str, "ray batch explainer: the cluster's address (empty: a local cluster)"),
-    Key("baselines.systems", list, "the coupled systems trained next to the Prism", choices=("peter", "joint_student")),
-    Key("baselines.rating_weight", float, "joint_student: the rating loss's weight", (0, 1e6)),
-    Key("baselines.id_lr", float, "joint_student: the learning rate of its user and item vectors and rating head", (1e-9, 10)),
-    Key("baselines.peter", dict, "PETER's hyperparameters over its published ones"),
-    Key("evaluation.bootstrap", int, "bootstrap resamples for confidence intervals", (10, 1_000_000)),
-    Key("evaluation.embedder", str, "the sentence-embedding model of similarity and distinctiveness"),
-    Key("evaluation.humaneval_tasks", int, "human evaluation: pairs per annotator", (1, None)),
-    Key("evaluation.humaneval_systems", list, "human evaluation: the systems compared blind"),
-    Key("evaluation.humaneval_scale", int, "human evaluation: the rating scale 1..N", (2, 100)),
-    Key("profiling.batch_sizes", list, "the batch sizes timed", (1, 4096)),
-    Key("profiling.n_samples", int, "explanations timed per batch size", (1, 1_000_000)),
-    Key("profiling.warmup", int, "warm-up batches before timing", (0, 1000)),
-    Key("profiling.max_new_tokens", int, "tokens generated per timed explanation", (1, 4096)),
-    Key("profiling.runtimes", list, "the runtimes each model is timed on", choices=RUNTIME_CHOICES),
-    Key("profiling.quantization", str, "the exported students' precision when profiled"),
-]}
+SCHEMA = {
+    k.name: k
+    for k in [
+        Key("run.seed", int, "the seed of every random generator of every stage", (0, None)),
+        Key(
+            "run.device",
+            str,
+            "where models run: auto (a GPU when there is one) | cpu | cuda",
+            choices=("auto", "cpu", "cuda"),
+        ),
+        Key(
+            "data.dataset",
+            str,
+            "ml-100k (packaged, offline) | peter (a PETER/PEPLER folder) | amazon2023 (Amazon Reviews 2023)",
+            choices=("ml-100k", "peter", "amazon2023"),
+        ),
+        Key(
+            "data.path",
+            str,
+            "the PETER folder, the Amazon 2023 category or folder of its JSON lines; empty for ml-100k",
+        ),
+        Key("data.fold", int, "the PETER split folder", (1, 5)),
+        Key("data.history_len", int, "liked items kept in a user's history, latest first", (1, 1000)),
+        Key("data.kg_window", int, "liked items searched for facts shared with the recommended item", (0, 10_000)),
+        Key("data.min_rating", int, "the lowest rating that counts as liked", (0, None)),
+        Key("data.max_users", int, "users kept, chosen at random with run.seed (0: all)", (0, None)),
+        Key(
+            "ranking.ranker",
+            str,
+            "the ranker whose top-K goes downstream (a registry: pop, itemknn, als, bpr, sasrec, file, or yours)",
+        ),
+        Key("ranking.compare", list, "the rankers fitted and compared in ranking/metrics.json"),
+        Key("ranking.k", int, "recommendations kept per test user", (1, 1000)),
+        Key("ranking.ks", list, "the cut-offs of the ranking metrics", (1, 1000)),
+        Key(
+            "ranking.file",
+            str,
+            "the user's recommendations (csv or parquet: user, item, score or rank) for ranker = file",
+        ),
+        Key("ranking.params", dict, "hyperparameters over the built-in defaults, per ranker"),
+        Key("ranking.threads", int, "CPU threads for fitting and scoring", (1, 1024)),
+        Key(
+            "oracle.backend",
+            str,
+            "what runs the teacher: transformers | ct2 (converted once to CTranslate2)",
+            choices=("transformers", "ct2"),
+        ),
+        Key(
+            "oracle.quantization",
+            str,
+            "the ct2 backend's compute type (int8, int16, float32 on a CPU; float16, bfloat16, int8_float16 on a GPU)",
+        ),
+        Key("oracle.model", str, "the teacher: packaged:<name>, a hub id, a local folder, or tiny:<arch> for tests"),
+        Key("oracle.n_pairs", int, "(user, item) pairs explained", (1, 10_000_000)),
+        Key("oracle.pairs_per_user", int, "top recommendations of each test user explained", (1, 1000)),
+        Key("oracle.batch_size", int, "prompts generated per batch", (1, 4096)),
+        Key("oracle.max_new_tokens", int, "the longest teacher answer, in tokens", (1, 4096)),
+        Key("oracle.num_beams", int, "beam width (1: greedy)", (1, 64)),
+        Key(
+            "oracle.dtype",
+            str,
+            "the teacher's compute dtype (auto: bfloat16 where the device computes it natively)",
+            choices=DTYPE_CHOICES,
+        ),
+        Key(
+            "oracle.filter",
+            str,
+            "unfaithful teacher answers: off (no judge) | flag | drop | retry",
+            choices=("off", "flag", "drop", "retry"),
+        ),
+        Key("oracle.retries", int, "retries of an unfaithful answer (filter = retry)", (0, 10)),
+        Key("oracle.retry_temperature", float, "the sampling temperature of a retry", (1e-3, 10)),
+        Key("oracle.prompt_history", int, "liked titles shown in a prompt", (0, 1000)),
+        Key("oracle.max_facts", int, "item facts shown in a prompt", (1, 1000)),
+        Key(
+            "oracle.engine",
+            str,
+            "where the teacher runs: local | ray (an actor pool of teachers)",
+            choices=ENGINE_CHOICES,
+        ),
+        Key("oracle.workers", int, "ray engine: teacher actors", (1, 100_000)),
+        Key("oracle.gpus_per_worker", float, "ray engine: GPUs per actor (0: CPU; a fraction shares a GPU)", (0, 64)),
+        Key("oracle.address", str, "ray engine: the cluster's address (empty: a local cluster)"),
+        Key(
+            "oracle.shards",
+            str,
+            "ray engine: where actors write their shards (a folder or a URI; empty: oracle/shards)",
+        ),
+        Key("prism.backbone", str, "the student: packaged:<name>, a hub id, a local folder, or tiny:<arch> for tests"),
+        Key("prism.user_embedding", bool, "a learned user vector in the student's input"),
+        Key(
+            "prism.user_mode",
+            str,
+            "where the user vector goes: prepend (prism.user_tokens soft tokens) | add (to every token)",
+            choices=("prepend", "add"),
+        ),
+        Key(
+            "prism.user_init",
+            str,
+            "user rows start as the mean embedding of liked titles (history) or at random",
+            choices=("history", "random"),
+        ),
+        Key(
+            "prism.user_dropout",
+            float,
+            "share of training examples whose user row is the shared unseen-user row",
+            (0, 1),
+        ),
+        Key("prism.user_tokens", int, "soft tokens each user's vector takes in the input (prepend)", (1, 64)),
+        Key("prism.user_lr", float, "the user table's learning rate (0: prism.lr)", (0, 1)),
+        Key(
+            "prism.systems",
+            list,
+            "the students trained on the same splits",
+            choices=("student", "student_no_user", "student_faithful"),
+        ),
+        Key("prism.filtered_only", bool, "train every system on the judged-faithful teacher texts only"),
+        Key(
+            "prism.keep_layers",
+            int,
+            "the served student's decoder layers, cut from the full-depth student (0: all)",
+            (0, 1000),
+        ),
+        Key("prism.cut_epochs", int, "epochs distilling the cut student from the full one", (1, 10_000)),
+        Key("prism.cut_lr", float, "the cut student's learning rate", (1e-9, 1)),
+        Key(
+            "prism.kd_weight",
+            float,
+            "the weight of the KL term from the full student when distilling the cut one",
+            (0, 1),
+        ),
+        Key("prism.kd_temperature", float, "the temperature of that KL term", (1e-3, 100)),
+        Key("prism.epochs", int, "training epochs", (1, 10_000)),
+        Key("prism.lr", float, "the learning rate", (1e-9, 1)),
+        Key("prism.warmup", float, "the share of steps of linear warm-up", (0, None)),
+        Key("prism.batch_size", int, "the global training batch", (1, 4096)),
+        Key("prism.max_grad_norm", float, "gradient clipping norm", (1e-9, None)),
+        Key("prism.max_source_len", int, "the longest student input, in tokens", (8, 32_768)),
+        Key("prism.max_target_len", int, "the longest training target, in tokens", (2, 32_768)),
+        Key("prism.val_share", float, "the share of users held out for validation", (0, 0.9)),
+        Key("prism.patience", int, "evaluations without improvement before early stopping", (1, None)),
+        Key("prism.checkpoint_every", int, "steps between checkpoints", (1, None)),
+        Key("prism.num_beams", int, "the student's beam width (1: greedy)", (1, 64)),
+        Key("prism.max_new_tokens", int, "the longest student answer, in tokens", (1, 4096)),
+        Key("prism.min_new_tokens", int, "no end before this many tokens", (0, 4096)),
+        Key("prism.no_repeat_ngram", int, "no n-gram of this size twice (0: off)", (0, 32)),
+        Key(
+            "prism.dtype",
+            str,
+            "the student's compute dtype (auto: bfloat16 where the device computes it natively)",
+            choices=DTYPE_CHOICES,
+        ),
+        Key("prism.generate_batch_size", int, "explanations generated per batch", (1, 4096)),
+        Key("prism.processes", int, "training processes (DistributedDataParallel)", (1, 1024)),
+        Key("prism.runtime", str, "what runs the trained students: transformers | ct2 | ort", choices=RUNTIME_CHOICES),
+        Key(
+            "prism.quantization",
+            str,
+            "the exported student's precision (ct2: int8, int16, float32, ...; ort: int4, int8, float32)",
+        ),
+        Key("prism.verify", bool, "serve only what the claim judge finds faithful (candidates, repair, template)"),
+        Key(
+            "prism.candidates",
+            int,
+            "answers drawn per pair when verifying (the first greedy, the rest sampled)",
+            (1, 64),
+        ),
+        Key("prism.sample_temperature", float, "the sampling temperature of those candidates", (1e-3, 10)),
+        Key(
+            "prism.constrain_titles", bool, "a title the student begins continues as a prompt title (transformers, ort)"
+        ),
+        Key(
+            "prism.explain_engine",
+            str,
+            "where the batch explainer runs: local | ray (an actor pool of served students)",
+            choices=ENGINE_CHOICES,
+        ),
+        Key("prism.explain_workers", int, "ray batch explainer: actors", (1, 100_000)),
+        Key("prism.explain_address", str, "ray batch explainer: the cluster's address (empty: a local cluster)"),
+        Key(
+            "baselines.systems",
+            list,
+            "the coupled systems trained next to the Prism",
+            choices=("peter", "joint_student"),
+        ),
+        Key("baselines.rating_weight", float, "joint_student: the rating loss's weight", (0, 1e6)),
+        Key(
+            "baselines.id_lr",
+            float,
+            "joint_student: the learning rate of its user and item vectors and rating head",
+            (1e-9, 10),
+        ),
+        Key("baselines.peter", dict, "PETER's hyperparameters over its published ones"),
+        Key("evaluation.bootstrap", int, "bootstrap resamples for confidence intervals", (10, 1_000_000)),
+        Key("evaluation.embedder", str, "the sentence-embedding model of similarity and distinctiveness"),
+        Key("evaluation.humaneval_tasks", int, "human evaluation: pairs per annotator", (1, None)),
+        Key("evaluation.humaneval_systems", list, "human evaluation: the systems compared blind"),
+        Key("evaluation.humaneval_scale", int, "human evaluation: the rating scale 1..N", (2, 100)),
+        Key("profiling.batch_sizes", list, "the batch sizes timed", (1, 4096)),
+        Key("profiling.n_samples", int, "explanations timed per batch size", (1, 1_000_000)),
+        Key("profiling.warmup", int, "warm-up batches before timing", (0, 1000)),
+        Key("profiling.max_new_tokens", int, "tokens generated per timed explanation", (1, 4096)),
+        Key("profiling.runtimes", list, "the runtimes each model is timed on", choices=RUNTIME_CHOICES),
+        Key("profiling.quantization", str, "the exported students' precision when profiled"),
+    ]
+}
 
 # %% ../nbs/00_core.ipynb #9828759c
 SECTION_DOCS = {
@@ -186,143 +335,251 @@ SECTION_DOCS = {
     "prism": "[prism]: the student backbone, its user embedding, the systems trained, training, decoding and serving.",
     "baselines": "[baselines]: the coupled systems trained next to the Prism and their hyperparameters.",
     "evaluation": "[evaluation]: bootstrap resamples, the sentence embedder and the human-evaluation app.",
-    "profiling": "[profiling]: the batch sizes timed, samples per size, warm-up batches and tokens per explanation."}
+    "profiling": "[profiling]: the batch sizes timed, samples per size, warm-up batches and tokens per explanation.",
+}
+
 
 def section_class(section: str) -> type:
-    "The class of a settings section: an `AttrDict` with `SECTION_DOCS`' doc and its keys' `SCHEMA` types as annotations."
+    "A settings section's class: an `AttrDict` with `SECTION_DOCS`' doc and its keys' `SCHEMA` types as annotations."
     keys = {name.split(".")[1]: key.type for name, key in SCHEMA.items() if name.startswith(f"{section}.")}
-    return type(f"{section.title()}Settings", (AttrDict,), {"__doc__": SECTION_DOCS[section], "__annotations__": keys, "__module__": __name__})
+    return type(
+        f"{section.title()}Settings",
+        (AttrDict,),
+        {"__doc__": SECTION_DOCS[section], "__annotations__": keys, "__module__": __name__},
+    )
+
 
 SECTIONS = {s: section_class(s) for s in SECTION_DOCS}
-RunSettings, DataSettings, RankingSettings, OracleSettings, PrismSettings, BaselinesSettings, EvaluationSettings, ProfilingSettings = SECTIONS.values()
+(
+    RunSettings,
+    DataSettings,
+    RankingSettings,
+    OracleSettings,
+    PrismSettings,
+    BaselinesSettings,
+    EvaluationSettings,
+    ProfilingSettings,
+) = SECTIONS.values()
 
 # %% ../nbs/00_core.ipynb #ecd10102
 # where and on how many processes a stage runs, not what it computes: changing them leaves its outputs valid
-EXECUTION_KEYS = {"oracle.engine", "oracle.workers", "oracle.gpus_per_worker", "oracle.address", "oracle.shards", "prism.processes",
-                  "prism.explain_engine", "prism.explain_workers", "prism.explain_address"}
-# keys that change nothing unless another key has a given value (or, for a list, holds it; or passes a test), and keys that change nothing
+EXECUTION_KEYS = {
+    "oracle.engine",
+    "oracle.workers",
+    "oracle.gpus_per_worker",
+    "oracle.address",
+    "oracle.shards",
+    "prism.processes",
+    "prism.explain_engine",
+    "prism.explain_workers",
+    "prism.explain_address",
+}
+# keys that change nothing unless another key has a given value (or, for a list, holds it; or passes a test),
+# and keys that change nothing
 # at a neutral value (what the stage did before they existed): a run made before a key existed keeps its hashes
-ONLY_WITH = {"oracle.quantization": ("oracle.backend", "ct2"), "baselines.rating_weight": ("baselines.systems", "joint_student"),
-             "baselines.id_lr": ("baselines.systems", "joint_student"), "baselines.peter": ("baselines.systems", "peter"),
-             **{f"prism.{k}": ("prism.keep_layers", lambda n: n > 0) for k in ("cut_epochs", "cut_lr", "kd_weight", "kd_temperature")},
-             "prism.quantization": ("prism.runtime", lambda r: r != "transformers"), "oracle.retry_temperature": ("oracle.filter", "retry"),
-             "prism.candidates": ("prism.verify", True), "prism.sample_temperature": ("prism.verify", True)}
+ONLY_WITH = {
+    "oracle.quantization": ("oracle.backend", "ct2"),
+    "baselines.rating_weight": ("baselines.systems", "joint_student"),
+    "baselines.id_lr": ("baselines.systems", "joint_student"),
+    "baselines.peter": ("baselines.systems", "peter"),
+    **{
+        f"prism.{k}": ("prism.keep_layers", lambda n: n > 0)
+        for k in ("cut_epochs", "cut_lr", "kd_weight", "kd_temperature")
+    },
+    "prism.quantization": ("prism.runtime", lambda r: r != "transformers"),
+    "oracle.retry_temperature": ("oracle.filter", "retry"),
+    "prism.candidates": ("prism.verify", True),
+    "prism.sample_temperature": ("prism.verify", True),
+}
 NEUTRAL = {"prism.keep_layers": 0, "baselines.systems": [], "prism.runtime": "transformers"}
+
 
 class Settings(AttrDict):
     "Resolved settings: `S.oracle.model`; `S.profile` names the profile applied."
-    run: RunSettings; data: DataSettings; ranking: RankingSettings; oracle: OracleSettings; prism: PrismSettings
-    baselines: BaselinesSettings; evaluation: EvaluationSettings; profiling: ProfilingSettings; profile: str
-    def to_dict(self): return {k: (dict(v) if isinstance(v, dict) else v) for k, v in self.items()}
+
+    run: RunSettings
+    data: DataSettings
+    ranking: RankingSettings
+    oracle: OracleSettings
+    prism: PrismSettings
+    baselines: BaselinesSettings
+    evaluation: EvaluationSettings
+    profiling: ProfilingSettings
+    profile: str
+
+    def to_dict(self):
+        return {k: (dict(v) if isinstance(v, dict) else v) for k, v in self.items()}
+
     @classmethod
-    def from_dict(cls, d): return cls({k: (SECTIONS.get(k, AttrDict)(v) if isinstance(v, dict) else v) for k, v in d.items()})
+    def from_dict(cls, d):
+        return cls({k: (SECTIONS.get(k, AttrDict)(v) if isinstance(v, dict) else v) for k, v in d.items()})
+
     def changes_output(self, dotted: str) -> bool:
-        "Whether a key can change a stage's outputs: not an execution key, not at its `NEUTRAL` value, not turned off by `ONLY_WITH`."
-        if dotted in EXECUTION_KEYS: return False
+        "Whether a key can change stage outputs: not an execution key, not at its `NEUTRAL`, not off by `ONLY_WITH`."
+        if dotted in EXECUTION_KEYS:
+            return False
         section, key = dotted.split(".")
-        if dotted in NEUTRAL and self.get(section, {}).get(key) == NEUTRAL[dotted]: return False
-        if dotted not in ONLY_WITH: return True
+        if dotted in NEUTRAL and self.get(section, {}).get(key) == NEUTRAL[dotted]:
+            return False
+        if dotted not in ONLY_WITH:
+            return True
         other, value = ONLY_WITH[dotted]
         section, key = other.split(".")
         v = self.get(section, {}).get(key)
         return value(v) if callable(value) else v == value or (isinstance(v, list) and value in v)
+
     def section_hash(self, *sections, ignore=()) -> str:
-        "A short hash of the named sections (their `tag_settings`, less `ignore`) where they change outputs, to tell whether a stage's outputs match."
-        kept = {s: {k: v for k, v in keys.items() if self.changes_output(f"{s}.{k}")} for s, keys in tag_settings(self, sections, ignore).items()}
+        "A short hash of the named sections' `tag_settings` (less `ignore`) that change outputs: do a stage's match?"
+        kept = {
+            s: {k: v for k, v in keys.items() if self.changes_output(f"{s}.{k}")}
+            for s, keys in tag_settings(self, sections, ignore).items()
+        }
         blob = json.dumps(kept, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
+
 def tag_settings(S: Settings, sections, ignore=()) -> dict:
-    "The values a hash of `sections` less `ignore` is made of (`Settings.section_hash`), kept with the work so `settings_diff` can name what changed."
-    return {s: {k: v for k, v in S.get(s, {}).items() if f"{s}.{k}" not in {*ignore, *EXECUTION_KEYS}} for s in sections}
+    "The values hashed for `sections` less `ignore` (`Settings.section_hash`), kept so `settings_diff` names changes."
+    return {
+        s: {k: v for k, v in S.get(s, {}).items() if f"{s}.{k}" not in {*ignore, *EXECUTION_KEYS}} for s in sections
+    }
 
 # %% ../nbs/00_core.ipynb #c7f80dea
 def read_ini(path) -> configparser.ConfigParser:
     "Parse an INI file, naming the file in any error."
     path = Path(path)
-    if not path.is_file(): raise PrismError(f"settings file {path} not found: pass --settings PATH or run from the project folder")
+    if not path.is_file():
+        raise PrismError(f"settings file {path} not found: pass --settings PATH or run from the project folder")
     cp = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=None)
     cp.optionxform = str
-    try: cp.read_string(path.read_text(encoding="utf-8"), source=str(path))
-    except UnicodeDecodeError: raise PrismError(f"{path} is not UTF-8 text: save it as UTF-8") from None
-    except configparser.Error as e: raise PrismError(f"{path} is not a valid INI file: {str(e).splitlines()[0]}") from None
+    try:
+        cp.read_string(path.read_text(encoding="utf-8"), source=str(path))
+    except UnicodeDecodeError:
+        raise PrismError(f"{path} is not UTF-8 text: save it as UTF-8") from None
+    except configparser.Error as e:
+        raise PrismError(f"{path} is not a valid INI file: {str(e).splitlines()[0]}") from None
     return cp
+
 
 def set_key(S: Settings, dotted: str, value, origin: str):
     "Set `section.key` in `S` to `value`, refusing unknown keys and wrong types."
     section, _, key = dotted.partition(".")
     if section not in S or not key:
-        raise PrismError(f"unknown settings section in {dotted!r} ({origin}); sections: {', '.join(k for k in S if k != 'profile')}")
-    if key not in S[section]: raise PrismError(f"unknown settings key {dotted!r} ({origin}); keys of [{section}]: {', '.join(S[section])}")
+        raise PrismError(
+            f"unknown settings section in {dotted!r} ({origin}); sections: {', '.join(k for k in S if k != 'profile')}"
+        )
+    if key not in S[section]:
+        raise PrismError(f"unknown settings key {dotted!r} ({origin}); keys of [{section}]: {', '.join(S[section])}")
     S[section][key] = coerce(dotted, value, S[section][key])
+
 
 def profiles(path=None) -> list[str]:
     "Names of the profiles defined in the settings file."
-    cp = read_ini(path or project_root()/"settings.ini")
-    return [s[len(PROFILE_PREFIX):] for s in cp.sections() if s.startswith(PROFILE_PREFIX)]
+    cp = read_ini(path or project_root() / "settings.ini")
+    return [s[len(PROFILE_PREFIX) :] for s in cp.sections() if s.startswith(PROFILE_PREFIX)]
 
 # %% ../nbs/00_core.ipynb #52925fa6
 def check_ranges(S: Settings):
     "Refuse a number outside its key's `SCHEMA` range, or any number that is not finite, naming the key."
     for section, keys in S.items():
-        if not isinstance(keys, dict): continue
+        if not isinstance(keys, dict):
+            continue
         for key, value in keys.items():
             name = f"{section}.{key}"
             lo_hi = SCHEMA[name].range if name in SCHEMA else None
-            for v in (value if isinstance(value, list) else [value]):
-                if isinstance(v, bool) or not isinstance(v, (int, float)): continue
-                if not math.isfinite(v): raise PrismError(f"settings key {name} must be a finite number, got {v!r}")
+            for v in value if isinstance(value, list) else [value]:
+                if isinstance(v, bool) or not isinstance(v, (int, float)):
+                    continue
+                if not math.isfinite(v):
+                    raise PrismError(f"settings key {name} must be a finite number, got {v!r}")
                 if lo_hi and ((lo_hi[0] is not None and v < lo_hi[0]) or (lo_hi[1] is not None and v > lo_hi[1])):
                     lo, hi = lo_hi
-                    bounds = f"between {lo} and {hi}" if lo is not None and hi is not None else f"at least {lo}" if lo is not None else f"at most {hi}"
+                    bounds = (
+                        f"between {lo} and {hi}"
+                        if lo is not None and hi is not None
+                        else f"at least {lo}"
+                        if lo is not None
+                        else f"at most {hi}"
+                    )
                     raise PrismError(f"settings key {name} must be {bounds}, got {v!r}")
+
 
 def check_choices(S: Settings):
     "Refuse a value that is not one of its key's `SCHEMA` choices, naming the key and the choices."
     for name, key in SCHEMA.items():
         section, k = name.split(".")
-        if key.choices is None or k not in S.get(section, {}): continue
+        if key.choices is None or k not in S.get(section, {}):
+            continue
         value = S[section][k]
-        for v in (value if isinstance(value, list) else [value]):
-            if v not in key.choices: raise PrismError(f"settings key {name} must be one of {', '.join(key.choices)}, got {v!r}")
-    if "student" not in S.prism.systems: raise PrismError("settings key prism.systems must include student (the served system)")
+        for v in value if isinstance(value, list) else [value]:
+            if v not in key.choices:
+                raise PrismError(f"settings key {name} must be one of {', '.join(key.choices)}, got {v!r}")
+    if "student" not in S.prism.systems:
+        raise PrismError("settings key prism.systems must include student (the served system)")
 
 # %% ../nbs/00_core.ipynb #46c1cda3
 def declared(S: Settings, path) -> Settings:
-    "`S`, read from `path`, if it sets exactly the keys of `SCHEMA`, each to a value of its type (an int where a float is declared becomes one)."
+    "`S` read from `path` if it sets exactly `SCHEMA`'s keys, each to a value of its type (an int for a float is cast)."
     have = {f"{s}.{k}" for s, keys in S.items() if isinstance(keys, dict) for k in keys}
-    if missing := [n for n in SCHEMA if n not in have]: raise PrismError(f"{path} lacks settings key {missing[0]}, which prism_nb.core.SCHEMA declares: add it")
-    if extra := sorted(have - set(SCHEMA)): raise PrismError(f"{path} sets {extra[0]}, which prism_nb.core.SCHEMA does not declare: declare it or remove it")
+    if missing := [n for n in SCHEMA if n not in have]:
+        raise PrismError(f"{path} lacks settings key {missing[0]}, which prism_nb.core.SCHEMA declares: add it")
+    if extra := sorted(have - set(SCHEMA)):
+        raise PrismError(
+            f"{path} sets {extra[0]}, which prism_nb.core.SCHEMA does not declare: declare it or remove it"
+        )
     for name, key in SCHEMA.items():
         section, k = name.split(".")
         v = S[section][k]
-        if key.type is float and isinstance(v, int) and not isinstance(v, bool): S[section][k] = v = float(v)
-        if type(v) is not key.type: raise PrismError(f"{path}: settings key {name} must be {key.type.__name__}, got {v!r}")
+        if key.type is float and isinstance(v, int) and not isinstance(v, bool):
+            S[section][k] = v = float(v)
+        if type(v) is not key.type:
+            raise PrismError(f"{path}: settings key {name} must be {key.type.__name__}, got {v!r}")
     return S
+
 
 def _defaults(cp, path) -> Settings:
-    return declared(Settings.from_dict({s: {k: parse_value(v) for k, v in cp[s].items()} for s in cp.sections() if not s.startswith(PROFILE_PREFIX)}), path)
+    return declared(
+        Settings.from_dict(
+            {
+                s: {k: parse_value(v) for k, v in cp[s].items()}
+                for s in cp.sections()
+                if not s.startswith(PROFILE_PREFIX)
+            }
+        ),
+        path,
+    )
 
-def load_settings(path=None, profile: str|None = None, overrides=()) -> Settings:
-    "The project's `settings.ini`, then the values of settings file `path` (when given), `profile` and `key=value` `overrides`."
-    default = project_root()/"settings.ini"
+# %% ../nbs/00_core.ipynb #4dcc0d7b
+def load_settings(path=None, profile: str | None = None, overrides=()) -> Settings:
+    "The project's `settings.ini`, then values of settings file `path` (if any), `profile` and `key=value` `overrides`."
+    default = project_root() / "settings.ini"
     S, own = _defaults(read_ini(default), default), read_ini(path) if path else None
-    for s in (own.sections() if own else []):  # another settings file: its values over the project's, checked the same way
+    for s in (
+        own.sections() if own else []
+    ):  # another settings file: its values over the project's, checked the same way
         if not s.startswith(PROFILE_PREFIX):
-            for k, v in own[s].items(): set_key(S, f"{s}.{k}", parse_value(v), str(path))
+            for k, v in own[s].items():
+                set_key(S, f"{s}.{k}", parse_value(v), str(path))
     if profile:
         cp = next((c for c in [own, read_ini(default)] if c and c.has_section(PROFILE_PREFIX + profile)), None)
-        if cp is None: raise PrismError(f"unknown profile {profile!r}: choose one of {', '.join(dict.fromkeys(profiles(path) + profiles()))}")
-        for k, v in cp[PROFILE_PREFIX + profile].items(): set_key(S, k, parse_value(v), f"profile {profile}")
+        if cp is None:
+            raise PrismError(
+                f"unknown profile {profile!r}: choose one of {', '.join(dict.fromkeys(profiles(path) + profiles()))}"
+            )
+        for k, v in cp[PROFILE_PREFIX + profile].items():
+            set_key(S, k, parse_value(v), f"profile {profile}")
     apply_overrides(S, overrides)
     S["profile"] = profile or "default"
-    check_ranges(S); check_choices(S)
+    check_ranges(S)
+    check_choices(S)
     return S
 
+
 def apply_overrides(S: Settings, overrides=()):
-    "Set each `section.key=value` of `overrides` in `S` (values parsed as in settings.ini), refusing unknown keys and wrong types."
+    "Set each `section.key=value` of `overrides` in `S` (parsed as in settings.ini); refuse unknown keys, wrong types."
     for o in overrides:
-        if "=" not in o: raise PrismError(f"override {o!r} must look like section.key=value")
+        if "=" not in o:
+            raise PrismError(f"override {o!r} must look like section.key=value")
         k, v = o.split("=", 1)
         set_key(S, k.strip(), parse_value(v), "command line")
 
@@ -330,42 +587,59 @@ def apply_overrides(S: Settings, overrides=()):
 def seed_everything(seed: int):
     "Seed Python, NumPy and torch (when installed) for a repeatable run."
     import numpy as np
-    random.seed(seed); np.random.seed(seed)
+
+    random.seed(seed)
+    np.random.seed(seed)
     try:
         import torch
+
         torch.manual_seed(seed)
-    except ImportError: pass
+    except ImportError:
+        pass
+
 
 def pick_device(pref: str = "auto") -> str:
     "`cuda` when asked for or available under `auto`, else `cpu`; asking for a missing GPU is an error."
     import torch
-    if pref not in ("auto", "cpu", "cuda"): raise PrismError(f"run.device must be auto, cpu or cuda, got {pref!r}")
+
+    if pref not in ("auto", "cpu", "cuda"):
+        raise PrismError(f"run.device must be auto, cpu or cuda, got {pref!r}")
     if pref == "cuda" and not torch.cuda.is_available():
-        raise PrismError("run.device=cuda but no CUDA device is visible: use run.device=cpu or install a CUDA build of torch")
+        raise PrismError(
+            "run.device=cuda but no CUDA device is visible: use run.device=cpu or install a CUDA build of torch"
+        )
     return "cuda" if pref == "cuda" or (pref == "auto" and torch.cuda.is_available()) else "cpu"
 
 # %% ../nbs/00_core.ipynb #d07ed6de
 def _umask() -> int:
-    mask = os.umask(0); os.umask(mask); return mask
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
 
 @contextlib.contextmanager
 def atomic_write(path, mode="w"):
     "Open a temporary sibling of `path` for writing and rename it into place only if the block succeeds."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.chmod(tmp, 0o666 & ~_umask())  # the mode an ordinary open() gives, not mkstemp's 0600
     try:
         with os.fdopen(fd, mode) as f:
             yield f
-            f.flush(); os.fsync(f.fileno())
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError): os.unlink(tmp)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
         raise
+
 
 def atomic_path(path):
     "A context manager yielding a temporary path that replaces `path` when the block succeeds (for library writers)."
     path = Path(path)
+
     @contextlib.contextmanager
     def _cm():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -374,77 +648,139 @@ def atomic_path(path):
             yield tmp
             os.replace(tmp, path)
         finally:
-            with contextlib.suppress(FileNotFoundError): os.unlink(tmp)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+
     return _cm()
 
+# %% ../nbs/00_core.ipynb #cc3d2678
 def write_json(path, obj):
     "Write `obj` as indented JSON, atomically."
-    with atomic_write(path) as f: json.dump(obj, f, indent=2, default=str)
+    with atomic_write(path) as f:
+        json.dump(obj, f, indent=2, default=str)
+
 
 def read_json(path, what="file"):
     "Read a JSON file, naming it if it is missing or broken."
     path = Path(path)
-    if not path.is_file(): raise PrismError(f"{what} {path} not found: run the stage that writes it first")
-    try: return json.loads(path.read_text())
-    except json.JSONDecodeError as e: raise PrismError(f"{what} {path} is not valid JSON ({e.msg} at line {e.lineno})") from None
+    if not path.is_file():
+        raise PrismError(f"{what} {path} not found: run the stage that writes it first")
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise PrismError(f"{what} {path} is not valid JSON ({e.msg} at line {e.lineno})") from None
+
 
 def append_jsonl(path, rows):
     "Append `rows` as JSON lines in one write and flush them to disk, so a crash loses at most the line being written."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a") as f:
         f.write("".join(json.dumps(r, default=str) + "\n" for r in rows))
-        f.flush(); os.fsync(f.fileno())
+        f.flush()
+        os.fsync(f.fileno())
 
+# %% ../nbs/00_core.ipynb #b6f5b0d9
 def read_jsonl(path) -> list[dict]:
     "Every complete JSON line of `path` (a torn last line from a crash is dropped); `[]` if it does not exist."
     path = Path(path)
-    if not path.is_file(): return []
+    if not path.is_file():
+        return []
     rows, lines = [], path.read_text().split("\n")
     for i, line in enumerate(lines):
-        if not line.strip(): continue
-        try: rows.append(json.loads(line))
+        if not line.strip():
+            continue
+        try:
+            rows.append(json.loads(line))
         except json.JSONDecodeError:
-            if i == len(lines) - 1: break
-            raise PrismError(f"{path} line {i+1} is not valid JSON: delete the line or the file to regenerate it") from None
+            if i == len(lines) - 1:
+                break
+            raise PrismError(
+                f"{path} line {i + 1} is not valid JSON: delete the line or the file to regenerate it"
+            ) from None
     return rows
 
 # %% ../nbs/00_core.ipynb #c0a1e2f4
-PROGRESS_FILE = "PRISM_NB_PROGRESS"  # environment variable: the file a stage's bars write to while `prism-nb run` shows them
+PROGRESS_FILE = (
+    "PRISM_NB_PROGRESS"  # environment variable: the file a stage's bars write to while `prism-nb run` shows them
+)
+
 
 @functools.cache
-def _progress_stream(path: str): return open(path, "a", buffering=1)
+def _progress_stream(path: str):
+    return open(path, "a", buffering=1)
+
 
 def progress_bar(iterable=None, **kw):
-    "A tqdm bar: `tqdm.auto`'s, or in a stage that `prism-nb run` executes, a text bar written to the file the command shows."
+    "A tqdm bar: `tqdm.auto`'s, or in a stage `prism-nb run` runs, a text bar written to the file the command shows."
     if path := os.environ.get(PROGRESS_FILE):
         from tqdm import tqdm
+
         return tqdm(iterable, **{"file": _progress_stream(path), "mininterval": 1.0, "ncols": 100, **kw})
     from tqdm.auto import tqdm
+
     return tqdm(iterable, **kw)
 
 # %% ../nbs/00_core.ipynb #997e5c58
 @dataclass(frozen=True)
 class Stage:
     "A pipeline stage: its notebook in `nbs/` (its module is `prism_nb.<name>`) and its contract with the run folder."
+
     name: str
-    notebook: str       # the stage notebook in nbs/
-    sections: tuple     # the settings sections its outputs depend on (its own and its upstream stages')
-    outputs: tuple      # globs of the outputs that later stages and users read, checksummed in its done marker
-    writes: tuple       # every path of the run folder it writes: outputs, caches, checkpoints
+    notebook: str  # the stage notebook in nbs/
+    sections: tuple  # the settings sections its outputs depend on (its own and its upstream stages')
+    outputs: tuple  # globs of the outputs that later stages and users read, checksummed in its done marker
+    writes: tuple  # every path of the run folder it writes: outputs, caches, checkpoints
     caches: tuple = ()  # content-addressed caches that a rolled-back attempt keeps
 
+
 _UPSTREAM = ("run", "data", "ranking", "oracle", "prism", "baselines", "evaluation")
-PIPELINE = {s.name: s for s in [
-    Stage("data", "01_data.ipynb", _UPSTREAM[:2], ("data/*.parquet",), ("data",)),
-    Stage("ranking", "02_ranking.ipynb", _UPSTREAM[:3], ("ranking/recommendations.parquet", "ranking/metrics.json"), ("ranking",)),
-    Stage("oracle", "03_oracle.ipynb", _UPSTREAM[:4], ("oracle/explanations.jsonl", "oracle/stats.json"), ("oracle",),
-          caches=("oracle/cache.jsonl", "oracle/shards")),
-    Stage("prism", "04_prism.ipynb", _UPSTREAM[:5], ("student/predictions.jsonl", "student/summary.json", "student/**/model.safetensors"),
-          ("student", ".set_aside/student")),
-    Stage("baselines", "04c_baselines.ipynb", _UPSTREAM[:6], ("baselines/predictions.jsonl", "baselines/summary.json"), ("baselines",)),
-    Stage("evaluation", "05_evaluation.ipynb", _UPSTREAM, ("evaluation/metrics.json",), ("evaluation",)),
-    Stage("profiling", "06_profiling.ipynb", ("run", "oracle", "prism", "profiling"), ("profile/profile.json",), ("profile",)),
-    Stage("report", "07_report.ipynb", (*_UPSTREAM, "profiling"), ("summary.json",), ("summary.json", "report.html"))]}
+PIPELINE = {
+    s.name: s
+    for s in [
+        Stage("data", "01_data.ipynb", _UPSTREAM[:2], ("data/*.parquet",), ("data",)),
+        Stage(
+            "ranking",
+            "02_ranking.ipynb",
+            _UPSTREAM[:3],
+            ("ranking/recommendations.parquet", "ranking/metrics.json"),
+            ("ranking",),
+        ),
+        Stage(
+            "oracle",
+            "03_oracle.ipynb",
+            _UPSTREAM[:4],
+            ("oracle/explanations.jsonl", "oracle/stats.json"),
+            ("oracle",),
+            caches=("oracle/cache.jsonl", "oracle/shards"),
+        ),
+        Stage(
+            "prism",
+            "04_prism.ipynb",
+            _UPSTREAM[:5],
+            ("student/predictions.jsonl", "student/summary.json", "student/**/model.safetensors"),
+            ("student", ".set_aside/student"),
+        ),
+        Stage(
+            "baselines",
+            "04c_baselines.ipynb",
+            _UPSTREAM[:6],
+            ("baselines/predictions.jsonl", "baselines/summary.json"),
+            ("baselines",),
+        ),
+        Stage("evaluation", "05_evaluation.ipynb", _UPSTREAM, ("evaluation/metrics.json",), ("evaluation",)),
+        Stage(
+            "profiling",
+            "06_profiling.ipynb",
+            ("run", "oracle", "prism", "profiling"),
+            ("profile/profile.json",),
+            ("profile",),
+        ),
+        Stage(
+            "report", "07_report.ipynb", (*_UPSTREAM, "profiling"), ("summary.json",), ("summary.json", "report.html")
+        ),
+    ]
+}
 STAGES = list(PIPELINE)
 
 # the settings of the served student's cut from the full-depth one (prism.keep_layers > 0); those of how the trained
@@ -453,284 +789,468 @@ STAGES = list(PIPELINE)
 # transformers (they read the splits); profiling times `profiling.runtimes`
 CUT_KEYS = {"prism.keep_layers", "prism.cut_epochs", "prism.cut_lr", "prism.kd_weight", "prism.kd_temperature"}
 RUNTIME_KEYS = {"prism.runtime", "prism.quantization"}
-DECODING_KEYS = {"prism.num_beams", "prism.max_new_tokens", "prism.min_new_tokens", "prism.no_repeat_ngram", "prism.generate_batch_size",
-                 "prism.verify", "prism.candidates", "prism.sample_temperature", "prism.constrain_titles"}
+DECODING_KEYS = {
+    "prism.num_beams",
+    "prism.max_new_tokens",
+    "prism.min_new_tokens",
+    "prism.no_repeat_ngram",
+    "prism.generate_batch_size",
+    "prism.verify",
+    "prism.candidates",
+    "prism.sample_temperature",
+    "prism.constrain_titles",
+}
 IGNORED_BY = {"baselines": CUT_KEYS | RUNTIME_KEYS, "profiling": RUNTIME_KEYS}
+
 
 def stage_hash(S: Settings, stage: str) -> str:
     "Hash of the settings a stage's outputs depend on."
     return S.section_hash(*PIPELINE[stage].sections, ignore=IGNORED_BY.get(stage, ()))
 
 # %% ../nbs/00_core.ipynb #95cb4059
-def open_run(run_dir=None, profile="smoke", overrides=(), settings_path=None) -> tuple[Settings, Path]:
-    "Settings and folder of a run: those of a named run folder (`load_run_settings`), else resolved from `settings.ini` and saved."
-    if run_dir and (Path(run_dir)/"settings.json").is_file() and not overrides and settings_path is None: return load_run_settings(run_dir), Path(run_dir)
-    run_dir = Path(run_dir) if run_dir else project_root()/"reports"/profile
+DEFAULT_PROFILE = "demo"  # the profile a run gets when none is named: `prism-nb run`, `open_run`
+
+
+def open_run(run_dir=None, profile=DEFAULT_PROFILE, overrides=(), settings_path=None) -> tuple[Settings, Path]:
+    "A run's settings and folder: a named run folder's (`load_run_settings`), else resolved from `settings.ini`, saved."
+    if run_dir and (Path(run_dir) / "settings.json").is_file() and not overrides and settings_path is None:
+        return load_run_settings(run_dir), Path(run_dir)
+    run_dir = Path(run_dir) if run_dir else project_root() / "reports" / profile
     S = load_settings(settings_path, profile, overrides)
-    write_json(run_dir/"settings.json", S.to_dict())
+    write_json(run_dir / "settings.json", S.to_dict())
     return S, run_dir
 
+
 def load_run_settings(run_dir, overrides=()) -> Settings:
-    "The settings of a run folder's last run (its `settings.json`; a key it lacks from `settings.ini`), then `key=value` `overrides`."
-    path = Path(run_dir)/"settings.json"
-    if not path.is_file(): raise PrismError(f"{run_dir} holds no settings.json to keep: run it once without --keep-settings")
+    "A run folder's last settings (`settings.json`; a key it lacks from `settings.ini`), then `key=value` `overrides`."
+    path = Path(run_dir) / "settings.json"
+    if not path.is_file():
+        raise PrismError(f"{run_dir} holds no settings.json to keep: run it once without --keep-settings")
     saved, S = read_json(path, "run settings"), load_settings()
     for section, keys in saved.items():
         for key, value in keys.items() if isinstance(keys, dict) and section in S else ():
-            if key in S[section]: set_key(S, f"{section}.{key}", value, str(path))  # (a key this version dropped: left out)
+            if key in S[section]:
+                set_key(S, f"{section}.{key}", value, str(path))  # (a key this version dropped: left out)
     apply_overrides(S, overrides)
     S["profile"] = saved.get("profile", "default")
-    check_ranges(S); check_choices(S)
+    check_ranges(S)
+    check_choices(S)
     return S
+
 
 def file_sha256(path, chunk: int = 1 << 24) -> str:
     "SHA-256 of a file's bytes."
     h = hashlib.sha256()
     with open(path, "rb") as f:
-        while b := f.read(chunk): h.update(b)
+        while b := f.read(chunk):
+            h.update(b)
     return h.hexdigest()
 
+# %% ../nbs/00_core.ipynb #411bb83c
 def stage_outputs(run_dir, stage: str) -> dict:
     "The outputs of `stage` that exist in `run_dir`, with their SHA-256."
     run_dir = Path(run_dir)
     files = sorted({p for g in PIPELINE[stage].outputs for p in run_dir.glob(g) if p.is_file()})
     return {str(p.relative_to(run_dir)): file_sha256(p) for p in files}
 
+
 def stage_settings(S: Settings, stage: str) -> dict:
     "`tag_settings` of `stage`'s hash (`stage_hash`)."
     return tag_settings(S, PIPELINE[stage].sections, IGNORED_BY.get(stage, ()))
 
+
 def settings_diff(record: dict, S: Settings) -> dict:
-    "`section.key: (recorded, now)` for each key of `record` (`tag_settings`) whose value in `S` differs where it changes outputs."
+    "`section.key: (recorded, now)` for each `record` key (`tag_settings`) whose `S` value differs, changing outputs."
     then = copy.deepcopy(S)
     for s, keys in record.items():
-        if s in then: then[s].update({k: v for k, v in keys.items() if k in then[s]})
-    return {f"{s}.{k}": (v, S[s][k]) for s, keys in record.items() if s in S for k, v in keys.items()
-            if k in S[s] and S[s][k] != v and (S.changes_output(f"{s}.{k}") or then.changes_output(f"{s}.{k}"))}
+        if s in then:
+            then[s].update({k: v for k, v in keys.items() if k in then[s]})
+    return {
+        f"{s}.{k}": (v, S[s][k])
+        for s, keys in record.items()
+        if s in S
+        for k, v in keys.items()
+        if k in S[s] and S[s][k] != v and (S.changes_output(f"{s}.{k}") or then.changes_output(f"{s}.{k}"))
+    }
 
+# %% ../nbs/00_core.ipynb #931d240c
 def mark_done(S: Settings, run_dir, stage: str, **info):
-    "Record that `stage` finished in `run_dir` with these settings (their hash and values), and the checksums of its outputs."
-    write_json(Path(run_dir)/"done"/f"{stage}.json", {"stage": stage, "settings_hash": stage_hash(S, stage), "outputs": stage_outputs(run_dir, stage),
-                                                      "time": time.strftime("%Y-%m-%dT%H:%M:%S"), **info, "settings": stage_settings(S, stage)})
+    "Record that `stage` finished in `run_dir` with these settings (hash and values), and the checksums of its outputs."
+    write_json(
+        Path(run_dir) / "done" / f"{stage}.json",
+        {
+            "stage": stage,
+            "settings_hash": stage_hash(S, stage),
+            "outputs": stage_outputs(run_dir, stage),
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            **info,
+            "settings": stage_settings(S, stage),
+        },
+    )
+
 
 def is_done(S: Settings, run_dir, stage: str) -> bool:
-    "Whether `stage` finished in `run_dir` with settings that match `S` and left its outputs unchanged (else it must run again)."
-    p = Path(run_dir)/"done"/f"{stage}.json"
-    try: marker = json.loads(p.read_text()) if p.is_file() else {}
-    except (OSError, json.JSONDecodeError): return False  # a damaged marker: run the stage again
-    if marker.get("settings_hash") != stage_hash(S, stage): return False
-    if "outputs" not in marker: return True  # a marker written before outputs were recorded
+    "Whether `stage` finished in `run_dir` with settings matching `S` and outputs unchanged (else it must run again)."
+    p = Path(run_dir) / "done" / f"{stage}.json"
+    try:
+        marker = json.loads(p.read_text()) if p.is_file() else {}
+    except (OSError, json.JSONDecodeError):
+        return False  # a damaged marker: run the stage again
+    if marker.get("settings_hash") != stage_hash(S, stage):
+        return False
+    if "outputs" not in marker:
+        return True  # a marker written before outputs were recorded
     outputs = marker["outputs"]
-    return bool(outputs) and all((Path(run_dir)/f).is_file() and file_sha256(Path(run_dir)/f) == h for f, h in outputs.items())
+    return bool(outputs) and all(
+        (Path(run_dir) / f).is_file() and file_sha256(Path(run_dir) / f) == h for f, h in outputs.items()
+    )
 
 # %% ../nbs/00_core.ipynb #48e04712
 def _remove(path: Path):
-    if path.is_dir() and not path.is_symlink(): shutil.rmtree(path)
-    else: path.unlink(missing_ok=True)
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+
 
 TAG_FILE = ".settings_hash"  # the tag file of a stage's folders: the hash of the settings that made their work
 
+
 def set_aside_dir(d, tag: str | None, tag_file: str = TAG_FILE) -> Path:
-    "Where the work of folder `d` made under `tag` waits while `d` holds other work: `.set_aside/<name of d>/<hash>/` beside `d`."
+    "Where `d`'s work made under `tag` waits while `d` holds other work: `.set_aside/<name of d>/<hash>/` beside `d`."
     d = Path(d)
-    return d.parent/".set_aside"/d.name/hashlib.sha256(f"{tag_file}\n{tag}".encode()).hexdigest()[:12]
+    return d.parent / ".set_aside" / d.name / hashlib.sha256(f"{tag_file}\n{tag}".encode()).hexdigest()[:12]
+
 
 def _move_into(paths, folder: Path, last: str):
     "Rename `paths` into `folder` (replacing entries of the same name), the one named `last` after the others."
-    if not paths: return
+    if not paths:
+        return
     folder.mkdir(parents=True, exist_ok=True)
-    for p in sorted(paths, key=lambda p: p.name == last): _remove(folder/p.name); os.replace(p, folder/p.name)
+    for p in sorted(paths, key=lambda p: p.name == last):
+        _remove(folder / p.name)
+        os.replace(p, folder / p.name)
 
-def tagged_folder(d, tag: str,
-                  accepted=(),                     # other tags whose work counts as made under `tag` (None: an untagged folder)
-                  tag_file: str = TAG_FILE,        # the file in `d` that holds the tag
-                  shared=(),                       # names of entries of `d` that are not this work
-                  made_with: dict | None = None,   # the settings that make this work, kept beside the tag file (`made_with`)
-                  ) -> Path:
-    "Folder `d` for work made under `tag`: other work in it is set aside (`set_aside_dir`), and work set aside under `tag` (or `accepted`) comes back."
-    d = Path(d); d.mkdir(parents=True, exist_ok=True)
-    now = (d/tag_file).read_text() if (d/tag_file).is_file() else None
+# %% ../nbs/00_core.ipynb #3d4839c1
+def tagged_folder(
+    d,
+    tag: str,
+    accepted=(),  # other tags whose work counts as made under `tag` (None: an untagged folder)
+    tag_file: str = TAG_FILE,  # the file in `d` that holds the tag
+    shared=(),  # names of entries of `d` that are not this work
+    made_with: dict | None = None,  # the settings that make this work, kept beside the tag file (`made_with`)
+) -> Path:
+    "Folder `d` for work under `tag`: other work is set aside (`set_aside_dir`); `tag`'s (or `accepted`'s) comes back."
+    d = Path(d)
+    d.mkdir(parents=True, exist_ok=True)
+    now = (d / tag_file).read_text() if (d / tag_file).is_file() else None
     if now not in {tag, *accepted}:
         work = lambda f: [p for p in f.iterdir() if p.name not in shared]
-        back = next((b for t in (tag, *accepted) if (b := set_aside_dir(d, t, tag_file)).is_dir()), set_aside_dir(d, tag, tag_file))
-        if now is not None or not back.is_dir(): _move_into(work(d), set_aside_dir(d, now, tag_file), tag_file)  # else: a restore cut short
+        back = next(
+            (b for t in (tag, *accepted) if (b := set_aside_dir(d, t, tag_file)).is_dir()),
+            set_aside_dir(d, tag, tag_file),
+        )
+        if now is not None or not back.is_dir():
+            _move_into(work(d), set_aside_dir(d, now, tag_file), tag_file)  # else: a restore cut short
         if back.is_dir():
-            _move_into(work(back), d, tag_file); back.rmdir()
+            _move_into(work(back), d, tag_file)
+            back.rmdir()
             for empty in (back.parent, back.parent.parent):
-                with contextlib.suppress(OSError): empty.rmdir()
-    if made_with is not None: write_json(d/f"{tag_file}.json", {"settings": made_with, "shared": sorted(shared)})
-    with atomic_write(d/tag_file) as f: f.write(tag)
+                with contextlib.suppress(OSError):
+                    empty.rmdir()
+    if made_with is not None:
+        write_json(d / f"{tag_file}.json", {"settings": made_with, "shared": sorted(shared)})
+    with atomic_write(d / tag_file) as f:
+        f.write(tag)
     return d
 
+
 def set_aside_tag_file(folder) -> str | None:
-    "The tag file of a folder of set-aside work: the one whose tag its name hashes (`set_aside_dir`; it may hold nested tagged work too)."
+    "A set-aside folder's tag file: the one whose tag its name hashes (`set_aside_dir`; may hold nested tagged work)."
     folder = Path(folder)
-    return next((t.name for t in sorted(folder.glob(".*")) if t.is_file() and set_aside_dir(folder, t.read_text(), t.name).name == folder.name), None)
+    return next(
+        (
+            t.name
+            for t in sorted(folder.glob(".*"))
+            if t.is_file() and set_aside_dir(folder, t.read_text(), t.name).name == folder.name
+        ),
+        None,
+    )
+
 
 def tag_record(folder, tag_file: str) -> dict:
-    "What `tagged_folder` kept beside `tag_file` in `folder`: the `settings` that made the work, the names there that are `shared` ({}: none)."
-    record = Path(folder)/f"{tag_file}.json"
-    with contextlib.suppress(PrismError): return read_json(record, "settings record") if record.is_file() else {}
+    "What `tagged_folder` kept beside `tag_file` in `folder`: the work's `settings`, `shared` names there ({}: none)."
+    record = Path(folder) / f"{tag_file}.json"
+    with contextlib.suppress(PrismError):
+        return read_json(record, "settings record") if record.is_file() else {}
     return {}  # damaged
 
+# %% ../nbs/00_core.ipynb #5af13768
 def made_with(folder, tag_file: str | None = None) -> dict | None:
-    "The settings that made the work in `folder` under `tag_file` (default: `set_aside_tag_file`); None where none were kept."
+    "The settings that made the work in `folder` under `tag_file` (default: `set_aside_tag_file`); None if none kept."
     tag_file = tag_file or set_aside_tag_file(folder)
     return tag_record(folder, tag_file).get("settings") if tag_file else None
+
 
 def set_aside_work(run_dir) -> dict[str, int]:
     "Every folder of work set aside in `run_dir` (by `tagged_folder`), relative to it, with its size in bytes."
     run_dir = Path(run_dir)
-    folders = [p for p in run_dir.glob("**/.set_aside/*/*") if p.is_dir() and ".backup" not in p.relative_to(run_dir).parts]
-    return {str(p.relative_to(run_dir)): sum(f.stat().st_size for f in p.rglob("*") if f.is_file()) for p in sorted(folders)}
+    folders = [
+        p for p in run_dir.glob("**/.set_aside/*/*") if p.is_dir() and ".backup" not in p.relative_to(run_dir).parts
+    ]
+    return {
+        str(p.relative_to(run_dir)): sum(f.stat().st_size for f in p.rglob("*") if f.is_file()) for p in sorted(folders)
+    }
 
-def stage_folder(S: Settings, run_dir, stage: str, name: str | None = None, keep_across=(),
-                 kept_before=None,  # the keys an earlier version kept across: its tags still count when the rest match
-                 ) -> Path:
-    "The output folder of `stage` (default: named after it) for the current settings (but `keep_across` keys), as a `tagged_folder`."
+
+def stage_folder(
+    S: Settings,
+    run_dir,
+    stage: str,
+    name: str | None = None,
+    keep_across=(),
+    kept_before=None,  # the keys an earlier version kept across: its tags still count when the rest match
+) -> Path:
+    "`stage`'s output folder (default: named after it) for current settings but `keep_across` keys: a `tagged_folder`."
     sections, ignore = PIPELINE[stage].sections, lambda keys: {*IGNORED_BY.get(stage, ()), *keys}
     tagged = lambda keys: S.section_hash(*sections, ignore=ignore(keys))
-    return tagged_folder(Path(run_dir)/(name or stage), tagged(keep_across), accepted=[tagged(kept_before)] if kept_before is not None else [],
-                         made_with=tag_settings(S, sections, ignore(keep_across)))
+    return tagged_folder(
+        Path(run_dir) / (name or stage),
+        tagged(keep_across),
+        accepted=[tagged(kept_before)] if kept_before is not None else [],
+        made_with=tag_settings(S, sections, ignore(keep_across)),
+    )
 
 # %% ../nbs/00_core.ipynb #cd64cab8
 class RunFolderBusy(PrismError):
     "Another process holds the run folder."
 
+
 def _alive(pid) -> bool:
-    try: os.kill(int(pid), 0)
-    except (ProcessLookupError, ValueError, TypeError): return False
-    except PermissionError: return True
+    try:
+        os.kill(int(pid), 0)
+    except (ProcessLookupError, ValueError, TypeError):
+        return False
+    except PermissionError:
+        return True
     return True
 
+
 def lock_holder(run_dir) -> dict | None:
-    "The pid and host in `run_dir/.lock` (`run_lock`); None without a lock, or when its holder was on this host and is gone."
-    path = Path(run_dir)/".lock"
-    if not path.exists(): return None
-    try: holder = json.loads(path.read_text() or "{}")
-    except (OSError, json.JSONDecodeError): holder = {}
+    "The pid and host in `run_dir/.lock` (`run_lock`); None without a lock or if its holder, on this host, is gone."
+    path = Path(run_dir) / ".lock"
+    if not path.exists():
+        return None
+    try:
+        holder = json.loads(path.read_text() or "{}")
+    except (OSError, json.JSONDecodeError):
+        holder = {}
     return None if holder.get("host") == socket.gethostname() and not _alive(holder.get("pid")) else holder
 
+# %% ../nbs/00_core.ipynb #60567ecf
 def _busy(run_dir, holder: dict) -> RunFolderBusy:
-    return RunFolderBusy(f"run folder {run_dir} is in use by prism-nb (pid {holder.get('pid')} on {holder.get('host')}): "
-                         f"wait for it to finish, or delete {Path(run_dir)/'.lock'} if that process is gone")
+    return RunFolderBusy(
+        f"run folder {run_dir} is in use by prism-nb (pid {holder.get('pid')} on {holder.get('host')}): "
+        f"wait for it to finish, or delete {Path(run_dir) / '.lock'} if that process is gone"
+    )
+
 
 def check_writer(run_dir):
-    "Refuse (`RunFolderBusy`) to write `run_dir` while another process holds it: not this one, nor its parent (the `prism-nb run` executing this notebook)."
+    "Refuse (`RunFolderBusy`) to write `run_dir` held by a process other than this one or its parent (`prism-nb run`)."
     holder = lock_holder(run_dir)
-    if holder is not None and not (holder.get("host") == socket.gethostname() and holder.get("pid") in (os.getpid(), os.getppid())):
+    if holder is not None and not (
+        holder.get("host") == socket.gethostname() and holder.get("pid") in (os.getpid(), os.getppid())
+    ):
         raise _busy(run_dir, holder)
+
 
 @contextlib.contextmanager
 def run_lock(run_dir):
-    "Hold `run_dir/.lock` (the holder's pid and host) so one process at a time writes a run folder; a stale lock is taken over."
-    path, me = Path(run_dir)/".lock", {"pid": os.getpid(), "host": socket.gethostname()}
+    "Hold `run_dir/.lock` (holder's pid and host) so one process at a time writes a run folder; take over a stale lock."
+    path, me = Path(run_dir) / ".lock", {"pid": os.getpid(), "host": socket.gethostname()}
     path.parent.mkdir(parents=True, exist_ok=True)
     while True:
-        try: fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644); break
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            break
         except FileExistsError:
-            if (holder := lock_holder(run_dir)) is None: path.unlink(missing_ok=True); continue
+            if (holder := lock_holder(run_dir)) is None:
+                path.unlink(missing_ok=True)
+                continue
             raise _busy(run_dir, holder) from None
-    with os.fdopen(fd, "w") as f: json.dump(me, f)
-    try: yield path
-    finally: path.unlink(missing_ok=True)
+    with os.fdopen(fd, "w") as f:
+        json.dump(me, f)
+    try:
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
 
 # %% ../nbs/00_core.ipynb #bc7dba6e
 # files that every writer replaces whole (write to a temporary file, then rename), so a hard link keeps the old bytes
 REPLACED_WHOLE = {".safetensors", ".pt", ".parquet", ".bin", ".npy"}
 
+
 def keep_file(src, dst) -> Path:
     "A copy of `src` at `dst` that later writes to `src` cannot change: a hard link where files are replaced whole."
-    dst = Path(dst); dst.parent.mkdir(parents=True, exist_ok=True)
+    dst = Path(dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
     if Path(src).suffix in REPLACED_WHOLE:
-        with contextlib.suppress(OSError): os.link(src, dst); return dst
+        with contextlib.suppress(OSError):
+            os.link(src, dst)
+            return dst
     shutil.copy2(src, dst)
     return dst
+
 
 def _owned(stage: str) -> list[str]:
     return [*PIPELINE[stage].writes, f"done/{stage}.json"]
 
+
 def snapshot_stage(run_dir, stage: str) -> Path:
     "Keep what `stage` may change in `run_dir/.backup/<stage>/`; a snapshot left by a killed attempt is kept as it is."
-    run_dir = Path(run_dir); backup = run_dir/".backup"/stage
-    if (backup/ROLLBACK_PLAN).is_file(): roll_back_stage(run_dir, stage)  # a rollback cut short by a kill: finish it first
-    if (backup/".complete").is_file(): return backup  # still the last state a finished attempt left
-    shutil.rmtree(backup, ignore_errors=True); backup.mkdir(parents=True)
+    run_dir = Path(run_dir)
+    backup = run_dir / ".backup" / stage
+    if (backup / ROLLBACK_PLAN).is_file():
+        roll_back_stage(run_dir, stage)  # a rollback cut short by a kill: finish it first
+    if (backup / ".complete").is_file():
+        return backup  # still the last state a finished attempt left
+    shutil.rmtree(backup, ignore_errors=True)
+    backup.mkdir(parents=True)
     for rel in _owned(stage):
-        src = run_dir/rel
-        if src.is_dir(): shutil.copytree(src, backup/rel, copy_function=keep_file)
-        elif src.is_file(): keep_file(src, backup/rel)
-    (backup/".complete").touch()
+        src = run_dir / rel
+        if src.is_dir():
+            shutil.copytree(src, backup / rel, copy_function=keep_file)
+        elif src.is_file():
+            keep_file(src, backup / rel)
+    (backup / ".complete").touch()
     return backup
 
+# %% ../nbs/00_core.ipynb #8c51708f
 def tag_files(folder) -> list[Path]:
-    "The tag files of the `tagged_folder`s in `folder`: each `TAG_FILE`, and any file with a record beside it; outer ones (then `TAG_FILE`) first."
-    marks = [p for p in Path(folder).glob("**/.*") if p.is_file() and (p.name == TAG_FILE or (p.parent/f"{p.name}.json").is_file())]
+    "`tagged_folder` tag files in `folder`: `TAG_FILE`s, files with records beside them; outer (then `TAG_FILE`) first."
+    marks = [
+        p
+        for p in Path(folder).glob("**/.*")
+        if p.is_file() and (p.name == TAG_FILE or (p.parent / f"{p.name}.json").is_file())
+    ]
     return sorted(marks, key=lambda p: (len(p.parts), p.name != TAG_FILE))
 
+
 def new_tagged_work(run_dir, stage: str) -> list[tuple[Path, str, list]]:
-    "The work `stage`'s failed attempt made under tags its snapshot does not hold: (folder, tag file, names there not of this work)."
-    run_dir, backup, found = Path(run_dir), Path(run_dir)/".backup"/stage, []
-    within = lambda d: any(d == f or (f in d.parents and d.relative_to(f).parts[0] not in shared) for f, _, shared in found)
+    "Work `stage`'s failed attempt made under tags its snapshot lacks: (folder, tag file, names not of this work)."
+    run_dir, backup, found = Path(run_dir), Path(run_dir) / ".backup" / stage, []
+    within = lambda d: any(
+        d == f or (f in d.parents and d.relative_to(f).parts[0] not in shared) for f, _, shared in found
+    )
     for rel in PIPELINE[stage].writes:
-        for mark in tag_files(run_dir/rel):
-            d = mark.parent; old = backup/d.relative_to(run_dir)/mark.name
-            if ".set_aside" in d.relative_to(run_dir).parts or within(d): continue
-            if not (old.is_file() and old.read_text() == mark.read_text()): found.append((d, mark.name, tag_record(d, mark.name).get("shared", [])))
+        for mark in tag_files(run_dir / rel):
+            d = mark.parent
+            old = backup / d.relative_to(run_dir) / mark.name
+            if ".set_aside" in d.relative_to(run_dir).parts or within(d):
+                continue
+            if not (old.is_file() and old.read_text() == mark.read_text()):
+                found.append((d, mark.name, tag_record(d, mark.name).get("shared", [])))
     return found
+
 
 ROLLBACK_PLAN = ".rollback.json"  # in a stage's snapshot: what its rollback moves where, and how far it got
 
+
 def _put(src: Path, dst: Path):
     "Rename `src` to `dst`, replacing what is there."
-    _remove(dst); dst.parent.mkdir(parents=True, exist_ok=True); os.replace(src, dst)
+    _remove(dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(src, dst)
 
+# %% ../nbs/00_core.ipynb #f6414497
 def roll_back_stage(run_dir, stage: str):
-    "Put `stage`'s snapshot back in place of a failed attempt's files, keeping what it added to its caches and setting aside its new work."
-    run_dir = Path(run_dir); backup = run_dir/".backup"/stage
-    if not (backup/".complete").is_file(): return
-    plan_file, kept, caches = backup/ROLLBACK_PLAN, run_dir/".backup"/f"{stage}.kept", run_dir/".backup"/f"{stage}.caches"
-    if not plan_file.is_file():  # written before anything moves: a kill at any point below leaves a rollback that a next call finishes
-        new = [{"folder": str(d.relative_to(run_dir)), "tag_file": t, "tag": (d/t).read_text(),
-                "work": sorted(p.name for p in d.iterdir() if p.name not in shared)} for d, t, shared in new_tagged_work(run_dir, stage)]
-        _remove(kept); _remove(caches)
-        write_json(plan_file, {"step": "out", "new": new, "restore": [rel for rel in _owned(stage) if (backup/rel).exists()]})
+    "Restore `stage`'s snapshot over a failed attempt's files, keeping its cache additions, setting aside its new work."
+    run_dir = Path(run_dir)
+    backup = run_dir / ".backup" / stage
+    if not (backup / ".complete").is_file():
+        return
+    plan_file, kept, caches = (
+        backup / ROLLBACK_PLAN,
+        run_dir / ".backup" / f"{stage}.kept",
+        run_dir / ".backup" / f"{stage}.caches",
+    )
+    if (
+        not plan_file.is_file()
+    ):  # written before anything moves: a kill at any point below leaves a rollback that a next call finishes
+        new = [
+            {
+                "folder": str(d.relative_to(run_dir)),
+                "tag_file": t,
+                "tag": (d / t).read_text(),
+                "work": sorted(p.name for p in d.iterdir() if p.name not in shared),
+            }
+            for d, t, shared in new_tagged_work(run_dir, stage)
+        ]
+        _remove(kept)
+        _remove(caches)
+        write_json(
+            plan_file, {"step": "out", "new": new, "restore": [rel for rel in _owned(stage) if (backup / rel).exists()]}
+        )
     plan = read_json(plan_file, "rollback plan")
-    def reached(step): plan["step"] = step; write_json(plan_file, plan)
+
+    def reached(step):
+        plan["step"] = step
+        write_json(plan_file, plan)
+
     # each step moves only what is still at its source, so a step cut short is finished by running it again
     if plan["step"] == "out":  # the new work and the caches out of the snapshot's way
         for i, n in enumerate(plan["new"]):
-            d = run_dir/n["folder"]; _move_into([d/w for w in n["work"] if (d/w).exists() or (d/w).is_symlink()], kept/str(i), n["tag_file"])
+            d = run_dir / n["folder"]
+            _move_into(
+                [d / w for w in n["work"] if (d / w).exists() or (d / w).is_symlink()], kept / str(i), n["tag_file"]
+            )
         for rel in PIPELINE[stage].caches:
-            if (run_dir/rel).exists(): _put(run_dir/rel, caches/rel)
+            if (run_dir / rel).exists():
+                _put(run_dir / rel, caches / rel)
         reached("restore")
     if plan["step"] == "restore":  # the snapshot in place of the attempt's files
         for rel in _owned(stage):
-            if rel not in plan["restore"]: _remove(run_dir/rel)
-            elif (backup/rel).exists(): _put(backup/rel, run_dir/rel)
+            if rel not in plan["restore"]:
+                _remove(run_dir / rel)
+            elif (backup / rel).exists():
+                _put(backup / rel, run_dir / rel)
         reached("back")
     for rel in PIPELINE[stage].caches:  # the caches back in place, the new work set aside for its settings
-        if (caches/rel).exists(): _put(caches/rel, run_dir/rel)
+        if (caches / rel).exists():
+            _put(caches / rel, run_dir / rel)
     for i, n in enumerate(plan["new"]):
-        if (kept/str(i)).is_dir(): _move_into(list((kept/str(i)).iterdir()), set_aside_dir(run_dir/n["folder"], n["tag"], n["tag_file"]), n["tag_file"])
-    _remove(kept); _remove(caches)  # empty by now
-    (backup/".complete").unlink(missing_ok=True)  # nothing is left to finish from here on
+        if (kept / str(i)).is_dir():
+            _move_into(
+                list((kept / str(i)).iterdir()),
+                set_aside_dir(run_dir / n["folder"], n["tag"], n["tag_file"]),
+                n["tag_file"],
+            )
+    _remove(kept)
+    _remove(caches)  # empty by now
+    (backup / ".complete").unlink(missing_ok=True)  # nothing is left to finish from here on
     drop_snapshot(run_dir, stage)
+
 
 def drop_snapshot(run_dir, stage: str):
     "Remove `stage`'s snapshot: its attempt finished, was rolled back, or was killed leaving the stage done."
-    shutil.rmtree(Path(run_dir)/".backup"/stage, ignore_errors=True)
-    with contextlib.suppress(OSError): (Path(run_dir)/".backup").rmdir()  # when no other stage's snapshot is there
+    shutil.rmtree(Path(run_dir) / ".backup" / stage, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        (Path(run_dir) / ".backup").rmdir()  # when no other stage's snapshot is there
+
 
 def finish_rollbacks(run_dir):
     "Finish the rollbacks in `run_dir` that a kill cut short, so that no stage reads a folder half put back."
-    for plan in sorted(Path(run_dir).glob(f".backup/*/{ROLLBACK_PLAN}")): roll_back_stage(run_dir, plan.parent.name)
+    for plan in sorted(Path(run_dir).glob(f".backup/*/{ROLLBACK_PLAN}")):
+        roll_back_stage(run_dir, plan.parent.name)
 
+# %% ../nbs/00_core.ipynb #407acdb0
 @contextlib.contextmanager
 def stage_transaction(run_dir, stage: str):
-    "Run a stage's block so that an exception leaves its files as they were; a kill or Ctrl-C leaves its work for `--resume`."
+    "Run a stage's block so an exception leaves its files as they were; kill or Ctrl-C leaves its work for `--resume`."
     snapshot_stage(run_dir, stage)
-    try: yield
+    try:
+        yield
     except Exception:
-        roll_back_stage(run_dir, stage); raise
+        roll_back_stage(run_dir, stage)
+        raise
     drop_snapshot(run_dir, stage)

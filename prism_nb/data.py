@@ -5,12 +5,32 @@ schema, plus the two things every later stage asks of the data: a user's history
 
 # %% ../nbs/01_data.ipynb #6a3b4ba2
 from __future__ import annotations
-import io, json, math, pickle, re, subprocess, sys, zipfile
+
+import io
+import json
+import math
+import pickle
+import re
+import subprocess
+import sys
+import zipfile
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-import numpy as np, pandas as pd
-from .core import PrismError, atomic_path, mark_done, project_root, write_json, Settings, DataSettings, user_path
+
+import numpy as np
+import pandas as pd
+
+from prism_nb.core import (
+    DataSettings,
+    PrismError,
+    Settings,
+    atomic_path,
+    mark_done,
+    project_root,
+    user_path,
+    write_json,
+)
 
 # %% auto #0
 __all__ = ['INTERACTION_COLS', 'ITEM_COLS', 'KG_COLS', 'TABLES', 'PRODUCT_COLS', 'RECBOLE_WHEEL', 'ML100K_FILES', 'KG_RELATIONS',
@@ -31,19 +51,23 @@ TABLES = ["interactions", "items", "kg", "users"]
 # the columns of a product page and their empty value
 PRODUCT_COLS = {"brand": "", "details": [], "bullets": [], "description": "", "average_rating": np.nan, "price": np.nan}
 
+
 def empty_value(col: str):
     "A fresh empty value of product-page column `col`."
     v = PRODUCT_COLS[col]
     return list(v) if isinstance(v, list) else v
+
 
 def with_product_columns(items: pd.DataFrame) -> pd.DataFrame:
     "The item table with every product-page column, empty where it has none."
     missing = {c: [empty_value(c) for _ in range(len(items))] for c in PRODUCT_COLS if c not in items.columns}
     return items.assign(**missing) if missing else items
 
+
 @dataclass
 class RecData:
     "A dataset in prism-nb's schema: interactions with splits, items with facts, knowledge-graph triples, users."
+
     name: str
     interactions: pd.DataFrame
     items: pd.DataFrame
@@ -67,45 +91,64 @@ class RecData:
     @cached_property
     def train_by_user(self) -> dict:
         "user -> their training interactions, latest first."
-        tr = self.interactions[self.interactions.split == "train"].sort_values("timestamp", ascending=False, kind="stable")
+        tr = self.interactions[self.interactions.split == "train"].sort_values(
+            "timestamp", ascending=False, kind="stable"
+        )
         return {u: d for u, d in tr.groupby("user", sort=False)}
 
     def save(self, folder):
         "Write the four tables as parquet files, each atomically."
         for t in TABLES:
-            with atomic_path(Path(folder)/f"{t}.parquet") as tmp: getattr(self, t).to_parquet(tmp, index=False)
+            with atomic_path(Path(folder) / f"{t}.parquet") as tmp:
+                getattr(self, t).to_parquet(tmp, index=False)
 
     def stats(self) -> dict:
         "Counts of users, items, ratings, split sizes and items with KG facts."
         it = self.interactions
-        return {"dataset": self.name, "n_users": int(it.user.nunique()), "n_items": int(len(self.items)),
-                "n_interactions": int(len(it)), "splits": {k: int(v) for k, v in it.split.value_counts().items()},
-                "items_with_kg": int(self.kg.item.nunique()), "kg_triples": int(len(self.kg))}
+        return {
+            "dataset": self.name,
+            "n_users": int(it.user.nunique()),
+            "n_items": int(len(self.items)),
+            "n_interactions": int(len(it)),
+            "splits": {k: int(v) for k, v in it.split.value_counts().items()},
+            "items_with_kg": int(self.kg.item.nunique()),
+            "kg_triples": int(len(self.kg)),
+        }
 
+# %% ../nbs/01_data.ipynb #ee68e15d
 def validate(rd: RecData):
     "Refuse a dataset with missing columns, no interactions, or interactions on unknown items."
     for name, cols in [("interactions", INTERACTION_COLS), ("items", ITEM_COLS), ("kg", KG_COLS)]:
         missing = [c for c in cols if c not in getattr(rd, name).columns]
-        if missing: raise PrismError(f"{rd.name}: {name} table lacks column(s) {', '.join(missing)}")
-    if rd.interactions.empty: raise PrismError(f"{rd.name}: the dataset has no interactions")
+        if missing:
+            raise PrismError(f"{rd.name}: {name} table lacks column(s) {', '.join(missing)}")
+    if rd.interactions.empty:
+        raise PrismError(f"{rd.name}: the dataset has no interactions")
     bad = set(rd.interactions.split.unique()) - {"train", "valid", "test"}
-    if bad: raise PrismError(f"{rd.name}: unknown split label(s) {sorted(bad)}; use train, valid, test")
+    if bad:
+        raise PrismError(f"{rd.name}: unknown split label(s) {sorted(bad)}; use train, valid, test")
     unknown = ~rd.interactions.item.isin(rd.items.item)
-    if unknown.any(): raise PrismError(f"{rd.name}: {int(unknown.sum())} interactions name items missing from the item table")
+    if unknown.any():
+        raise PrismError(f"{rd.name}: {int(unknown.sum())} interactions name items missing from the item table")
+
 
 def load_run_data(run_dir) -> RecData:
     "The dataset the data stage wrote into `run_dir/data`."
-    folder = Path(run_dir)/"data"
-    if not (folder/"interactions.parquet").is_file():
+    folder = Path(run_dir) / "data"
+    if not (folder / "interactions.parquet").is_file():
         raise PrismError(f"no data in {folder}: run the data stage first (prism-nb run --stages data)")
-    meta = (folder/"stats.json")
+    meta = folder / "stats.json"
     name = pd.read_json(meta, typ="series")["dataset"] if meta.is_file() else folder.parent.name
-    return RecData(name, *(pd.read_parquet(folder/f"{t}.parquet") for t in TABLES))
+    return RecData(name, *(pd.read_parquet(folder / f"{t}.parquet") for t in TABLES))
+
 
 def run_items(run_dir) -> pd.DataFrame:
     "The item table the data stage wrote into `run_dir/data` (without the rest of the dataset)."
-    p = Path(run_dir)/"data"/"items.parquet"
-    if not p.is_file(): raise PrismError(f"{p} not found: {run_dir} is not a run folder, or run the data stage first (prism-nb run --stages data)")
+    p = Path(run_dir) / "data" / "items.parquet"
+    if not p.is_file():
+        raise PrismError(
+            f"{p} not found: {run_dir} is not a run folder, or run the data stage first (prism-nb run --stages data)"
+        )
     return pd.read_parquet(p)
 
 # %% ../nbs/01_data.ipynb #cd31ae1a
@@ -121,105 +164,171 @@ def leave_last_out(inter: pd.DataFrame) -> pd.Series:
 RECBOLE_WHEEL = "recbole==1.2.1"
 ML100K_FILES = ["ml-100k.inter", "ml-100k.item", "ml-100k.user", "ml-100k.link", "ml-100k.kg"]
 # Freebase relations whose head is the film, and the short name a fact uses
-KG_RELATIONS = {"film.film.actor": "actor", "film.film.directed_by": "director", "film.film.written_by": "writer",
-                "film.film.produced_by": "producer", "film.film.production_companies": "company",
-                "film.film.language": "language", "film.film.country": "country", "film.film.subjects": "subject",
-                "film.film.award_nomination": "award", "film.film.award_won": "award", "film.film.sequel": "sequel",
-                "film.film.prequel": "prequel", "film.film.cinematography": "cinematographer", "film.film.genre": "genre"}
+KG_RELATIONS = {
+    "film.film.actor": "actor",
+    "film.film.directed_by": "director",
+    "film.film.written_by": "writer",
+    "film.film.produced_by": "producer",
+    "film.film.production_companies": "company",
+    "film.film.language": "language",
+    "film.film.country": "country",
+    "film.film.subjects": "subject",
+    "film.film.award_nomination": "award",
+    "film.film.award_won": "award",
+    "film.film.sequel": "sequel",
+    "film.film.prequel": "prequel",
+    "film.film.cinematography": "cinematographer",
+    "film.film.genre": "genre",
+}
+
 
 def data_dir() -> Path:
     "The project's `data/` folder (downloads and model caches)."
-    d = project_root()/"data"; d.mkdir(exist_ok=True); return d
+    d = project_root() / "data"
+    d.mkdir(exist_ok=True)
+    return d
+
 
 def fetch_ml100k(dest=None) -> Path:
     "Folder with the ML-100k atomic files, extracted from the recbole wheel on first use."
-    dest = Path(dest or data_dir()/"ml-100k")
-    if all((dest/f).is_file() for f in ML100K_FILES): return dest
-    cache = dest.parent/"cache"; cache.mkdir(parents=True, exist_ok=True)
+    dest = Path(dest or data_dir() / "ml-100k")
+    if all((dest / f).is_file() for f in ML100K_FILES):
+        return dest
+    cache = dest.parent / "cache"
+    cache.mkdir(parents=True, exist_ok=True)
     wheels = sorted(cache.glob("recbole-1.2.1-*.whl"))
     if not wheels:
-        r = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(cache), RECBOLE_WHEEL],
-                           capture_output=True, text=True)
+        r = subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(cache), RECBOLE_WHEEL],
+            capture_output=True,
+            text=True,
+        )
         wheels = sorted(cache.glob("recbole-1.2.1-*.whl"))
         if r.returncode or not wheels:
-            raise PrismError(f"could not download the {RECBOLE_WHEEL} wheel from PyPI for ML-100k: connect to PyPI or put "
-                             f"the wheel in {cache} ({(r.stderr.strip().splitlines() or ['no wheel'])[-1]})")
+            raise PrismError(
+                f"could not download the {RECBOLE_WHEEL} wheel from PyPI for ML-100k: connect to PyPI or put "
+                f"the wheel in {cache} ({(r.stderr.strip().splitlines() or ['no wheel'])[-1]})"
+            )
     with zipfile.ZipFile(wheels[0]) as z:
         for f in ML100K_FILES:
-            with atomic_path(dest/f) as tmp: tmp.write_bytes(z.read(f"recbole/dataset_example/ml-100k/{f}"))
+            with atomic_path(dest / f) as tmp:
+                tmp.write_bytes(z.read(f"recbole/dataset_example/ml-100k/{f}"))
     return dest
+
 
 def read_atomic(path, required=()) -> pd.DataFrame:
     "Read a RecBole atomic file (`name:type` headers) with string ids, checking `required` columns."
     path = Path(path)
-    if not path.is_file(): raise PrismError(f"{path} not found")
+    if not path.is_file():
+        raise PrismError(f"{path} not found")
     df = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
     df.columns = [c.split(":")[0] for c in df.columns]
     missing = [c for c in required if c not in df.columns]
-    if missing: raise PrismError(f"{path} lacks column(s) {', '.join(missing)}: is it a RecBole atomic file?")
+    if missing:
+        raise PrismError(f"{path} lacks column(s) {', '.join(missing)}: is it a RecBole atomic file?")
     return df
 
+# %% ../nbs/01_data.ipynb #292e9e46
 ARTICLE_SUFFIX = re.compile(r"^(.*), (The|A|An|L'|La|Le|Les|Il|El|Das|Die|Der)(\s*\(.*\))?$")
+
 
 def natural_title(t: str) -> str:
     "MovieLens's 'Usual Suspects, The' as 'The Usual Suspects'."
     m = ARTICLE_SUFFIX.match(t.strip())
     return f"{m[2]}{'' if m[2].endswith(chr(39)) else ' '}{m[1]}{m[3] or ''}" if m else t.strip()
 
+
 def load_ml100k(folder=None) -> RecData:
     "MovieLens-100k ratings, titles, years, genres, users and Freebase KG facts, with a leave-last-out split."
     folder = fetch_ml100k(folder)
-    inter = read_atomic(folder/"ml-100k.inter", ["user_id", "item_id", "rating", "timestamp"])
-    inter = pd.DataFrame({"user": inter.user_id, "item": inter.item_id, "rating": inter.rating.astype(float),
-                          "timestamp": inter.timestamp.astype(float).astype("int64")})
+    inter = read_atomic(folder / "ml-100k.inter", ["user_id", "item_id", "rating", "timestamp"])
+    inter = pd.DataFrame(
+        {
+            "user": inter.user_id,
+            "item": inter.item_id,
+            "rating": inter.rating.astype(float),
+            "timestamp": inter.timestamp.astype(float).astype("int64"),
+        }
+    )
     inter["split"] = leave_last_out(inter)
-    it = read_atomic(folder/"ml-100k.item", ["item_id", "movie_title", "release_year", "class"])
-    items = pd.DataFrame({"item": it.item_id, "title": it.movie_title.map(natural_title),
-                          "year": pd.to_numeric(it.release_year, errors="coerce").astype("Int64"),
-                          "genres": it["class"].str.split().map(lambda g: [x.replace("_", " ") for x in g]),
-                          "features": [[] for _ in range(len(it))]})
-    link = read_atomic(folder/"ml-100k.link", ["item_id", "entity_id"])
-    kg = read_atomic(folder/"ml-100k.kg", ["head_id", "relation_id", "tail_id"])
+    it = read_atomic(folder / "ml-100k.item", ["item_id", "movie_title", "release_year", "class"])
+    items = pd.DataFrame(
+        {
+            "item": it.item_id,
+            "title": it.movie_title.map(natural_title),
+            "year": pd.to_numeric(it.release_year, errors="coerce").astype("Int64"),
+            "genres": it["class"].str.split().map(lambda g: [x.replace("_", " ") for x in g]),
+            "features": [[] for _ in range(len(it))],
+        }
+    )
+    link = read_atomic(folder / "ml-100k.link", ["item_id", "entity_id"])
+    kg = read_atomic(folder / "ml-100k.kg", ["head_id", "relation_id", "tail_id"])
     kg = kg[kg.relation_id.isin(KG_RELATIONS)]
     kg = kg.merge(link.rename(columns={"entity_id": "head_id", "item_id": "item"}), on="head_id")
     film_item = dict(zip(link.entity_id, "item:" + link.item_id))  # sequels and prequels name films: use their item id
-    kg = pd.DataFrame({"item": kg.item, "relation": kg.relation_id.map(KG_RELATIONS),
-                       "entity": [film_item.get(t, t) if r in ("film.film.sequel", "film.film.prequel") else t
-                                  for r, t in zip(kg.relation_id, kg.tail_id)]}).drop_duplicates()
-    u = read_atomic(folder/"ml-100k.user", ["user_id"])
+    kg = pd.DataFrame(
+        {
+            "item": kg.item,
+            "relation": kg.relation_id.map(KG_RELATIONS),
+            "entity": [
+                film_item.get(t, t) if r in ("film.film.sequel", "film.film.prequel") else t
+                for r, t in zip(kg.relation_id, kg.tail_id)
+            ],
+        }
+    ).drop_duplicates()
+    u = read_atomic(folder / "ml-100k.user", ["user_id"])
     users = u.rename(columns={"user_id": "user"}).drop(columns=["zip_code"], errors="ignore")
     return RecData("ml-100k", inter, items, kg.reset_index(drop=True), users)
 
 # %% ../nbs/01_data.ipynb #9b02a64d
 class PlainUnpickler(pickle.Unpickler):
     "An unpickler that refuses every global, so only plain containers, strings and numbers can be built."
+
     def find_class(self, module, name):
-        raise PrismError(f"refusing to load {module}.{name} from a pickle: a PETER reviews.pickle holds only plain lists, "
-                         "dicts, strings and numbers")
+        raise PrismError(
+            f"refusing to load {module}.{name} from a pickle: a PETER reviews.pickle holds only plain lists, "
+            "dicts, strings and numbers"
+        )
+
 
 def read_plain_pickle(path):
     "Load a pickle of plain data without running any code it carries."
     path = Path(path)
-    if not path.is_file(): raise PrismError(f"{path} not found: a PETER dataset folder holds reviews.pickle and split folders 1/…5/")
-    try: return PlainUnpickler(io.BytesIO(path.read_bytes())).load()
-    except PrismError: raise
+    if not path.is_file():
+        raise PrismError(f"{path} not found: a PETER dataset folder holds reviews.pickle and split folders 1/…5/")
+    try:
+        return PlainUnpickler(io.BytesIO(path.read_bytes())).load()
+    except PrismError:
+        raise
     except Exception as e:
-        raise PrismError(f"{path} is not a readable pickle ({type(e).__name__}: {' '.join(str(e).split())}); is the file truncated?") from None
+        raise PrismError(
+            f"{path} is not a readable pickle ({type(e).__name__}: {' '.join(str(e).split())}); is the file truncated?"
+        ) from None
+
 
 def read_index(path, n_records: int) -> list[int]:
     "Record indices of one PETER split file, each checked against the `n_records` of reviews.pickle."
-    if not Path(path).is_file(): raise PrismError(f"split file {path} not found: a PETER fold folder holds train.index, validation.index, test.index")
-    try: idx = [int(x) for x in Path(path).read_text().split()]
-    except ValueError: raise PrismError(f"{path} must hold space-separated record indices") from None
+    if not Path(path).is_file():
+        raise PrismError(
+            f"split file {path} not found: a PETER fold folder holds train.index, validation.index, test.index"
+        )
+    try:
+        idx = [int(x) for x in Path(path).read_text().split()]
+    except ValueError:
+        raise PrismError(f"{path} must hold space-separated record indices") from None
     bad = next((i for i in idx if not 0 <= i < n_records), None)
-    if bad is not None: raise PrismError(f"{path} names record {bad} but reviews.pickle holds records 0 to {n_records - 1}")
+    if bad is not None:
+        raise PrismError(f"{path} names record {bad} but reviews.pickle holds records 0 to {n_records - 1}")
     return idx
 
+# %% ../nbs/01_data.ipynb #4b794cc0
 def review_problem(i: int, r) -> str | None:
-    "What is wrong with PETER review record `i` (None when it has a user, an item, a numeric rating and a 4-part template)."
-    if not isinstance(r, dict): return f"review record {i} is a {type(r).__name__}, not a dict"
+    "What is wrong with PETER review record `i` (None when it has a user, item, numeric rating and 4-part template)."
+    if not isinstance(r, dict):
+        return f"review record {i} is a {type(r).__name__}, not a dict"
     missing = sorted({"user", "item", "rating", "template"} - r.keys())
-    if missing: return f"review record {i} lacks {', '.join(missing)}"
+    if missing:
+        return f"review record {i} lacks {', '.join(missing)}"
     t, rating = r["template"], r["rating"]
     if not isinstance(t, (list, tuple)) or len(t) < 4 or not all(isinstance(x, str) for x in t[:3]):
         return f"review record {i} has template {t!r:.80}: expected (feature, adjective, sentence, sentiment)"
@@ -227,209 +336,319 @@ def review_problem(i: int, r) -> str | None:
         return f"review record {i} has rating {rating!r:.40}: expected a number"
     return None
 
+
 def peter_splits(folder: Path, fold: int, n_records: int) -> pd.Series:
-    "The split label of every record from fold `fold`'s index files; a record in two splits or an empty split is an error."
+    "The split of every record from fold `fold`'s index files; a record in two splits or an empty split is an error."
     split = pd.Series([None] * n_records, dtype=object)
     for name, fname in [("train", "train.index"), ("valid", "validation.index"), ("test", "test.index")]:
-        path = folder/str(fold)/fname; idx = read_index(path, n_records)
-        if not idx: raise PrismError(f"{path} is empty: every PETER split needs records")
+        path = folder / str(fold) / fname
+        idx = read_index(path, n_records)
+        if not idx:
+            raise PrismError(f"{path} is empty: every PETER split needs records")
         taken = split.iloc[idx].dropna()
-        if len(taken): raise PrismError(f"{path} names record {taken.index[0]}, which is already in the {taken.iloc[0]} split")
+        if len(taken):
+            raise PrismError(f"{path} names record {taken.index[0]}, which is already in the {taken.iloc[0]} split")
         split.iloc[idx] = name
     return split
+
 
 def load_peter(folder, fold: int = 1) -> RecData:
     "A PETER/PEPLER dataset (reviews.pickle + split folder `fold`) with review features as item facts."
     folder = Path(folder)
-    recs = read_plain_pickle(folder/"reviews.pickle")
-    if not isinstance(recs, list) or not recs: raise PrismError(f"{folder/'reviews.pickle'} must hold a non-empty list of review records")
+    recs = read_plain_pickle(folder / "reviews.pickle")
+    if not isinstance(recs, list) or not recs:
+        raise PrismError(f"{folder / 'reviews.pickle'} must hold a non-empty list of review records")
     problem = next(filter(None, (review_problem(i, r) for i, r in enumerate(recs))), None)
-    if problem: raise PrismError(f"{folder/'reviews.pickle'}: {problem}; is it a PETER reviews.pickle?")
-    df = pd.DataFrame({"user": [str(r["user"]) for r in recs], "item": [str(r["item"]) for r in recs],
-                       "rating": [float(r["rating"]) for r in recs], "timestamp": np.arange(len(recs), dtype="int64")})
-    for i, col in enumerate(["feature", "adjective", "sentence", "sentiment"]): df[col] = [r["template"][i] for r in recs]
+    if problem:
+        raise PrismError(f"{folder / 'reviews.pickle'}: {problem}; is it a PETER reviews.pickle?")
+    df = pd.DataFrame(
+        {
+            "user": [str(r["user"]) for r in recs],
+            "item": [str(r["item"]) for r in recs],
+            "rating": [float(r["rating"]) for r in recs],
+            "timestamp": np.arange(len(recs), dtype="int64"),
+        }
+    )
+    for i, col in enumerate(["feature", "adjective", "sentence", "sentiment"]):
+        df[col] = [r["template"][i] for r in recs]
     df["split"] = peter_splits(folder, fold, len(df))
     df = df[df.split.notna()].reset_index(drop=True)
     feats = df[df.split == "train"].groupby("item").feature.agg(lambda f: sorted(set(f)))
     ids = sorted(df.item.unique())
-    items = pd.DataFrame({"item": ids, "title": ids, "year": pd.array([None]*len(ids), dtype="Int64"),
-                          "genres": [[] for _ in ids], "features": [feats.get(i, []) for i in ids]})
+    items = pd.DataFrame(
+        {
+            "item": ids,
+            "title": ids,
+            "year": pd.array([None] * len(ids), dtype="Int64"),
+            "genres": [[] for _ in ids],
+            "features": [feats.get(i, []) for i in ids],
+        }
+    )
     return RecData(folder.name, df, items, users=pd.DataFrame({"user": sorted(df.user.unique())}))
 
 # %% ../nbs/01_data.ipynb #f85e9306
 def write_peter(folder, records: list[dict], splits: dict[str, list[int]], fold: int = 1) -> Path:
     "Write review `records` and the `train`/`validation`/`test` record indices in PETER's released format."
-    folder = Path(folder); (folder/str(fold)).mkdir(parents=True, exist_ok=True)
-    with atomic_path(folder/"reviews.pickle") as tmp: tmp.write_bytes(pickle.dumps(records, protocol=4))
+    folder = Path(folder)
+    (folder / str(fold)).mkdir(parents=True, exist_ok=True)
+    with atomic_path(folder / "reviews.pickle") as tmp:
+        tmp.write_bytes(pickle.dumps(records, protocol=4))
     for name in ["train", "validation", "test"]:
-        (folder/str(fold)/f"{name}.index").write_text(" ".join(map(str, splits[name])))
+        (folder / str(fold) / f"{name}.index").write_text(" ".join(map(str, splits[name])))
     return folder
 
 # %% ../nbs/01_data.ipynb #5d65b51c
 AMAZON_REPO = "hf://datasets/McAuley-Lab/Amazon-Reviews-2023/raw"
+
 
 def amazon_files(path: str) -> tuple[str, str]:
     "Review and metadata JSON-lines files of an Amazon 2023 category: a local folder, else the hub category name."
     p = Path(path)
     if p.is_dir():
         metas = sorted(p.glob("meta_*.jsonl"))
-        if not metas: raise PrismError(f"{p} has no meta_<category>.jsonl: expected <category>.jsonl and meta_<category>.jsonl")
-        cat = metas[0].name[len("meta_"):-len(".jsonl")]
-        if not (p/f"{cat}.jsonl").is_file(): raise PrismError(f"{p} has {metas[0].name} but no {cat}.jsonl")
-        return str(p/f"{cat}.jsonl"), str(metas[0])
-    if not path or "/" in path: raise PrismError(f"data.path={path!r} is neither a folder nor an Amazon 2023 category name such as All_Beauty")
+        if not metas:
+            raise PrismError(f"{p} has no meta_<category>.jsonl: expected <category>.jsonl and meta_<category>.jsonl")
+        cat = metas[0].name[len("meta_") : -len(".jsonl")]
+        if not (p / f"{cat}.jsonl").is_file():
+            raise PrismError(f"{p} has {metas[0].name} but no {cat}.jsonl")
+        return str(p / f"{cat}.jsonl"), str(metas[0])
+    if not path or "/" in path:
+        raise PrismError(f"data.path={path!r} is neither a folder nor an Amazon 2023 category name such as All_Beauty")
     return f"{AMAZON_REPO}/review_categories/{path}.jsonl", f"{AMAZON_REPO}/meta_categories/meta_{path}.jsonl"
+
 
 AMAZON_COLUMNS = {"review": ["user_id", "parent_asin", "rating", "timestamp"], "meta": ["parent_asin", "title"]}
 
+
 def jsonl_problem(path, columns: list[str]) -> str | None:
-    "The first thing wrong with a local JSON-lines file: empty, a line that is not a JSON object, or one without `columns`."
+    "The first problem in a local JSON-lines file: empty, a line that is not a JSON object, or one without `columns`."
     n = 0
     with open(path, "rb") as f:
         for n, line in enumerate(f, 1):
-            if not line.strip(): continue
-            try: row = json.loads(line)
-            except ValueError: return f"{path} line {n} is not valid JSON"
-            if not isinstance(row, dict): return f"{path} line {n} is not a JSON object"
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except ValueError:
+                return f"{path} line {n} is not valid JSON"
+            if not isinstance(row, dict):
+                return f"{path} line {n} is not a JSON object"
             missing = [c for c in columns if row.get(c) is None]
-            if missing: return f"{path} line {n} lacks {', '.join(missing)}"
+            if missing:
+                return f"{path} line {n} lacks {', '.join(missing)}"
     return f"{path} is empty" if n == 0 else None
 
+
 def read_amazon_file(file: str, kind: str) -> pd.DataFrame:
-    "One Amazon 2023 JSON-lines file (local or on the hub) through `datasets`; a bad local file is named with its first bad line."
+    "One Amazon 2023 JSON-lines file (local or hub) via `datasets`; errors name a bad local file's first bad line."
     import datasets
-    try: df = datasets.load_dataset("json", data_files=file, split="train").to_pandas()
+
+    try:
+        df = datasets.load_dataset("json", data_files=file, split="train").to_pandas()
     except Exception as e:
         problem = jsonl_problem(file, AMAZON_COLUMNS[kind]) if Path(file).is_file() else None
-        raise PrismError(problem or f"could not read Amazon 2023 data {file} ({type(e).__name__}): check the category name or connect to the hub") from None
+        raise PrismError(
+            problem
+            or (
+                f"could not read Amazon 2023 data {file} ({type(e).__name__}): "
+                "check the category name or connect to the hub"
+            )
+        ) from None
     missing = [c for c in AMAZON_COLUMNS[kind] if c not in df.columns]
-    if missing: raise PrismError(f"{file} lacks column(s) {', '.join(missing)}: not Amazon Reviews 2023 format")
+    if missing:
+        raise PrismError(f"{file} lacks column(s) {', '.join(missing)}: not Amazon Reviews 2023 format")
     gaps = df[AMAZON_COLUMNS[kind]].isna()
     if gaps.to_numpy().any():
         row = int(gaps.any(axis=1).to_numpy().argmax())
         raise PrismError(f"{file} line {row + 1} lacks {', '.join(gaps.columns[gaps.iloc[row].to_numpy()])}")
     return df
 
+# %% ../nbs/01_data.ipynb #9ecf5b26
 def meta_problem(file: str, row: int, field: str, value, expected: str) -> PrismError:
     "The one-line error for a meta line's field of the wrong type."
     return PrismError(f"{file} line {row + 1} has {field} {value!r:.60}: expected {expected}")
 
+
 def _missing(v) -> bool:
     return v is None or (isinstance(v, float) and math.isnan(v))
 
+
 def meta_details(v, file: str, row: int) -> dict:
-    "A meta line's `details` as key -> text, from a dict or a JSON object string; nested values (sales ranks) are left out."
-    if _missing(v): return {}
+    "A meta line's `details` as key -> text from a dict or a JSON object string, without nested values (sales ranks)."
+    if _missing(v):
+        return {}
     if isinstance(v, str):
-        try: v = json.loads(v) if v.strip() else {}
-        except ValueError: raise meta_problem(file, row, "details", v, "a JSON object of key: value") from None
-    if not isinstance(v, dict): raise meta_problem(file, row, "details", v, "a JSON object of key: value")
+        try:
+            v = json.loads(v) if v.strip() else {}
+        except ValueError:
+            raise meta_problem(file, row, "details", v, "a JSON object of key: value") from None
+    if not isinstance(v, dict):
+        raise meta_problem(file, row, "details", v, "a JSON object of key: value")
     plain = lambda x: isinstance(x, (str, int, float)) and not isinstance(x, bool) and str(x).strip()
     return {" ".join(str(k).split()): " ".join(str(x).split()) for k, x in v.items() if plain(x)}
 
+# %% ../nbs/01_data.ipynb #cbe34af0
 def meta_texts(v, file: str, row: int, field: str) -> list[str]:
     "A meta line's `features` or `description`: a list of strings, one string, or nothing."
-    if _missing(v): return []
-    if isinstance(v, str): v = [v]
+    if _missing(v):
+        return []
+    if isinstance(v, str):
+        v = [v]
     if not isinstance(v, (list, tuple, np.ndarray)) or not all(isinstance(x, str) for x in v):
         raise meta_problem(file, row, field, v, "a list of strings")
     return [" ".join(x.split()) for x in v if x.strip()]
 
+
 def meta_number(v, file: str, row: int, field: str, top: float = math.inf) -> float:
-    "A meta line's `average_rating` or `price`: a number (or numeric string) from 0 to `top`; null, empty or 'None' is NaN."
-    if _missing(v) or (isinstance(v, str) and v.strip() in ("", "None", "null")): return math.nan
-    try: x = None if isinstance(v, bool) else float(v.strip().lstrip("$").replace(",", "") if isinstance(v, str) else v)
-    except (TypeError, ValueError): x = None
-    if x is None or not 0 <= x <= top: raise meta_problem(file, row, field, v, f"a number from 0 to {top:g}")
+    "A meta line's `average_rating` or `price`: a number or numeric string in [0, `top`]; null, empty or 'None' is NaN."
+    if _missing(v) or (isinstance(v, str) and v.strip() in ("", "None", "null")):
+        return math.nan
+    try:
+        x = None if isinstance(v, bool) else float(v.strip().lstrip("$").replace(",", "") if isinstance(v, str) else v)
+    except (TypeError, ValueError):
+        x = None
+    if x is None or not 0 <= x <= top:
+        raise meta_problem(file, row, field, v, f"a number from 0 to {top:g}")
     return x
+
 
 def product_pages(meta: pd.DataFrame, file: str) -> pd.DataFrame:
     "The product-page columns of every meta line (the brand from `details`, else the store), indexed by parent_asin."
     col = lambda c: meta[c] if c in meta else [None] * len(meta)
     rows = []
-    for row, (det, feats, desc, avg, price, store) in enumerate(zip(col("details"), col("features"), col("description"),
-                                                                       col("average_rating"), col("price"), col("store"))):
+    for row, (det, feats, desc, avg, price, store) in enumerate(
+        zip(col("details"), col("features"), col("description"), col("average_rating"), col("price"), col("store"))
+    ):
         d = meta_details(det, file, row)
-        rows.append({"brand": d.get("Brand") or (" ".join(store.split()) if isinstance(store, str) else ""),
-                     "details": [f"{k}: {x}" for k, x in d.items()], "bullets": meta_texts(feats, file, row, "features"),
-                     "description": " ".join(meta_texts(desc, file, row, "description")),
-                     "average_rating": meta_number(avg, file, row, "average_rating", 5), "price": meta_number(price, file, row, "price")})
+        rows.append(
+            {
+                "brand": d.get("Brand") or (" ".join(store.split()) if isinstance(store, str) else ""),
+                "details": [f"{k}: {x}" for k, x in d.items()],
+                "bullets": meta_texts(feats, file, row, "features"),
+                "description": " ".join(meta_texts(desc, file, row, "description")),
+                "average_rating": meta_number(avg, file, row, "average_rating", 5),
+                "price": meta_number(price, file, row, "price"),
+            }
+        )
     pages = pd.DataFrame(rows, columns=list(PRODUCT_COLS), index=meta.parent_asin.astype(str))
     return pages[~pages.index.duplicated()]
 
+# %% ../nbs/01_data.ipynb #958c59b5
 def load_amazon2023(path: str) -> RecData:
     "An Amazon Reviews 2023 category through `datasets`, with a leave-last-out split."
     rev_file, meta_file = amazon_files(path)
     rev, meta = read_amazon_file(rev_file, "review"), read_amazon_file(meta_file, "meta")
     pages = product_pages(meta, meta_file)
-    inter = pd.DataFrame({"user": rev.user_id.astype(str), "item": rev.parent_asin.astype(str),
-                          "rating": rev.rating.astype(float), "timestamp": rev.timestamp.astype("int64")})
+    inter = pd.DataFrame(
+        {
+            "user": rev.user_id.astype(str),
+            "item": rev.parent_asin.astype(str),
+            "rating": rev.rating.astype(float),
+            "timestamp": rev.timestamp.astype("int64"),
+        }
+    )
     inter["split"] = leave_last_out(inter)
     meta = meta.drop_duplicates("parent_asin").set_index("parent_asin")
     ids = sorted(inter.item.unique())
     cats = meta["categories"] if "categories" in meta else pd.Series(dtype=object)
     store = meta["store"] if "store" in meta else pd.Series(dtype=object)
-    items = pd.DataFrame({"item": ids, "title": [str(meta.title.get(i) or i) for i in ids],
-                          "year": pd.array([None]*len(ids), dtype="Int64"),
-                          "genres": [list(cats.get(i)) if cats.get(i) is not None else [] for i in ids],
-                          "features": [[f"store {store.get(i)}"] if store.get(i) else [] for i in ids]})
+    items = pd.DataFrame(
+        {
+            "item": ids,
+            "title": [str(meta.title.get(i) or i) for i in ids],
+            "year": pd.array([None] * len(ids), dtype="Int64"),
+            "genres": [list(cats.get(i)) if cats.get(i) is not None else [] for i in ids],
+            "features": [[f"store {store.get(i)}"] if store.get(i) else [] for i in ids],
+        }
+    )
     for c in PRODUCT_COLS:
         items[c] = [pages.at[i, c] if i in pages.index else empty_value(c) for i in ids]
-    return RecData(f"amazon2023-{Path(meta_file).stem[len('meta_'):]}", inter, items,
-                   users=pd.DataFrame({"user": sorted(inter.user.unique())}))
+    return RecData(
+        f"amazon2023-{Path(meta_file).stem[len('meta_') :]}",
+        inter,
+        items,
+        users=pd.DataFrame({"user": sorted(inter.user.unique())}),
+    )
 
 # %% ../nbs/01_data.ipynb #42f2d135
 SHARED_KINDS = ["director", "writer", "actor", "producer", "company", "subject", "cinematographer", "award"]
 
+
 def user_history(rd: RecData, user: str, n: int = 8, min_rating: float = 4) -> pd.DataFrame:
     "A user's latest liked training interactions (best rated if none is liked), with titles."
     h = rd.train_by_user.get(str(user))
-    if h is None or h.empty: return pd.DataFrame(columns=["item", "title", "rating", "timestamp"])
+    if h is None or h.empty:
+        return pd.DataFrame(columns=["item", "title", "rating", "timestamp"])
     liked = h[h.rating >= min_rating]
     h = (liked if len(liked) else h.sort_values("rating", ascending=False, kind="stable")).head(n)
-    return h.assign(title=h.item.map(lambda i: rd.item_info[i]["title"]))[["item", "title", "rating", "timestamp"]].reset_index(drop=True)
+    return h.assign(title=h.item.map(lambda i: rd.item_info[i]["title"]))[
+        ["item", "title", "rating", "timestamp"]
+    ].reset_index(drop=True)
+
 
 def _list(v) -> list:
     "A list from a list, a numpy array (as parquet gives) or nothing."
     return [] if v is None or (isinstance(v, float) and math.isnan(v)) else list(v)
 
+
 def _known(v) -> bool:
     return v is not None and not pd.isna(v)
 
+# %% ../nbs/01_data.ipynb #51c9738b
 def _text(v) -> str:
     return v.strip() if isinstance(v, str) else ""
 
+
 def has_page(info: dict) -> bool:
     "Whether an item row carries a product page (a brand, details, bullets, a description, a rating or a price)."
-    return bool(_text(info.get("brand")) or _list(info.get("details")) or _list(info.get("bullets")) or _text(info.get("description"))
-                or _known(info.get("average_rating")) or _known(info.get("price")))
+    return bool(
+        _text(info.get("brand"))
+        or _list(info.get("details"))
+        or _list(info.get("bullets"))
+        or _text(info.get("description"))
+        or _known(info.get("average_rating"))
+        or _known(info.get("price"))
+    )
+
 
 def _fact(kind, text, value, via=None):
     return {"kind": kind, "text": text, "value": value, **({"via": via} if via else {})}
 
+# %% ../nbs/01_data.ipynb #7a665cde
 def item_facts(rd: RecData, item: str, history: pd.DataFrame) -> list[dict]:
     "Facts about `item`, its own and those linking it to the titles of `history`."
     info = rd.item_info.get(str(item))
-    if info is None: raise PrismError(f"item {item!r} is not in the {rd.name} item table")
-    if has_page(info): return page_facts(rd, info, history)  # a product: the facts of its page (below)
+    if info is None:
+        raise PrismError(f"item {item!r} is not in the {rd.name} item table")
+    if has_page(info):
+        return page_facts(rd, info, history)  # a product: the facts of its page (below)
     facts = [_fact("title", f"title: {info['title']}", info["title"])]
-    if not pd.isna(info["year"]): facts.append(_fact("year", f"year: {int(info['year'])}", int(info["year"])))
+    if not pd.isna(info["year"]):
+        facts.append(_fact("year", f"year: {int(info['year'])}", int(info["year"])))
     genres = list(info["genres"])
-    if genres: facts.append(_fact("genre", f"genres: {', '.join(genres)}", genres))
+    if genres:
+        facts.append(_fact("genre", f"genres: {', '.join(genres)}", genres))
     for g in genres:
         via = [t for i, t in zip(history.item, history.title) if g in rd.item_info[i]["genres"]][:2]
-        if via: facts.append(_fact("shared_genre", f"{g}, like {' and '.join(via)}", g, via))
+        if via:
+            facts.append(_fact("shared_genre", f"{g}, like {' and '.join(via)}", g, via))
     mine = rd.item_kg.get(str(item), set())
     for rel in SHARED_KINDS:
         ents = {e for r, e in mine if r == rel}
         for i, t in zip(history.item, history.title):
             if ents & {e for r, e in rd.item_kg.get(i, set()) if r == rel}:
-                facts.append(_fact(f"shared_{rel}", f"shares {'an' if rel[0] in 'aeiou' else 'a'} {rel} with {t}", rel, t)); break
+                facts.append(
+                    _fact(f"shared_{rel}", f"shares {'an' if rel[0] in 'aeiou' else 'a'} {rel} with {t}", rel, t)
+                )
+                break
     for rel, text in [("prequel", "it is the sequel of {}"), ("sequel", "{} is its sequel")]:
         for i, t in zip(history.item, history.title):
-            if (rel, f"item:{i}") in mine: facts.append(_fact(rel, text.format(t), t, t))
-    for f in info["features"]: facts.append(_fact("feature", f"feature: {f}", f))
+            if (rel, f"item:{i}") in mine:
+                facts.append(_fact(rel, text.format(t), t, t))
+    for f in info["features"]:
+        facts.append(_fact("feature", f"feature: {f}", f))
     return facts
+
 
 def pair_facts(rd: RecData, user: str, item: str, n: int = 8, min_rating: float = 4, window: int = 20) -> dict:
     "The history (latest `n` liked), the liked titles facts may link to (latest `window`) and the item's facts."
@@ -439,14 +658,52 @@ def pair_facts(rd: RecData, user: str, item: str, n: int = 8, min_rating: float 
 
 # %% ../nbs/01_data.ipynb #cca43e2e
 # detail keys in the order they are shown (after the brand); keys not listed follow in the page's order
-PAGE_KEYS = ["material", "blade material", "special feature", "capacity", "size", "finish type", "style", "color",
-             "number of pieces", "wattage", "compatible devices", "coating description", "is dishwasher safe", "is oven safe",
-             "blade length", "handle material"]
+PAGE_KEYS = [
+    "material",
+    "blade material",
+    "special feature",
+    "capacity",
+    "size",
+    "finish type",
+    "style",
+    "color",
+    "number of pieces",
+    "wattage",
+    "compatible devices",
+    "coating description",
+    "is dishwasher safe",
+    "is oven safe",
+    "blade length",
+    "handle material",
+]
 MATERIAL_KEYS = ("material", "blade material")
-NOISE_KEYS = re.compile(r"brand|dimension|weight|model|asin|date first|rank|upc|gtin|\bean\b|isbn|discontinued|manufacturer|"
-                        r"customer review|part number|package", re.I)
+NOISE_KEYS = re.compile(
+    r"brand|dimension|weight|model|asin|date first|rank|upc|gtin|\bean\b|isbn|discontinued|manufacturer|"
+    r"customer review|part number|package",
+    re.I,
+)
 PRICE_EDGES = [10, 25, 50, 100]
-DANGLING = {"a", "an", "the", "and", "or", "of", "to", "for", "so", "with", "in", "on", "at", "by", "from", "that", "your", "its"}
+DANGLING = {
+    "a",
+    "an",
+    "the",
+    "and",
+    "or",
+    "of",
+    "to",
+    "for",
+    "so",
+    "with",
+    "in",
+    "on",
+    "at",
+    "by",
+    "from",
+    "that",
+    "your",
+    "its",
+}
+
 
 def page_details(info: dict) -> list[tuple[str, str]]:
     "An item's details as (lowercase key, value), the keys of `PAGE_KEYS` first, noise and the brand left out."
@@ -454,101 +711,141 @@ def page_details(info: dict) -> list[tuple[str, str]]:
     pairs = [(k.lower(), v) for k, v in pairs if not NOISE_KEYS.search(k)]
     return sorted(pairs, key=lambda kv: PAGE_KEYS.index(kv[0]) if kv[0] in PAGE_KEYS else len(PAGE_KEYS))
 
+
 def material_of(info: dict) -> str | None:
     "An item's material (or blade material), if its details give one."
     return next((v for k, v in page_details(info) if k in MATERIAL_KEYS), None)
 
+
 def short_clause(text: str, n: int = 12) -> str:
     "A bullet or description as one short clause: a heading in capitals lowered, its first sentence, at most `n` words."
-    text = re.sub(r"\b[A-Z0-9&'/-]*[A-Z][A-Z0-9&'/-]*(?:\s+[A-Z0-9&'/-]*[A-Z][A-Z0-9&'/-]*)+\b", lambda m: m[0].lower(), text)
+    text = re.sub(
+        r"\b[A-Z0-9&'/-]*[A-Z][A-Z0-9&'/-]*(?:\s+[A-Z0-9&'/-]*[A-Z][A-Z0-9&'/-]*)+\b", lambda m: m[0].lower(), text
+    )
     ws = re.split(r"(?<=[.!?])\s+|;\s*", text.strip())[0].split()
     if len(ws) > n:
         ws = ws[:n]
-        comma = max((k for k in range(n // 2, n) if ws[k].endswith(",")), default=None)  # end at a clause when one ends late enough
-        if comma is not None: ws = ws[:comma + 1]
-        while len(ws) > 1 and ws[-1].lower().strip(",") in DANGLING: ws.pop()  # "...so the" ends at "...escape"
+        comma = max(
+            (k for k in range(n // 2, n) if ws[k].endswith(",")), default=None
+        )  # end at a clause when one ends late enough
+        if comma is not None:
+            ws = ws[: comma + 1]
+        while len(ws) > 1 and ws[-1].lower().strip(",") in DANGLING:
+            ws.pop()  # "...so the" ends at "...escape"
     return " ".join(ws).rstrip(",;:-–")
 
+# %% ../nbs/01_data.ipynb #4b37394f
 def price_band(price: float) -> tuple[str, list]:
     "A price's band as text and [low, high] (high is None over $100)."
     for lo, hi in zip([0] + PRICE_EDGES, PRICE_EDGES):
-        if price < hi: return ("under $10" if lo == 0 else f"${lo}-{hi}"), [lo, hi]
+        if price < hi:
+            return ("under $10" if lo == 0 else f"${lo}-{hi}"), [lo, hi]
     return f"over ${PRICE_EDGES[-1]}", [PRICE_EDGES[-1], None]
+
 
 def _key(s) -> str:
     return " ".join(str(s or "").lower().split())
 
+
 def page_links(rd: RecData, info: dict, history: pd.DataFrame) -> dict[str, dict]:
-    "The facts linking a product to liked titles of `history`: the same brand, the same (most specific) category, the same material."
+    "The facts linking a product to `history`'s liked titles: same brand, same (most specific) category, same material."
     liked = [(rd.item_info[i], t) for i, t in zip(history.item, history.title)]
     cats, brand, material = _list(info["genres"]), _key(_text(info.get("brand"))), _key(material_of(info))
     out = {}
     via = [t for x, t in liked if brand and _key(_text(x.get("brand"))) == brand][:1]
-    if via: out["brand"] = _fact("shared_brand", f"shares its brand with {via[0]}", info["brand"], via[0])
+    if via:
+        out["brand"] = _fact("shared_brand", f"shares its brand with {via[0]}", info["brand"], via[0])
     via = [t for x, t in liked if cats and cats[-1] in _list(x["genres"])][:2]
-    if via: out["category"] = _fact("shared_genre", f"{cats[-1]}, like {' and '.join(via)}", cats[-1], via)
+    if via:
+        out["category"] = _fact("shared_genre", f"{cats[-1]}, like {' and '.join(via)}", cats[-1], via)
     via = [t for x, t in liked if material and _key(material_of(x)) == material][:1]
-    if via: out["material"] = _fact("shared_material", f"shares its material with {via[0]}", material_of(info), via[0])
+    if via:
+        out["material"] = _fact("shared_material", f"shares its material with {via[0]}", material_of(info), via[0])
     return out
 
+# %% ../nbs/01_data.ipynb #35f0bb56
 def page_facts(rd: RecData, info: dict, history: pd.DataFrame) -> list[dict]:
     "Facts of a product page, most informative first (see above)."
-    cats, brand, material, links = _list(info["genres"]), _text(info.get("brand")), material_of(info), page_links(rd, info, history)
+    cats, brand, material, links = (
+        _list(info["genres"]),
+        _text(info.get("brand")),
+        material_of(info),
+        page_links(rd, info, history),
+    )
     others = [(k, v) for k, v in page_details(info) if k not in MATERIAL_KEYS][:3]
     bullets = [short_clause(b) for b in _list(info.get("bullets"))][:3]
     rating, price = info.get("average_rating"), info.get("price")
     facts = [_fact("title", f"title: {info['title']}", info["title"])]
-    if cats: facts.append(_fact("genre", f"category: {cats[-1]}", cats))
-    if brand: facts.append(_fact("brand", f"brand: {brand}", brand))
+    if cats:
+        facts.append(_fact("genre", f"category: {cats[-1]}", cats))
+    if brand:
+        facts.append(_fact("brand", f"brand: {brand}", brand))
     facts += [links[k] for k in ("brand", "category") if k in links]
-    if material: facts.append(_fact("material", f"material: {material}", material))
+    if material:
+        facts.append(_fact("material", f"material: {material}", material))
     facts += [_fact("highlight", f"feature: {b}", b) for b in bullets[:1]]
-    if _known(rating): facts.append(_fact("rating", f"average rating {float(rating):.1f} of 5", round(float(rating), 1)))
-    if _known(price): facts.append(_fact("price", f"price: {price_band(price)[0]}", price_band(price)[1]))
+    if _known(rating):
+        facts.append(_fact("rating", f"average rating {float(rating):.1f} of 5", round(float(rating), 1)))
+    if _known(price):
+        facts.append(_fact("price", f"price: {price_band(price)[0]}", price_band(price)[1]))
     facts += [links["material"]] if "material" in links else []
     facts += [_fact("detail", f"{k}: {v}", v) for k, v in others[:1]]
     said = short_clause(_text(info.get("description")), 25)
-    if said: facts.append(_fact("description", f"description: {said}", said))
+    if said:
+        facts.append(_fact("description", f"description: {said}", said))
     facts += [_fact("highlight", f"feature: {b}", b) for b in bullets[1:]]
     return facts + [_fact("detail", f"{k}: {v}", v) for k, v in others[1:]]
 
 # %% ../nbs/01_data.ipynb #9bb2dfa0
 def peter_folder(path) -> Path:
-    "The PETER dataset folder that `data.path` names (resolved as every user path is); empty, or without reviews.pickle, is an error."
-    if not path: raise PrismError("data.dataset=peter needs data.path=<folder with reviews.pickle and 1/…5/>")
+    "The PETER folder `data.path` names (resolved like any user path); empty or without reviews.pickle is an error."
+    if not path:
+        raise PrismError("data.dataset=peter needs data.path=<folder with reviews.pickle and 1/…5/>")
     folder = user_path(path)
-    if not (folder/"reviews.pickle").is_file(): raise PrismError(f"data.path {path} holds no reviews.pickle: name a PETER dataset folder")
+    if not (folder / "reviews.pickle").is_file():
+        raise PrismError(f"data.path {path} holds no reviews.pickle: name a PETER dataset folder")
     return folder
 
+
 def amazon_path(path: str) -> str:
-    "A local Amazon 2023 folder that `data.path` names (resolved as every user path is), else the category name as given."
+    "A local Amazon 2023 folder `data.path` names (resolved like any user path), else the category name as given."
     return str(user_path(path)) if path and user_path(path).is_dir() else path
 
-def check_data_path(D: DataSettings):
-    "Refuse, without reading the data, a `data.path` its dataset cannot be loaded from (the CLI asks before any stage runs)."
-    if D.dataset == "peter": peter_folder(D.path)
-    elif D.dataset == "amazon2023": amazon_files(amazon_path(D.path))
 
+def check_data_path(D: DataSettings):
+    "Refuse, without reading the data, a `data.path` its dataset cannot be loaded from (the CLI asks before any stage)."
+    if D.dataset == "peter":
+        peter_folder(D.path)
+    elif D.dataset == "amazon2023":
+        amazon_files(amazon_path(D.path))
+
+# %% ../nbs/01_data.ipynb #8da2f0fd
 def load_dataset(S: Settings) -> RecData:
     "The dataset that `S.data` names."
     name, path = S.data.dataset, S.data.path
-    if name == "ml-100k": return load_ml100k(path or None)
-    if name == "peter": return load_peter(peter_folder(path), S.data.fold)
-    if name == "amazon2023": return load_amazon2023(amazon_path(path))
+    if name == "ml-100k":
+        return load_ml100k(path or None)
+    if name == "peter":
+        return load_peter(peter_folder(path), S.data.fold)
+    if name == "amazon2023":
+        return load_amazon2023(amazon_path(path))
     raise PrismError(f"unknown data.dataset {name!r}: choose ml-100k, peter or amazon2023")
+
 
 def sample_users(rd: RecData, max_users: int, seed: int) -> RecData:
     "Keep `max_users` users drawn at random (all when 0), and the items they touch."
-    if not max_users or rd.interactions.user.nunique() <= max_users: return rd
+    if not max_users or rd.interactions.user.nunique() <= max_users:
+        return rd
     users = np.random.default_rng(seed).choice(sorted(rd.interactions.user.unique()), max_users, replace=False)
     inter = rd.interactions[rd.interactions.user.isin(set(users))]
     return RecData(rd.name, inter.reset_index(drop=True), rd.items, rd.kg, rd.users[rd.users.user.isin(set(users))])
 
+
 def run_data(S: Settings, run_dir: str | Path) -> RecData:
     "The data stage: load, sample and save the dataset with its counts into `run_dir/data`."
     rd = sample_users(load_dataset(S), S.data.max_users, S.run.seed)
-    out = Path(run_dir)/"data"
+    out = Path(run_dir) / "data"
     rd.save(out)
-    write_json(out/"stats.json", rd.stats())
+    write_json(out / "stats.json", rd.stats())
     mark_done(S, run_dir, "data", **rd.stats())
     return rd

@@ -5,12 +5,22 @@ docstrings, and the executed runs and their reports."""
 
 # %% ../nbs/10_docs.ipynb #62aa92bf
 from __future__ import annotations
-import ast, contextlib, functools, html, importlib, json, re, shutil
+
+import ast
+import contextlib
+import functools
+import html
+import importlib
+import json
+import re
+import shutil
 from pathlib import Path
+
 import nbformat
 from jinja2 import DictLoader
 from nbconvert import HTMLExporter
 from nbconvert.filters.markdown_mistune import markdown2html_mistune
+
 from .core import PrismError, project_root
 
 # %% auto #0
@@ -21,23 +31,33 @@ __all__ = ['SITE_CSS', 'SITE_MARK', 'quarto_hint', 'site_notebooks', 'nb_title',
 # %% ../nbs/10_docs.ipynb #eab1468d
 def quarto_hint(which=shutil.which) -> str:
     "One line on which docs builder to use: `nbdev-docs` where Quarto is on PATH, else `build_docs`."
-    if which("quarto"): return "quarto is installed: `nbdev-docs` builds nbdev's Quarto site into _docs/; `prism-nb docs` builds the offline site"
-    return "quarto is not installed: `prism-nb docs` builds the offline site with nbconvert (install Quarto to use `nbdev-docs`)"
+    if which("quarto"):
+        return (
+            "quarto is installed: `nbdev-docs` builds nbdev's Quarto site into _docs/; "
+            "`prism-nb docs` builds the offline site"
+        )
+    return (
+        "quarto is not installed: `prism-nb docs` builds the offline site with nbconvert "
+        "(install Quarto to use `nbdev-docs`)"
+    )
 
 # %% ../nbs/10_docs.ipynb #2f9d076b
 def site_notebooks(nbs) -> list[Path]:
     "The notebooks of `nbs`: `index.ipynb` first, then the numbered ones in order."
     nbs = Path(nbs)
-    return [p for p in [nbs/"index.ipynb"] if p.exists()] + sorted(nbs.glob("[0-9][0-9]*_*.ipynb"))
+    return [p for p in [nbs / "index.ipynb"] if p.exists()] + sorted(nbs.glob("[0-9][0-9]*_*.ipynb"))
+
 
 def nb_title(nb, default="") -> str:
     "The first level-one markdown heading of a notebook, else `default`."
     for c in nb.cells:
         if c.cell_type == "markdown":
             m = re.search(r"^#\s+(.+?)\s*$", c.source, re.M)
-            if m: return m.group(1)
+            if m:
+                return m.group(1)
     return default
 
+# %% ../nbs/10_docs.ipynb #56749308
 def nb_summary(nb) -> str:
     "The `> ` summary lines below a notebook's title, joined, else empty."
     for c in nb.cells:
@@ -45,43 +65,59 @@ def nb_summary(nb) -> str:
             return " ".join(l.lstrip("> ").strip() for l in c.source.splitlines() if l.startswith(">"))
     return ""
 
+
 def nb_module(nb) -> str | None:
     "The module a notebook exports to (`#| default_exp name`), else None."
     for c in nb.cells:
         m = re.search(r"^#\|\s*default_exp\s+(\S+)", c.source, re.M) if c.cell_type == "code" else None
-        if m: return m.group(1)
+        if m:
+            return m.group(1)
     return None
 
 # %% ../nbs/10_docs.ipynb #63e9fd13
 def show_doc_cell(cell: dict, module) -> dict | None:
-    "The markdown that nbdev's `show_doc` writes for the name in a `show_doc(name)` cell, the object read from `module`."
+    "The markdown nbdev's `show_doc` writes for the name in a `show_doc(name)` cell, the object read from `module`."
     from nbdev.showdoc import show_doc
+
     name = re.search(r"^show_doc\(([\w.]+)\)", cell["source"], re.M)
-    try: obj = functools.reduce(getattr, name.group(1).split("."), module)
-    except AttributeError: return None
+    try:
+        obj = functools.reduce(getattr, name.group(1).split("."), module)
+    except AttributeError:
+        return None
     md = re.sub(r"^\[source\]\(.*$", "", show_doc(obj)._repr_markdown_(), flags=re.M)  # a link to a hosted source page
     return nbformat.v4.new_markdown_cell(md)
+
 
 def processed_notebook(path, show_docs: bool = True, root=None) -> nbformat.NotebookNode:
     "The notebook at `path` as nbdev's docs processors leave it, each `show_doc` rendered from the exported module."
     from fastcore.nbio import nb2dict, read_nb
     from nbdev.process import NBProcessor
     from nbdev.processors import FilterDefaults, add_show_docs, exec_show_docs, insert_warning
+
     name = nb_module(nbformat.read(path, as_version=4))
     module = importlib.import_module(f"prism_nb.{name}") if name and show_docs else None
     from nbdev.frontmatter import FrontmatterProc
+
     skip = {exec_show_docs, insert_warning, FrontmatterProc} | (set() if show_docs else {add_show_docs})
     with contextlib.chdir(root or project_root()):  # nbdev reads its settings from the project
         nb = read_nb(path)
-        NBProcessor(nb=nb, procs=[p for p in FilterDefaults().procs() if p not in skip], rm_directives="quarto").process()
-    d = nb2dict(nb); cells = []
+        NBProcessor(
+            nb=nb, procs=[p for p in FilterDefaults().procs() if p not in skip], rm_directives="quarto"
+        ).process()
+    d = nb2dict(nb)
+    cells = []
     for c in d["cells"]:
-        if not (c.get("source") or c.get("outputs")): continue  # an exported cell: nbdev removed its code
+        if not (c.get("source") or c.get("outputs")):
+            continue  # an exported cell: nbdev removed its code
         c["source"] = "".join(c["source"]) if isinstance(c["source"], list) else c["source"]
-        if c["cell_type"] == "code" and re.search(r"^show_doc\(", c["source"], re.M): c = show_doc_cell(c, module) if module else None
-        elif c["cell_type"] == "code": c["source"] = re.sub(r"^#\|.*\n?", "", c["source"], flags=re.M)  # quarto's own directives
-        elif c["cell_type"] == "markdown": c["source"] = re.sub(r"\A(#\|.*\n)+", "", c["source"])  # e.g. `#| export`
-        if c is not None: cells.append(c)
+        if c["cell_type"] == "code" and re.search(r"^show_doc\(", c["source"], re.M):
+            c = show_doc_cell(c, module) if module else None
+        elif c["cell_type"] == "code":
+            c["source"] = re.sub(r"^#\|.*\n?", "", c["source"], flags=re.M)  # quarto's own directives
+        elif c["cell_type"] == "markdown":
+            c["source"] = re.sub(r"\A(#\|.*\n)+", "", c["source"])  # e.g. `#| export`
+        if c is not None:
+            cells.append(c)
     return nbformat.reads(json.dumps({**d, "cells": cells}), as_version=4)  # the reader joins nbdev's split lines
 
 # %% ../nbs/10_docs.ipynb #011d90c2
@@ -90,33 +126,74 @@ def _signature(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
     ret = f" -> {ast.unparse(fn.returns)}" if fn.returns else ""
     return f"({ast.unparse(fn.args)}){ret}"
 
+
 def api_entries(path) -> list[dict]:
-    "The public API of a module file: one dict (name, kind, signature, doc, line) per name in `__all__`, methods after their class."
+    "A module's public API: a dict (name, kind, signature, doc, line) per `__all__` name, methods after their class."
     tree = ast.parse(Path(path).read_text())
     public, defs = None, {}
     for node in tree.body:
         if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "__all__" for t in node.targets):
             public = ast.literal_eval(node.value)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)): defs[node.name] = node
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            defs[node.name] = node
         elif isinstance(node, (ast.Assign, ast.AnnAssign)):
-            for t in (node.targets if isinstance(node, ast.Assign) else [node.target]):
-                if isinstance(t, ast.Name): defs.setdefault(t.id, node)
-    if public is None: public = [n for n in defs if not n.startswith("_")]
+            for t in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                if isinstance(t, ast.Name):
+                    defs.setdefault(t.id, node)
+    if public is None:
+        public = [n for n in defs if not n.startswith("_")]
     out = []
     for name in public:
         node = defs.get(name)
-        if node is None: continue
+        if node is None:
+            continue
         if isinstance(node, ast.ClassDef):
             bases = ", ".join(ast.unparse(b) for b in node.bases)
-            out.append(dict(name=name, kind="class", signature=f"({bases})" if bases else "", doc=ast.get_docstring(node) or "", line=node.lineno))
+            out.append(
+                dict(
+                    name=name,
+                    kind="class",
+                    signature=f"({bases})" if bases else "",
+                    doc=ast.get_docstring(node) or "",
+                    line=node.lineno,
+                )
+            )
             for m in node.body:
-                if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef)) and not m.name.startswith("_") and ast.get_docstring(m):
-                    out.append(dict(name=f"{name}.{m.name}", kind="method", signature=_signature(m), doc=ast.get_docstring(m), line=m.lineno))
+                if (
+                    isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))
+                    and not m.name.startswith("_")
+                    and ast.get_docstring(m)
+                ):
+                    out.append(
+                        dict(
+                            name=f"{name}.{m.name}",
+                            kind="method",
+                            signature=_signature(m),
+                            doc=ast.get_docstring(m),
+                            line=m.lineno,
+                        )
+                    )
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            out.append(dict(name=name, kind="function", signature=_signature(node), doc=ast.get_docstring(node) or "", line=node.lineno))
+            out.append(
+                dict(
+                    name=name,
+                    kind="function",
+                    signature=_signature(node),
+                    doc=ast.get_docstring(node) or "",
+                    line=node.lineno,
+                )
+            )
         else:
             value = ast.unparse(node.value) if node.value is not None else ""
-            out.append(dict(name=name, kind="constant", signature=" = " + (value if len(value) <= 80 else value[:77] + "..."), doc="", line=node.lineno))
+            out.append(
+                dict(
+                    name=name,
+                    kind="constant",
+                    signature=" = " + (value if len(value) <= 80 else value[:77] + "..."),
+                    doc="",
+                    line=node.lineno,
+                )
+            )
     return out
 
 # %% ../nbs/10_docs.ipynb #6f38232e
@@ -124,8 +201,10 @@ SITE_CSS = """
 body { margin: 0; }
 nav.site-nav { position: fixed; top: 0; left: 0; bottom: 0; width: 15rem; overflow-y: auto; padding: 1rem;
   background: #f6f7f9; border-right: 1px solid #dde; font: 14px/1.5 system-ui, sans-serif; box-sizing: border-box; }
-nav.site-nav .brand { font-weight: 700; font-size: 1.2rem; display: block; margin-bottom: .5rem; color: #222; text-decoration: none; }
-nav.site-nav h4 { margin: 1rem 0 .25rem; font-size: .75rem; text-transform: uppercase; color: #667; letter-spacing: .05em; }
+nav.site-nav .brand { font-weight: 700; font-size: 1.2rem; display: block; margin-bottom: .5rem; color: #222; \
+text-decoration: none; }
+nav.site-nav h4 { margin: 1rem 0 .25rem; font-size: .75rem; text-transform: uppercase; color: #667; \
+letter-spacing: .05em; }
 nav.site-nav ul { list-style: none; margin: 0; padding: 0; }
 nav.site-nav a { color: #1a55a8; text-decoration: none; display: block; padding: .1rem .3rem; border-radius: 3px; }
 nav.site-nav a:hover { background: #e6ebf3; }
@@ -134,7 +213,8 @@ nav.site-nav a.current { background: #dce6f5; font-weight: 600; }
 .api { font: 15px/1.6 system-ui, sans-serif; color: #222; }
 .api h1 { font-size: 2rem; margin-bottom: .2rem; }
 .api .entry { border-top: 1px solid #e3e3e8; padding: .6rem 0; }
-.api .sig { font: 14px/1.4 ui-monospace, monospace; background: #f3f4f7; padding: .4rem .6rem; border-radius: 4px; overflow-x: auto; }
+.api .sig { font: 14px/1.4 ui-monospace, monospace; background: #f3f4f7; padding: .4rem .6rem; border-radius: 4px; \
+overflow-x: auto; }
 .api .kind { color: #778; font-size: .8rem; margin-left: .4rem; }
 .api .src { color: #778; font-size: .8rem; }
 .api code { background: #f3f4f7; padding: 0 .2rem; border-radius: 3px; }
@@ -158,11 +238,13 @@ _TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
 {%- block body_footer -%}</div>{{ super() }}{%- endblock body_footer -%}
 """
 
+
 def nav_html(entries: list[tuple[str, list[tuple[str, str]]]], current: str, prefix: str = "") -> str:
-    "The sidebar: sections of (title, href) links relative to the site root, `prefix` leading back to it; `current` marked."
+    "The sidebar: sections of (title, href) links relative to the site root, `prefix` leading to it; `current` marked."
     parts = [f'<nav class="site-nav"><a class="brand" href="{prefix}index.html">prism-nb</a>']
     for section, links in entries:
-        if not links: continue
+        if not links:
+            continue
         parts.append(f"<h4>{html.escape(section)}</h4><ul>")
         for title, href in links:
             cls = ' class="current"' if href == current else ""
@@ -170,120 +252,192 @@ def nav_html(entries: list[tuple[str, list[tuple[str, str]]]], current: str, pre
         parts.append("</ul>")
     return "".join(parts) + "</nav>"
 
+
 def _trusted_html(element) -> str:
     "The project's own notebooks and runs are trusted: their HTML is kept as it is (pandas tables included)."
     return element.decode() if isinstance(element, bytes) else str(element)
 
+# %% ../nbs/10_docs.ipynb #517dfb0b
 def notebook_html(nb, title: str, nav: str, images=None) -> str:
-    "A (processed) notebook as one self-contained offline HTML page titled `title`, with the sidebar `nav`, no prompts, and the images under `images` embedded."
+    "A (processed) notebook as an HTML page titled `title`: sidebar `nav`, no prompts, images under `images` embedded."
     nb = nbformat.from_dict(nb)
-    exporter = HTMLExporter(template_name="lab", extra_loaders=[DictLoader({"prism_site.html.j2": _TEMPLATE})],
-                            template_file="prism_site.html.j2", embed_images=True, filters={"clean_html": _trusted_html},
-                            exclude_input_prompt=True, exclude_output_prompt=True)
+    exporter = HTMLExporter(
+        template_name="lab",
+        extra_loaders=[DictLoader({"prism_site.html.j2": _TEMPLATE})],
+        template_file="prism_site.html.j2",
+        embed_images=True,
+        filters={"clean_html": _trusted_html},
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+    )
     # `images`: the folder a markdown image path starts from (nbconvert embeds only files inside it)
-    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title, "path": str(images or "")}, "site_nav": nav, "site_css": SITE_CSS})
+    body, _ = exporter.from_notebook_node(
+        nb, resources={"metadata": {"name": title, "path": str(images or "")}, "site_nav": nav, "site_css": SITE_CSS}
+    )
     return body
 
-def api_html(module: str, entries: list[dict], nav: str, summary: str = "", notebook: tuple[str, str] | None = None) -> str:
-    "The API page of `module`: each public name with its signature and rendered docstring; `notebook` is its (title, href)."
+
+def api_html(
+    module: str, entries: list[dict], nav: str, summary: str = "", notebook: tuple[str, str] | None = None
+) -> str:
+    "The API page of `module`: each public name's signature and rendered docstring; `notebook` is its (title, href)."
     md = lambda s: markdown2html_mistune(s) if s else ""
     items = []
     for e in entries:
         anchor = html.escape(e["name"].lower())
-        items.append(f'<div class="entry" id="{anchor}"><div class="sig"><b>{html.escape(e["name"])}</b>{html.escape(e["signature"])}'
-                     f'<span class="kind">{e["kind"]}</span></div>{md(e["doc"])}'
-                     f'<div class="src">prism_nb/{html.escape(module)}.py, line {e["line"]}</div></div>')
-    source = f'<p>Exported from the notebook <a href="{notebook[1]}">{html.escape(notebook[0])}</a>.</p>' if notebook else ""
-    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">'
-            f'<title>prism_nb.{html.escape(module)} API</title><style>{SITE_CSS}</style></head><body>{nav}'
-            f'<main class="site-main api"><h1>prism_nb.{html.escape(module)}</h1>{md(summary)}{source}'
-            f'{"".join(items) or "<p>No public names.</p>"}</main></body></html>')
+        items.append(
+            f'<div class="entry" id="{anchor}">'
+            f'<div class="sig"><b>{html.escape(e["name"])}</b>{html.escape(e["signature"])}'
+            f'<span class="kind">{e["kind"]}</span></div>{md(e["doc"])}'
+            f'<div class="src">prism_nb/{html.escape(module)}.py, line {e["line"]}</div></div>'
+        )
+    source = (
+        f'<p>Exported from the notebook <a href="{notebook[1]}">{html.escape(notebook[0])}</a>.</p>' if notebook else ""
+    )
+    return (
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>prism_nb.{html.escape(module)} API</title><style>{SITE_CSS}</style></head><body>{nav}"
+        f'<main class="site-main api"><h1>prism_nb.{html.escape(module)}</h1>{md(summary)}{source}'
+        f"{''.join(items) or '<p>No public names.</p>'}</main></body></html>"
+    )
 
 # %% ../nbs/10_docs.ipynb #7ce5ef7d
 def site_topics(nbs) -> list[Path]:
     "The topic pages of `nbs/topics/` (markdown), in name order."
-    return sorted((Path(nbs)/"topics").glob("*.md"))
+    return sorted((Path(nbs) / "topics").glob("*.md"))
+
 
 def topic_notebook(path: Path, root: Path) -> nbformat.NotebookNode:
-    "A topic page as a one-cell notebook, its image paths made relative to the project `root` (where the site embeds them from)."
+    "A topic page as a one-cell notebook, image paths made relative to project `root` (the site embeds them from it)."
     text = path.read_text()
     up = "../" * len(path.parent.relative_to(root).parts)  # from the page's folder back to the root
     text = re.sub(r"(!\[[^\]]*\]\()" + re.escape(up), r"\1", text)
     return nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(text)])
 
+
 def site_links(page: str, prefix: str = "") -> str:
-    "`page`'s links to pages and notebooks (`x.md`, `../x.ipynb`, `nbs/topics/x.md`) and nbdev's (`/core.html#x`) pointed at the site's; `prefix`: to the root."
+    "`page`'s links to pages, notebooks (`x.md`, `x.ipynb`) and nbdev's (`/x.html#y`) made the site's (`prefix`: root)."
     page = re.sub(r'(<a\s[^>]*?href=")(?:nbs/)?([^":#/][^":#]*)\.(?:md|ipynb)(#[^"]*)?"', r'\1\2.html\3"', page)
     return re.sub(r'(<a\s[^>]*?href=")/(\w+)\.html(#[^"]*)?"', rf'\1{prefix}api/\2.html\3"', page)
 
 # %% ../nbs/10_docs.ipynb #189ac890
 def _modules(root: Path, lib: str = "prism_nb") -> list[str]:
     "The exported modules named in nbdev's `_modidx.py`, without the package prefix, in order."
-    idx = root/lib/"_modidx.py"
-    if not idx.exists(): raise PrismError(f"no {idx}: run nbdev-export first")
+    idx = root / lib / "_modidx.py"
+    if not idx.exists():
+        raise PrismError(f"no {idx}: run nbdev-export first")
     d = ast.literal_eval(idx.read_text().split("d = ", 1)[1])
     return sorted(m.split(".", 1)[1] for m in d["syms"] if m.startswith(lib + "."))
 
+
 SITE_MARK = ".prism-nb-site"
+
 
 def check_site_folder(out: Path):
     "Refuse an `out` that is a file, or a folder with files that no earlier `build_docs` wrote."
-    if out.exists() and not out.is_dir(): raise PrismError(f"docs --out {out} is a file: choose a folder")
-    if out.is_dir() and any(out.iterdir()) and not (out/SITE_MARK).is_file():
+    if out.exists() and not out.is_dir():
+        raise PrismError(f"docs --out {out} is a file: choose a folder")
+    if out.is_dir() and any(out.iterdir()) and not (out / SITE_MARK).is_file():
         raise PrismError(f"docs --out {out} holds files that prism-nb did not write: choose a new or empty folder")
+
 
 def run_folders(report_dir, root: Path) -> list[Path]:
     "The run folders named by `report_dir` (one, several or none; relative to `root`) that exist."
     dirs = [] if not report_dir else [report_dir] if isinstance(report_dir, (str, Path)) else list(report_dir)
-    return [d for d in (d if d.is_absolute() else root/d for d in map(Path, dirs)) if d.is_dir()]
+    return [d for d in (d if d.is_absolute() else root / d for d in map(Path, dirs)) if d.is_dir()]
 
+# %% ../nbs/10_docs.ipynb #1506786b
 def page_name(nb_path: Path) -> str:
     "The site page of a project notebook: `index.html` for the front page, else `<notebook>.html`."
     return "index.html" if nb_path.stem == "index" else nb_path.stem + ".html"
 
+
 @contextlib.contextmanager
 def site_folder(out: Path):
-    "A temporary sibling of `out` to write the site into, moved into place (replacing an earlier site) when the block succeeds."
-    tmp = out.with_name(out.name + ".tmp"); shutil.rmtree(tmp, ignore_errors=True); (tmp/"api").mkdir(parents=True)
-    try: yield tmp
-    except BaseException: shutil.rmtree(tmp, ignore_errors=True); raise
-    (tmp/".nojekyll").touch(); (tmp/SITE_MARK).write_text("built by prism-nb docs\n")
-    if out.exists(): shutil.rmtree(out)
+    "A temporary sibling of `out` for the site, moved into place (replacing an earlier site) when the block succeeds."
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    (tmp / "api").mkdir(parents=True)
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    (tmp / ".nojekyll").touch()
+    (tmp / SITE_MARK).write_text("built by prism-nb docs\n")
+    if out.exists():
+        shutil.rmtree(out)
     tmp.rename(out)
 
+
 def build_docs(out="_site", report_dir="reports/demo", root=None) -> Path:
-    "Build the offline docs site into `out` from `nbs/`, the exported modules and the run folder(s) `report_dir`; return `out`."
+    "Build the offline docs site into `out` from `nbs/`, exported modules and run folder(s) `report_dir`; return `out`."
     root = Path(root) if root else project_root()
-    out = Path(out).resolve(); check_site_folder(out)
-    nbs = {p: processed_notebook(p, root=root) for p in site_notebooks(root/"nbs")}
-    if not nbs: raise PrismError(f"no notebooks in {root/'nbs'}: run from the prism-nb project folder")
+    out = Path(out).resolve()
+    check_site_folder(out)
+    nbs = {p: processed_notebook(p, root=root) for p in site_notebooks(root / "nbs")}
+    if not nbs:
+        raise PrismError(f"no notebooks in {root / 'nbs'}: run from the prism-nb project folder")
     titles = {p: ("Home" if p.stem == "index" else nb_title(nb, p.stem)) for p, nb in nbs.items()}
-    topics = {p: topic_notebook(p, root) for p in site_topics(root/"nbs")}
+    topics = {p: topic_notebook(p, root) for p in site_topics(root / "nbs")}
     nb_of_module = {m: p for p in nbs if (m := nb_module(nbformat.read(p, as_version=4)))}
-    runs = {d: {p: processed_notebook(p, show_docs=False, root=root) for p in sorted(d.glob("[0-9][0-9]*_*.ipynb"))}
-            for d in run_folders(report_dir, root)}
-    sections = [("Guides", [(nb_title(nb, p.stem), f"topics/{p.stem}.html") for p, nb in topics.items()]),
-                ("Notebooks", [(titles[p], page_name(p)) for p in nbs]),
-                ("API", [(f"prism_nb.{m}", f"api/{m}.html") for m in _modules(root)]),
-                ("Runs", [(f"{d.name}: report", f"reports/{d.name}/report.html") for d in runs if (d/"report.html").exists()]
-                         + [(f"{d.name}: {nb_title(nb, p.stem)}", f"reports/{d.name}/{p.stem}.html") for d in runs for p, nb in runs[d].items()])]
+    runs = {
+        d: {p: processed_notebook(p, show_docs=False, root=root) for p in sorted(d.glob("[0-9][0-9]*_*.ipynb"))}
+        for d in run_folders(report_dir, root)
+    }
+    sections = [
+        ("Guides", [(nb_title(nb, p.stem), f"topics/{p.stem}.html") for p, nb in topics.items()]),
+        ("Notebooks", [(titles[p], page_name(p)) for p in nbs]),
+        ("API", [(f"prism_nb.{m}", f"api/{m}.html") for m in _modules(root)]),
+        (
+            "Runs",
+            [(f"{d.name}: report", f"reports/{d.name}/report.html") for d in runs if (d / "report.html").exists()]
+            + [
+                (f"{d.name}: {nb_title(nb, p.stem)}", f"reports/{d.name}/{p.stem}.html")
+                for d in runs
+                for p, nb in runs[d].items()
+            ],
+        ),
+    ]
     with site_folder(out) as tmp:
         for p, nb in nbs.items():
             title = nb_title(nb, "prism-nb") if p.stem == "index" else f"{titles[p]} | prism-nb"
-            images = root if p.stem == "index" else p.parent  # the front page is also the README: its paths start at the project root
-            (tmp/page_name(p)).write_text(site_links(notebook_html(nb, title, nav_html(sections, page_name(p)), images)))
-        (tmp/"topics").mkdir()
+            images = (
+                root if p.stem == "index" else p.parent
+            )  # the front page is also the README: its paths start at the project root
+            (tmp / page_name(p)).write_text(
+                site_links(notebook_html(nb, title, nav_html(sections, page_name(p)), images))
+            )
+        (tmp / "topics").mkdir()
         for p, nb in topics.items():
             href = f"topics/{p.stem}.html"
-            (tmp/href).write_text(site_links(notebook_html(nb, f"{nb_title(nb, p.stem)} | prism-nb", nav_html(sections, href, "../"), root), "../"))
+            (tmp / href).write_text(
+                site_links(
+                    notebook_html(nb, f"{nb_title(nb, p.stem)} | prism-nb", nav_html(sections, href, "../"), root),
+                    "../",
+                )
+            )
         for m in _modules(root):
             nbp = nb_of_module.get(m)
-            (tmp/"api"/f"{m}.html").write_text(api_html(m, api_entries(root/"prism_nb"/f"{m}.py"), nav_html(sections, f"api/{m}.html", "../"),
-                                                        nb_summary(nbs[nbp]) if nbp else "", (titles[nbp], f"../{page_name(nbp)}") if nbp else None))
+            (tmp / "api" / f"{m}.html").write_text(
+                api_html(
+                    m,
+                    api_entries(root / "prism_nb" / f"{m}.py"),
+                    nav_html(sections, f"api/{m}.html", "../"),
+                    nb_summary(nbs[nbp]) if nbp else "",
+                    (titles[nbp], f"../{page_name(nbp)}") if nbp else None,
+                )
+            )
         for d, notebooks in runs.items():
-            (tmp/"reports"/d.name).mkdir(parents=True)
-            if (d/"report.html").exists(): shutil.copy2(d/"report.html", tmp/"reports"/d.name/"report.html")
+            (tmp / "reports" / d.name).mkdir(parents=True)
+            if (d / "report.html").exists():
+                shutil.copy2(d / "report.html", tmp / "reports" / d.name / "report.html")
             for p, nb in notebooks.items():
                 href = f"reports/{d.name}/{p.stem}.html"
-                (tmp/href).write_text(notebook_html(nb, f"{d.name}: {nb_title(nb, p.stem)} | prism-nb", nav_html(sections, href, "../../")))
+                (tmp / href).write_text(
+                    notebook_html(
+                        nb, f"{d.name}: {nb_title(nb, p.stem)} | prism-nb", nav_html(sections, href, "../../")
+                    )
+                )
     return out

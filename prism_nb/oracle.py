@@ -4,11 +4,32 @@
 
 # %% ../nbs/03_oracle.ipynb #c91f0b1c
 from __future__ import annotations
-import functools, hashlib, random, json, re, time, uuid
+
+import functools
+import hashlib
+import json
+import random
+import re
+import time
+import uuid
 from pathlib import Path
+
 import pandas as pd
-from .core import (SCHEMA, PrismError, append_jsonl, read_jsonl, atomic_write, write_json, mark_done, seed_everything, pick_device, Settings,
-                           OracleSettings, progress_bar)
+
+from prism_nb.core import (
+    SCHEMA,
+    OracleSettings,
+    PrismError,
+    Settings,
+    append_jsonl,
+    atomic_write,
+    mark_done,
+    pick_device,
+    progress_bar,
+    read_jsonl,
+    seed_everything,
+    write_json,
+)
 from .data import RecData
 
 # %% auto #0
@@ -21,26 +42,38 @@ __all__ = ['SYSTEM', 'SEQ2SEQ_INSTRUCTION', 'BACKENDS', 'FILTERS', 'RETRY_NOTE',
            'retry_unfaithful', 'explanation_row', 'oracle_stats', 'run_oracle']
 
 # %% ../nbs/03_oracle.ipynb #bcdad3d6
-SYSTEM = ("You explain recommendations. Use only the facts given. Link the {noun} to titles the user liked. "
-          "Answer in one or two sentences.")
-SEQ2SEQ_INSTRUCTION = ("Explain in one or two sentences why the user may enjoy the recommended {noun}. Use only these facts "
-                       "and link it to titles the user liked.")
+SYSTEM = (
+    "You explain recommendations. Use only the facts given. Link the {noun} to titles the user liked. "
+    "Answer in one or two sentences."
+)
+SEQ2SEQ_INSTRUCTION = (
+    "Explain in one or two sentences why the user may enjoy the recommended {noun}. Use only these facts "
+    "and link it to titles the user liked."
+)
+
 
 def item_noun(dataset: str) -> str:
     "What the items of a dataset are called in prompts."
     return "movie" if str(dataset).startswith("ml-") else "product" if str(dataset).startswith("amazon2023") else "item"
 
+
 def linked_titles(facts: list[dict]) -> list[str]:
     "The titles that `facts` link the item to, in order."
     from prism_nb.claims import evidence
+
     return list(evidence(facts, []).links)
 
+
 def select_facts(pf: dict, n_history: int = 5, max_facts: int = 8) -> dict:
-    "The part of `pair_facts` a prompt shows: the first `max_facts` facts and, as liked, the latest `n_history` titles and every linked one."
+    "What a prompt shows of `pair_facts`: the first `max_facts` facts; liked: the latest `n_history` and linked titles."
     facts, history = list(pf["facts"])[:max_facts], list(pf["history"])[:n_history]
     shown, liked = {h["title"] for h in history}, {h["title"]: h for h in pf.get("window", pf["history"])}
-    return {"history": history + [liked.get(t, {"title": t}) for t in linked_titles(facts) if t not in shown], "facts": facts}
+    return {
+        "history": history + [liked.get(t, {"title": t}) for t in linked_titles(facts) if t not in shown],
+        "facts": facts,
+    }
 
+# %% ../nbs/03_oracle.ipynb #abe3dd4c
 def facts_block(sel: dict) -> str:
     "The facts of one pair as the compact text block both templates share."
     liked = "; ".join(h["title"] for h in sel["history"]) or "nothing yet"
@@ -48,9 +81,11 @@ def facts_block(sel: dict) -> str:
     other = "; ".join(f["text"] for f in sel["facts"] if f["kind"] != "title") or "none"
     return f"User liked: {liked}\nRecommended: {title}\nFacts: {other}"
 
+
 def build_prompt(sel: dict, tok=None, seq2seq: bool = False, noun: str = "movie", note: str = "") -> str:
-    "The exact model input for one pair (chat template for chat models, plain text for seq2seq models), `note` after the facts."
+    "The exact model input for a pair (chat template for chat models, plain text for seq2seq), `note` after the facts."
     from prism_nb.models import chat_prompt
+
     block = facts_block(sel) + (f"\n{note}" if note else "")
     if seq2seq or tok is None or not getattr(tok, "chat_template", None):
         return f"{SEQ2SEQ_INSTRUCTION.format(noun=noun)}\n{block}\nExplanation:"
@@ -60,42 +95,67 @@ def build_prompt(sel: dict, tok=None, seq2seq: bool = False, noun: str = "movie"
 def select_pairs(recs: pd.DataFrame, n_pairs: int, per_user: int = 1, seed: int = 0) -> pd.DataFrame:
     "The first `n_pairs` of the top-`per_user` (user, item) pairs, users in a seeded random order, ranks in order."
     miss = {"user", "item", "rank"} - set(recs.columns)
-    if miss: raise PrismError(f"recommendations lack column(s) {', '.join(sorted(miss))}: rerun the ranking stage")
-    r = recs.astype({"user": str, "item": str}).drop_duplicates(["user", "item"]).sort_values(["user", "rank"], kind="stable")
+    if miss:
+        raise PrismError(f"recommendations lack column(s) {', '.join(sorted(miss))}: rerun the ranking stage")
+    r = (
+        recs.astype({"user": str, "item": str})
+        .drop_duplicates(["user", "item"])
+        .sort_values(["user", "rank"], kind="stable")
+    )
     r = r[r.groupby("user").cumcount() < per_user]
-    users = sorted(r.user.unique()); random.Random(seed).shuffle(users)
+    users = sorted(r.user.unique())
+    random.Random(seed).shuffle(users)
     order = {u: k for k, u in enumerate(users)}
-    return r.assign(_o=r.user.map(order)).sort_values(["_o", "rank"], kind="stable").head(n_pairs).drop(columns="_o").reset_index(drop=True)
+    return (
+        r.assign(_o=r.user.map(order))
+        .sort_values(["_o", "rank"], kind="stable")
+        .head(n_pairs)
+        .drop(columns="_o")
+        .reset_index(drop=True)
+    )
 
 # %% ../nbs/03_oracle.ipynb #055f3a91
 def prompt_hash(prompt: str) -> str:
     "Short SHA-256 of a prompt."
     return hashlib.sha256(prompt.encode()).hexdigest()[:16]
 
+
 def decoding_of(O: OracleSettings, device: str = "cpu") -> dict:
-    "The settings that change a teacher's output for a given prompt (besides the model); `auto` dtype resolved, CTranslate2's quantization."
+    "Settings that change a teacher's output for a prompt, model aside; dtype: `auto` resolved, or ct2's quantization."
     from prism_nb.models import resolve_dtype
-    return {"backend": O.backend, "num_beams": O.num_beams, "max_new_tokens": O.max_new_tokens,
-            "dtype": O.quantization if O.backend == "ct2" else resolve_dtype(O.dtype, device), "do_sample": False}
+
+    return {
+        "backend": O.backend,
+        "num_beams": O.num_beams,
+        "max_new_tokens": O.max_new_tokens,
+        "dtype": O.quantization if O.backend == "ct2" else resolve_dtype(O.dtype, device),
+        "do_sample": False,
+    }
+
 
 def cache_key(prompt: str, model: str, decoding: dict) -> str:
     "Cache key of one generation: (prompt hash, model, decoding)."
     return hashlib.sha256(json.dumps([prompt_hash(prompt), model, decoding], sort_keys=True).encode()).hexdigest()[:24]
 
+# %% ../nbs/03_oracle.ipynb #dc9b27fb
 def repair_tail(path):
     "Cut a torn last line (left by a kill mid-write) off a JSON-lines file, so the next append starts on a fresh line."
     path = Path(path)
-    if not path.is_file() or path.stat().st_size == 0: return
+    if not path.is_file() or path.stat().st_size == 0:
+        return
     with open(path, "rb+") as f:
         f.seek(-1, 2)
-        if f.read(1) == b"\n": return
+        if f.read(1) == b"\n":
+            return
         data = f.seek(0) or f.read()
         f.truncate(data.rfind(b"\n") + 1)
+
 
 def read_cache(path) -> dict:
     "Cached generations by key (the first line of a key wins, so a duplicate can never change a result)."
     out = {}
-    for r in read_jsonl(path): out.setdefault(r["key"], r)
+    for r in read_jsonl(path):
+        out.setdefault(r["key"], r)
     return out
 
 # %% ../nbs/03_oracle.ipynb #61a2c3fb
@@ -105,12 +165,15 @@ def clean_text(text: str) -> str:
     t = re.sub(r"^(explanation|answer)\s*:\s*", "", t, flags=re.I)
     if t and t[-1] not in ".!?":
         ends = [m.end() for m in re.finditer(r"[.!?](?=\s|$)", t)]
-        if ends: t = t[:ends[-1]]
+        if ends:
+            t = t[: ends[-1]]
     return t
+
 
 def claim_judge(items: pd.DataFrame):
     "A function (text, facts, history) -> the claim judge's verdict, over the catalogue of `items`."
     from prism_nb.claims import Vocabulary, judge
+
     vocab = Vocabulary.from_items(items)
     return lambda text, facts, history: judge(text, facts, history, vocab)
 
@@ -118,102 +181,184 @@ def claim_judge(items: pd.DataFrame):
 def length_batches(lengths: list[int], batch_size: int) -> list[list[int]]:
     "Indices grouped into batches of similar length, longest first."
     order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], i))
-    return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 # %% ../nbs/03_oracle.ipynb #dfdfec7b
 class TransformersTeacher:
     "A transformers causal or seq2seq LM behind the teacher interface: `prompt(sel)`, `generate(prompts)`."
+
     def __init__(self, O: OracleSettings, device: str, noun: str = "movie", load_model: bool = True):
         from prism_nb.models import load_lm, load_tokenizer
+
         self.noun, self.O, self.model, self.prefix = noun, O, None, None
         if not load_model:  # prompts and token counts only (a driver whose teachers run elsewhere)
-            self.tok, self.seq2seq = load_tokenizer(O.model); return
-        try: self.model, self.tok = load_lm(O.model, device=device, dtype=O.dtype)
+            self.tok, self.seq2seq = load_tokenizer(O.model)
+            return
+        try:
+            self.model, self.tok = load_lm(O.model, device=device, dtype=O.dtype)
         except Exception as e:
-            if _is_oom(e): raise PrismError(f"out of memory loading {O.model} in {O.dtype} on {device}: free memory, use "
-                                            f"oracle.dtype=bfloat16 (half the memory of float32) or a smaller oracle.model") from None
+            if _is_oom(e):
+                raise PrismError(
+                    f"out of memory loading {O.model} in {O.dtype} on {device}: free memory, use "
+                    f"oracle.dtype=bfloat16 (half the memory of float32) or a smaller oracle.model"
+                ) from None
             raise
         self.seq2seq = self.model.config.is_encoder_decoder
-    def prompt(self, sel: dict, note: str = "") -> str: return build_prompt(sel, self.tok, self.seq2seq, self.noun, note)
+
+    def prompt(self, sel: dict, note: str = "") -> str:
+        return build_prompt(sel, self.tok, self.seq2seq, self.noun, note)
+
     def prepare(self, prefix: str):
         "Compute the key/value cache of `prefix`, the text every prompt to come starts with, once."
         from prism_nb.models import prefix_cache
+
         self.prefix = prefix_cache(self.model, self.tok, prefix)
-    def n_tokens(self, prompt: str) -> int: return len(self.tok(prompt, add_special_tokens=self.seq2seq).input_ids)
+
+    def n_tokens(self, prompt: str) -> int:
+        return len(self.tok(prompt, add_special_tokens=self.seq2seq).input_ids)
+
     def generate(self, prompts: list[str], sample: dict | None = None) -> dict:
         from prism_nb.models import generate_batch
-        return generate_batch(self.model, self.tok, prompts, self.O.max_new_tokens, self.O.num_beams, prefix=self.prefix, sample=sample)
+
+        return generate_batch(
+            self.model, self.tok, prompts, self.O.max_new_tokens, self.O.num_beams, prefix=self.prefix, sample=sample
+        )
+
 
 class CT2Teacher(TransformersTeacher):
-    "The teacher on CTranslate2 (`oracle.backend = ct2`): the same prompts, generated by the model converted to `oracle.quantization`."
+    "The teacher on CTranslate2 (`oracle.backend = ct2`): the same prompts, on the model in `oracle.quantization`."
+
     def __init__(self, O: OracleSettings, device: str, noun: str = "movie", load_model: bool = True):
         from prism_nb.models import ct2_generator, end_tokens, load_tokenizer
+
         self.noun, self.O, self.prefix = noun, O, None
-        self.model, self.tok, self.seq2seq = ct2_generator(O.model, O.quantization, device) if load_model else (None, *load_tokenizer(O.model))
+        self.model, self.tok, self.seq2seq = (
+            ct2_generator(O.model, O.quantization, device) if load_model else (None, *load_tokenizer(O.model))
+        )
         self.ends = end_tokens(self.tok)
+
     def prepare(self, prefix: str):
         "The tokens of `prefix`, which CTranslate2 runs once and caches as a static prompt."
-        self.prefix = self.tok.convert_ids_to_tokens(self.tok(prefix, add_special_tokens=False).input_ids) if prefix and not self.seq2seq else None
+        self.prefix = (
+            self.tok.convert_ids_to_tokens(self.tok(prefix, add_special_tokens=False).input_ids)
+            if prefix and not self.seq2seq
+            else None
+        )
+
     def generate(self, prompts: list[str], sample: dict | None = None) -> dict:
         import ctranslate2
+
         from prism_nb.models import SAMPLE_TOP_K
+
         t0, O = time.perf_counter(), self.O
-        search = dict(sampling_topk=SAMPLE_TOP_K, sampling_temperature=sample["temperature"], beam_size=1) if sample else dict(beam_size=O.num_beams)
-        if sample: ctranslate2.set_random_seed(sample["seed"])
+        search = (
+            dict(sampling_topk=SAMPLE_TOP_K, sampling_temperature=sample["temperature"], beam_size=1)
+            if sample
+            else dict(beam_size=O.num_beams)
+        )
+        if sample:
+            ctranslate2.set_random_seed(sample["seed"])
         ids = [self.tok(p, add_special_tokens=self.seq2seq).input_ids for p in prompts]
         toks = [self.tok.convert_ids_to_tokens(i) for i in ids]
         if self.seq2seq:
-            res = self.model.translate_batch(toks, **search, max_decoding_length=O.max_new_tokens, end_token=self.ends, return_end_token=True)
+            res = self.model.translate_batch(
+                toks, **search, max_decoding_length=O.max_new_tokens, end_token=self.ends, return_end_token=True
+            )
             new = [self.tok.convert_tokens_to_ids(r.hypotheses[0]) for r in res]
         else:
             n = len(self.prefix or [])
             static = self.prefix if n and all(t[:n] == self.prefix and len(t) > n for t in toks) else None
-            res = self.model.generate_batch([t[n:] for t in toks] if static else toks, static_prompt=static, **search,
-                                            max_length=O.max_new_tokens, include_prompt_in_result=False, end_token=self.ends, return_end_token=True)
+            res = self.model.generate_batch(
+                [t[n:] for t in toks] if static else toks,
+                static_prompt=static,
+                **search,
+                max_length=O.max_new_tokens,
+                include_prompt_in_result=False,
+                end_token=self.ends,
+                return_end_token=True,
+            )
             new = [r.sequences_ids[0] for r in res]
-        return dict(texts=[self.tok.decode(x, skip_special_tokens=True).strip() for x in new], prompt_tokens=[len(i) for i in ids],
-                    new_tokens=[len(x) for x in new], seconds=time.perf_counter() - t0)
+        return dict(
+            texts=[self.tok.decode(x, skip_special_tokens=True).strip() for x in new],
+            prompt_tokens=[len(i) for i in ids],
+            new_tokens=[len(x) for x in new],
+            seconds=time.perf_counter() - t0,
+        )
+
 
 BACKENDS = {"transformers": TransformersTeacher, "ct2": CT2Teacher}
 
+
 def make_teacher(O: OracleSettings, device: str, noun: str = "movie", load_model: bool = True):
     "The teacher that `O.backend` names (`load_model=False`: its prompts and token counts only)."
-    if O.backend not in BACKENDS: raise PrismError(f"unknown oracle.backend {O.backend!r}: choose one of {', '.join(BACKENDS)}")
+    if O.backend not in BACKENDS:
+        raise PrismError(f"unknown oracle.backend {O.backend!r}: choose one of {', '.join(BACKENDS)}")
     return BACKENDS[O.backend](O, device, noun, load_model)
 
+# %% ../nbs/03_oracle.ipynb #1aaa45ce
 def _is_oom(e: BaseException) -> bool:
     return isinstance(e, MemoryError) or "out of memory" in str(e).lower() or type(e).__name__ == "OutOfMemoryError"
 
+
 def cache_rows(jobs: list[dict], out: dict, seconds: float, model: str, decoding: dict) -> list[dict]:
     "The cache lines of one generated batch (`seconds` per explanation)."
-    return [{"key": j["key"], "prompt_hash": prompt_hash(j["prompt"]), "model": model, "decoding": decoding,
-             "raw": t, "prompt_tokens": pt, "new_tokens": nt, "seconds": round(seconds, 3), "batch": len(jobs)}
-            for j, t, pt, nt in zip(jobs, out["texts"], out["prompt_tokens"], out["new_tokens"])]
+    return [
+        {
+            "key": j["key"],
+            "prompt_hash": prompt_hash(j["prompt"]),
+            "model": model,
+            "decoding": decoding,
+            "raw": t,
+            "prompt_tokens": pt,
+            "new_tokens": nt,
+            "seconds": round(seconds, 3),
+            "batch": len(jobs),
+        }
+        for j, t, pt, nt in zip(jobs, out["texts"], out["prompt_tokens"], out["new_tokens"])
+    ]
+
 
 def generate_rows(teacher, jobs: list[dict], model: str, decoding: dict) -> list[dict]:
     "Generate one batch of jobs with `teacher` and return its cache lines."
     t0 = time.time()
     sample = {"seed": decoding["seed"], "temperature": decoding["temperature"]} if decoding.get("do_sample") else None
-    try: out = teacher.generate([j["prompt"] for j in jobs], sample)
+    try:
+        out = teacher.generate([j["prompt"] for j in jobs], sample)
     except Exception as e:
-        if _is_oom(e): raise PrismError(f"out of memory generating a batch of {len(jobs)} with {model}: lower oracle.batch_size "
-                                        f"or oracle.max_new_tokens, or use a smaller oracle.model / dtype") from None
+        if _is_oom(e):
+            raise PrismError(
+                f"out of memory generating a batch of {len(jobs)} with {model}: lower oracle.batch_size "
+                f"or oracle.max_new_tokens, or use a smaller oracle.model / dtype"
+            ) from None
         raise
     return cache_rows(jobs, out, (time.time() - t0) / len(jobs), model, decoding)
 
+# %% ../nbs/03_oracle.ipynb #15458b99
 def local_generate(teacher, batches: list[list[dict]], prefix: str, model: str, decoding: dict):
     "The cache lines of each batch, generated in this process one batch after the other."
     teacher.prepare(prefix)
-    for jobs in batches: yield generate_rows(teacher, jobs, model, decoding)
+    for jobs in batches:
+        yield generate_rows(teacher, jobs, model, decoding)
 
-def generate_cached(teacher, jobs: list[dict], cache_path, model: str, decoding: dict, batch_size: int,
-                    progress: bool = True, engine=None) -> dict:
-    "Generate every job (dicts with `key`, `prompt`) missing from the cache, here or on `engine`, appending each batch; returns the cache."
+
+def generate_cached(
+    teacher,
+    jobs: list[dict],
+    cache_path,
+    model: str,
+    decoding: dict,
+    batch_size: int,
+    progress: bool = True,
+    engine=None,
+) -> dict:
+    "Generate the jobs (`key`, `prompt` dicts) the cache lacks, here or on `engine`, appending per batch; returns it."
     from prism_nb.models import shared_prefix
+
     repair_tail(cache_path)
     cache = read_cache(cache_path)
     todo = list({j["key"]: j for j in jobs if j["key"] not in cache}.values())
-    if not todo: return cache
+    if not todo:
+        return cache
     batches = [[todo[i] for i in b] for b in length_batches([teacher.n_tokens(j["prompt"]) for j in todo], batch_size)]
     prefix = shared_prefix([j["prompt"] for j in todo])
     run = engine.generate if engine is not None else functools.partial(local_generate, teacher)
@@ -223,7 +368,10 @@ def generate_cached(teacher, jobs: list[dict], cache_path, model: str, decoding:
         append_jsonl(cache_path, rows)
         cache.update({r["key"]: r for r in rows})
         bar.update(len(rows))
-        if rows: bar.set_postfix(tok_s=f"{sum(r['new_tokens'] for r in rows) / max(sum(r['seconds'] for r in rows), 1e-9):.1f}")
+        if rows:
+            bar.set_postfix(
+                tok_s=f"{sum(r['new_tokens'] for r in rows) / max(sum(r['seconds'] for r in rows), 1e-9):.1f}"
+            )
     bar.close()
     return cache
 
@@ -231,72 +379,109 @@ def generate_cached(teacher, jobs: list[dict], cache_path, model: str, decoding:
 def shard_store(location: str):
     "The pyarrow filesystem and folder of a shard location: a local folder or a URI such as `s3://bucket/run/shards`."
     import pyarrow.fs as pafs
-    if "://" not in location: location = str(Path(location).resolve())
-    try: fs, root = pafs.FileSystem.from_uri(location)
+
+    if "://" not in location:
+        location = str(Path(location).resolve())
+    try:
+        fs, root = pafs.FileSystem.from_uri(location)
     except (ValueError, OSError) as e:
-        raise PrismError(f"oracle.shards {location!r} is not a folder or filesystem URI pyarrow can open: {str(e).splitlines()[0]}") from None
+        raise PrismError(
+            f"oracle.shards {location!r} is not a folder or filesystem URI pyarrow can open: {str(e).splitlines()[0]}"
+        ) from None
     fs.create_dir(root, recursive=True)
     return fs, root
+
 
 def write_shard(fs, root: str, rows: list[dict]) -> str:
     "Write one batch's cache lines as a shard (a temporary name, then a rename, so a reader never sees half a shard)."
     name = hashlib.sha256("".join(r["key"] for r in rows).encode()).hexdigest()[:16]
     path, tmp = f"{root}/{name}.jsonl", f"{root}/.{name}.{uuid.uuid4().hex}.tmp"
-    with fs.open_output_stream(tmp) as f: f.write("".join(json.dumps(r) + "\n" for r in rows).encode())
+    with fs.open_output_stream(tmp) as f:
+        f.write("".join(json.dumps(r) + "\n" for r in rows).encode())
     fs.move(tmp, path)
     return path
 
+# %% ../nbs/03_oracle.ipynb #5fd1b1db
 def read_shard(fs, path: str) -> list[dict]:
     "The cache lines of one shard."
-    with fs.open_input_stream(path) as f: return [json.loads(line) for line in f.read().decode().splitlines() if line]
+    with fs.open_input_stream(path) as f:
+        return [json.loads(line) for line in f.read().decode().splitlines() if line]
+
 
 def merge_shards(location: str, cache_path) -> int:
-    "Append to the cache the lines of every shard at `location` that it lacks, delete the shards; returns the lines added."
+    "Append to the cache the lines of every shard at `location` it lacks, delete the shards; returns the lines added."
     import pyarrow.fs as pafs
-    if "://" not in location and not Path(location).is_dir(): return 0
+
+    if "://" not in location and not Path(location).is_dir():
+        return 0
     fs, root = shard_store(location)
     repair_tail(cache_path)
     cache, added = read_cache(cache_path), 0
     for info in fs.get_file_info(pafs.FileSelector(root)):
-        if info.base_name.startswith("."): fs.delete_file(info.path); continue  # a write a kill interrupted
+        if info.base_name.startswith("."):
+            fs.delete_file(info.path)
+            continue  # a write a kill interrupted
         rows = [r for r in read_shard(fs, info.path) if r["key"] not in cache]
-        append_jsonl(cache_path, rows); cache.update({r["key"]: r for r in rows}); added += len(rows)
+        append_jsonl(cache_path, rows)
+        cache.update({r["key"]: r for r in rows})
+        added += len(rows)
         fs.delete_file(info.path)  # only once its lines are in the cache
     return added
 
 # %% ../nbs/03_oracle.ipynb #4e2b1c0d
 def connect_ray(address: str, key: str) -> bool:
-    "Join the Ray cluster at `address` (empty: start a local one); whether this process started it. `key` names the setting."
-    import logging, ray
-    if ray.is_initialized(): return False
-    try: ray.init(address=address or None, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
+    "Join Ray at `address` (empty: start a local cluster); whether this process started it. `key` names the setting."
+    import logging
+
+    import ray
+
+    if ray.is_initialized():
+        return False
+    try:
+        ray.init(address=address or None, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
     except (ConnectionError, RuntimeError) as e:
-        raise PrismError(f"no Ray cluster at {key}={address!r} ({str(e).splitlines()[0]}): start one with "
-                         f"`ray start --head`, or leave {key} empty for a local one") from None
+        raise PrismError(
+            f"no Ray cluster at {key}={address!r} ({str(e).splitlines()[0]}): start one with "
+            f"`ray start --head`, or leave {key} empty for a local one"
+        ) from None
     return True
+
 
 def actor_threads(workers: int) -> int:
     "CPU threads per actor: the Ray cluster's CPUs shared out between `workers` actors (at least one)."
     import ray
+
     return max(1, int(ray.cluster_resources().get("CPU", 1)) // workers)
 
+# %% ../nbs/03_oracle.ipynb #bf060324
 class TeacherActor:
     "One teacher in a Ray actor: loads the model once, then generates each batch it is given and writes it as a shard."
-    def __init__(self, O: dict, device: str, noun: str, prefix: str, shards: str, model: str, decoding: dict, threads: int):
+
+    def __init__(
+        self, O: dict, device: str, noun: str, prefix: str, shards: str, model: str, decoding: dict, threads: int
+    ):
         import torch
-        if device == "cpu": torch.set_num_threads(threads)
+
+        if device == "cpu":
+            torch.set_num_threads(threads)
         self.teacher = make_teacher(OracleSettings(O), device, noun)
         self.teacher.prepare(prefix)
         self.fs, self.root = shard_store(shards)
         self.model, self.decoding = model, decoding
+
     def __call__(self, batch: dict) -> dict:
         rows = generate_rows(self.teacher, json.loads(batch["jobs"][0]), self.model, self.decoding)
         return {"shard": [write_shard(self.fs, self.root, rows)]}
 
+
 class RayEngine:
     "The Oracle's batches on a Ray cluster: Ray Data maps them over a pool of `O.workers` teacher actors."
+
     def __init__(self, O: OracleSettings, noun: str, shards: str):
-        import logging, ray
+        import logging
+
+        import ray
+
         self.O, self.noun, self.shards = O, noun, shards
         self.device = "cuda" if O.gpus_per_worker > 0 else "cpu"
         self.owns_cluster = connect_ray(O.address, "oracle.address")
@@ -311,14 +496,34 @@ class RayEngine:
     def generate(self, batches: list[list[dict]], prefix: str, model: str, decoding: dict):
         "The cache lines of each batch, as the actors finish them (read back from their shards)."
         import ray
-        ds = ray.data.from_items([{"jobs": json.dumps([{"key": j["key"], "prompt": j["prompt"]} for j in js])} for js in batches],
-                                 override_num_blocks=len(batches))
-        O = {**self.O, "dtype": decoding["dtype"]} if self.O.backend == "transformers" else dict(self.O)  # auto resolved here, once
-        args = dict(O=O, device=self.device, noun=self.noun, prefix=prefix, shards=self.shards, model=model, decoding=decoding,
-                    threads=self.threads())
-        out = ds.map_batches(TeacherActor, fn_constructor_kwargs=args, batch_size=1, compute=ray.data.ActorPoolStrategy(size=self.O.workers),
-                             num_cpus=args["threads"] if self.device == "cpu" else 1, num_gpus=self.O.gpus_per_worker,
-                             max_restarts=-1, max_task_retries=-1)
+
+        ds = ray.data.from_items(
+            [{"jobs": json.dumps([{"key": j["key"], "prompt": j["prompt"]} for j in js])} for js in batches],
+            override_num_blocks=len(batches),
+        )
+        O = (
+            {**self.O, "dtype": decoding["dtype"]} if self.O.backend == "transformers" else dict(self.O)
+        )  # auto resolved here, once
+        args = dict(
+            O=O,
+            device=self.device,
+            noun=self.noun,
+            prefix=prefix,
+            shards=self.shards,
+            model=model,
+            decoding=decoding,
+            threads=self.threads(),
+        )
+        out = ds.map_batches(
+            TeacherActor,
+            fn_constructor_kwargs=args,
+            batch_size=1,
+            compute=ray.data.ActorPoolStrategy(size=self.O.workers),
+            num_cpus=args["threads"] if self.device == "cpu" else 1,
+            num_gpus=self.O.gpus_per_worker,
+            max_restarts=-1,
+            max_task_retries=-1,
+        )
         fs, _ = shard_store(self.shards)
         for row in out.iter_rows():
             yield read_shard(fs, row["shard"])
@@ -327,109 +532,182 @@ class RayEngine:
     def close(self):
         "Stop the cluster if this engine started it."
         import ray
-        if self.owns_cluster: ray.shutdown()
+
+        if self.owns_cluster:
+            ray.shutdown()
 
 # %% ../nbs/03_oracle.ipynb #19ae3e97
 FILTERS = SCHEMA["oracle.filter"].choices
 
+
 def prompt_facts(S: Settings, rd: RecData, user: str, item: str) -> dict:
     "The history and facts of (`user`, `item`) exactly as the Oracle's prompt shows them."
     from prism_nb.data import pair_facts
+
     D, O = S.data, S.oracle
-    return select_facts(pair_facts(rd, user, item, D.history_len, D.min_rating, D.kg_window), O.prompt_history, O.max_facts)
+    return select_facts(
+        pair_facts(rd, user, item, D.history_len, D.min_rating, D.kg_window), O.prompt_history, O.max_facts
+    )
+
 
 def oracle_jobs(S: Settings, rd: RecData, recs: pd.DataFrame, teacher, dec: dict) -> list[dict]:
     "One job per selected pair: its facts, exact prompt and cache key."
     O, model = S.oracle, S.oracle.model
     jobs = []
-    for u, i, r in select_pairs(recs, O.n_pairs, O.pairs_per_user, S.run.seed)[["user", "item", "rank"]].itertuples(index=False):
+    for u, i, r in select_pairs(recs, O.n_pairs, O.pairs_per_user, S.run.seed)[["user", "item", "rank"]].itertuples(
+        index=False
+    ):
         sel = prompt_facts(S, rd, u, i)
         p = teacher.prompt(sel)
         jobs.append({"user": u, "item": i, "rank": int(r), **sel, "prompt": p, "key": cache_key(p, model, dec)})
     return jobs
 
+# %% ../nbs/03_oracle.ipynb #6dd956b7
 def problems(verdict: dict) -> list[str]:
     "The claims of a verdict that the facts do not support, each with its reason."
     return [f"{c['claim']} ({c['reason']})" for c in verdict["claims"] if c["status"] != "supported"]
 
+
 def retry_job(job: dict, text: str, verdict: dict, teacher, model: str, dec: dict) -> dict:
     "The job that asks again for `job`'s pair with a corrective note: the unfaithful answer and its unsupported claims."
-    note = (f'A previous answer was: "{text}" The facts do not support: {"; ".join(problems(verdict))}. '
-            "Write a new answer that uses only the facts.")
+    note = (
+        f'A previous answer was: "{text}" The facts do not support: {"; ".join(problems(verdict))}. '
+        "Write a new answer that uses only the facts."
+    )
     p = teacher.prompt({k: job[k] for k in ("history", "facts")}, note)
     return {**job, "prompt": p, "key": cache_key(p, model, dec)}
 
 # %% ../nbs/03_oracle.ipynb #43572ac0
 RETRY_NOTE = ("a previous answer was", "the facts do not support")  # words of the retry note an answer must not quote
 
+
 def answer(cache_row: dict, job: dict, judge) -> dict:
     "One generated answer of a job: cleaned text, its prompt and cache row, and the judge's verdict (None when off)."
     from prism_nb.claims import UNSUPPORTED, claim
+
     text = clean_text(cache_row["raw"])
     v = judge(text, job["facts"], job["history"]) if judge else None
     if v is not None and any(w in text.lower() for w in RETRY_NOTE):
-        v = {**v, "faithful": False, "claims": v["claims"] + [claim("note", text, UNSUPPORTED, "quotes the retry note, not the facts")]}
+        v = {
+            **v,
+            "faithful": False,
+            "claims": v["claims"] + [claim("note", text, UNSUPPORTED, "quotes the retry note, not the facts")],
+        }
     return {"text": text, "prompt": job["prompt"], "cache": cache_row, "verdict": v}
+
 
 def unfaithful(a: dict) -> bool:
     "Whether the judge found an unsupported or contradicted claim in answer `a`."
     return a["verdict"] is not None and not a["verdict"]["faithful"]
 
+
 def retry_decoding(dec: dict, attempt: int, O: OracleSettings) -> dict:
     "The decoding of retry `attempt`: seeded sampling at `oracle.retry_temperature`, so a retry draws a new answer."
     return {**dec, "num_beams": 1, "do_sample": True, "temperature": O.retry_temperature, "seed": attempt}
 
-def retry_unfaithful(jobs: list[dict], attempts: dict, teacher, cache_path, judge, O: OracleSettings, dec: dict, progress: bool = True,
-                     engine=None):
-    "Ask again, up to `O.retries` times, for every pair whose latest answer is unfaithful (sampled, seeded), appending to `attempts`."
+# %% ../nbs/03_oracle.ipynb #64c8c0d1
+def retry_unfaithful(
+    jobs: list[dict],
+    attempts: dict,
+    teacher,
+    cache_path,
+    judge,
+    O: OracleSettings,
+    dec: dict,
+    progress: bool = True,
+    engine=None,
+):
+    "Re-ask, up to `O.retries` times (sampled, seeded), each pair whose last answer is unfaithful; add to `attempts`."
     for attempt in range(1, O.retries + 1):
         todo = [j for j in jobs if unfaithful(attempts[j["key"]][-1])]
-        if not todo: return
+        if not todo:
+            return
         last, rdec = [attempts[j["key"]][-1] for j in todo], retry_decoding(dec, attempt, O)
         rjobs = [retry_job(j, a["text"], a["verdict"], teacher, O.model, rdec) for j, a in zip(todo, last)]
         cache = generate_cached(teacher, rjobs, cache_path, O.model, rdec, O.batch_size, progress, engine)
-        for j, rj in zip(todo, rjobs): attempts[j["key"]].append(answer(cache[rj["key"]], rj, judge))
+        for j, rj in zip(todo, rjobs):
+            attempts[j["key"]].append(answer(cache[rj["key"]], rj, judge))
+
 
 def explanation_row(job: dict, attempts: list[dict], O: OracleSettings, dec: dict) -> dict:
     "The line of `explanations.jsonl` for one pair: its kept answer with verdict and claims, and the earlier attempts."
     a, c = attempts[-1], attempts[-1]["cache"]
     v = a["verdict"] or {}
-    return ({k: job[k] for k in ("user", "item", "rank", "history", "facts")} |
-            {"prompt": a["prompt"], "prompt_hash": c["prompt_hash"], "text": a["text"], "raw": c["raw"], "model": O.model,
-             "decoding": dec, "seconds": round(sum(x["cache"]["seconds"] for x in attempts), 3),
-             "prompt_tokens": c["prompt_tokens"], "new_tokens": c["new_tokens"], "faithful": v.get("faithful"),
-             "claims": v.get("claims"), "attempts": [{"text": x["text"], "faithful": x["verdict"]["faithful"]} for x in attempts[:-1]]})
+    return {k: job[k] for k in ("user", "item", "rank", "history", "facts")} | {
+        "prompt": a["prompt"],
+        "prompt_hash": c["prompt_hash"],
+        "text": a["text"],
+        "raw": c["raw"],
+        "model": O.model,
+        "decoding": dec,
+        "seconds": round(sum(x["cache"]["seconds"] for x in attempts), 3),
+        "prompt_tokens": c["prompt_tokens"],
+        "new_tokens": c["new_tokens"],
+        "faithful": v.get("faithful"),
+        "claims": v.get("claims"),
+        "attempts": [{"text": x["text"], "faithful": x["verdict"]["faithful"]} for x in attempts[:-1]],
+    }
 
-def oracle_stats(O: OracleSettings, dec: dict, jobs: list[dict], attempts: dict, rows: list[dict], n_cached: int, load_s: float, gen_s: float) -> dict:
+
+def oracle_stats(
+    O: OracleSettings,
+    dec: dict,
+    jobs: list[dict],
+    attempts: dict,
+    rows: list[dict],
+    n_cached: int,
+    load_s: float,
+    gen_s: float,
+) -> dict:
     "Counts and timings of an Oracle run, with the unfaithful answers before and after retries."
     used = [x["cache"] for j in jobs for x in attempts[j["key"]]]
     first, final = [attempts[j["key"]][0] for j in jobs], [attempts[j["key"]][-1] for j in jobs]
     judged, n = O.filter != "off", max(len(used), 1)
-    return {"model": O.model, "decoding": dec, "engine": O.engine, "workers": O.workers if O.engine == "ray" else 1,
-            "n": len(rows), "n_pairs": len(jobs), "n_users": len({j["user"] for j in jobs}),
-            "generated": len(jobs) - n_cached, "from_cache": n_cached, "load_seconds": round(load_s, 1),
-            "seconds": round(sum(c["seconds"] for c in used), 1), "run_seconds": round(gen_s, 1), "filter": O.filter,
-            "n_unfaithful": sum(map(unfaithful, first)) if judged else None,
-            "n_unfaithful_final": sum(map(unfaithful, final)) if judged else None,
-            "n_retried": sum(len(attempts[j["key"]]) > 1 for j in jobs), "n_retries": len(used) - len(jobs),
-            "n_dropped": len(jobs) - len(rows),
-            "mean_prompt_tokens": round(sum(c["prompt_tokens"] for c in used) / n, 1),
-            "mean_new_tokens": round(sum(c["new_tokens"] for c in used) / n, 1),
-            "teacher_seconds_per_explanation": round(sum(c["seconds"] for c in used) / n, 3)}
+    return {
+        "model": O.model,
+        "decoding": dec,
+        "engine": O.engine,
+        "workers": O.workers if O.engine == "ray" else 1,
+        "n": len(rows),
+        "n_pairs": len(jobs),
+        "n_users": len({j["user"] for j in jobs}),
+        "generated": len(jobs) - n_cached,
+        "from_cache": n_cached,
+        "load_seconds": round(load_s, 1),
+        "seconds": round(sum(c["seconds"] for c in used), 1),
+        "run_seconds": round(gen_s, 1),
+        "filter": O.filter,
+        "n_unfaithful": sum(map(unfaithful, first)) if judged else None,
+        "n_unfaithful_final": sum(map(unfaithful, final)) if judged else None,
+        "n_retried": sum(len(attempts[j["key"]]) > 1 for j in jobs),
+        "n_retries": len(used) - len(jobs),
+        "n_dropped": len(jobs) - len(rows),
+        "mean_prompt_tokens": round(sum(c["prompt_tokens"] for c in used) / n, 1),
+        "mean_new_tokens": round(sum(c["new_tokens"] for c in used) / n, 1),
+        "teacher_seconds_per_explanation": round(sum(c["seconds"] for c in used) / n, 3),
+    }
 
+# %% ../nbs/03_oracle.ipynb #24617ebd
 def run_oracle(S: Settings, run_dir: str | Path, progress: bool = True) -> dict:
     "The Oracle stage: explain the selected recommendations with the teacher and write `oracle/explanations.jsonl`."
     from prism_nb.data import load_run_data
+
     O, run_dir = S.oracle, Path(run_dir)
-    if O.filter not in FILTERS: raise PrismError(f"oracle.filter must be one of {', '.join(FILTERS)}, got {O.filter!r}")
-    if O.n_pairs < 1 or O.batch_size < 1: raise PrismError("oracle.n_pairs and oracle.batch_size must be at least 1")
-    if O.retries < 0: raise PrismError(f"oracle.retries must be 0 or more, got {O.retries}")
-    rp = run_dir/"ranking"/"recommendations.parquet"
-    if not rp.is_file(): raise PrismError(f"{rp} not found: run the ranking stage first")
+    if O.filter not in FILTERS:
+        raise PrismError(f"oracle.filter must be one of {', '.join(FILTERS)}, got {O.filter!r}")
+    if O.n_pairs < 1 or O.batch_size < 1:
+        raise PrismError("oracle.n_pairs and oracle.batch_size must be at least 1")
+    if O.retries < 0:
+        raise PrismError(f"oracle.retries must be 0 or more, got {O.retries}")
+    rp = run_dir / "ranking" / "recommendations.parquet"
+    if not rp.is_file():
+        raise PrismError(f"{rp} not found: run the ranking stage first")
     seed_everything(S.run.seed)
     rd, recs = load_run_data(run_dir), pd.read_parquet(rp)
-    out_dir = run_dir/"oracle"; out_dir.mkdir(parents=True, exist_ok=True); cache_path = out_dir/"cache.jsonl"
-    shards = O.shards or str(out_dir/"shards")
+    out_dir = run_dir / "oracle"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    cache_path = out_dir / "cache.jsonl"
+    shards = O.shards or str(out_dir / "shards")
     merge_shards(shards, cache_path)  # what the actors of a killed ray run finished
     t0 = time.time()
     local = O.engine == "local"  # with ray the actors load the model; here only its tokenizer, for prompts
@@ -445,15 +723,23 @@ def run_oracle(S: Settings, run_dir: str | Path, progress: bool = True) -> dict:
         cache = generate_cached(teacher, jobs, cache_path, O.model, dec, O.batch_size, progress, engine)
         judge = claim_judge(rd.items) if O.filter != "off" else None
         attempts = {j["key"]: [answer(cache[j["key"]], j, judge)] for j in jobs}
-        if O.filter == "retry": retry_unfaithful(jobs, attempts, teacher, cache_path, judge, O, dec, progress, engine)
+        if O.filter == "retry":
+            retry_unfaithful(jobs, attempts, teacher, cache_path, judge, O, dec, progress, engine)
     finally:
-        if engine is not None: engine.close()
+        if engine is not None:
+            engine.close()
     gen_s = time.time() - t1
     rows = [explanation_row(j, attempts[j["key"]], O, dec) for j in jobs]
     rows = [r for r in rows if not (O.filter == "drop" and r["faithful"] is False)]
-    with atomic_write(out_dir/"explanations.jsonl") as f:
-        for r in rows: f.write(json.dumps(r, default=str) + "\n")
+    with atomic_write(out_dir / "explanations.jsonl") as f:
+        for r in rows:
+            f.write(json.dumps(r, default=str) + "\n")
     stats = oracle_stats(O, dec, jobs, attempts, rows, n_cached, load_s, gen_s)
-    write_json(out_dir/"stats.json", stats)
-    mark_done(S, run_dir, "oracle", **{k: stats[k] for k in ("model", "n", "seconds", "generated", "n_unfaithful", "n_unfaithful_final")})
+    write_json(out_dir / "stats.json", stats)
+    mark_done(
+        S,
+        run_dir,
+        "oracle",
+        **{k: stats[k] for k in ("model", "n", "seconds", "generated", "n_unfaithful", "n_unfaithful_final")},
+    )
     return stats

