@@ -58,9 +58,9 @@ __all__ = ['PETER_DEFAULTS', 'BOS', 'EOS', 'PAD', 'UNK', 'SPECIALS', 'RUNNERS', 
            'peter_mask', 'WordVocab', 'PositionalEncoding', 'RatingMLP', 'PETER', 'peter_losses', 'peter_objective',
            'peter_generate', 'mixed_batches', 'pad_seqs', 'EpochCheckpoints', 'Records', 'peter_val_loss',
            'train_peter', 'JointStudent', 'joint_schedule', 'joint_val_loss', 'train_joint', 'RatingRanker',
-           'stage_inputs', 'codes', 'rank_system', 'peter_hyperparameters', 'build_peter', 'run_peter', 'liked_titles',
-           'run_joint', 'system_keys', 'system_hash', 'run_system', 'run_baselines', 'user_ranking_scores',
-           'coupling_table', 'coupling_answer']
+           'stage_inputs', 'codes', 'rank_system', 'training_record', 'peter_hyperparameters', 'build_peter',
+           'run_peter', 'liked_titles', 'run_joint', 'system_keys', 'system_hash', 'run_system', 'run_baselines',
+           'user_ranking_scores', 'coupling_table', 'coupling_answer']
 
 # %% ../nbs/04c_baselines.ipynb #2fe12ad4
 # the published hyperparameters (PETER's main.py); `baselines.peter` overrides them
@@ -561,6 +561,13 @@ def rank_system(S: Settings, inp: dict, ranker) -> tuple[pd.DataFrame, dict]:
     )
     return recs, {**m, "eval_seconds": round(time.perf_counter() - t0, 2)}
 
+# %% ../nbs/04c_baselines.ipynb #b7e2a913
+def training_record(res: dict, predict_seconds: float) -> dict:
+    "What a coupled system's summary says of its training (`EpochCheckpoints`' result) and its predictions' time."
+    keys = {"epochs": "epoch", "best_val_loss": "best", "log": "log", "resumed_from": "resumed_from"}
+    seconds = {"train_seconds": round(res["seconds"], 1), "predict_seconds": round(predict_seconds, 2)}
+    return {**{k: res[v] for k, v in keys.items()}, **seconds}
+
 # %% ../nbs/04c_baselines.ipynb #f1fc2656
 def peter_hyperparameters(S: Settings) -> dict:
     "PETER's published hyperparameters with the run's `baselines.peter` over them (an unknown name is refused)."
@@ -632,13 +639,8 @@ def run_peter(
         "hyperparameters": H,
         "vocab": len(vocab),
         "params": sum(p.numel() for p in model.parameters()),
-        "epochs": res["epoch"],
         "stopped_early": res["stopped"],
-        "best_val_loss": res["best"],
-        "train_seconds": round(res["seconds"], 1),
-        "predict_seconds": round(gen_s, 2),
-        "log": res["log"],
-        "resumed_from": res["resumed_from"],
+        **training_record(res, gen_s),
     }
     return preds, recs, {**info, "ranking": m}
 
@@ -694,12 +696,7 @@ def run_joint(
         "params": sum(p.numel() for p in model.parameters()),
         "rating_weight": S.baselines.rating_weight,
         "id_lr": S.baselines.id_lr,
-        "epochs": res["epoch"],
-        "best_val_loss": res["best"],
-        "train_seconds": round(res["seconds"], 1),
-        "predict_seconds": round(gen_s, 2),
-        "log": res["log"],
-        "resumed_from": res["resumed_from"],
+        **training_record(res, gen_s),
     }
     return preds, recs, {**info, "ranking": m}
 

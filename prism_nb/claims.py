@@ -28,10 +28,10 @@ __all__ = ['SUPPORTED', 'UNSUPPORTED', 'CONTRADICTED', 'RELATION_WORDS', 'GENRE_
            'short_title_forms', 'page_vocabulary', 'catalogue_features', 'Word', 'Mention', 'text_words',
            'sentence_numbers', 'find_mentions', 'Evidence', 'evidence', 'Reading', 'read', 'prompt_title', 'near_miss',
            'title_groups', 'governing', 'relation_claim', 'any_link_claim', 'genre_link_claim', 'title_claims',
-           'loose_relation_claims', 'attribute_claims', 'add_page_mentions', 'value_claim', 'rating_claim',
-           'price_claim', 'page_claims', 'user_claims', 'title_genre_claims', 'liked_genre_claims', 'name_claims',
-           'content_claims', 'check', 'judge', 'mentioned_features', 'template_text', 'claim_truth', 'annotate_truth',
-           'read_judge_input', 'judge_file', 'rate', 'agreement', 'cohen_kappa']
+           'loose_relation_claims', 'given_claim', 'attribute_claims', 'add_page_mentions', 'value_claim',
+           'rating_claim', 'price_claim', 'page_claims', 'user_claims', 'title_genre_claims', 'liked_genre_claims',
+           'name_claims', 'content_claims', 'check', 'judge', 'mentioned_features', 'template_text', 'claim_truth',
+           'annotate_truth', 'read_judge_input', 'judge_file', 'rate', 'agreement', 'cohen_kappa']
 
 # %% ../nbs/02b_claims.ipynb #d7cfa305
 SUPPORTED, UNSUPPORTED, CONTRADICTED = "supported", "unsupported", "contradicted"
@@ -603,34 +603,22 @@ def _compares(r: Reading, s: int) -> bool:
     )
 
 # %% ../nbs/02b_claims.ipynb #75419afb
+def given_claim(kind: str, name: str, given: set, also=()) -> dict:
+    "The claim that the item's `kind` (genre, year) is `name`: supported if the facts give it, contradicted by others."
+    if name in given or name in also:
+        return claim(kind, name, SUPPORTED, f"a {kind} of the facts")
+    told = ", ".join(sorted(given)) or f"no {kind}"
+    return claim(kind, name, CONTRADICTED if given else UNSUPPORTED, f"the facts give {told}", **{kind: name})
+
+
 def attribute_claims(r: Reading) -> list[dict]:
     "The genre, year and feature claims of a text."
     ev, out = r.ev, []
     for m in r.mentions:
         if m.kind == "genre":
-            out.append(
-                claim("genre", m.name, SUPPORTED, "a genre of the facts")
-                if m.name in ev.genres
-                else claim(
-                    "genre",
-                    m.name,
-                    CONTRADICTED if ev.genres else UNSUPPORTED,
-                    f"the facts give {', '.join(sorted(ev.genres)) or 'no genre'}",
-                    genre=m.name,
-                )
-            )
+            out.append(given_claim("genre", m.name, ev.genres))
         elif m.kind == "year":
-            out.append(
-                claim("year", m.name, SUPPORTED, "a year of the facts")
-                if m.name in ev.years or m.name in ev.given_words
-                else claim(
-                    "year",
-                    m.name,
-                    CONTRADICTED if ev.years else UNSUPPORTED,
-                    f"the facts give {', '.join(sorted(ev.years)) or 'no year'}",
-                    year=m.name,
-                )
-            )
+            out.append(given_claim("year", m.name, ev.years, ev.given_words))
         elif m.kind == "feature":
             out.append(
                 claim("feature", m.name, SUPPORTED, "a feature of the facts")

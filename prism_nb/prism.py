@@ -8,6 +8,7 @@ GenAI; each user a token of the vocabulary) and a small `explain(user, item)` AP
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 import json
 import math
@@ -57,13 +58,13 @@ from .oracle import claim_judge, length_batches
 __all__ = ['SOURCE_SUFFIX', 'USER_MODES', 'STUDENT_FILES', 'UNKNOWN_USER', 'RUNTIME_STUDENTS', 'RUNTIMES', 'SERVED_BY',
            'CLAUSE_BREAK', 'STUDENT_SYSTEMS', 'STAGE_FILES', 'SHARED_IN_STUDENT', 'split_pairs', 'source_text',
            'history_titles', 'UserTable', 'Student', 'encode_source', 'encode_target', 'encode', 'token_logits',
-           'batch_loss', 'title_token_seqs', 'title_next_tokens', 'TitleConstraint', 'generate', 'distill_loss',
-           'Distillation', 'lr_lambda', 'rng_state', 'set_rng_state', 'autocast', 'eval_loss', 'drop_users',
-           'param_groups', 'Trainer', 'train_student', 'save_student', 'load_student', 'decoder_layers', 'keep_layers',
-           'cut_student', 'user_token', 'with_user_tokens', 'token_ids', 'export_student', 'CT2Student', 'ORTStudent',
-           'export_folder', 'served_student', 'generate_with', 'sentences', 'repaired', 'served', 'verified',
-           'load_backbone', 'system_dir', 'stage_records', 'faithful_only', 'is_cut', 'build_student', 'cut_tag',
-           'system_folder', 'system_settings', 'ddp_worker', 'train_processes', 'train_system', 'decoding',
+           'batch_loss', 'title_token_seqs', 'title_next_tokens', 'TitleConstraint', 'Decoding', 'generate',
+           'distill_loss', 'Distillation', 'lr_lambda', 'rng_state', 'set_rng_state', 'autocast', 'eval_loss',
+           'drop_users', 'param_groups', 'Trainer', 'train_student', 'save_student', 'load_student', 'decoder_layers',
+           'keep_layers', 'cut_student', 'user_token', 'with_user_tokens', 'token_ids', 'export_student', 'CT2Student',
+           'ORTStudent', 'export_folder', 'served_student', 'generate_with', 'sentences', 'repaired', 'served',
+           'verified', 'load_backbone', 'system_dir', 'stage_records', 'faithful_only', 'is_cut', 'build_student',
+           'cut_tag', 'system_folder', 'system_settings', 'ddp_worker', 'train_processes', 'train_system', 'decoding',
            'serve_records', 'predict_system', 'run_prism', 'Prism', 'unknown_ids']
 
 # %% ../nbs/04_prism.ipynb #1a50c5a2
@@ -319,34 +320,38 @@ class TitleConstraint:
                 scores[row, allowed] = keep
         return scores
 
+# %% ../nbs/04_prism.ipynb #d3c0d1a9
+@dataclasses.dataclass(frozen=True)
+class Decoding:
+    "How a student writes: what `generate` and each runtime's student take, by position or by name."
+
+    max_source_len: int  # input tokens kept (the source truncated, its suffix kept)
+    max_new_tokens: int  # the longest explanation, in tokens
+    num_beams: int = 1  # beam width (1: greedy)
+    batch_size: int = 8  # explanations generated together
+    min_new_tokens: int = 0  # no end before this many new tokens
+    no_repeat_ngram: int = 0  # no n-gram of this size twice (0: off)
+    sample_seed: int | None = None  # sample (top-k 50) with this seed instead of searching
+    temperature: float = 1.0  # the sampling temperature
+    constrain_titles: bool = False  # once a prompt title is begun, only its continuations (transformers, ort)
+
 # %% ../nbs/04_prism.ipynb #5e704bd2
 @torch.inference_mode()
-def generate(
-    student: Student,
-    recs,
-    max_source_len: int,
-    max_new_tokens: int,
-    num_beams: int = 1,
-    batch_size: int = 8,
-    min_new_tokens: int = 0,
-    no_repeat_ngram: int = 0,
-    sample_seed: int | None = None,  # sample (top-k 50) with this seed instead of searching
-    temperature: float = 1.0,
-    constrain_titles: bool = False,
-) -> list[str]:
-    "Explanations for `recs`, in length-sorted batches (greedy, beam search when `num_beams` > 1, or seeded samples)."
+def generate(student: Student, recs, *args, **kw) -> list[str]:
+    "Explanations for `recs` in length-sorted batches, decoded as `Decoding(*args, **kw)` says."
+    d = Decoding(*args, **kw)
     student.eval()
     suffix = "" if student.enc_dec else SOURCE_SUFFIX
-    srcs = [encode_source(student.tok, r, max_source_len, suffix) for r in recs]
+    srcs = [encode_source(student.tok, r, d.max_source_len, suffix) for r in recs]
     out, pad, dev = [None] * len(recs), student.tok.pad_token_id, student.device
     sampling = (
-        dict(do_sample=True, top_k=SAMPLE_TOP_K, temperature=temperature, num_beams=1)
-        if sample_seed is not None
+        dict(do_sample=True, top_k=SAMPLE_TOP_K, temperature=d.temperature, num_beams=1)
+        if d.sample_seed is not None
         else {}
     )
-    for n, idx in enumerate(length_batches([len(s) for s in srcs], batch_size)):
+    for n, idx in enumerate(length_batches([len(s) for s in srcs], d.batch_size)):
         if sampling:
-            torch.manual_seed(sample_seed * 100_003 + n)
+            torch.manual_seed(d.sample_seed * 100_003 + n)
         left = not student.enc_dec
         ids = _pad([srcs[i] for i in idx], pad, left=left).to(dev)
         mask = _pad([[1] * len(srcs[i]) for i in idx], 0, left=left).to(dev)
@@ -358,13 +363,13 @@ def generate(
             gen = student.lm.generate(
                 inputs_embeds=embeds,
                 attention_mask=mask,
-                max_new_tokens=max_new_tokens,
-                min_new_tokens=min(min_new_tokens, max_new_tokens),
-                no_repeat_ngram_size=no_repeat_ngram,
+                max_new_tokens=d.max_new_tokens,
+                min_new_tokens=min(d.min_new_tokens, d.max_new_tokens),
+                no_repeat_ngram_size=d.no_repeat_ngram,
                 pad_token_id=pad,
                 eos_token_id=student.eos_id,
-                logits_processor=[TitleConstraint(student.tok, [recs[i] for i in idx])] if constrain_titles else None,
-                **(sampling or dict(do_sample=False, num_beams=num_beams)),
+                logits_processor=[TitleConstraint(student.tok, [recs[i] for i in idx])] if d.constrain_titles else None,
+                **(sampling or dict(do_sample=False, num_beams=d.num_beams)),
             )
         for i, g in zip(idx, gen):
             out[i] = student.tok.decode(g, skip_special_tokens=True).strip()
@@ -673,19 +678,9 @@ class Trainer:
         }
 
 
-def train_student(
-    student: Student,
-    train_exs: list[dict],
-    val_exs: list[dict],
-    P: PrismSettings,
-    out_dir,
-    seed: int = 0,
-    stop_after: int | None = None,
-    progress=None,
-    full: Student | None = None,
-) -> dict:
-    "Train `student` with `[prism]` settings `P` (distilling `full` if given), resuming from `out_dir/checkpoint.pt`."
-    return Trainer(student, train_exs, val_exs, P, out_dir, seed, full=full).run(stop_after, progress)
+def train_student(*args, stop_after: int | None = None, progress=None, **kw) -> dict:
+    "Train as `Trainer(*args, **kw)` sets up (resuming from its checkpoint), stopping after `stop_after` steps if set."
+    return Trainer(*args, **kw).run(stop_after, progress)
 
 # %% ../nbs/04_prism.ipynb #1361bed6
 STUDENT_FILES = ("prism.json", "users.json", "user_embedding.safetensors")
@@ -882,34 +877,23 @@ class CT2Student:
         )
         self.tokens = self.meta["user_tokens"]
 
-    def generate(
-        self,
-        recs,
-        max_source_len: int,
-        max_new_tokens: int,
-        num_beams: int = 1,
-        batch_size: int = 8,
-        min_new_tokens: int = 0,
-        no_repeat_ngram: int = 0,
-        sample_seed: int | None = None,
-        temperature: float = 1.0,
-        constrain_titles: bool = False,
-    ) -> list[str]:  # CTranslate2 has no logits hook: titles are left to verification
+    def generate(self, recs, *args, **kw) -> list[str]:  # CTranslate2 has no logits hook: verification checks titles
         "Explanations of `recs` (greedy, beam search when `num_beams` > 1, or seeded samples), never a user token."
         import ctranslate2
 
-        starts = [self.tok.convert_ids_to_tokens(token_ids(self.tok, self.tokens, r, max_source_len)) for r in recs]
-        sampling = dict(sampling_topk=SAMPLE_TOP_K, sampling_temperature=temperature) if sample_seed is not None else {}
+        d = Decoding(*args, **kw)
+        starts = [self.tok.convert_ids_to_tokens(token_ids(self.tok, self.tokens, r, d.max_source_len)) for r in recs]
+        sampling = {} if d.sample_seed is None else dict(sampling_topk=SAMPLE_TOP_K, sampling_temperature=d.temperature)
         if sampling:
-            ctranslate2.set_random_seed(sample_seed)
+            ctranslate2.set_random_seed(d.sample_seed)
         res = self.gen.generate_batch(
             starts,
-            max_batch_size=batch_size,
-            beam_size=1 if sampling else num_beams,
-            max_length=max_new_tokens,
+            max_batch_size=d.batch_size,
+            beam_size=1 if sampling else d.num_beams,
+            max_length=d.max_new_tokens,
             **sampling,
-            min_length=min(min_new_tokens, max_new_tokens),
-            no_repeat_ngram_size=no_repeat_ngram,
+            min_length=min(d.min_new_tokens, d.max_new_tokens),
+            no_repeat_ngram_size=d.no_repeat_ngram,
             include_prompt_in_result=False,
             end_token=self.tok.eos_token,
             suppress_sequences=[[t] for t in self.tokens.values()] or None,
@@ -931,39 +915,28 @@ class ORTStudent:
         self.model = ort_model(self.path, device)
         self.user_ids = self.tok.convert_tokens_to_ids(list(self.tokens.values()))
 
-    def generate(
-        self,
-        recs,
-        max_source_len: int,
-        max_new_tokens: int,
-        num_beams: int = 1,
-        batch_size: int = 8,
-        min_new_tokens: int = 0,
-        no_repeat_ngram: int = 0,
-        sample_seed: int | None = None,
-        temperature: float = 1.0,
-        constrain_titles: bool = False,
-    ) -> list[str]:
+    def generate(self, recs, *args, **kw) -> list[str]:
         "Explanations of `recs`, one by one (greedy, beam search if `num_beams` > 1, or seeded samples), no user token."
+        d = Decoding(*args, **kw)
         sample = lambda n: (
             None
-            if sample_seed is None
-            else {"top_k": SAMPLE_TOP_K, "temperature": temperature, "random_seed": sample_seed * 100_003 + n}
+            if d.sample_seed is None
+            else {"top_k": SAMPLE_TOP_K, "temperature": d.temperature, "random_seed": d.sample_seed * 100_003 + n}
         )
         allow = lambda r: (
             functools.partial(title_next_tokens, self.tok, seqs=title_token_seqs(self.tok, r))
-            if constrain_titles
+            if d.constrain_titles
             else None
         )
         return [
             self.tok.decode(
                 ort_generate(
                     self.model,
-                    token_ids(self.tok, self.tokens, r, max_source_len),
-                    max_new_tokens,
-                    min_new_tokens,
-                    num_beams,
-                    no_repeat_ngram,
+                    token_ids(self.tok, self.tokens, r, d.max_source_len),
+                    d.max_new_tokens,
+                    d.min_new_tokens,
+                    d.num_beams,
+                    d.no_repeat_ngram,
                     never=self.user_ids,
                     sample=sample(n),
                     allow=allow(r),
