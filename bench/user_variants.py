@@ -2,16 +2,16 @@
 
     python bench/user_variants.py --run-dir reports/study
 
-Each variant sets some `[prism]` keys over the run's own: the current default (one prepended vector, rows started from
-the liked titles' mean embedding, user dropout 0.1), rows started at random, user dropout 0 and 0.3, the vector added to
-every input position, four prepended vectors per user, and the user table at ten times the learning rate. Each student
-is trained as the prism stage trains it (the run's split, seed, epochs and backbone, full depth), answers the test
-pairs greedily as the stage's first answers are made (`prism.dtype` on transformers, titles constrained), and each text
-is scored as the evaluation stage scores it: unfaithful by the claim judge, the user's history cited, distinctiveness
-against the user's profile. Every variant is compared with the student without a user vector on the same test pairs:
-the paired difference with a bootstrap 95% interval, McNemar's exact test for the two rates, Wilcoxon's for
-distinctiveness. A variant's work goes to `--work/<name>/` and is reused when the script runs again (a killed run
-resumes where it stopped; the run's own student stands for the default when it was trained with the same settings).
+Each variant sets some `[prism]` keys over the run's own (one prepended vector, rows started from the liked titles'
+mean embedding): user dropout 0, 0.1 (the default until this study) and 0.3, rows started at random, the vector added
+to every input position, four prepended vectors per user, and the user table at ten times the learning rate. Each
+student is trained as the prism stage trains it (the run's split, seed, epochs and backbone, full depth), answers the
+test pairs greedily as the stage's first answers are made (`prism.dtype` on transformers, titles constrained), and
+each text is scored as the evaluation stage scores it: unfaithful by the claim judge, the user's history cited,
+distinctiveness against the user's profile. Every variant is compared with the student without a user vector on the
+same test pairs: the paired difference with a bootstrap 95% interval, McNemar's exact test for the two rates,
+Wilcoxon's for distinctiveness. A variant's work goes to `--work/<name>/` and is reused when the script runs again (a
+killed run resumes where it stopped; the run's own student stands for a variant whose settings are the run's).
 Writes JSON to `--out` and the figure beside it.
 """
 
@@ -37,10 +37,10 @@ from prism_nb.core import (  # noqa: E402
 # name -> the [prism] keys it sets over the run's; `lr` in a value is scaled by the run's prism.lr
 VARIANTS = {
     "no_user": {"user_embedding": False},
-    "default": {},
-    "init_random": {"user_init": "random"},
+    "dropout_0.1": {"user_dropout": 0.1},
     "dropout_0": {"user_dropout": 0.0},
     "dropout_0.3": {"user_dropout": 0.3},
+    "init_random": {"user_init": "random"},
     "add": {"user_mode": "add"},
     "tokens_4": {"user_tokens": 4},
     "user_lr_10x": {"user_lr": "10 lr"},
@@ -56,11 +56,11 @@ def variant_settings(S: Settings, keys: dict) -> Settings:
 
 
 def student_folder(S: Settings, run_dir: Path, work: Path, name: str, sets) -> tuple[Path, float]:
-    "The trained student of a variant (the run's own for the default when it is full depth) and its training seconds."
+    "The trained student of a variant (the run's own when its settings are the run's) and its training seconds."
     from prism_nb.prism import train_system
 
-    own = run_dir / "student"
-    if name == "default" and S.prism.keep_layers == 0 and (own / "training.json").is_file():
+    own, keys = run_dir / "student", VARIANTS[name]
+    if S.prism.keep_layers == 0 and all(S.prism[k] == v for k, v in keys.items()) and (own / "training.json").is_file():
         return own, read_json(own / "training.json")["train_seconds"]
     summary = train_system(variant_settings(S, VARIANTS[name]), work / name, "student", sets, "cpu")
     return work / name / "student", summary["train_seconds"]
