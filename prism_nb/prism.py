@@ -144,7 +144,7 @@ class Student(nn.Module):
         super().__init__()
         if user_mode not in USER_MODES:
             raise PrismError(f"prism.user_mode must be one of {', '.join(USER_MODES)}, got {user_mode!r}")
-        if user_tokens > 1 and user_mode != "prepend":
+        if user_tokens > 1 and user_mode == "add":
             raise PrismError(f"prism.user_tokens = {user_tokens} needs prism.user_mode = prepend")
         self.lm, self.tok, self.user_mode = lm, tokenizer, user_mode
         self.enc_dec = bool(getattr(lm.config, "is_encoder_decoder", False))
