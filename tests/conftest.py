@@ -19,6 +19,13 @@ def prism_nb(*args, cwd=ROOT, timeout=600, env=None):
     )
 
 
+def python_child(*args, **kw) -> subprocess.Popen:
+    "A Python process running `args` (a script or `-c CODE`, then arguments), the project importable, output piped."
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    out = dict(stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen([sys.executable, *map(str, args)], cwd=ROOT, env=env, **out, **kw)
+
+
 @pytest.fixture
 def peter_records():
     "Thirty PETER review records over 5 users and 7 items, with a 20/5/5 split."

@@ -5,14 +5,13 @@ SIGKILL of the whole process group, and reports a worker's error."""
 import os
 import shutil
 import signal
-import subprocess
-import sys
 import textwrap
 import time
 from pathlib import Path
 
 import pytest
 import torch
+from conftest import python_child
 
 from prism_nb.core import PrismError, append_jsonl, load_settings, read_json, read_jsonl
 from prism_nb.prism import stage_records, system_dir, train_system
@@ -177,16 +176,7 @@ SCRIPT = textwrap.dedent("""
 
 
 def _start(script, run_dir):
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    return subprocess.Popen(
-        [sys.executable, str(script), str(run_dir), str(Path(__file__).parent)],
-        cwd=ROOT,
-        env=env,
-        text=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    return python_child(script, run_dir, Path(__file__).parent, start_new_session=True)
 
 
 def test_killed_two_process_training_resumes_to_the_same_result(tmp_path, runs):

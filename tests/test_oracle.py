@@ -1,14 +1,12 @@
 "The Oracle stage: a real generation process killed part way resumes without losing or duplicating an explanation."
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from conftest import python_child
 
 from prism_nb import oracle
 from prism_nb.cli import ensure_upstream
@@ -22,15 +20,7 @@ RUN = (
 
 
 def _start(run_dir):
-    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    return subprocess.Popen(
-        [sys.executable, "-c", RUN, str(run_dir)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    return python_child("-c", RUN, run_dir)
 
 
 def _lines(p):
@@ -112,15 +102,7 @@ def test_retries_are_cached_and_survive_a_kill(run_dir, tmp_path):
     shutil.copytree(run_dir, d)
     cache = d / "oracle" / "cache.jsonl"
     n_first = len(oracle.read_cache(cache))  # the module's run answered all 40 pairs once
-    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    p = subprocess.Popen(
-        [sys.executable, "-c", RETRY, str(d)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    p = python_child("-c", RETRY, d)
     t0 = time.time()
     while _lines(cache) < n_first + 3:
         assert p.poll() is None, f"oracle ended before its retries could be killed:\n{p.stdout.read()}"

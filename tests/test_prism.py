@@ -1,16 +1,14 @@
 "Tests of the Prism student: resuming a killed training, save/load, and the unseen-user fallback."
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import textwrap
 import time
 from pathlib import Path
 
 import pytest
 import torch
+from conftest import python_child
 
 # seed_everything, Student, encode: used by the TINY code below
 from prism_nb.core import read_jsonl, seed_everything  # noqa: F401
@@ -59,16 +57,7 @@ SCRIPT = (
 
 
 def _run(script, out, **kw):
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    return subprocess.Popen(
-        [sys.executable, str(script), str(out)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-        **kw,
-    )
+    return python_child(script, out, **kw)
 
 
 @pytest.mark.slow  # trains twice, killed once (make test-slow)

@@ -1,14 +1,11 @@
 "The Oracle on Ray: the same texts as the local engine, nothing lost or made twice when an actor or the driver dies."
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import kill_an_actor_then_the_driver, lines, prism_nb, processes
+from conftest import kill_an_actor_then_the_driver, lines, prism_nb, processes, python_child
 
 from prism_nb.cli import ensure_upstream
 from prism_nb.core import open_run, read_jsonl
@@ -48,16 +45,7 @@ def without_oracle(run, dst):
 
 def start(run_dir, *settings):
     "The Oracle stage of `run_dir` in its own process group, with `section.key=value` settings."
-    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    return subprocess.Popen(
-        [sys.executable, "-c", RUN, str(run_dir), *settings],
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    return python_child("-c", RUN, run_dir, *settings, start_new_session=True)
 
 
 def actors() -> list:
