@@ -52,9 +52,9 @@ def run_config(run_dir: Path, recs: Path, out: Path, config: str) -> dict:
 
 def judge_seconds(run_dir: Path, rows: list[dict]) -> float:
     "Median seconds of one claim-judge check of a served row's first answer against its pair's facts, on one core."
-    from prism_nb.core import load_run_settings
     from prism_nb.data import load_run_data, run_items
     from prism_nb.oracle import claim_judge, prompt_facts
+    from prism_nb.run_folder import load_run_settings
 
     S, rd, judge = load_run_settings(run_dir), load_run_data(run_dir), claim_judge(run_items(run_dir))
     times = []

@@ -31,9 +31,9 @@ def prompts_for(run_dir, model, n):
     "The first `n` Oracle prompts of the run, for `model`'s prompt template."
     import pandas as pd
 
-    from prism_nb.core import open_run
     from prism_nb.data import load_run_data
     from prism_nb.oracle import select_pairs
+    from prism_nb.run_folder import open_run
 
     S, run_dir = open_run(run_dir)
     rd = load_run_data(run_dir)

@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 RUN = (
-    "import sys, json; from prism_nb.core import open_run, set_key, parse_value; "
+    "import sys, json; from prism_nb.core import set_key, parse_value; from prism_nb.run_folder import open_run; "
     "from prism_nb.oracle import run_oracle; "
     "S, d = open_run(sys.argv[1]); "
     "[set_key(S, k, parse_value(v), 'bench') for k, v in (a.split('=', 1) for a in sys.argv[2:])]; "

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from prism_nb.core import load_settings, open_run, seed_everything, write_json
+from prism_nb.core import load_settings, seed_everything, write_json
 from prism_nb.models import torch_dtype
 from prism_nb.prism import (
     Student,
@@ -32,6 +32,7 @@ from prism_nb.prism import (
     split_pairs,
     stage_records,
 )
+from prism_nb.run_folder import open_run
 
 
 def synthetic(n: int) -> list[dict]:

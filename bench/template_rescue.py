@@ -21,7 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from prism_nb.core import load_run_settings, read_jsonl, write_json  # noqa: E402
+from prism_nb.core import read_jsonl, write_json
+from prism_nb.run_folder import load_run_settings
 
 ENDS = (".", "!", "?", '."', '"')
 

@@ -24,15 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from prism_nb.core import (  # noqa: E402
-    PrismSettings,
-    Settings,
-    atomic_write,
-    load_run_settings,
-    read_json,
-    read_jsonl,
-    write_json,
-)
+from prism_nb.core import PrismSettings, Settings, atomic_write, read_json, read_jsonl, write_json
+from prism_nb.run_folder import load_run_settings
 
 # name -> the [prism] keys it sets over the run's; `lr` in a value is scaled by the run's prism.lr
 VARIANTS = {

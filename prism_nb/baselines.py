@@ -20,18 +20,15 @@ from torch import nn
 from torch.nn import functional as F
 
 from prism_nb.core import (
-    IGNORED_BY,
     PrismError,
     Settings,
     atomic_path,
     atomic_write,
-    mark_done,
     pick_device,
     progress_bar,
     read_json,
     seed_everything,
     tag_settings,
-    tagged_folder,
     write_json,
 )
 from .evaluation import peter_tokenize
@@ -52,6 +49,7 @@ from prism_nb.prism import (
     stage_records,
 )
 from .ranking import PROTOCOL, Catalog, Protocol, hr_at_k, ndcg_at_k, rank_users, split_description
+from .run_folder import IGNORED_BY, RECOMMENDATIONS, mark_done, tagged_folder
 
 # %% auto #0
 __all__ = ['PETER_DEFAULTS', 'BOS', 'EOS', 'PAD', 'UNK', 'SPECIALS', 'RUNNERS', 'SYSTEM_KEYS', 'UPSTREAM', 'EXPLANATION_METRICS',
@@ -789,7 +787,7 @@ def coupling_table(run_dir, B: int = 1000, seed: int = 0) -> dict:
     base = read_json(run_dir / "baselines" / "summary.json", "baselines summary")["systems"]
     ranker = read_json(run_dir / "settings.json", "run settings")["ranking"]["ranker"]
     lists = {
-        "decoupled": pd.read_parquet(run_dir / "ranking" / "recommendations.parquet"),
+        "decoupled": pd.read_parquet(run_dir / RECOMMENDATIONS),
         **{s: pd.read_parquet(run_dir / "baselines" / s / "recommendations.parquet") for s in base},
     }
     scores = {s: user_ranking_scores(r, cat, targets) for s, r in lists.items()}

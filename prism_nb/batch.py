@@ -18,10 +18,11 @@ from typing import Iterator
 import numpy as np
 import pandas as pd
 
-from .core import PrismError, append_jsonl, atomic_write, load_run_settings, progress_bar, read_jsonl
+from .core import PrismError, append_jsonl, atomic_write, progress_bar, read_jsonl
 from .data import run_items
 from .oracle import actor_threads, connect_ray
 from .prism import Prism, export_folder, system_dir
+from .run_folder import load_run_settings
 
 # %% auto #0
 __all__ = ['RANKING_FORMATS', 'ENGINES', 'ranking_chunks', 'user_blocks', 'top_rows', 'block_rows', 'pair_batches',

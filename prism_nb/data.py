@@ -21,16 +21,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from prism_nb.core import (
-    DataSettings,
-    PrismError,
-    Settings,
-    atomic_path,
-    mark_done,
-    project_root,
-    user_path,
-    write_json,
-)
+from .core import DataSettings, PrismError, Settings, atomic_path, project_root, user_path, write_json
+from .run_folder import mark_done
 
 # %% auto #0
 __all__ = ['INTERACTION_COLS', 'ITEM_COLS', 'KG_COLS', 'TABLES', 'PRODUCT_COLS', 'RECBOLE_WHEEL', 'ML100K_FILES', 'KG_RELATIONS',

@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 
 from .claims import template_text
-from .core import PrismError, Settings, atomic_path, mark_done, read_jsonl, seed_everything, write_json
+from .core import PrismError, Settings, atomic_path, read_jsonl, seed_everything, write_json
 from .data import run_items
+from .run_folder import BASELINE_PREDICTIONS, ORACLE_EXPLANATIONS, STUDENT_PREDICTIONS, mark_done
 
 # %% auto #0
 __all__ = ['SYSTEMS', 'COUPLED', 'TEXT_METRICS', 'COMPARISONS', 'HEADLINE', 'peter_tokenize', 'ngram_counts', 'bleu_stats',
@@ -366,11 +367,11 @@ def _key(u, i):
 def load_systems(run_dir, interactions: pd.DataFrame | None = None) -> pd.DataFrame:
     "One row per (system, user, item) on the common test pairs: text, facts, history, and the review sentence if any."
     run_dir = Path(run_dir)
-    ox = read_jsonl(run_dir / "oracle/explanations.jsonl")
+    ox = read_jsonl(run_dir / ORACLE_EXPLANATIONS)
     if not ox:
         raise PrismError(f"{run_dir}/oracle/explanations.jsonl is missing or empty: run the oracle stage first")
-    pred = read_jsonl(run_dir / "student/predictions.jsonl")
-    coupled = read_jsonl(run_dir / "baselines/predictions.jsonl")
+    pred = read_jsonl(run_dir / STUDENT_PREDICTIONS)
+    coupled = read_jsonl(run_dir / BASELINE_PREDICTIONS)
     for n, r in enumerate(ox + pred + coupled):
         miss = [k for k in ("user", "item", "text") if k not in r]
         if miss:
@@ -833,7 +834,7 @@ def run_evaluation(S: Settings, run_dir: str | Path) -> dict:
     sc, m = score_systems(df, items, S.evaluation.embedder or None, int(S.evaluation.bootstrap), int(S.run.seed))
     served = [
         r["served_by"]
-        for r in read_jsonl(run_dir / "student/predictions.jsonl")
+        for r in read_jsonl(run_dir / STUDENT_PREDICTIONS)
         if r.get("system") == "student" and "served_by" in r
     ]
     if served and "student" in m:

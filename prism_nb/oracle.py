@@ -23,7 +23,6 @@ from prism_nb.core import (
     Settings,
     append_jsonl,
     atomic_write,
-    mark_done,
     pick_device,
     progress_bar,
     read_jsonl,
@@ -31,6 +30,7 @@ from prism_nb.core import (
     write_json,
 )
 from .data import RecData
+from .run_folder import RECOMMENDATIONS, mark_done
 
 # %% auto #0
 __all__ = ['SYSTEM', 'SEQ2SEQ_INSTRUCTION', 'BACKENDS', 'FILTERS', 'RETRY_NOTE', 'item_noun', 'linked_titles', 'select_facts',
@@ -699,7 +699,7 @@ def run_oracle(S: Settings, run_dir: str | Path, progress: bool = True) -> dict:
         raise PrismError("oracle.n_pairs and oracle.batch_size must be at least 1")
     if O.retries < 0:
         raise PrismError(f"oracle.retries must be 0 or more, got {O.retries}")
-    rp = run_dir / "ranking" / "recommendations.parquet"
+    rp = run_dir / RECOMMENDATIONS
     if not rp.is_file():
         raise PrismError(f"{rp} not found: run the ranking stage first")
     seed_everything(S.run.seed)

@@ -28,31 +28,34 @@ from torch.distributed.elastic.multiprocessing.errors import record
 
 from .claims import template_text
 from prism_nb.core import (
-    CUT_KEYS,
-    DECODING_KEYS,
-    RUNTIME_KEYS,
     SCHEMA,
-    TAG_FILE,
     PrismError,
     PrismSettings,
     Settings,
     append_jsonl,
     atomic_path,
     atomic_write,
-    load_run_settings,
-    mark_done,
     pick_device,
     progress_bar,
     read_json,
     read_jsonl,
     seed_everything,
-    stage_folder,
-    tagged_folder,
     write_json,
 )
 from .data import run_items
 from .models import CONVERTERS, SAMPLE_TOP_K, ort_generate, ort_model, runtime_threads
 from .oracle import claim_judge, length_batches
+from prism_nb.run_folder import (
+    CUT_KEYS,
+    DECODING_KEYS,
+    ORACLE_EXPLANATIONS,
+    RUNTIME_KEYS,
+    TAG_FILE,
+    load_run_settings,
+    mark_done,
+    stage_folder,
+    tagged_folder,
+)
 
 # %% auto #0
 __all__ = ['SOURCE_SUFFIX', 'USER_MODES', 'STUDENT_FILES', 'UNKNOWN_USER', 'RUNTIME_STUDENTS', 'RUNTIMES', 'SERVED_BY',
@@ -1074,7 +1077,7 @@ def system_dir(run_dir, system: str) -> Path:
 def stage_records(S: Settings, run_dir: str | Path):
     "The Oracle's explanations split into train/val/test records (and a summary of the split) for this run."
     P = S.prism
-    recs = read_jsonl(Path(run_dir) / "oracle" / "explanations.jsonl")
+    recs = read_jsonl(Path(run_dir) / ORACLE_EXPLANATIONS)
     if not recs:
         raise PrismError(f"no teacher explanations in {run_dir}/oracle/explanations.jsonl: run the oracle stage first")
     recs = [r for r in recs if (r.get("text") or "").strip()]
@@ -1150,7 +1153,7 @@ def _summary_before_training_json(mdir: Path, system: str) -> dict:
 
 
 def system_folder(S: Settings, run_dir, system: str) -> Path:
-    "`system`'s folder for its cut settings (`cut_tag`): a cut with other settings is set aside (`core.tagged_folder`)."
+    "`system`'s folder for its cut settings (`cut_tag`): a cut with other settings is set aside (`tagged_folder`)."
     mdir, tag = system_dir(run_dir, system), cut_tag(S, system)
     if not (mdir / "training.json").is_file() and (old := _summary_before_training_json(mdir, system)):
         write_json(mdir / "training.json", old)
@@ -1388,9 +1391,7 @@ class Prism:
 
     def __init__(self, student, S: Settings, run_dir: str | Path):  # a `Student`, or an exported one (`served_student`)
         self.student, self.S, self.run_dir, self._rd, self._judge = student, S, Path(run_dir), None, None
-        self._known = {
-            (str(r["user"]), str(r["item"])): r for r in read_jsonl(self.run_dir / "oracle" / "explanations.jsonl")
-        }
+        self._known = {(str(r["user"]), str(r["item"])): r for r in read_jsonl(self.run_dir / ORACLE_EXPLANATIONS)}
 
     @classmethod
     def load(cls, run_dir, system: str = "student", device: str = "cpu", runtime: str | None = None) -> "Prism":

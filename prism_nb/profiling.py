@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .core import PrismError, Settings, mark_done, pick_device, progress_bar, read_jsonl, write_json
+from .core import PrismError, Settings, pick_device, progress_bar, read_jsonl, write_json
+from .run_folder import ORACLE_EXPLANATIONS, STUDENT_PREDICTIONS, mark_done
 
 # %% auto #0
 __all__ = ['rss_mb', 'PeakMemory', 'lm_runner', 'student_runner', 'ct2_lm_runner', 'ort_lm_runner', 'exported_student_runner',
@@ -384,10 +385,10 @@ def headline(runs: list[dict]) -> dict:
 def run_profiling(S: Settings, run_dir: str | Path) -> dict:
     "The profiling stage: teacher vs student latency, throughput and memory into `profile/profile.json`."
     run_dir = Path(run_dir)
-    ex = read_jsonl(run_dir / "oracle" / "explanations.jsonl")
+    ex = read_jsonl(run_dir / ORACLE_EXPLANATIONS)
     preds = {
         (p["user"], p["item"]): p
-        for p in read_jsonl(run_dir / "student" / "predictions.jsonl")
+        for p in read_jsonl(run_dir / STUDENT_PREDICTIONS)
         if p.get("system", "student") == "student"
     }
     pairs = [e for e in ex if (e["user"], e["item"]) in preds][: S.profiling.n_samples] or ex[: S.profiling.n_samples]

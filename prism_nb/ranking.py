@@ -18,16 +18,8 @@ import pandas as pd
 import scipy.sparse as sp
 import torch
 
-from prism_nb.core import (
-    PrismError,
-    Settings,
-    atomic_path,
-    mark_done,
-    progress_bar,
-    seed_everything,
-    user_path,
-    write_json,
-)
+from .core import PrismError, Settings, atomic_path, progress_bar, seed_everything, user_path, write_json
+from .run_folder import mark_done
 
 # %% auto #0
 __all__ = ['RANKERS', 'DATASET_PARAMS', 'PROTOCOL', 'hr_at_k', 'recall_at_k', 'ndcg_at_k', 'mrr', 'metric_names',

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .core import PrismError, Settings, atomic_write, mark_done, read_json, write_json
+from .core import PrismError, Settings, atomic_write, read_json, write_json
 from .evaluation import HEADLINE
+from .run_folder import mark_done
 
 # %% auto #0
 __all__ = ['PAPER', 'COUPLING_COLUMNS', 'CLAIM_COLOURS', 'summarize', 'coupling', 'coupling_frame', 'speed_claim', 'claims_table',

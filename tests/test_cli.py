@@ -6,7 +6,7 @@ import shlex
 import pytest
 from conftest import copy_run, prism_nb
 
-from prism_nb.core import snapshot_stage
+from prism_nb.run_folder import snapshot_stage
 
 
 def assert_one_line_error(r, *words):

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from prism_nb import evaluation as ev
-from prism_nb.core import PrismError, append_jsonl, is_done, load_settings
+from prism_nb.core import PrismError, append_jsonl, load_settings
+from prism_nb.run_folder import is_done
 
 
 def test_peter_bleu_hand_computed():

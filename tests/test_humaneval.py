@@ -185,7 +185,7 @@ def test_renders_and_saves_in_jupyterlab_headless_chromium(tmp_path):
             )
         ]
     )
-    from prism_nb.cli import kernel_name
+    from prism_nb.run_folder import kernel_name
 
     nb.metadata["kernelspec"] = {"name": kernel_name(), "display_name": kernel_name(), "language": "python"}
     nbformat.write(nb, tmp_path / "app.ipynb")

@@ -9,12 +9,12 @@ import pytest
 from conftest import python_child
 
 from prism_nb import oracle
-from prism_nb.cli import ensure_upstream
-from prism_nb.core import PrismError, open_run, read_jsonl
+from prism_nb.core import PrismError, read_jsonl
+from prism_nb.run_folder import ensure_upstream, open_run
 
 ROOT = Path(__file__).resolve().parents[1]
 RUN = (
-    "import sys; from prism_nb.core import open_run; from prism_nb.oracle import run_oracle; "
+    "import sys; from prism_nb.run_folder import open_run; from prism_nb.oracle import run_oracle; "
     "S, d = open_run(sys.argv[1]); run_oracle(S, d, progress=False)"
 )
 
@@ -88,7 +88,7 @@ def test_settings_errors(run_dir):
 
 
 RETRY = (
-    "import sys; from prism_nb.core import open_run; from prism_nb.oracle import run_oracle; "
+    "import sys; from prism_nb.run_folder import open_run; from prism_nb.oracle import run_oracle; "
     "S, d = open_run(sys.argv[1]); "
     "S.oracle.filter, S.oracle.retries = 'retry', 1; run_oracle(S, d, progress=False)"
 )

@@ -233,8 +233,9 @@ def test_changing_the_cut_retrains_only_the_cut_student(smoke_run, tmp_path):
     "A new prism.cut_epochs keeps the full-depth student and the ablation, and distils the cut student again."
     from conftest import copy_run
 
-    from prism_nb.core import Settings, read_json, stage_transaction
+    from prism_nb.core import Settings, read_json
     from prism_nb.prism import run_prism
+    from prism_nb.run_folder import stage_transaction
 
     run = copy_run(smoke_run, tmp_path / "run")
     S = Settings.from_dict(read_json(run / "settings.json"))
@@ -274,7 +275,7 @@ def test_changing_the_cut_retrains_only_the_cut_student(smoke_run, tmp_path):
     assert (
         len(list((run / ".set_aside" / "student").iterdir())) == 2
     )  # what was set aside meanwhile: the 2-epoch cut, the full-depth student
-    from prism_nb.cli import set_aside_state
+    from prism_nb.run_folder import set_aside_state
 
     assert sorted(r["settings"] for r in set_aside_state(S, run)) == [
         "made with prism.cut_epochs=2 (now 1)",

@@ -34,7 +34,7 @@ def test_nbdev_config_keeps_parameters_tag():
 
 
 def test_stage_notebooks_have_parameters_cell():
-    from prism_nb.core import PIPELINE
+    from prism_nb.run_folder import PIPELINE
 
     for nb in [ROOT / "nbs" / s.notebook for s in PIPELINE.values()]:
         cells = json.loads(nb.read_text())["cells"]
@@ -45,6 +45,7 @@ def test_stage_notebooks_have_parameters_cell():
 MODULE_ORDER = [
     "core",
     "models",
+    "run_folder",
     "data",
     "ranking",
     "claims",
@@ -62,7 +63,7 @@ MODULE_ORDER = [
 
 
 def imported_modules(path) -> set[str]:
-    "The prism_nb modules a module imports, at its top or inside its functions."
+    "The prism_nb modules a module imports, at its top, inside its functions or through entry points it names."
     import ast
 
     found = set()
@@ -81,28 +82,32 @@ def imported_modules(path) -> set[str]:
                 found.add(arg.value.split(".")[1])
             elif isinstance(arg, ast.JoinedStr):
                 found.add("<any stage>")
+        elif isinstance(node, ast.Constant) and re.fullmatch(r"prism_nb\.\w+:\w+", str(node.value)):
+            found.add("<any stage>")  # an entry point (`module:function`), imported when it is called
     return found & set(MODULE_ORDER) | ({"<any stage>"} & found)
 
 
 def test_no_module_imports_a_later_one():
     """The core imports no stage, the Oracle not the evaluation: every import points back along the pipeline (only the
-    CLI, which runs every stage, and the docs, which render every module, import modules by name)."""
+    run folder, which runs each stage through the stage table's entry points, and the docs, which render every module,
+    import modules by name)."""
     assert sorted(p.stem for p in (ROOT / "prism_nb").glob("[a-z]*.py")) == sorted(MODULE_ORDER)
     for name in MODULE_ORDER:
         later = MODULE_ORDER[MODULE_ORDER.index(name) + 1 :]
         imports = imported_modules(ROOT / "prism_nb" / f"{name}.py")
         assert not imports & set(later), f"{name} imports {sorted(imports & set(later))}, which come later"
-        if name not in ("cli", "docs"):
+        if name not in ("run_folder", "docs"):
             assert "<any stage>" not in imports, f"{name} imports modules by computed name"
 
 
-def test_pipeline_table_names_each_stage_notebook_and_module():
-    from prism_nb.core import PIPELINE
+def test_pipeline_table_names_each_stage_notebook_module_and_entry_point():
+    from prism_nb.run_folder import PIPELINE, entry_point
 
     for stage in PIPELINE.values():
         nb = json.loads((ROOT / "nbs" / stage.notebook).read_text())
         assert any(f"#| default_exp {stage.name}" in "".join(c["source"]) for c in nb["cells"]), stage.notebook
-        assert (ROOT / "prism_nb" / f"{stage.name}.py").is_file()
+        assert stage.runs.startswith(f"prism_nb.{stage.name}:") and callable(entry_point(stage.runs)), stage.runs
+        assert not stage.renders or callable(entry_point(stage.renders)), stage.renders
 
 
 def listed_modules(text: str) -> list[str]:

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from conftest import kill_an_actor_then_the_driver, lines, prism_nb, processes, python_child
 
-from prism_nb.cli import ensure_upstream
-from prism_nb.core import open_run, read_jsonl
+from prism_nb.core import read_jsonl
 from prism_nb.oracle import run_oracle
+from prism_nb.run_folder import ensure_upstream, open_run
 
 pytestmark = pytest.mark.slow  # Ray clusters start in tens of seconds (make test-slow)
 
@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 N = 80  # pairs explained by the kill tests; batches of 1 and 64 new tokens keep the tiny teacher busy for seconds
 RAY = ["oracle.engine=ray", "oracle.workers=2"]
 RUN = (
-    "import sys; from prism_nb.core import open_run, set_key, parse_value; "
+    "import sys; from prism_nb.core import set_key, parse_value; from prism_nb.run_folder import open_run; "
     "from prism_nb.oracle import run_oracle; "
     "S, d = open_run(sys.argv[1]); "
     "[set_key(S, k, parse_value(v), 'test') for k, v in (a.split('=', 1) for a in sys.argv[2:])]; "

@@ -220,19 +220,19 @@ def test_killing_the_command_mid_oracle_stops_every_writer(smoke_run, tmp_path):
 @pytest.mark.slow  # trains the smoke students again (make test-slow)
 def test_a_stage_that_fails_after_training_sets_its_students_aside(smoke_run, tmp_path, monkeypatch):
     "A prism stage that fails after training leaves the folder as it was, its students set aside for their settings."
-    from prism_nb import cli
+    from prism_nb import run_folder
     from prism_nb.core import read_json
 
     run = copy_run(smoke_run, tmp_path / "run")
-    before, real, said = files(run), cli.run_stage, []
+    before, real, said = files(run), run_folder.run_stage, []
 
     def fails_after_training(stage, *args, **kwargs):
         real(stage, *args, **kwargs)
         raise RuntimeError("a cell after training failed")
 
-    monkeypatch.setattr(cli, "run_stage", fails_after_training)
+    monkeypatch.setattr(run_folder, "run_stage", fails_after_training)
     with pytest.raises(RuntimeError, match="after training failed"):
-        cli.run_pipeline("smoke", run, "prism", ["prism.lr=0.002"], log=said.append)
+        run_folder.run_pipeline("smoke", run, "prism", ["prism.lr=0.002"], log=said.append)
     kept = lambda fs: {
         f: h for f, h in fs.items() if not f.startswith(".set_aside/") and f != "04_prism.ipynb"
     }  # (the notebook ran to its end here)
@@ -243,7 +243,7 @@ def test_a_stage_that_fails_after_training_sets_its_students_aside(smoke_run, tm
         s.startswith(f"  set aside .set_aside/student/{aside.name}") and "the next run of its stage brings it back" in s
         for s in said
     ), said
-    [row] = cli.run_status(run)[
+    [row] = run_folder.run_status(run)[
         "set_aside"
     ]  # under the folder's settings, as they were: what made it, and how to bring it back
     assert row["settings"] == "made with prism.lr=0.002 (now 0.0002)" and row["bring back"].endswith(
@@ -251,7 +251,7 @@ def test_a_stage_that_fails_after_training_sets_its_students_aside(smoke_run, tm
     ), row
     monkeypatch.undo()
     said.clear()
-    cli.run_pipeline(
+    run_folder.run_pipeline(
         "smoke", run, "prism", ["prism.lr=0.002"], log=said.append
     )  # the same settings again: nothing trains
     assert f"  brought back .set_aside/student/{aside.name}: made with these settings before, not made again" in said, (
