@@ -22,8 +22,8 @@ import tempfile
 from pathlib import Path
 
 from prism_nb.core import read_json, read_jsonl, write_json
-from prism_nb.prism import export_student
 from prism_nb.profiling import device_name, measure
+from prism_nb.serving import export_student
 
 
 def depth_run(demo: Path, depth: int, baselines: list) -> Path:

@@ -74,8 +74,8 @@ def worker(a):
     import torch
 
     torch.set_num_threads(a.threads)
-    from prism_nb.models import generate_batch, load_lm, prefix_cache, resolve_dtype
-    from prism_nb.oracle import build_prompt, item_noun, length_batches, prompt_facts
+    from prism_nb.models import generate_batch, length_batches, load_lm, prefix_cache, resolve_dtype
+    from prism_nb.oracle import build_prompt, item_noun, prompt_facts
 
     dtype, bs, *opts = a.config.split(":")
     bs, opts = int(bs), set(",".join(opts).split(",")) - {"", "none"}

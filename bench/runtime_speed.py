@@ -24,8 +24,9 @@ import torch
 from prism_nb.claims import Vocabulary, judge, rate
 from prism_nb.core import Settings, read_json, read_jsonl, write_json
 from prism_nb.evaluation import corpus_bleu
-from prism_nb.prism import RUNTIME_STUDENTS, decoding, export_student, generate, load_student
 from prism_nb.profiling import device_name, profile_model, student_runner
+from prism_nb.serving import RUNTIME_STUDENTS, export_student
+from prism_nb.student import decoding, generate, load_student
 
 
 def test_records(run: Path) -> list[dict]:

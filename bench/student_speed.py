@@ -20,19 +20,9 @@ import torch
 
 from prism_nb.core import load_settings, seed_everything, write_json
 from prism_nb.models import torch_dtype
-from prism_nb.prism import (
-    Student,
-    autocast,
-    batch_loss,
-    decoding,
-    encode,
-    generate,
-    load_backbone,
-    load_student,
-    split_pairs,
-    stage_records,
-)
+from prism_nb.prism import load_backbone, stage_records
 from prism_nb.run_folder import open_run
+from prism_nb.student import Student, autocast, batch_loss, decoding, encode, generate, load_student, split_pairs
 
 
 def synthetic(n: int) -> list[dict]:

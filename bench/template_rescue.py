@@ -45,8 +45,10 @@ def main():
     args = ap.parse_args()
     from prism_nb.data import run_items
     from prism_nb.oracle import claim_judge
-    from prism_nb.prism import decoding, served_student, stage_records, system_dir, verified
+    from prism_nb.prism import stage_records, system_dir
     from prism_nb.profiling import device_name
+    from prism_nb.serving import served_student, verified
+    from prism_nb.student import decoding
 
     S = load_run_settings(args.run_dir)
     _, sets = stage_records(S, args.run_dir)

@@ -61,7 +61,7 @@ def student_folder(S: Settings, run_dir: Path, work: Path, name: str, sets) -> t
 
 def answers(S: Settings, folder: Path, test: list[dict], path: Path) -> tuple[list[str], float]:
     "The student's greedy answers to the test pairs (kept in `path`, reused when there) and the seconds they took."
-    from prism_nb.prism import decoding, generate, load_student
+    from prism_nb.student import decoding, generate, load_student
 
     if path.is_file():
         return [r["text"] for r in read_jsonl(path)], json.loads(path.with_suffix(".json").read_text())["seconds"]

@@ -9,7 +9,9 @@ The modules, in the order they build on each other (a module imports only module
 - `prism_nb.ranking`: the ranker protocol, the built-in rankers, full-ranking metrics, the top-K of every test user.
 - `prism_nb.claims`: the faithfulness judge: each claim of a text checked against the facts and history its prompt gave.
 - `prism_nb.oracle`: the teacher's prompts, cached batched generation (local or on Ray), retries of unfaithful texts.
-- `prism_nb.prism`: the student and its user vector, distillation, serving on inference runtimes, `Prism.explain`.
+- `prism_nb.student`: the student and its user vector, its input and decoding, distillation, cutting to fewer layers.
+- `prism_nb.serving`: users as tokens, the student on CTranslate2 and ONNX Runtime GenAI, serving that verifies.
+- `prism_nb.prism`: the stage: every student system trained, cut, served on the test pairs; `Prism.explain`.
 - `prism_nb.batch`: `explain_file`: a ranking file explained by a served student, streamed, resumable, local or on Ray.
 - `prism_nb.evaluation`: text, faithfulness and personalization metrics, bootstrap intervals, paired tests.
 - `prism_nb.baselines`: the coupled designs (PETER, a joint student), each ranking every item and explaining.

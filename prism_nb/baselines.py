@@ -32,7 +32,10 @@ from prism_nb.core import (
     write_json,
 )
 from .evaluation import peter_tokenize
-from prism_nb.prism import (
+from .prism import load_backbone, stage_records
+from .ranking import PROTOCOL, Catalog, Protocol, hr_at_k, ndcg_at_k, rank_users, split_description
+from .run_folder import IGNORED_BY, RECOMMENDATIONS, mark_done, tagged_folder
+from prism_nb.student import (
     Student,
     UserTable,
     autocast,
@@ -42,14 +45,10 @@ from prism_nb.prism import (
     encode,
     eval_loss,
     generate,
-    load_backbone,
     lr_lambda,
     rng_state,
     set_rng_state,
-    stage_records,
 )
-from .ranking import PROTOCOL, Catalog, Protocol, hr_at_k, ndcg_at_k, rank_users, split_description
-from .run_folder import IGNORED_BY, RECOMMENDATIONS, mark_done, tagged_folder
 
 # %% auto #0
 __all__ = ['PETER_DEFAULTS', 'BOS', 'EOS', 'PAD', 'UNK', 'SPECIALS', 'RUNNERS', 'SYSTEM_KEYS', 'UPSTREAM', 'EXPLANATION_METRICS',

@@ -21,8 +21,9 @@ import pandas as pd
 from .core import PrismError, append_jsonl, atomic_write, progress_bar, read_jsonl
 from .data import run_items
 from .oracle import actor_threads, connect_ray
-from .prism import Prism, export_folder, system_dir
+from .prism import Prism, system_dir
 from .run_folder import load_run_settings
+from .serving import export_folder
 
 # %% auto #0
 __all__ = ['RANKING_FORMATS', 'ENGINES', 'ranking_chunks', 'user_blocks', 'top_rows', 'block_rows', 'pair_batches',

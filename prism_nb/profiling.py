@@ -88,7 +88,7 @@ def lm_runner(model, encode, new_tokens: int, num_beams: int = 1, pad_token_id=N
 
 def student_runner(student, new_tokens: int, num_beams: int = 1, max_source_len: int = 96):
     "A function explaining a batch of records through the student's serving path, exactly `new_tokens` tokens each."
-    from prism_nb.prism import generate
+    from prism_nb.student import generate
 
     return lambda recs: generate(
         student, recs, max_source_len, new_tokens, num_beams, batch_size=len(recs), min_new_tokens=new_tokens
@@ -122,8 +122,8 @@ def ort_lm_runner(name: str, quantization: str, device: str, new_tokens: int, nu
 
 
 def exported_student_runner(path, device: str, new_tokens: int, num_beams: int = 1, max_source_len: int = 96):
-    "A student exported (`prism.export_student`) and a function explaining a batch of records, `new_tokens` each."
-    from prism_nb.prism import RUNTIME_STUDENTS
+    "A student exported (`serving.export_student`) and a function explaining a batch of records, `new_tokens` each."
+    from prism_nb.serving import RUNTIME_STUDENTS
 
     student = RUNTIME_STUDENTS[json.loads((Path(path) / "serve.json").read_text())["runtime"]](path, device)
     return student, lambda recs: student.generate(
@@ -277,7 +277,7 @@ def _main():
     elif spec["runtime"] == "ort":
         model, run = ort_lm_runner(spec["model"], spec["dtype"], dev, n, beams)
     elif (Path(spec["model"]) / "prism.json").is_file():
-        from prism_nb.prism import load_student
+        from prism_nb.student import load_student
 
         model = load_student(spec["model"], dev, spec["dtype"])
         run = student_runner(model, n, beams, **spec["decoding"])
@@ -307,7 +307,9 @@ def verification_cost(S: Settings, run_dir, recs: list[dict], device: str, batch
     from prism_nb.core import PrismSettings
     from prism_nb.data import run_items
     from prism_nb.oracle import claim_judge
-    from prism_nb.prism import decoding, generate_with, serve_records, served_student, system_dir
+    from prism_nb.prism import serve_records, system_dir
+    from prism_nb.serving import generate_with, served_student
+    from prism_nb.student import decoding
 
     P = S.prism
     student, judge = (
@@ -402,7 +404,7 @@ def run_profiling(S: Settings, run_dir: str | Path) -> dict:
         new_tokens=S.profiling.max_new_tokens,
         num_beams=S.oracle.num_beams,
     )
-    from prism_nb.prism import export_student
+    from prism_nb.serving import export_student
 
     runs = []
     for runtime in progress_bar(S.profiling.runtimes, desc="profiling teacher and student", unit="runtime"):

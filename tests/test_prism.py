@@ -12,7 +12,7 @@ from conftest import python_child
 
 # seed_everything, Student, encode: used by the TINY code below
 from prism_nb.core import read_jsonl, seed_everything  # noqa: F401
-from prism_nb.prism import Student, encode, eval_loss, generate, load_student, save_student, train_student  # noqa: F401
+from prism_nb.student import Student, encode, eval_loss, generate, load_student, save_student, train_student  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -311,7 +311,8 @@ def test_prism_runtime_drives_the_test_predictions_and_trains_nothing_again(smok
     from conftest import copy_run
 
     from prism_nb.core import Settings, read_json
-    from prism_nb.prism import decoding, run_prism, stage_records, system_dir
+    from prism_nb.prism import run_prism, stage_records, system_dir
+    from prism_nb.student import decoding
 
     run = copy_run(smoke_run, tmp_path / "run")
     S = Settings.from_dict(read_json(run / "settings.json"))
@@ -371,7 +372,7 @@ def test_every_served_explanation_is_verified_and_says_how_it_was_made(smoke_run
     from prism_nb.claims import Vocabulary, judge
     from prism_nb.core import read_json
     from prism_nb.data import run_items
-    from prism_nb.prism import SERVED_BY
+    from prism_nb.serving import SERVED_BY
 
     run = copy_run(smoke_run, tmp_path / "run")
     ox = {(r["user"], r["item"]): r for r in read_jsonl(run / "oracle" / "explanations.jsonl")}

@@ -50,6 +50,8 @@ MODULE_ORDER = [
     "ranking",
     "claims",
     "oracle",
+    "student",
+    "serving",
     "prism",
     "batch",
     "evaluation",
