@@ -56,10 +56,10 @@ def judge_seconds(run_dir: Path, rows: list[dict]) -> float:
     from prism_nb.oracle import claim_judge, prompt_facts
     from prism_nb.run_folder import load_run_settings
 
-    S, rd, judge = load_run_settings(run_dir), load_run_data(run_dir), claim_judge(run_items(run_dir))
+    settings, dataset, judge = load_run_settings(run_dir), load_run_data(run_dir), claim_judge(run_items(run_dir))
     times = []
     for r in rows:
-        sel = prompt_facts(S, rd, r["user"], r["item"])
+        sel = prompt_facts(settings, dataset, r["user"], r["item"])
         t = time.perf_counter()
         judge(r["first"], sel["facts"], sel["history"])
         times.append(time.perf_counter() - t)

@@ -54,11 +54,11 @@ def quality(run: Path, system: str) -> dict:
     return {k: m[k] for k in ("hallucination_rate", "claim_precision", "bleu4", "rougeL", "distinctiveness") if k in m}
 
 
-def timings(folder: Path, pairs: list, S: dict, runtimes: list, n_samples: int) -> dict:
+def timings(folder: Path, pairs: list, settings: dict, runtimes: list, n_samples: int) -> dict:
     "Median ms per explanation at batch 1 and 32 of the student in `folder` on each runtime, and its parameters."
     out = {}
     for rt in runtimes:
-        q = S["prism"]["dtype"] if rt == "transformers" else S["profiling"]["quantization"]
+        q = settings["prism"]["dtype"] if rt == "transformers" else settings["profiling"]["quantization"]
         with tempfile.TemporaryDirectory() as tmp:  # an export is hundreds of MB: gone once timed
             model = folder if rt == "transformers" else export_student(folder, Path(tmp) / f"{rt}-{q}", q, rt)
             r = measure(
@@ -71,7 +71,7 @@ def timings(folder: Path, pairs: list, S: dict, runtimes: list, n_samples: int) 
                 n_samples=n_samples,
                 warmup=1,
                 runtime=rt,
-                decoding={"max_source_len": S["prism"]["max_source_len"]},
+                decoding={"max_source_len": settings["prism"]["max_source_len"]},
             )
         out["params"] = r["params"] or out.get("params")
         for b in r["by_batch"]:
@@ -140,16 +140,18 @@ def main(argv=None):
     if a.replot:
         return print(plot(read_json(a.replot), Path(a.replot).with_suffix(".png")))
     demo = Path(a.demo).resolve()
-    S = read_json(demo / "settings.json")
-    runs = {d: depth_run(demo, d, S["baselines"]["systems"]) for d in a.depths}
-    cuts = {S["prism"]["keep_layers"]: (demo, "student"), **{d: (r, "student") for d, r in runs.items()}}
+    settings = read_json(demo / "settings.json")
+    runs = {d: depth_run(demo, d, settings["baselines"]["systems"]) for d in a.depths}
+    cuts = {settings["prism"]["keep_layers"]: (demo, "student"), **{d: (r, "student") for d, r in runs.items()}}
     full = read_json(demo / "student" / "full" / "config.json")["num_hidden_layers"]
     pairs = read_jsonl(demo / "oracle" / "explanations.jsonl")[: a.n_samples]
     rows = []
     for depth in sorted({full, *cuts}, reverse=True):
         run, system = (demo, "student_full") if depth == full else cuts[depth]
         folder = run / "student" / ("full" if system == "student_full" else "")
-        rows.append({"depth": depth, **timings(folder, pairs, S, a.runtimes, a.n_samples), **quality(run, system)})
+        rows.append(
+            {"depth": depth, **timings(folder, pairs, settings, a.runtimes, a.n_samples), **quality(run, system)}
+        )
         print(json.dumps(rows[-1]), flush=True)
     result = {
         "machine": device_name("cpu"),
@@ -157,8 +159,8 @@ def main(argv=None):
         "demo": str(demo),
         "new_tokens": 32,
         "n_samples": a.n_samples,
-        "served": S["prism"]["keep_layers"],
-        "cut": {k: S["prism"][k] for k in ("cut_epochs", "cut_lr", "kd_weight", "kd_temperature")},
+        "served": settings["prism"]["keep_layers"],
+        "cut": {k: settings["prism"][k] for k in ("cut_epochs", "cut_lr", "kd_weight", "kd_temperature")},
         "rows": rows,
     }
     write_json(a.out, result)

@@ -35,10 +35,10 @@ def prompts_for(run_dir, model, n):
     from prism_nb.oracle import select_pairs
     from prism_nb.run_folder import open_run
 
-    S, run_dir = open_run(run_dir)
-    rd = load_run_data(run_dir)
+    settings, run_dir = open_run(run_dir)
+    dataset = load_run_data(run_dir)
     recs = pd.read_parquet(Path(run_dir) / "ranking" / "recommendations.parquet")
-    return S, rd, select_pairs(recs, n, S.oracle.pairs_per_user, S.run.seed)
+    return settings, dataset, select_pairs(recs, n, settings.oracle.pairs_per_user, settings.run.seed)
 
 
 def quantize_int8(model):
@@ -89,10 +89,10 @@ def worker(a):
     if quant == "int8":
         model = quantize_int8(model)
     load_s = time.time() - t0
-    S, rd, pairs = prompts_for(a.run_dir, a.model, a.n)
-    seq2seq, noun = model.config.is_encoder_decoder, item_noun(rd.name)
+    settings, dataset, pairs = prompts_for(a.run_dir, a.model, a.n)
+    seq2seq, noun = model.config.is_encoder_decoder, item_noun(dataset.name)
     prompts = [
-        build_prompt(prompt_facts(S, rd, u, i), tok, seq2seq, noun)
+        build_prompt(prompt_facts(settings, dataset, u, i), tok, seq2seq, noun)
         for u, i in pairs[["user", "item"]].itertuples(index=False)
     ]
     generate_batch(model, tok, prompts[:1], 2)  # warm-up

@@ -18,7 +18,7 @@ from prism_nb.data import load_ml100k
 from prism_nb.ranking import Catalog, make_ranker, rank_users, split_targets
 
 
-def timed(name, S, ia, repeats):
+def timed(name, settings, ia, repeats):
     "Fit and evaluate ranker `name` `repeats` times: lists of fit seconds, eval seconds and the last metrics."
     cat = Catalog.from_interactions(ia)
     train, valid, test = (ia[ia.split == s] for s in ("train", "valid", "test"))
@@ -26,13 +26,13 @@ def timed(name, S, ia, repeats):
     targets = split_targets(cat, test, seen)
     fit, ev, m = [], [], None
     for _ in range(repeats):
-        seed_everything(S.run.seed)
-        r = make_ranker(name, S)
+        seed_everything(settings.run.seed)
+        r = make_ranker(name, settings)
         t0 = time.perf_counter()
         r.fit(train, cat, valid)
         fit.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
-        _, m = rank_users(r, cat, seen, sorted(targets), S.ranking.k, targets, S.ranking.ks)
+        _, m = rank_users(r, cat, seen, sorted(targets), settings.ranking.k, targets, settings.ranking.ks)
         ev.append(time.perf_counter() - t0)
     return fit, ev, m, r
 
@@ -44,17 +44,17 @@ def main():
     ap.add_argument("--sasrec-repeats", type=int, default=1)
     ap.add_argument("--skip-sasrec", action="store_true")
     a = ap.parse_args()
-    S = load_settings(profile="demo", overrides=[f"ranking.threads={a.threads}"])
+    settings = load_settings(profile="demo", overrides=[f"ranking.threads={a.threads}"])
     ia = load_ml100k().interactions
     print(f"ML-100k: {ia.user.nunique()} users, {ia.item.nunique()} items, {len(ia)} interactions; threads={a.threads}")
-    fit, ev, m, _ = timed("als", S, ia, a.repeats)
+    fit, ev, m, _ = timed("als", settings, ia, a.repeats)
     print(
         f"als    fit {statistics.median(fit):6.2f} s  eval {statistics.median(ev):5.2f} s  "
         f"total {statistics.median(np.add(fit, ev)):6.2f} s"
         f"  (median of {a.repeats})  ndcg@10 {m['ndcg@10']:.4f} hr@10 {m['hr@10']:.4f}"
     )
     if not a.skip_sasrec:
-        fit, ev, m, r = timed("sasrec", S, ia, a.sasrec_repeats)
+        fit, ev, m, r = timed("sasrec", settings, ia, a.sasrec_repeats)
         print(
             f"sasrec fit {statistics.median(fit):6.1f} s  eval {statistics.median(ev):5.2f} s  epochs {r.epochs} "
             f"({statistics.median(fit) / r.epochs:.2f} s/epoch)  (median of {a.sasrec_repeats})  "

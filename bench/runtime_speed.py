@@ -69,8 +69,8 @@ def main(argv=None):
     ap.add_argument("--out", default="bench/results/runtime_speed.json")
     a = ap.parse_args(argv)
     run = Path(a.run_dir)
-    S = Settings.from_dict(read_json(run / "settings.json"))
-    P, recs = S.prism, test_records(run)
+    settings = Settings.from_dict(read_json(run / "settings.json"))
+    prism_cfg, recs = settings.prism, test_records(run)
     vocab = Vocabulary.from_items(__import__("pandas").read_parquet(run / "data" / "items.parquet"))
     torch.set_num_threads(a.threads)  # the exported students run on torch's thread count
     scratch = tempfile.TemporaryDirectory()  # the exports (hundreds of MB each), removed when this function returns
@@ -82,12 +82,12 @@ def main(argv=None):
     }
     f32 = load_student(run / "student", "cpu", "float32")
     texts = {
-        "transformers_float32": generate(f32, recs, **decoding(P)),
-        **{k: m.generate(recs, **decoding(P)) for k, m in exported.items()},
+        "transformers_float32": generate(f32, recs, **decoding(prism_cfg)),
+        **{k: m.generate(recs, **decoding(prism_cfg)) for k, m in exported.items()},
     }
     # CTranslate2's no-repeat rule also counts the input's n-grams (transformers, given input embeddings, counts only
     # the new tokens): the same model and the same rule otherwise, compared with that guard off on both sides
-    plain = {**decoding(P), "no_repeat_ngram": 0}
+    plain = {**decoding(prism_cfg), "no_repeat_ngram": 0}
     reference = generate(f32, recs, **plain)
     agreement = {}
     for rt in a.runtimes:
@@ -100,15 +100,15 @@ def main(argv=None):
             "same_without_no_repeat_ngram": same_plain,
             "share_without_no_repeat_ngram": same_plain / len(recs),
         }
-    served = load_student(run / "student", "cpu", P.dtype)
+    served = load_student(run / "student", "cpu", prism_cfg.dtype)
     n = 32
     timing = {
-        f"transformers_{P.dtype}": speed(
-            student_runner(served, n, max_source_len=P.max_source_len), recs, n, a.n_samples
+        f"transformers_{prism_cfg.dtype}": speed(
+            student_runner(served, n, max_source_len=prism_cfg.max_source_len), recs, n, a.n_samples
         ),
         **{
             k: speed(
-                lambda b, m=m: m.generate(b, P.max_source_len, n, batch_size=len(b), min_new_tokens=n),
+                lambda b, m=m: m.generate(b, prism_cfg.max_source_len, n, batch_size=len(b), min_new_tokens=n),
                 recs,
                 n,
                 a.n_samples,

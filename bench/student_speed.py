@@ -57,28 +57,30 @@ def main(argv=None):
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
     if a.run_dir and (Path(a.run_dir) / "oracle" / "explanations.jsonl").is_file():
-        S, run_dir = open_run(a.run_dir)
-        _, sets = stage_records(S, run_dir)
+        settings, run_dir = open_run(a.run_dir)
+        _, sets = stage_records(settings, run_dir)
     else:
-        S, run_dir = load_settings(profile=a.profile, overrides=a.set), None
+        settings, run_dir = load_settings(profile=a.profile, overrides=a.set), None
         recs = synthetic(300)
-        sets = split_pairs(recs, S.prism.val_share, S.run.seed)
-    P = S.prism
-    seed_everything(S.run.seed)
-    lm, tok = load_backbone(P.backbone, "cpu")
-    st = Student(lm, tok, sorted({r["user"] for r in sets["train"]}), P.user_mode if P.user_embedding else "none")
-    exs = encode(st, sets["train"], P.max_source_len, P.max_target_len)
-    opt = torch.optim.AdamW(st.parameters(), lr=P.lr)
-    spe = math.ceil(len(exs) / P.batch_size)
+        sets = split_pairs(recs, settings.prism.val_share, settings.run.seed)
+    prism_cfg = settings.prism
+    seed_everything(settings.run.seed)
+    lm, tok = load_backbone(prism_cfg.backbone, "cpu")
+    st = Student(
+        lm, tok, sorted({r["user"] for r in sets["train"]}), prism_cfg.user_mode if prism_cfg.user_embedding else "none"
+    )
+    exs = encode(st, sets["train"], prism_cfg.max_source_len, prism_cfg.max_target_len)
+    opt = torch.optim.AdamW(st.parameters(), lr=prism_cfg.lr)
+    spe = math.ceil(len(exs) / prism_cfg.batch_size)
     times, toks = [], []
     st.train()
     for s in range(a.steps + 1):
-        b = exs[(s * P.batch_size) % len(exs) :][: P.batch_size]
+        b = exs[(s * prism_cfg.batch_size) % len(exs) :][: prism_cfg.batch_size]
         t0 = time.perf_counter()
-        with autocast(st, P.dtype):
-            loss = batch_loss(st, b, P.user_dropout)
+        with autocast(st, prism_cfg.dtype):
+            loss = batch_loss(st, b, prism_cfg.user_dropout)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(st.parameters(), P.max_grad_norm)
+        torch.nn.utils.clip_grad_norm_(st.parameters(), prism_cfg.max_grad_norm)
         opt.step()
         opt.zero_grad(set_to_none=True)
         if s:
@@ -86,14 +88,14 @@ def main(argv=None):
             toks.append(sum(len(e["src"]) + len(e["tgt"]) for e in b))
     step_s = sum(times) / len(times)
     del opt
-    gen_st, trained = st.to(torch_dtype(P.dtype)), False
+    gen_st, trained = st.to(torch_dtype(prism_cfg.dtype)), False
     if run_dir is not None and (Path(run_dir) / "student" / "prism.json").is_file():
-        gen_st, trained = load_student(Path(run_dir) / "student", "cpu", P.dtype), True
+        gen_st, trained = load_student(Path(run_dir) / "student", "cpu", prism_cfg.dtype), True
     test = (sets["test"] or sets["train"])[: a.n_generate]
     gen = {}
-    for bs in sorted({1, P.generate_batch_size}):
+    for bs in sorted({1, prism_cfg.generate_batch_size}):
         t0 = time.perf_counter()
-        texts = generate(gen_st, test, **{**decoding(P), "batch_size": bs})
+        texts = generate(gen_st, test, **{**decoding(prism_cfg), "batch_size": bs})
         dt = time.perf_counter() - t0
         ntok = sum(len(tok(t, add_special_tokens=False)["input_ids"]) for t in texts)
         gen[f"batch_{bs}"] = {
@@ -103,12 +105,12 @@ def main(argv=None):
             "seconds": round(dt, 2),
         }
     res = {
-        "backbone": P.backbone,
+        "backbone": prism_cfg.backbone,
         "params": sum(p.numel() for p in st.parameters()),
         "threads": a.threads,
         "cpu": platform.processor() or platform.machine(),
         "n_train": len(exs),
-        "batch_size": P.batch_size,
+        "batch_size": prism_cfg.batch_size,
         "steps_timed": a.steps,
         "seconds_per_step": round(step_s, 3),
         "train_tokens_per_s": round(sum(toks) / sum(times), 1),

@@ -50,15 +50,15 @@ def main():
     from prism_nb.serving import served_student, verified
     from prism_nb.student import decoding
 
-    S = load_run_settings(args.run_dir)
-    _, sets = stage_records(S, args.run_dir)
+    settings = load_run_settings(args.run_dir)
+    _, sets = stage_records(settings, args.run_dir)
     pairs = template_pairs(args.run_dir, sets["test"])
-    student = served_student(system_dir(args.run_dir, "student"), "transformers", "int8", "cpu", S.prism.dtype)
+    student = served_student(system_dir(args.run_dir, "student"), "transformers", "int8", "cpu", settings.prism.dtype)
     judge, rows = claim_judge(run_items(args.run_dir)), []
     for config in args.configs:
         n, temperature = int(config.split(":")[0]), float(config.split(":")[1])
         t0 = time.time()
-        out = verified(student, pairs, judge, decoding(S.prism), n, temperature, S.run.seed)
+        out = verified(student, pairs, judge, decoding(settings.prism), n, temperature, settings.run.seed)
         rescued = [o for o in out if o["served_by"] != "template"]
         rows.append(
             {
@@ -83,8 +83,8 @@ def main():
             "run_dir": str(args.run_dir),
             "n_test": len(sets["test"]),
             "template_pairs": len(pairs),
-            "run_candidates": S.prism.candidates,
-            "run_temperature": S.prism.sample_temperature,
+            "run_candidates": settings.prism.candidates,
+            "run_temperature": settings.prism.sample_temperature,
             "configs": rows,
         },
     )

@@ -40,33 +40,40 @@ VARIANTS = {
 }
 
 
-def variant_settings(S: Settings, keys: dict) -> Settings:
+def variant_settings(settings: Settings, keys: dict) -> Settings:
     "The run's settings at full depth with `keys` set in `[prism]` (a value `'10 lr'` is ten times prism.lr)."
-    scale = lambda v: float(v.split()[0]) * S.prism.lr if isinstance(v, str) and v.endswith(" lr") else v
+    scale = lambda v: float(v.split()[0]) * settings.prism.lr if isinstance(v, str) and v.endswith(" lr") else v
     return Settings(
-        {**S, "prism": PrismSettings({**S.prism, "keep_layers": 0, **{k: scale(v) for k, v in keys.items()}})}
+        {
+            **settings,
+            "prism": PrismSettings({**settings.prism, "keep_layers": 0, **{k: scale(v) for k, v in keys.items()}}),
+        }
     )
 
 
-def student_folder(S: Settings, run_dir: Path, work: Path, name: str, sets) -> tuple[Path, float]:
+def student_folder(settings: Settings, run_dir: Path, work: Path, name: str, sets) -> tuple[Path, float]:
     "The trained student of a variant (the run's own when its settings are the run's) and its training seconds."
     from prism_nb.prism import train_system
 
     own, keys = run_dir / "student", VARIANTS[name]
-    if S.prism.keep_layers == 0 and all(S.prism[k] == v for k, v in keys.items()) and (own / "training.json").is_file():
+    if (
+        settings.prism.keep_layers == 0
+        and all(settings.prism[k] == v for k, v in keys.items())
+        and (own / "training.json").is_file()
+    ):
         return own, read_json(own / "training.json")["train_seconds"]
-    summary = train_system(variant_settings(S, VARIANTS[name]), work / name, "student", sets, "cpu")
+    summary = train_system(variant_settings(settings, VARIANTS[name]), work / name, "student", sets, "cpu")
     return work / name / "student", summary["train_seconds"]
 
 
-def answers(S: Settings, folder: Path, test: list[dict], path: Path) -> tuple[list[str], float]:
+def answers(settings: Settings, folder: Path, test: list[dict], path: Path) -> tuple[list[str], float]:
     "The student's greedy answers to the test pairs (kept in `path`, reused when there) and the seconds they took."
     from prism_nb.student import decoding, generate, load_student
 
     if path.is_file():
         return [r["text"] for r in read_jsonl(path)], json.loads(path.with_suffix(".json").read_text())["seconds"]
-    student, t0 = load_student(folder, "cpu", S.prism.dtype), time.time()
-    texts = generate(student, test, **decoding(S.prism))
+    student, t0 = load_student(folder, "cpu", settings.prism.dtype), time.time()
+    texts = generate(student, test, **decoding(settings.prism))
     secs = time.time() - t0
     with atomic_write(path) as f:
         f.writelines(
@@ -76,7 +83,7 @@ def answers(S: Settings, folder: Path, test: list[dict], path: Path) -> tuple[li
     return texts, secs
 
 
-def scores(S: Settings, run_dir: Path, test: list[dict], texts: dict):
+def scores(settings: Settings, run_dir: Path, test: list[dict], texts: dict):
     "Per test pair and variant: unfaithful by the judge, history cited, distinctiveness (as in the evaluation stage)."
     import pandas as pd
 
@@ -104,7 +111,7 @@ def scores(S: Settings, run_dir: Path, test: list[dict], texts: dict):
         [
             df,
             judge_columns(df, Vocabulary.from_items(run_items(run_dir))),
-            embedding_columns(df, S.evaluation.embedder),
+            embedding_columns(df, settings.evaluation.embedder),
         ],
         axis=1,
     )
@@ -202,8 +209,8 @@ def main():
     from prism_nb.prism import stage_records
     from prism_nb.profiling import device_name
 
-    S = load_run_settings(args.run_dir)
-    split, sets = stage_records(S, args.run_dir)
+    settings = load_run_settings(args.run_dir)
+    split, sets = stage_records(settings, args.run_dir)
     test, t0 = sets["test"], time.time()
     if (args.run_dir / "student" / "split.json").is_file() and read_json(args.run_dir / "student" / "split.json")[
         "test_pairs"
@@ -215,29 +222,29 @@ def main():
     names = ["no_user", *[n for n in args.variants if n != "no_user"]]
     texts, made = {}, {}
     for name in names:
-        folder, train_s = student_folder(S, args.run_dir, args.work, name, sets)
-        texts[name], gen_s = answers(S, folder, test, args.work / name / "test.jsonl")
-        P = variant_settings(S, VARIANTS[name]).prism
+        folder, train_s = student_folder(settings, args.run_dir, args.work, name, sets)
+        texts[name], gen_s = answers(settings, folder, test, args.work / name / "test.jsonl")
+        prism_cfg = variant_settings(settings, VARIANTS[name]).prism
         made[name] = {
-            "settings": {f"prism.{k}": P[k] for k in VARIANTS[name]},
+            "settings": {f"prism.{k}": prism_cfg[k] for k in VARIANTS[name]},
             "student": str(folder),
             "train_seconds": round(train_s, 1),
             "generate_seconds": round(gen_s, 1),
         }
         print(f"{name}: trained in {train_s:.0f} s, {len(test)} answers in {gen_s:.0f} s", flush=True)
-    W = scores(S, args.run_dir, test, texts)
+    W = scores(settings, args.run_dir, test, texts)
     result = {
         "cpu": device_name("cpu"),
         "run_dir": str(args.run_dir.relative_to(ROOT) if args.run_dir.is_relative_to(ROOT) else args.run_dir),
         "n_test": len(test),
-        "epochs": S.prism.epochs,
-        "backbone": S.prism.backbone,
+        "epochs": settings.prism.epochs,
+        "backbone": settings.prism.backbone,
         "seconds_this_run": round(time.time() - t0, 1),
         "variants": {
             n: {
                 **made[n],
                 "means": {k: float(W[k][n].mean()) for k in METRICS},
-                **({"vs_no_user": compare(W, n, S.run.seed)} if n != "no_user" else {}),
+                **({"vs_no_user": compare(W, n, settings.run.seed)} if n != "no_user" else {}),
             }
             for n in names
         },

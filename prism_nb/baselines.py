@@ -438,10 +438,10 @@ def joint_schedule(
     return [(r_steps[j] if j < len(r_steps) else empty, at.get(j, empty)) for j in range(n)]
 
 # %% ../nbs/04c_baselines.ipynb #a3df379a
-def joint_val_loss(model: JointStudent, val_exs: list[dict], val_rated: Records, P, weight: float) -> dict:
+def joint_val_loss(model: JointStudent, val_exs: list[dict], val_rated: Records, prism_cfg, weight: float) -> dict:
     "Validation: the explanation loss of `val_exs`, the rating MSE of `val_rated`, and their weighted sum."
-    with autocast(model, P.dtype):
-        text = eval_loss(model, val_exs, P.batch_size) if val_exs else 0.0
+    with autocast(model, prism_cfg.dtype):
+        text = eval_loss(model, val_exs, prism_cfg.batch_size) if val_exs else 0.0
     with torch.no_grad():
         u, i, r = val_rated.take(np.arange(len(val_rated)), model.device)
         mse = F.mse_loss(model.rate(u, i).float(), r).item() if len(r) else 0.0
@@ -454,7 +454,7 @@ def train_joint(
     rated: Records,
     val_exs: list[dict],
     val_rated: Records,
-    P,
+    prism_cfg,
     weight: float,
     id_lr: float,
     out_dir,
@@ -462,22 +462,25 @@ def train_joint(
     stop_after: int | None = None,
     progress: bool = True,
 ) -> dict:
-    "Train the joint student (`P`: `[prism]`) by epoch, resuming `out_dir/checkpoint.pt`; best weights loaded."
+    "Train the joint student (`prism_cfg`: `[prism]`) by epoch, resuming `out_dir/checkpoint.pt`; best weights loaded."
     ids = [*model.users.parameters(), *model.items.parameters(), *model.rating_head.parameters()]
     opt = torch.optim.AdamW(
-        [{"params": [p for p in model.lm.parameters() if p.requires_grad], "lr": P.lr}, {"params": ids, "lr": id_lr}],
+        [
+            {"params": [p for p in model.lm.parameters() if p.requires_grad], "lr": prism_cfg.lr},
+            {"params": ids, "lr": id_lr},
+        ],
         weight_decay=0.01,
     )
-    rating_batch = P.batch_size * 64
-    steps = len(joint_schedule(len(rated), len(train_exs), rating_batch, P.batch_size, seed))
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(P.epochs * steps, P.warmup))
+    rating_batch = prism_cfg.batch_size * 64
+    steps = len(joint_schedule(len(rated), len(train_exs), rating_batch, prism_cfg.batch_size, seed))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(prism_cfg.epochs * steps, prism_cfg.warmup))
     run = EpochCheckpoints(out_dir, model, opt, sched, seed)
     st = run.st
-    amp = autocast(model, P.dtype)
-    while st["epoch"] < P.epochs:
+    amp = autocast(model, prism_cfg.dtype)
+    while st["epoch"] < prism_cfg.epochs:
         model.train()
         for r, e in progress_bar(
-            joint_schedule(len(rated), len(train_exs), rating_batch, P.batch_size, seed + st["epoch"]),
+            joint_schedule(len(rated), len(train_exs), rating_batch, prism_cfg.batch_size, seed + st["epoch"]),
             desc=f"joint student epoch {st['epoch'] + 1}",
             disable=not progress,
             leave=False,
@@ -488,14 +491,16 @@ def train_joint(
                     weight * F.mse_loss(model.rate(u, i).float(), y) if len(r) else torch.zeros((), device=model.device)
                 )
                 if len(e):
-                    loss = loss + batch_loss(model, drop_users([train_exs[k] for k in e.tolist()], P.user_dropout))
+                    loss = loss + batch_loss(
+                        model, drop_users([train_exs[k] for k in e.tolist()], prism_cfg.user_dropout)
+                    )
             opt.zero_grad(set_to_none=True)
             loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), P.max_grad_norm)
+            nn.utils.clip_grad_norm_(model.parameters(), prism_cfg.max_grad_norm)
             opt.step()
             sched.step()
-        run.end_epoch(joint_val_loss(model, val_exs, val_rated, P, weight))
-        if run.save(stop_after, st["epoch"] < P.epochs):
+        run.end_epoch(joint_val_loss(model, val_exs, val_rated, prism_cfg, weight))
+        if run.save(stop_after, st["epoch"] < prism_cfg.epochs):
             return {**st, "finished": False}
     return run.finish()
 
@@ -516,16 +521,16 @@ class RatingRanker:
         return out.view(len(uidx), self.n_items).cpu().numpy()
 
 # %% ../nbs/04c_baselines.ipynb #52fc034d
-def stage_inputs(S: Settings, run_dir) -> dict:
+def stage_inputs(settings: Settings, run_dir) -> dict:
     "What both systems learn from: catalogue, each split's rated records, the Prism's explained pairs, ranking targets."
     from prism_nb.data import load_run_data
 
-    rd = load_run_data(run_dir)
-    if "rating" not in rd.interactions:
+    dataset = load_run_data(run_dir)
+    if "rating" not in dataset.interactions:
         raise PrismError("the baselines need rated training interactions: rerun the data stage")
-    pr = Protocol.of(rd.interactions)
+    pr = Protocol.of(dataset.interactions)
     cat = pr.cat
-    _, sets = stage_records(S, run_dir)
+    _, sets = stage_records(settings, run_dir)
     known = set(cat.users), set(cat.items)
     for k, recs in sets.items():
         sets[k] = [r for r in recs if str(r["user"]) in known[0] and str(r["item"]) in known[1]]
@@ -535,7 +540,7 @@ def stage_inputs(S: Settings, run_dir) -> dict:
     }
     return {
         "cat": cat,
-        "data": rd,
+        "data": dataset,
         "train_interactions": pr.train,
         "rated": rated,
         "sets": sets,
@@ -550,11 +555,17 @@ def codes(cat: Catalog, recs: list[dict]) -> tuple[np.ndarray, np.ndarray]:
     return cat.codes(pd.DataFrame({"user": [str(r["user"]) for r in recs], "item": [str(r["item"]) for r in recs]}))
 
 
-def rank_system(S: Settings, inp: dict, ranker) -> tuple[pd.DataFrame, dict]:
+def rank_system(settings: Settings, inp: dict, ranker) -> tuple[pd.DataFrame, dict]:
     "A coupled system's top-k for every test user and its ranking metrics (the ranking stage's protocol)."
     t0 = time.perf_counter()
     recs, m = rank_users(
-        ranker, inp["cat"], inp["seen"], inp["test_users"], S.ranking.k, targets=inp["targets"], ks=S.ranking.ks
+        ranker,
+        inp["cat"],
+        inp["seen"],
+        inp["test_users"],
+        settings.ranking.k,
+        targets=inp["targets"],
+        ks=settings.ranking.ks,
     )
     return recs, {**m, "eval_seconds": round(time.perf_counter() - t0, 2)}
 
@@ -566,21 +577,21 @@ def training_record(res: dict, predict_seconds: float) -> dict:
     return {**{k: res[v] for k, v in keys.items()}, **seconds}
 
 # %% ../nbs/04c_baselines.ipynb #f1fc2656
-def peter_hyperparameters(S: Settings) -> dict:
+def peter_hyperparameters(settings: Settings) -> dict:
     "PETER's published hyperparameters with the run's `baselines.peter` over them (an unknown name is refused)."
-    unknown = sorted(set(S.baselines.peter) - set(PETER_DEFAULTS))
+    unknown = sorted(set(settings.baselines.peter) - set(PETER_DEFAULTS))
     if unknown:
         raise PrismError(
             f"baselines.peter: unknown hyperparameter(s) {', '.join(unknown)}; known: {', '.join(PETER_DEFAULTS)}"
         )
-    return {**PETER_DEFAULTS, **S.baselines.peter}
+    return {**PETER_DEFAULTS, **settings.baselines.peter}
 
 
-def build_peter(S: Settings, inp: dict) -> tuple[PETER, WordVocab, dict]:
+def build_peter(settings: Settings, inp: dict) -> tuple[PETER, WordVocab, dict]:
     "An untrained PETER (seeded) for the run, its vocabulary from the training explanations, and its hyperparameters."
-    H = peter_hyperparameters(S)
+    H = peter_hyperparameters(settings)
     vocab = WordVocab([r["text"] for r in inp["sets"]["train"]], H["vocab_size"])
-    seed_everything(S.run.seed)
+    seed_everything(settings.run.seed)
     model = PETER(
         inp["cat"].n_users,
         inp["cat"].n_items,
@@ -596,10 +607,10 @@ def build_peter(S: Settings, inp: dict) -> tuple[PETER, WordVocab, dict]:
 
 
 def run_peter(
-    S: Settings, inp: dict, out: Path, device: str, progress: bool = True
+    settings: Settings, inp: dict, out: Path, device: str, progress: bool = True
 ) -> tuple[list[dict], pd.DataFrame, dict]:
     "Train PETER on the run, then explain the test pairs and rank the test users: (predictions, top-k, summary)."
-    model, vocab, H = build_peter(S, inp)
+    model, vocab, H = build_peter(settings, inp)
     model.to(device)
     explained = {
         k: Records(
@@ -613,7 +624,7 @@ def run_peter(
         (inp["rated"]["valid"], explained["val"]),
         H,
         out / "train",
-        S.run.seed,
+        settings.run.seed,
         device,
         progress=progress,
     )
@@ -630,7 +641,7 @@ def run_peter(
         for r, x in zip(test, ids)
     ]
     recs, m = rank_system(
-        S, inp, RatingRanker("peter", lambda a, b: model.rating(model(a, b)), inp["cat"].n_items, device)
+        settings, inp, RatingRanker("peter", lambda a, b: model.rating(model(a, b)), inp["cat"].n_items, device)
     )
     info = {
         "hyperparameters": H,
@@ -653,46 +664,50 @@ def liked_titles(inp: dict, history_len: int, min_rating: int) -> dict:
 
 
 def run_joint(
-    S: Settings, inp: dict, out: Path, device: str, progress: bool = True
+    settings: Settings, inp: dict, out: Path, device: str, progress: bool = True
 ) -> tuple[list[dict], pd.DataFrame, dict]:
     "Train the joint student on the run, explain the test pairs and rank the test users: (predictions, top-k, summary)."
-    P, cat = S.prism, inp["cat"]
-    seed_everything(S.run.seed)
-    lm, tok = load_backbone(P.backbone, device)  # full depth: the served student's cut is not the coupled model's
+    prism_cfg, cat = settings.prism, inp["cat"]
+    seed_everything(settings.run.seed)
+    lm, tok = load_backbone(
+        prism_cfg.backbone, device
+    )  # full depth: the served student's cut is not the coupled model's
     model = JointStudent(
         lm, tok, cat.users.tolist(), cat.items.tolist(), float(inp["rated"]["train"].ratings.mean())
     ).to(device)
-    model.init_rows(model.users, liked_titles(inp, S.data.history_len, S.data.min_rating))
+    model.init_rows(model.users, liked_titles(inp, settings.data.history_len, settings.data.min_rating))
     model.init_rows(model.items, dict(zip(inp["data"].items.item.astype(str), inp["data"].items.title)))
-    tr, va = (encode(model, inp["sets"][k], P.max_source_len, P.max_target_len) for k in ("train", "val"))
+    tr, va = (
+        encode(model, inp["sets"][k], prism_cfg.max_source_len, prism_cfg.max_target_len) for k in ("train", "val")
+    )
     res = train_joint(
         model,
         tr,
         inp["rated"]["train"],
         va,
         inp["rated"]["valid"],
-        P,
-        S.baselines.rating_weight,
-        S.baselines.id_lr,
+        prism_cfg,
+        settings.baselines.rating_weight,
+        settings.baselines.id_lr,
         out / "train",
-        S.run.seed,
+        settings.run.seed,
         progress=progress,
     )
     test = inp["sets"]["test"]
     t0 = time.perf_counter()
-    with autocast(model, P.dtype):
-        texts = generate(model, test, **decoding(P))
+    with autocast(model, prism_cfg.dtype):
+        texts = generate(model, test, **decoding(prism_cfg))
     gen_s = time.perf_counter() - t0
     preds = [
         {"user": str(r["user"]), "item": str(r["item"]), "text": t, "system": "joint_student"}
         for r, t in zip(test, texts)
     ]
-    recs, m = rank_system(S, inp, RatingRanker("joint_student", model.rate, cat.n_items, device))
+    recs, m = rank_system(settings, inp, RatingRanker("joint_student", model.rate, cat.n_items, device))
     info = {
-        "backbone": P.backbone,
+        "backbone": prism_cfg.backbone,
         "params": sum(p.numel() for p in model.parameters()),
-        "rating_weight": S.baselines.rating_weight,
-        "id_lr": S.baselines.id_lr,
+        "rating_weight": settings.baselines.rating_weight,
+        "id_lr": settings.baselines.id_lr,
         **training_record(res, gen_s),
     }
     return preds, recs, {**info, "ranking": m}
@@ -707,29 +722,32 @@ SYSTEM_KEYS = {
 UPSTREAM = ("run", "data", "ranking", "oracle", "prism")
 
 
-def system_keys(S: Settings, system: str) -> dict:
+def system_keys(settings: Settings, system: str) -> dict:
     "The `[baselines]` keys one coupled system reads (`SYSTEM_KEYS`), with their values."
-    return {k: S.baselines[k] for k in SYSTEM_KEYS[system]}
+    return {k: settings.baselines[k] for k in SYSTEM_KEYS[system]}
 
 
-def system_hash(S: Settings, system: str, ignore=IGNORED_BY["baselines"]) -> str:
+def system_hash(settings: Settings, system: str, ignore=IGNORED_BY["baselines"]) -> str:
     "Hash of a coupled system's inputs: upstream sections but keys it does not read (`ignore`), and its `system_keys`."
-    own = json.dumps(system_keys(S, system), sort_keys=True, default=str)
-    return hashlib.sha256((S.section_hash(*UPSTREAM, ignore=ignore) + own).encode()).hexdigest()[:16]
+    own = json.dumps(system_keys(settings, system), sort_keys=True, default=str)
+    return hashlib.sha256((settings.section_hash(*UPSTREAM, ignore=ignore) + own).encode()).hexdigest()[:16]
 
 # %% ../nbs/04c_baselines.ipynb #bcf8f2ed
-def run_system(S: Settings, run_dir: Path, system: str, inp: dict, device: str, progress: bool = True) -> dict:
+def run_system(settings: Settings, run_dir: Path, system: str, inp: dict, device: str, progress: bool = True) -> dict:
     "Train, explain and rank with a coupled system into `baselines/<system>/`; reuse it if done with these settings."
-    made_with = {**tag_settings(S, UPSTREAM, IGNORED_BY["baselines"]), "baselines": system_keys(S, system)}
+    made_with = {
+        **tag_settings(settings, UPSTREAM, IGNORED_BY["baselines"]),
+        "baselines": system_keys(settings, system),
+    }
     out = tagged_folder(
         Path(run_dir) / "baselines" / system,
-        system_hash(S, system),
+        system_hash(settings, system),
         made_with=made_with,  # other work: set aside
-        accepted=[system_hash(S, system, ignore=())],
+        accepted=[system_hash(settings, system, ignore=())],
     )  # a folder from before: the cut and the runtime in its hash
     if (out / "summary.json").is_file():
         return read_json(out / "summary.json")
-    preds, recs, info = RUNNERS[system](S, inp, out, device, progress)
+    preds, recs, info = RUNNERS[system](settings, inp, out, device, progress)
     with atomic_write(out / "predictions.jsonl") as f:
         f.writelines(json.dumps(p) + "\n" for p in preds)
     with atomic_path(out / "recommendations.parquet") as tmp:
@@ -740,24 +758,24 @@ def run_system(S: Settings, run_dir: Path, system: str, inp: dict, device: str, 
     return read_json(out / "summary.json")
 
 
-def run_baselines(S: Settings, run_dir: str | Path, progress: bool = True) -> dict:
+def run_baselines(settings: Settings, run_dir: str | Path, progress: bool = True) -> dict:
     "Baselines stage: train, rank, explain with `baselines.systems`; `baselines/predictions.jsonl` and `summary.json`."
-    if "peter" in S.baselines.systems:
-        peter_hyperparameters(S)  # bad input is refused before the folder is touched
+    if "peter" in settings.baselines.systems:
+        peter_hyperparameters(settings)  # bad input is refused before the folder is touched
     run_dir = Path(run_dir)
     out = run_dir / "baselines"
     out.mkdir(parents=True, exist_ok=True)
     summary, preds = {}, []
-    if S.baselines.systems:
-        device, inp = pick_device(S.run.device), stage_inputs(S, run_dir)
-        for system in S.baselines.systems:
-            summary[system] = run_system(S, run_dir, system, inp, device, progress)
+    if settings.baselines.systems:
+        device, inp = pick_device(settings.run.device), stage_inputs(settings, run_dir)
+        for system in settings.baselines.systems:
+            summary[system] = run_system(settings, run_dir, system, inp, device, progress)
             preds += [json.loads(line) for line in (out / system / "predictions.jsonl").read_text().splitlines()]
     with atomic_write(out / "predictions.jsonl") as f:
         f.writelines(json.dumps(p) + "\n" for p in preds)
-    info = {"systems": summary, "protocol": PROTOCOL.format(split=split_description(S.data.dataset))}
+    info = {"systems": summary, "protocol": PROTOCOL.format(split=split_description(settings.data.dataset))}
     write_json(out / "summary.json", info)
-    mark_done(S, run_dir, "baselines", systems=list(summary))
+    mark_done(settings, run_dir, "baselines", systems=list(summary))
     return info
 
 # %% ../nbs/04c_baselines.ipynb #f8bc83f7

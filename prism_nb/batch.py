@@ -214,9 +214,9 @@ class RayEngine:
     def __init__(self, run_dir, system: str, runtime: str | None, workers: int, address: str, parts: Path):
         import ray
 
-        run_dir, P = Path(run_dir).resolve(), load_run_settings(run_dir).prism
-        if (runtime or P.runtime) != "transformers":  # exported once here, not by every actor at once
-            export_folder(system_dir(run_dir, system), runtime or P.runtime, P.quantization)
+        run_dir, prism_cfg = Path(run_dir).resolve(), load_run_settings(run_dir).prism
+        if (runtime or prism_cfg.runtime) != "transformers":  # exported once here, not by every actor at once
+            export_folder(system_dir(run_dir, system), runtime or prism_cfg.runtime, prism_cfg.quantization)
         self.owns_cluster, self.workers, self.parts = connect_ray(address, "--address"), workers, Path(parts).resolve()
         self.parts.mkdir(parents=True, exist_ok=True)
         threads = actor_threads(workers)
@@ -301,14 +301,14 @@ def explain_file(
 ) -> dict:
     "Explain each row of a ranking file into `out` (JSON lines, file order), locally or on Ray, resuming after a kill."
     items = set(run_items(run_dir).item.astype(str))  # a folder that is not a run is refused here
-    run_dir, out, P = Path(run_dir), Path(out), load_run_settings(run_dir).prism
-    engine, workers = engine or P.explain_engine, workers or P.explain_workers
+    run_dir, out, prism_cfg = Path(run_dir), Path(out), load_run_settings(run_dir).prism
+    engine, workers = engine or prism_cfg.explain_engine, workers or prism_cfg.explain_workers
     bad, done, counts = (
         [],
         resume_point(out),
         {"rows": 0, "already_done": 0, "written": 0, "generated": 0, "from_shards": 0, "unknown_user_rows": 0},
     )
-    batches = pair_batches(recommendations, items, batch_size or P.generate_batch_size, top, bad)
+    batches = pair_batches(recommendations, items, batch_size or prism_cfg.generate_batch_size, top, bad)
     first = next(batches, None)  # a bad file fails here, before a model loads
 
     def todo():
@@ -321,7 +321,7 @@ def explain_file(
 
     t0 = time.time()
     eng = make_engine(
-        run_dir, system, runtime, engine, workers, address if address is not None else P.explain_address, out
+        run_dir, system, runtime, engine, workers, address if address is not None else prism_cfg.explain_address, out
     )
     t1 = time.time()
     try:

@@ -1122,18 +1122,18 @@ def _page_value(info: dict, rel: str) -> str | None:
     return " ".join(str(v).lower().split()) if v else None
 
 
-def _title_items(rd) -> dict:
+def _title_items(dataset) -> dict:
     "Catalogue title -> item id of a dataset."
-    return dict(zip(rd.items["title"].astype(str), rd.items["item"].astype(str)))
+    return dict(zip(dataset.items["title"].astype(str), dataset.items["item"].astype(str)))
 
 # %% ../nbs/02b_claims.ipynb #a63a8f3f
-def claim_truth(c: dict, rd, user: str, item: str, by_title: dict) -> bool | None:
+def claim_truth(c: dict, dataset, user: str, item: str, by_title: dict) -> bool | None:
     "Whether an unbacked claim is true of the whole dataset (None when the data cannot tell)."
-    info = rd.item_info.get(str(item), {})
+    info = dataset.item_info.get(str(item), {})
     if c["kind"] == "liked_genre":
-        liked = rd.train_by_user.get(str(user), pd.DataFrame(columns=["item"])).item
+        liked = dataset.train_by_user.get(str(user), pd.DataFrame(columns=["item"])).item
         return c["genre"] in _listed(info.get("genres")) and any(
-            c["genre"] in _listed(rd.item_info.get(i, {}).get("genres")) for i in liked
+            c["genre"] in _listed(dataset.item_info.get(i, {}).get("genres")) for i in liked
         )
     if "genre" in c:
         return c["genre"] in _listed(info.get("genres"))
@@ -1143,16 +1143,16 @@ def claim_truth(c: dict, rd, user: str, item: str, by_title: dict) -> bool | Non
     if other is None:
         return None
     if c["kind"] == "user":
-        return other in set(rd.train_by_user.get(str(user), pd.DataFrame(columns=["item"])).item)
+        return other in set(dataset.train_by_user.get(str(user), pd.DataFrame(columns=["item"])).item)
     if c["kind"] == "title":
         return True  # a real catalogue title, only not given
-    rel, mine, theirs = c.get("relation"), rd.item_kg.get(str(item), set()), rd.item_kg.get(other, set())
+    rel, mine, theirs = c.get("relation"), dataset.item_kg.get(str(item), set()), dataset.item_kg.get(other, set())
     if rel in ("brand", "material"):
         return _page_value(info, rel) is not None and _page_value(info, rel) == _page_value(
-            rd.item_info.get(other, {}), rel
+            dataset.item_info.get(other, {}), rel
         )
     if rel in ("genre", "any") and set(_listed(info.get("genres"))) & set(
-        _listed(rd.item_info.get(other, {}).get("genres"))
+        _listed(dataset.item_info.get(other, {}).get("genres"))
     ):
         return True
     if rel == "genre":
@@ -1160,12 +1160,12 @@ def claim_truth(c: dict, rd, user: str, item: str, by_title: dict) -> bool | Non
     return bool({e for r, e in mine if rel in (r, "any")} & {e for r, e in theirs if rel in (r, "any")})
 
 
-def annotate_truth(claims: list[dict], rd, user: str, item: str) -> list[dict]:
+def annotate_truth(claims: list[dict], dataset, user: str, item: str) -> list[dict]:
     "The claims with `truth` set on each unbacked one that the dataset can settle."
-    by_title = _title_items(rd)
+    by_title = _title_items(dataset)
     out = []
     for c in claims:
-        t = None if c["status"] == SUPPORTED else claim_truth(c, rd, user, item, by_title)
+        t = None if c["status"] == SUPPORTED else claim_truth(c, dataset, user, item, by_title)
         out.append({**c, "truth": t} if t is not None else c)
     return out
 
@@ -1202,18 +1202,18 @@ def read_judge_input(path) -> list[dict]:
 def judge_file(src, dst, run_dir=None, progress: bool = True) -> dict:
     "Judge every line of `src` and write it to `dst` with `faithful` and `claims`; returns counts."
     rows = read_judge_input(src)
-    rd = None
+    dataset = None
     if run_dir:
         from prism_nb.data import load_run_data
 
-        rd = load_run_data(run_dir)
-    vocab = Vocabulary.from_items(rd.items) if rd is not None else None
+        dataset = load_run_data(run_dir)
+    vocab = Vocabulary.from_items(dataset.items) if dataset is not None else None
     out = []
     for r in progress_bar(rows, desc="judging", unit="text", disable=not progress):
         v = judge(r["text"], r["facts"], r["history"], vocab)
         cs = (
-            annotate_truth(v["claims"], rd, r["user"], r["item"])
-            if rd is not None and "user" in r and "item" in r
+            annotate_truth(v["claims"], dataset, r["user"], r["item"])
+            if dataset is not None and "user" in r and "item" in r
             else v["claims"]
         )
         out.append({**r, "faithful": v["faithful"], "claims": cs})

@@ -188,43 +188,47 @@ STAGE_MODELS = {
 }
 
 
-def check_models(S: Settings, stages: list[str]):
+def check_models(settings: Settings, stages: list[str]):
     "Refuse, before any stage runs, a model that a chosen stage could not load here."
     from prism_nb.models import check_model
 
     for key in dict.fromkeys(k for s in stages for k in STAGE_MODELS.get(s, [])):
         section, name = key.split(".")
-        check_model(S[section][name], key)
+        check_model(settings[section][name], key)
 
 
-def check_inputs(S: Settings, stages: list[str]):
+def check_inputs(settings: Settings, stages: list[str]):
     "Refuse, before any stage runs, a chosen stage's missing input, a missing GPU, weights a runtime cannot make."
     from prism_nb.data import check_data_path
 
-    R = S.ranking
+    ranking_cfg = settings.ranking
     if "data" in stages:
-        check_data_path(S.data)
-    if "ranking" in stages and "file" in [R.ranker, *R.compare] and not user_path(R.file).is_file():
+        check_data_path(settings.data)
+    if (
+        "ranking" in stages
+        and "file" in [ranking_cfg.ranker, *ranking_cfg.compare]
+        and not user_path(ranking_cfg.file).is_file()
+    ):
         raise PrismError(
-            f"ranking.file {R.file!r} not found: name a csv or parquet file with user, item and score or rank"
+            f"ranking.file {ranking_cfg.file!r} not found: name a csv or parquet file with user, item and score or rank"
         )
-    if S.run.device == "cuda" and any(s in stages for s in ("oracle", "prism", "profiling")):
+    if settings.run.device == "cuda" and any(s in stages for s in ("oracle", "prism", "profiling")):
         pick_device("cuda")
-    if "prism" in stages and S.prism.runtime != "transformers":
-        check_quantization(S.prism.runtime, S.prism.quantization, "prism.quantization")
-    if "oracle" in stages and S.oracle.backend == "ct2":
-        check_quantization("ct2", S.oracle.quantization, "oracle.quantization")
-    if "oracle" in stages and S.oracle.engine == "ray" and importlib.util.find_spec("ray") is None:
+    if "prism" in stages and settings.prism.runtime != "transformers":
+        check_quantization(settings.prism.runtime, settings.prism.quantization, "prism.quantization")
+    if "oracle" in stages and settings.oracle.backend == "ct2":
+        check_quantization("ct2", settings.oracle.quantization, "oracle.quantization")
+    if "oracle" in stages and settings.oracle.engine == "ray" and importlib.util.find_spec("ray") is None:
         raise PrismError('oracle.engine=ray needs Ray: pip install -e ".[scale]" (make setup installs it)')
 
 
 def cmd_run(args) -> int:
     "`prism-nb run`: check every argument, setting and model first, then run the stages."
     check_run_args(args)
-    S, _ = pipeline_settings(args.profile, args.run_dir, args.overrides, args.settings, args.keep_settings)
+    settings, _ = pipeline_settings(args.profile, args.run_dir, args.overrides, args.settings, args.keep_settings)
     todo = pick_stages(args.stages, stage_notebooks())
-    check_models(S, todo)
-    check_inputs(S, todo)
+    check_models(settings, todo)
+    check_inputs(settings, todo)
     out = run_pipeline(
         args.profile,
         args.run_dir,

@@ -385,7 +385,7 @@ NEUTRAL = {"prism.keep_layers": 0, "baselines.systems": [], "prism.runtime": "tr
 
 
 class Settings(AttrDict):
-    "Resolved settings: `S.oracle.model`; `S.profile` names the profile applied."
+    "Resolved settings: `settings.oracle.model`; `settings.profile` names the profile applied."
 
     run: RunSettings
     data: DataSettings
@@ -428,10 +428,11 @@ class Settings(AttrDict):
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def tag_settings(S: Settings, sections, ignore=()) -> dict:
+def tag_settings(settings: Settings, sections, ignore=()) -> dict:
     "The values hashed for `sections` less `ignore` (`Settings.section_hash`), kept so `settings_diff` names changes."
     return {
-        s: {k: v for k, v in S.get(s, {}).items() if f"{s}.{k}" not in {*ignore, *EXECUTION_KEYS}} for s in sections
+        s: {k: v for k, v in settings.get(s, {}).items() if f"{s}.{k}" not in {*ignore, *EXECUTION_KEYS}}
+        for s in sections
     }
 
 # %% ../nbs/00_core.ipynb #c7f80dea
@@ -451,16 +452,19 @@ def read_ini(path) -> configparser.ConfigParser:
     return cp
 
 
-def set_key(S: Settings, dotted: str, value, origin: str):
-    "Set `section.key` in `S` to `value`, refusing unknown keys and wrong types."
+def set_key(settings: Settings, dotted: str, value, origin: str):
+    "Set `section.key` in `settings` to `value`, refusing unknown keys and wrong types."
     section, _, key = dotted.partition(".")
-    if section not in S or not key:
+    if section not in settings or not key:
         raise PrismError(
-            f"unknown settings section in {dotted!r} ({origin}); sections: {', '.join(k for k in S if k != 'profile')}"
+            f"unknown settings section in {dotted!r} ({origin}); "
+            f"sections: {', '.join(k for k in settings if k != 'profile')}"
         )
-    if key not in S[section]:
-        raise PrismError(f"unknown settings key {dotted!r} ({origin}); keys of [{section}]: {', '.join(S[section])}")
-    S[section][key] = coerce(dotted, value, S[section][key])
+    if key not in settings[section]:
+        raise PrismError(
+            f"unknown settings key {dotted!r} ({origin}); keys of [{section}]: {', '.join(settings[section])}"
+        )
+    settings[section][key] = coerce(dotted, value, settings[section][key])
 
 
 def profiles(path=None) -> list[str]:
@@ -469,9 +473,9 @@ def profiles(path=None) -> list[str]:
     return [s[len(PROFILE_PREFIX) :] for s in cp.sections() if s.startswith(PROFILE_PREFIX)]
 
 # %% ../nbs/00_core.ipynb #52925fa6
-def check_ranges(S: Settings):
+def check_ranges(settings: Settings):
     "Refuse a number outside its key's `SCHEMA` range, or any number that is not finite, naming the key."
-    for section, keys in S.items():
+    for section, keys in settings.items():
         if not isinstance(keys, dict):
             continue
         for key, value in keys.items():
@@ -494,23 +498,23 @@ def check_ranges(S: Settings):
                     raise PrismError(f"settings key {name} must be {bounds}, got {v!r}")
 
 
-def check_choices(S: Settings):
+def check_choices(settings: Settings):
     "Refuse a value that is not one of its key's `SCHEMA` choices, naming the key and the choices."
     for name, key in SCHEMA.items():
         section, k = name.split(".")
-        if key.choices is None or k not in S.get(section, {}):
+        if key.choices is None or k not in settings.get(section, {}):
             continue
-        value = S[section][k]
+        value = settings[section][k]
         for v in value if isinstance(value, list) else [value]:
             if v not in key.choices:
                 raise PrismError(f"settings key {name} must be one of {', '.join(key.choices)}, got {v!r}")
-    if "student" not in S.prism.systems:
+    if "student" not in settings.prism.systems:
         raise PrismError("settings key prism.systems must include student (the served system)")
 
 # %% ../nbs/00_core.ipynb #46c1cda3
-def declared(S: Settings, path) -> Settings:
-    "`S` read from `path` if it sets exactly `SCHEMA`'s keys, each to a value of its type (an int for a float is cast)."
-    have = {f"{s}.{k}" for s, keys in S.items() if isinstance(keys, dict) for k in keys}
+def declared(settings: Settings, path) -> Settings:
+    "`settings` read from `path` if it sets exactly `SCHEMA`'s keys, each to a value of its type (ints cast to floats)."
+    have = {f"{s}.{k}" for s, keys in settings.items() if isinstance(keys, dict) for k in keys}
     if missing := [n for n in SCHEMA if n not in have]:
         raise PrismError(f"{path} lacks settings key {missing[0]}, which prism_nb.core.SCHEMA declares: add it")
     if extra := sorted(have - set(SCHEMA)):
@@ -519,12 +523,12 @@ def declared(S: Settings, path) -> Settings:
         )
     for name, key in SCHEMA.items():
         section, k = name.split(".")
-        v = S[section][k]
+        v = settings[section][k]
         if key.type is float and isinstance(v, int) and not isinstance(v, bool):
-            S[section][k] = v = float(v)
+            settings[section][k] = v = float(v)
         if type(v) is not key.type:
             raise PrismError(f"{path}: settings key {name} must be {key.type.__name__}, got {v!r}")
-    return S
+    return settings
 
 
 def _defaults(cp, path) -> Settings:
@@ -543,13 +547,13 @@ def _defaults(cp, path) -> Settings:
 def load_settings(path=None, profile: str | None = None, overrides=()) -> Settings:
     "The project's `settings.ini`, then values of settings file `path` (if any), `profile` and `key=value` `overrides`."
     default = project_root() / "settings.ini"
-    S, own = _defaults(read_ini(default), default), read_ini(path) if path else None
+    settings, own = _defaults(read_ini(default), default), read_ini(path) if path else None
     for s in (
         own.sections() if own else []
     ):  # another settings file: its values over the project's, checked the same way
         if not s.startswith(PROFILE_PREFIX):
             for k, v in own[s].items():
-                set_key(S, f"{s}.{k}", parse_value(v), str(path))
+                set_key(settings, f"{s}.{k}", parse_value(v), str(path))
     if profile:
         cp = next((c for c in [own, read_ini(default)] if c and c.has_section(PROFILE_PREFIX + profile)), None)
         if cp is None:
@@ -557,21 +561,21 @@ def load_settings(path=None, profile: str | None = None, overrides=()) -> Settin
                 f"unknown profile {profile!r}: choose one of {', '.join(dict.fromkeys(profiles(path) + profiles()))}"
             )
         for k, v in cp[PROFILE_PREFIX + profile].items():
-            set_key(S, k, parse_value(v), f"profile {profile}")
-    apply_overrides(S, overrides)
-    S["profile"] = profile or "default"
-    check_ranges(S)
-    check_choices(S)
-    return S
+            set_key(settings, k, parse_value(v), f"profile {profile}")
+    apply_overrides(settings, overrides)
+    settings["profile"] = profile or "default"
+    check_ranges(settings)
+    check_choices(settings)
+    return settings
 
 
-def apply_overrides(S: Settings, overrides=()):
-    "Set each `section.key=value` of `overrides` in `S` (parsed as in settings.ini); refuse unknown keys, wrong types."
+def apply_overrides(settings: Settings, overrides=()):
+    "Set each `section.key=value` of `overrides` in `settings` (parsed as settings.ini is); refuse unknown keys."
     for o in overrides:
         if "=" not in o:
             raise PrismError(f"override {o!r} must look like section.key=value")
         k, v = o.split("=", 1)
-        set_key(S, k.strip(), parse_value(v), "command line")
+        set_key(settings, k.strip(), parse_value(v), "command line")
 
 # %% ../nbs/00_core.ipynb #b055caae
 def seed_everything(seed: int):

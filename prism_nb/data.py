@@ -108,20 +108,20 @@ class RecData:
         }
 
 # %% ../nbs/01_data.ipynb #ee68e15d
-def validate(rd: RecData):
+def validate(dataset: RecData):
     "Refuse a dataset with missing columns, no interactions, or interactions on unknown items."
     for name, cols in [("interactions", INTERACTION_COLS), ("items", ITEM_COLS), ("kg", KG_COLS)]:
-        missing = [c for c in cols if c not in getattr(rd, name).columns]
+        missing = [c for c in cols if c not in getattr(dataset, name).columns]
         if missing:
-            raise PrismError(f"{rd.name}: {name} table lacks column(s) {', '.join(missing)}")
-    if rd.interactions.empty:
-        raise PrismError(f"{rd.name}: the dataset has no interactions")
-    bad = set(rd.interactions.split.unique()) - {"train", "valid", "test"}
+            raise PrismError(f"{dataset.name}: {name} table lacks column(s) {', '.join(missing)}")
+    if dataset.interactions.empty:
+        raise PrismError(f"{dataset.name}: the dataset has no interactions")
+    bad = set(dataset.interactions.split.unique()) - {"train", "valid", "test"}
     if bad:
-        raise PrismError(f"{rd.name}: unknown split label(s) {sorted(bad)}; use train, valid, test")
-    unknown = ~rd.interactions.item.isin(rd.items.item)
+        raise PrismError(f"{dataset.name}: unknown split label(s) {sorted(bad)}; use train, valid, test")
+    unknown = ~dataset.interactions.item.isin(dataset.items.item)
     if unknown.any():
-        raise PrismError(f"{rd.name}: {int(unknown.sum())} interactions name items missing from the item table")
+        raise PrismError(f"{dataset.name}: {int(unknown.sum())} interactions name items missing from the item table")
 
 
 def load_run_data(run_dir) -> RecData:
@@ -566,14 +566,14 @@ def load_amazon2023(path: str) -> RecData:
 SHARED_KINDS = ["director", "writer", "actor", "producer", "company", "subject", "cinematographer", "award"]
 
 
-def user_history(rd: RecData, user: str, n: int = 8, min_rating: float = 4) -> pd.DataFrame:
+def user_history(dataset: RecData, user: str, n: int = 8, min_rating: float = 4) -> pd.DataFrame:
     "A user's latest liked training interactions (best rated if none is liked), with titles."
-    h = rd.train_by_user.get(str(user))
+    h = dataset.train_by_user.get(str(user))
     if h is None or h.empty:
         return pd.DataFrame(columns=["item", "title", "rating", "timestamp"])
     liked = h[h.rating >= min_rating]
     h = (liked if len(liked) else h.sort_values("rating", ascending=False, kind="stable")).head(n)
-    return h.assign(title=h.item.map(lambda i: rd.item_info[i]["title"]))[
+    return h.assign(title=h.item.map(lambda i: dataset.item_info[i]["title"]))[
         ["item", "title", "rating", "timestamp"]
     ].reset_index(drop=True)
 
@@ -607,13 +607,13 @@ def _fact(kind, text, value, via=None):
     return {"kind": kind, "text": text, "value": value, **({"via": via} if via else {})}
 
 # %% ../nbs/01_data.ipynb #7a665cde
-def item_facts(rd: RecData, item: str, history: pd.DataFrame) -> list[dict]:
+def item_facts(dataset: RecData, item: str, history: pd.DataFrame) -> list[dict]:
     "Facts about `item`, its own and those linking it to the titles of `history`."
-    info = rd.item_info.get(str(item))
+    info = dataset.item_info.get(str(item))
     if info is None:
-        raise PrismError(f"item {item!r} is not in the {rd.name} item table")
+        raise PrismError(f"item {item!r} is not in the {dataset.name} item table")
     if has_page(info):
-        return page_facts(rd, info, history)  # a product: the facts of its page (below)
+        return page_facts(dataset, info, history)  # a product: the facts of its page (below)
     facts = [_fact("title", f"title: {info['title']}", info["title"])]
     if not pd.isna(info["year"]):
         facts.append(_fact("year", f"year: {int(info['year'])}", int(info["year"])))
@@ -621,14 +621,14 @@ def item_facts(rd: RecData, item: str, history: pd.DataFrame) -> list[dict]:
     if genres:
         facts.append(_fact("genre", f"genres: {', '.join(genres)}", genres))
     for g in genres:
-        via = [t for i, t in zip(history.item, history.title) if g in rd.item_info[i]["genres"]][:2]
+        via = [t for i, t in zip(history.item, history.title) if g in dataset.item_info[i]["genres"]][:2]
         if via:
             facts.append(_fact("shared_genre", f"{g}, like {' and '.join(via)}", g, via))
-    mine = rd.item_kg.get(str(item), set())
+    mine = dataset.item_kg.get(str(item), set())
     for rel in SHARED_KINDS:
         ents = {e for r, e in mine if r == rel}
         for i, t in zip(history.item, history.title):
-            if ents & {e for r, e in rd.item_kg.get(i, set()) if r == rel}:
+            if ents & {e for r, e in dataset.item_kg.get(i, set()) if r == rel}:
                 facts.append(
                     _fact(f"shared_{rel}", f"shares {'an' if rel[0] in 'aeiou' else 'a'} {rel} with {t}", rel, t)
                 )
@@ -642,11 +642,11 @@ def item_facts(rd: RecData, item: str, history: pd.DataFrame) -> list[dict]:
     return facts
 
 
-def pair_facts(rd: RecData, user: str, item: str, n: int = 8, min_rating: float = 4, window: int = 20) -> dict:
+def pair_facts(dataset: RecData, user: str, item: str, n: int = 8, min_rating: float = 4, window: int = 20) -> dict:
     "The history (latest `n` liked), the liked titles facts may link to (latest `window`) and the item's facts."
-    h = user_history(rd, user, max(n, window), min_rating)
+    h = user_history(dataset, user, max(n, window), min_rating)
     liked = [{"item": i, "title": t, "rating": float(r)} for i, t, r in zip(h.item, h.title, h.rating)]
-    return {"history": liked[:n], "window": liked, "facts": item_facts(rd, item, h)}
+    return {"history": liked[:n], "window": liked, "facts": item_facts(dataset, item, h)}
 
 # %% ../nbs/01_data.ipynb #cca43e2e
 # detail keys in the order they are shown (after the brand); keys not listed follow in the page's order
@@ -739,9 +739,9 @@ def _key(s) -> str:
     return " ".join(str(s or "").lower().split())
 
 
-def page_links(rd: RecData, info: dict, history: pd.DataFrame) -> dict[str, dict]:
+def page_links(dataset: RecData, info: dict, history: pd.DataFrame) -> dict[str, dict]:
     "The facts linking a product to `history`'s liked titles: same brand, same (most specific) category, same material."
-    liked = [(rd.item_info[i], t) for i, t in zip(history.item, history.title)]
+    liked = [(dataset.item_info[i], t) for i, t in zip(history.item, history.title)]
     cats, brand, material = _list(info["genres"]), _key(_text(info.get("brand"))), _key(material_of(info))
     out = {}
     via = [t for x, t in liked if brand and _key(_text(x.get("brand"))) == brand][:1]
@@ -756,13 +756,13 @@ def page_links(rd: RecData, info: dict, history: pd.DataFrame) -> dict[str, dict
     return out
 
 # %% ../nbs/01_data.ipynb #35f0bb56
-def page_facts(rd: RecData, info: dict, history: pd.DataFrame) -> list[dict]:
+def page_facts(dataset: RecData, info: dict, history: pd.DataFrame) -> list[dict]:
     "Facts of a product page, most informative first (see above)."
     cats, brand, material, links = (
         _list(info["genres"]),
         _text(info.get("brand")),
         material_of(info),
-        page_links(rd, info, history),
+        page_links(dataset, info, history),
     )
     others = [(k, v) for k, v in page_details(info) if k not in MATERIAL_KEYS][:3]
     bullets = [short_clause(b) for b in _list(info.get("bullets"))][:3]
@@ -804,40 +804,46 @@ def amazon_path(path: str) -> str:
     return str(user_path(path)) if path and user_path(path).is_dir() else path
 
 
-def check_data_path(D: DataSettings):
+def check_data_path(data_cfg: DataSettings):
     "Refuse, without reading the data, a `data.path` its dataset cannot be loaded from (the CLI asks before any stage)."
-    if D.dataset == "peter":
-        peter_folder(D.path)
-    elif D.dataset == "amazon2023":
-        amazon_files(amazon_path(D.path))
+    if data_cfg.dataset == "peter":
+        peter_folder(data_cfg.path)
+    elif data_cfg.dataset == "amazon2023":
+        amazon_files(amazon_path(data_cfg.path))
 
 # %% ../nbs/01_data.ipynb #8da2f0fd
-def load_dataset(S: Settings) -> RecData:
-    "The dataset that `S.data` names."
-    name, path = S.data.dataset, S.data.path
+def load_dataset(settings: Settings) -> RecData:
+    "The dataset that `settings.data` names."
+    name, path = settings.data.dataset, settings.data.path
     if name == "ml-100k":
         return load_ml100k(path or None)
     if name == "peter":
-        return load_peter(peter_folder(path), S.data.fold)
+        return load_peter(peter_folder(path), settings.data.fold)
     if name == "amazon2023":
         return load_amazon2023(amazon_path(path))
     raise PrismError(f"unknown data.dataset {name!r}: choose ml-100k, peter or amazon2023")
 
 
-def sample_users(rd: RecData, max_users: int, seed: int) -> RecData:
+def sample_users(dataset: RecData, max_users: int, seed: int) -> RecData:
     "Keep `max_users` users drawn at random (all when 0), and the items they touch."
-    if not max_users or rd.interactions.user.nunique() <= max_users:
-        return rd
-    users = np.random.default_rng(seed).choice(sorted(rd.interactions.user.unique()), max_users, replace=False)
-    inter = rd.interactions[rd.interactions.user.isin(set(users))]
-    return RecData(rd.name, inter.reset_index(drop=True), rd.items, rd.kg, rd.users[rd.users.user.isin(set(users))])
+    if not max_users or dataset.interactions.user.nunique() <= max_users:
+        return dataset
+    users = np.random.default_rng(seed).choice(sorted(dataset.interactions.user.unique()), max_users, replace=False)
+    inter = dataset.interactions[dataset.interactions.user.isin(set(users))]
+    return RecData(
+        dataset.name,
+        inter.reset_index(drop=True),
+        dataset.items,
+        dataset.kg,
+        dataset.users[dataset.users.user.isin(set(users))],
+    )
 
 
-def run_data(S: Settings, run_dir: str | Path) -> RecData:
+def run_data(settings: Settings, run_dir: str | Path) -> RecData:
     "The data stage: load, sample and save the dataset with its counts into `run_dir/data`."
-    rd = sample_users(load_dataset(S), S.data.max_users, S.run.seed)
+    dataset = sample_users(load_dataset(settings), settings.data.max_users, settings.run.seed)
     out = Path(run_dir) / "data"
-    rd.save(out)
-    write_json(out / "stats.json", rd.stats())
-    mark_done(S, run_dir, "data", **rd.stats())
-    return rd
+    dataset.save(out)
+    write_json(out / "stats.json", dataset.stats())
+    mark_done(settings, run_dir, "data", **dataset.stats())
+    return dataset

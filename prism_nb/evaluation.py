@@ -822,16 +822,18 @@ def answers(m: dict) -> dict:
     return out
 
 
-def run_evaluation(S: Settings, run_dir: str | Path) -> dict:
+def run_evaluation(settings: Settings, run_dir: str | Path) -> dict:
     "Score teacher, students, template (and reviews) on the same pairs; write evaluation/metrics.json, scores, figures."
     run_dir = Path(run_dir)
     out = run_dir / "evaluation"
-    seed_everything(S.run.seed)
+    seed_everything(settings.run.seed)
     items = run_items(run_dir)
     ip = run_dir / "data/interactions.parquet"
     inter = pd.read_parquet(ip) if ip.is_file() else None
     df = load_systems(run_dir, inter)
-    sc, m = score_systems(df, items, S.evaluation.embedder or None, int(S.evaluation.bootstrap), int(S.run.seed))
+    sc, m = score_systems(
+        df, items, settings.evaluation.embedder or None, int(settings.evaluation.bootstrap), int(settings.run.seed)
+    )
     served = [
         r["served_by"]
         for r in read_jsonl(run_dir / STUDENT_PREDICTIONS)
@@ -852,5 +854,5 @@ def run_evaluation(S: Settings, run_dir: str | Path) -> dict:
 
     plt.close("all")
     write_json(out / "metrics.json", m)
-    mark_done(S, run_dir, "evaluation", pairs=m["counts"]["pairs"], systems=[s for s in m if s in SYSTEMS])
+    mark_done(settings, run_dir, "evaluation", pairs=m["counts"]["pairs"], systems=[s for s in m if s in SYSTEMS])
     return m

@@ -120,15 +120,15 @@ def prompt_hash(prompt: str) -> str:
     return hashlib.sha256(prompt.encode()).hexdigest()[:16]
 
 
-def decoding_of(O: OracleSettings, device: str = "cpu") -> dict:
+def decoding_of(oracle_cfg: OracleSettings, device: str = "cpu") -> dict:
     "Settings that change a teacher's output for a prompt, model aside; dtype: `auto` resolved, or ct2's quantization."
     from prism_nb.models import resolve_dtype
 
     return {
-        "backend": O.backend,
-        "num_beams": O.num_beams,
-        "max_new_tokens": O.max_new_tokens,
-        "dtype": O.quantization if O.backend == "ct2" else resolve_dtype(O.dtype, device),
+        "backend": oracle_cfg.backend,
+        "num_beams": oracle_cfg.num_beams,
+        "max_new_tokens": oracle_cfg.max_new_tokens,
+        "dtype": oracle_cfg.quantization if oracle_cfg.backend == "ct2" else resolve_dtype(oracle_cfg.dtype, device),
         "do_sample": False,
     }
 
@@ -181,19 +181,19 @@ def claim_judge(items: pd.DataFrame):
 class TransformersTeacher:
     "A transformers causal or seq2seq LM behind the teacher interface: `prompt(sel)`, `generate(prompts)`."
 
-    def __init__(self, O: OracleSettings, device: str, noun: str = "movie", load_model: bool = True):
+    def __init__(self, oracle_cfg: OracleSettings, device: str, noun: str = "movie", load_model: bool = True):
         from prism_nb.models import load_lm, load_tokenizer
 
-        self.noun, self.O, self.model, self.prefix = noun, O, None, None
+        self.noun, self.oracle_cfg, self.model, self.prefix = noun, oracle_cfg, None, None
         if not load_model:  # prompts and token counts only (a driver whose teachers run elsewhere)
-            self.tok, self.seq2seq = load_tokenizer(O.model)
+            self.tok, self.seq2seq = load_tokenizer(oracle_cfg.model)
             return
         try:
-            self.model, self.tok = load_lm(O.model, device=device, dtype=O.dtype)
+            self.model, self.tok = load_lm(oracle_cfg.model, device=device, dtype=oracle_cfg.dtype)
         except Exception as e:
             if _is_oom(e):
                 raise PrismError(
-                    f"out of memory loading {O.model} in {O.dtype} on {device}: free memory, use "
+                    f"out of memory loading {oracle_cfg.model} in {oracle_cfg.dtype} on {device}: free memory, use "
                     f"oracle.dtype=bfloat16 (half the memory of float32) or a smaller oracle.model"
                 ) from None
             raise
@@ -215,19 +215,27 @@ class TransformersTeacher:
         from prism_nb.models import generate_batch
 
         return generate_batch(
-            self.model, self.tok, prompts, self.O.max_new_tokens, self.O.num_beams, prefix=self.prefix, sample=sample
+            self.model,
+            self.tok,
+            prompts,
+            self.oracle_cfg.max_new_tokens,
+            self.oracle_cfg.num_beams,
+            prefix=self.prefix,
+            sample=sample,
         )
 
 
 class CT2Teacher(TransformersTeacher):
     "The teacher on CTranslate2 (`oracle.backend = ct2`): the same prompts, on the model in `oracle.quantization`."
 
-    def __init__(self, O: OracleSettings, device: str, noun: str = "movie", load_model: bool = True):
+    def __init__(self, oracle_cfg: OracleSettings, device: str, noun: str = "movie", load_model: bool = True):
         from prism_nb.models import ct2_generator, end_tokens, load_tokenizer
 
-        self.noun, self.O, self.prefix = noun, O, None
+        self.noun, self.oracle_cfg, self.prefix = noun, oracle_cfg, None
         self.model, self.tok, self.seq2seq = (
-            ct2_generator(O.model, O.quantization, device) if load_model else (None, *load_tokenizer(O.model))
+            ct2_generator(oracle_cfg.model, oracle_cfg.quantization, device)
+            if load_model
+            else (None, *load_tokenizer(oracle_cfg.model))
         )
         self.ends = end_tokens(self.tok)
 
@@ -244,11 +252,11 @@ class CT2Teacher(TransformersTeacher):
 
         from prism_nb.models import SAMPLE_TOP_K
 
-        t0, O = time.perf_counter(), self.O
+        t0, oracle_cfg = time.perf_counter(), self.oracle_cfg
         search = (
             dict(sampling_topk=SAMPLE_TOP_K, sampling_temperature=sample["temperature"], beam_size=1)
             if sample
-            else dict(beam_size=O.num_beams)
+            else dict(beam_size=oracle_cfg.num_beams)
         )
         if sample:
             ctranslate2.set_random_seed(sample["seed"])
@@ -256,7 +264,11 @@ class CT2Teacher(TransformersTeacher):
         toks = [self.tok.convert_ids_to_tokens(i) for i in ids]
         if self.seq2seq:
             res = self.model.translate_batch(
-                toks, **search, max_decoding_length=O.max_new_tokens, end_token=self.ends, return_end_token=True
+                toks,
+                **search,
+                max_decoding_length=oracle_cfg.max_new_tokens,
+                end_token=self.ends,
+                return_end_token=True,
             )
             new = [self.tok.convert_tokens_to_ids(r.hypotheses[0]) for r in res]
         else:
@@ -266,7 +278,7 @@ class CT2Teacher(TransformersTeacher):
                 [t[n:] for t in toks] if static else toks,
                 static_prompt=static,
                 **search,
-                max_length=O.max_new_tokens,
+                max_length=oracle_cfg.max_new_tokens,
                 include_prompt_in_result=False,
                 end_token=self.ends,
                 return_end_token=True,
@@ -283,11 +295,11 @@ class CT2Teacher(TransformersTeacher):
 BACKENDS = {"transformers": TransformersTeacher, "ct2": CT2Teacher}
 
 
-def make_teacher(O: OracleSettings, device: str, noun: str = "movie", load_model: bool = True):
-    "The teacher that `O.backend` names (`load_model=False`: its prompts and token counts only)."
-    if O.backend not in BACKENDS:
-        raise PrismError(f"unknown oracle.backend {O.backend!r}: choose one of {', '.join(BACKENDS)}")
-    return BACKENDS[O.backend](O, device, noun, load_model)
+def make_teacher(oracle_cfg: OracleSettings, device: str, noun: str = "movie", load_model: bool = True):
+    "The teacher that `oracle_cfg.backend` names (`load_model=False`: its prompts and token counts only)."
+    if oracle_cfg.backend not in BACKENDS:
+        raise PrismError(f"unknown oracle.backend {oracle_cfg.backend!r}: choose one of {', '.join(BACKENDS)}")
+    return BACKENDS[oracle_cfg.backend](oracle_cfg, device, noun, load_model)
 
 # %% ../nbs/03_oracle.ipynb #1aaa45ce
 def _is_oom(e: BaseException) -> bool:
@@ -452,13 +464,21 @@ class TeacherActor:
     "One teacher in a Ray actor: loads the model once, then generates each batch it is given and writes it as a shard."
 
     def __init__(
-        self, O: dict, device: str, noun: str, prefix: str, shards: str, model: str, decoding: dict, threads: int
+        self,
+        oracle_cfg: dict,
+        device: str,
+        noun: str,
+        prefix: str,
+        shards: str,
+        model: str,
+        decoding: dict,
+        threads: int,
     ):
         import torch
 
         if device == "cpu":
             torch.set_num_threads(threads)
-        self.teacher = make_teacher(OracleSettings(O), device, noun)
+        self.teacher = make_teacher(OracleSettings(oracle_cfg), device, noun)
         self.teacher.prepare(prefix)
         self.fs, self.root = shard_store(shards)
         self.model, self.decoding = model, decoding
@@ -469,23 +489,23 @@ class TeacherActor:
 
 
 class RayEngine:
-    "The Oracle's batches on a Ray cluster: Ray Data maps them over a pool of `O.workers` teacher actors."
+    "The Oracle's batches on a Ray cluster: Ray Data maps them over a pool of `oracle_cfg.workers` teacher actors."
 
-    def __init__(self, O: OracleSettings, noun: str, shards: str):
+    def __init__(self, oracle_cfg: OracleSettings, noun: str, shards: str):
         import logging
 
         import ray
 
-        self.O, self.noun, self.shards = O, noun, shards
-        self.device = "cuda" if O.gpus_per_worker > 0 else "cpu"
-        self.owns_cluster = connect_ray(O.address, "oracle.address")
+        self.oracle_cfg, self.noun, self.shards = oracle_cfg, noun, shards
+        self.device = "cuda" if oracle_cfg.gpus_per_worker > 0 else "cpu"
+        self.owns_cluster = connect_ray(oracle_cfg.address, "oracle.address")
         ctx = ray.data.DataContext.get_current()
         ctx.enable_progress_bars, ctx.print_on_execution_start = False, False
         logging.getLogger("ray.data").setLevel(logging.WARNING)
 
     def threads(self) -> int:
         "CPU threads per actor: the cluster's CPUs shared out between the workers (GPU actors take one)."
-        return 1 if self.device == "cuda" else actor_threads(self.O.workers)
+        return 1 if self.device == "cuda" else actor_threads(self.oracle_cfg.workers)
 
     def generate(self, batches: list[list[dict]], prefix: str, model: str, decoding: dict):
         "The cache lines of each batch, as the actors finish them (read back from their shards)."
@@ -495,11 +515,13 @@ class RayEngine:
             [{"jobs": json.dumps([{"key": j["key"], "prompt": j["prompt"]} for j in js])} for js in batches],
             override_num_blocks=len(batches),
         )
-        O = (
-            {**self.O, "dtype": decoding["dtype"]} if self.O.backend == "transformers" else dict(self.O)
+        oracle_cfg = (
+            {**self.oracle_cfg, "dtype": decoding["dtype"]}
+            if self.oracle_cfg.backend == "transformers"
+            else dict(self.oracle_cfg)
         )  # auto resolved here, once
         args = dict(
-            O=O,
+            oracle_cfg=oracle_cfg,
             device=self.device,
             noun=self.noun,
             prefix=prefix,
@@ -512,9 +534,9 @@ class RayEngine:
             TeacherActor,
             fn_constructor_kwargs=args,
             batch_size=1,
-            compute=ray.data.ActorPoolStrategy(size=self.O.workers),
+            compute=ray.data.ActorPoolStrategy(size=self.oracle_cfg.workers),
             num_cpus=args["threads"] if self.device == "cpu" else 1,
-            num_gpus=self.O.gpus_per_worker,
+            num_gpus=self.oracle_cfg.gpus_per_worker,
             max_restarts=-1,
             max_task_retries=-1,
         )
@@ -534,24 +556,26 @@ class RayEngine:
 FILTERS = SCHEMA["oracle.filter"].choices
 
 
-def prompt_facts(S: Settings, rd: RecData, user: str, item: str) -> dict:
+def prompt_facts(settings: Settings, dataset: RecData, user: str, item: str) -> dict:
     "The history and facts of (`user`, `item`) exactly as the Oracle's prompt shows them."
     from prism_nb.data import pair_facts
 
-    D, O = S.data, S.oracle
+    data_cfg, oracle_cfg = settings.data, settings.oracle
     return select_facts(
-        pair_facts(rd, user, item, D.history_len, D.min_rating, D.kg_window), O.prompt_history, O.max_facts
+        pair_facts(dataset, user, item, data_cfg.history_len, data_cfg.min_rating, data_cfg.kg_window),
+        oracle_cfg.prompt_history,
+        oracle_cfg.max_facts,
     )
 
 
-def oracle_jobs(S: Settings, rd: RecData, recs: pd.DataFrame, teacher, dec: dict) -> list[dict]:
+def oracle_jobs(settings: Settings, dataset: RecData, recs: pd.DataFrame, teacher, dec: dict) -> list[dict]:
     "One job per selected pair: its facts, exact prompt and cache key."
-    O, model = S.oracle, S.oracle.model
+    oracle_cfg, model = settings.oracle, settings.oracle.model
     jobs = []
-    for u, i, r in select_pairs(recs, O.n_pairs, O.pairs_per_user, S.run.seed)[["user", "item", "rank"]].itertuples(
-        index=False
-    ):
-        sel = prompt_facts(S, rd, u, i)
+    for u, i, r in select_pairs(recs, oracle_cfg.n_pairs, oracle_cfg.pairs_per_user, settings.run.seed)[
+        ["user", "item", "rank"]
+    ].itertuples(index=False):
+        sel = prompt_facts(settings, dataset, u, i)
         p = teacher.prompt(sel)
         jobs.append({"user": u, "item": i, "rank": int(r), **sel, "prompt": p, "key": cache_key(p, model, dec)})
     return jobs
@@ -595,9 +619,9 @@ def unfaithful(a: dict) -> bool:
     return a["verdict"] is not None and not a["verdict"]["faithful"]
 
 
-def retry_decoding(dec: dict, attempt: int, O: OracleSettings) -> dict:
+def retry_decoding(dec: dict, attempt: int, oracle_cfg: OracleSettings) -> dict:
     "The decoding of retry `attempt`: seeded sampling at `oracle.retry_temperature`, so a retry draws a new answer."
-    return {**dec, "num_beams": 1, "do_sample": True, "temperature": O.retry_temperature, "seed": attempt}
+    return {**dec, "num_beams": 1, "do_sample": True, "temperature": oracle_cfg.retry_temperature, "seed": attempt}
 
 # %% ../nbs/03_oracle.ipynb #64c8c0d1
 def retry_unfaithful(
@@ -606,24 +630,26 @@ def retry_unfaithful(
     teacher,
     cache_path,
     judge,
-    O: OracleSettings,
+    oracle_cfg: OracleSettings,
     dec: dict,
     progress: bool = True,
     engine=None,
 ):
-    "Re-ask, up to `O.retries` times (sampled, seeded), each pair whose last answer is unfaithful; add to `attempts`."
-    for attempt in range(1, O.retries + 1):
+    "Re-ask, up to `oracle_cfg.retries` times (sampled, seeded), each pair whose last answer is unfaithful."
+    for attempt in range(1, oracle_cfg.retries + 1):
         todo = [j for j in jobs if unfaithful(attempts[j["key"]][-1])]
         if not todo:
             return
-        last, rdec = [attempts[j["key"]][-1] for j in todo], retry_decoding(dec, attempt, O)
-        rjobs = [retry_job(j, a["text"], a["verdict"], teacher, O.model, rdec) for j, a in zip(todo, last)]
-        cache = generate_cached(teacher, rjobs, cache_path, O.model, rdec, O.batch_size, progress, engine)
+        last, rdec = [attempts[j["key"]][-1] for j in todo], retry_decoding(dec, attempt, oracle_cfg)
+        rjobs = [retry_job(j, a["text"], a["verdict"], teacher, oracle_cfg.model, rdec) for j, a in zip(todo, last)]
+        cache = generate_cached(
+            teacher, rjobs, cache_path, oracle_cfg.model, rdec, oracle_cfg.batch_size, progress, engine
+        )
         for j, rj in zip(todo, rjobs):
             attempts[j["key"]].append(answer(cache[rj["key"]], rj, judge))
 
 
-def explanation_row(job: dict, attempts: list[dict], O: OracleSettings, dec: dict) -> dict:
+def explanation_row(job: dict, attempts: list[dict], oracle_cfg: OracleSettings, dec: dict) -> dict:
     "The line of `explanations.jsonl` for one pair: its kept answer with verdict and claims, and the earlier attempts."
     a, c = attempts[-1], attempts[-1]["cache"]
     v = a["verdict"] or {}
@@ -632,7 +658,7 @@ def explanation_row(job: dict, attempts: list[dict], O: OracleSettings, dec: dic
         "prompt_hash": c["prompt_hash"],
         "text": a["text"],
         "raw": c["raw"],
-        "model": O.model,
+        "model": oracle_cfg.model,
         "decoding": dec,
         "seconds": round(sum(x["cache"]["seconds"] for x in attempts), 3),
         "prompt_tokens": c["prompt_tokens"],
@@ -644,7 +670,7 @@ def explanation_row(job: dict, attempts: list[dict], O: OracleSettings, dec: dic
 
 
 def oracle_stats(
-    O: OracleSettings,
+    oracle_cfg: OracleSettings,
     dec: dict,
     jobs: list[dict],
     attempts: dict,
@@ -656,12 +682,12 @@ def oracle_stats(
     "Counts and timings of an Oracle run, with the unfaithful answers before and after retries."
     used = [x["cache"] for j in jobs for x in attempts[j["key"]]]
     first, final = [attempts[j["key"]][0] for j in jobs], [attempts[j["key"]][-1] for j in jobs]
-    judged, n = O.filter != "off", max(len(used), 1)
+    judged, n = oracle_cfg.filter != "off", max(len(used), 1)
     return {
-        "model": O.model,
+        "model": oracle_cfg.model,
         "decoding": dec,
-        "engine": O.engine,
-        "workers": O.workers if O.engine == "ray" else 1,
+        "engine": oracle_cfg.engine,
+        "workers": oracle_cfg.workers if oracle_cfg.engine == "ray" else 1,
         "n": len(rows),
         "n_pairs": len(jobs),
         "n_users": len({j["user"] for j in jobs}),
@@ -670,7 +696,7 @@ def oracle_stats(
         "load_seconds": round(load_s, 1),
         "seconds": round(sum(c["seconds"] for c in used), 1),
         "run_seconds": round(gen_s, 1),
-        "filter": O.filter,
+        "filter": oracle_cfg.filter,
         "n_unfaithful": sum(map(unfaithful, first)) if judged else None,
         "n_unfaithful_final": sum(map(unfaithful, final)) if judged else None,
         "n_retried": sum(len(attempts[j["key"]]) > 1 for j in jobs),
@@ -682,56 +708,58 @@ def oracle_stats(
     }
 
 # %% ../nbs/03_oracle.ipynb #24617ebd
-def run_oracle(S: Settings, run_dir: str | Path, progress: bool = True) -> dict:
+def run_oracle(settings: Settings, run_dir: str | Path, progress: bool = True) -> dict:
     "The Oracle stage: explain the selected recommendations with the teacher and write `oracle/explanations.jsonl`."
     from prism_nb.data import load_run_data
 
-    O, run_dir = S.oracle, Path(run_dir)
-    if O.filter not in FILTERS:
-        raise PrismError(f"oracle.filter must be one of {', '.join(FILTERS)}, got {O.filter!r}")
-    if O.n_pairs < 1 or O.batch_size < 1:
+    oracle_cfg, run_dir = settings.oracle, Path(run_dir)
+    if oracle_cfg.filter not in FILTERS:
+        raise PrismError(f"oracle.filter must be one of {', '.join(FILTERS)}, got {oracle_cfg.filter!r}")
+    if oracle_cfg.n_pairs < 1 or oracle_cfg.batch_size < 1:
         raise PrismError("oracle.n_pairs and oracle.batch_size must be at least 1")
-    if O.retries < 0:
-        raise PrismError(f"oracle.retries must be 0 or more, got {O.retries}")
+    if oracle_cfg.retries < 0:
+        raise PrismError(f"oracle.retries must be 0 or more, got {oracle_cfg.retries}")
     rp = run_dir / RECOMMENDATIONS
     if not rp.is_file():
         raise PrismError(f"{rp} not found: run the ranking stage first")
-    seed_everything(S.run.seed)
-    rd, recs = load_run_data(run_dir), pd.read_parquet(rp)
+    seed_everything(settings.run.seed)
+    dataset, recs = load_run_data(run_dir), pd.read_parquet(rp)
     out_dir = run_dir / "oracle"
     out_dir.mkdir(parents=True, exist_ok=True)
     cache_path = out_dir / "cache.jsonl"
-    shards = O.shards or str(out_dir / "shards")
+    shards = oracle_cfg.shards or str(out_dir / "shards")
     merge_shards(shards, cache_path)  # what the actors of a killed ray run finished
     t0 = time.time()
-    local = O.engine == "local"  # with ray the actors load the model; here only its tokenizer, for prompts
-    engine = None if local else RayEngine(O, item_noun(rd.name), shards)
-    device = pick_device(S.run.device) if local else engine.device
-    teacher = make_teacher(O, device, item_noun(rd.name), load_model=local)
+    local = oracle_cfg.engine == "local"  # with ray the actors load the model; here only its tokenizer, for prompts
+    engine = None if local else RayEngine(oracle_cfg, item_noun(dataset.name), shards)
+    device = pick_device(settings.run.device) if local else engine.device
+    teacher = make_teacher(oracle_cfg, device, item_noun(dataset.name), load_model=local)
     load_s = time.time() - t0
-    dec = decoding_of(O, device)
-    jobs = oracle_jobs(S, rd, recs, teacher, dec)
+    dec = decoding_of(oracle_cfg, device)
+    jobs = oracle_jobs(settings, dataset, recs, teacher, dec)
     n_cached = len(set(j["key"] for j in jobs) & set(read_cache(cache_path)))
     t1 = time.time()
     try:
-        cache = generate_cached(teacher, jobs, cache_path, O.model, dec, O.batch_size, progress, engine)
-        judge = claim_judge(rd.items) if O.filter != "off" else None
+        cache = generate_cached(
+            teacher, jobs, cache_path, oracle_cfg.model, dec, oracle_cfg.batch_size, progress, engine
+        )
+        judge = claim_judge(dataset.items) if oracle_cfg.filter != "off" else None
         attempts = {j["key"]: [answer(cache[j["key"]], j, judge)] for j in jobs}
-        if O.filter == "retry":
-            retry_unfaithful(jobs, attempts, teacher, cache_path, judge, O, dec, progress, engine)
+        if oracle_cfg.filter == "retry":
+            retry_unfaithful(jobs, attempts, teacher, cache_path, judge, oracle_cfg, dec, progress, engine)
     finally:
         if engine is not None:
             engine.close()
     gen_s = time.time() - t1
-    rows = [explanation_row(j, attempts[j["key"]], O, dec) for j in jobs]
-    rows = [r for r in rows if not (O.filter == "drop" and r["faithful"] is False)]
+    rows = [explanation_row(j, attempts[j["key"]], oracle_cfg, dec) for j in jobs]
+    rows = [r for r in rows if not (oracle_cfg.filter == "drop" and r["faithful"] is False)]
     with atomic_write(out_dir / "explanations.jsonl") as f:
         for r in rows:
             f.write(json.dumps(r, default=str) + "\n")
-    stats = oracle_stats(O, dec, jobs, attempts, rows, n_cached, load_s, gen_s)
+    stats = oracle_stats(oracle_cfg, dec, jobs, attempts, rows, n_cached, load_s, gen_s)
     write_json(out_dir / "stats.json", stats)
     mark_done(
-        S,
+        settings,
         run_dir,
         "oracle",
         **{k: stats[k] for k in ("model", "n", "seconds", "generated", "n_unfaithful", "n_unfaithful_final")},

@@ -89,19 +89,19 @@ def system_dir(run_dir, system: str) -> Path:
     return out if system == "student" else out / system.removeprefix("student_")
 
 # %% ../nbs/04_prism.ipynb #f265cbf5
-def stage_records(S: Settings, run_dir: str | Path):
+def stage_records(settings: Settings, run_dir: str | Path):
     "The Oracle's explanations split into train/val/test records (and a summary of the split) for this run."
-    P = S.prism
+    prism_cfg = settings.prism
     recs = read_jsonl(Path(run_dir) / ORACLE_EXPLANATIONS)
     if not recs:
         raise PrismError(f"no teacher explanations in {run_dir}/oracle/explanations.jsonl: run the oracle stage first")
     recs = [r for r in recs if (r.get("text") or "").strip()]
-    sets = split_pairs(recs, P.val_share, S.run.seed)
+    sets = split_pairs(recs, prism_cfg.val_share, settings.run.seed)
     if not sets["test"]:
         raise PrismError(
             "no test pairs for the student: each user needs 2+ explained pairs (raise oracle.pairs_per_user)"
         )
-    if P.filtered_only:
+    if prism_cfg.filtered_only:
         sets = faithful_only(sets)
     split = {
         "val_users": sorted({str(r["user"]) for r in sets["val"]}),
@@ -120,36 +120,43 @@ def faithful_only(sets: dict) -> dict:
     return {k: v if k == "test" else [r for r in v if r.get("faithful")] for k, v in sets.items()}
 
 # %% ../nbs/04_prism.ipynb #272de89e
-def is_cut(S: Settings, system: str) -> bool:
+def is_cut(settings: Settings, system: str) -> bool:
     "Whether `system` is cut from the full-depth student and distilled from it (`student` when prism.keep_layers > 0)."
-    return system == "student" and S.prism.keep_layers > 0
+    return system == "student" and settings.prism.keep_layers > 0
 
 
 def build_student(
-    S: Settings, system: str, sets, device: str, run_dir=None
+    settings: Settings, system: str, sets, device: str, run_dir=None
 ) -> tuple[Student, list[dict], list[dict], Student | None]:
     "The untrained `system` student (seeded), its encoded train/val examples, and the full student to distil (or None)."
-    P, spec = S.prism, STUDENT_SYSTEMS[system]
+    prism_cfg, spec = settings.prism, STUDENT_SYSTEMS[system]
     if spec["faithful_only"]:
         sets = faithful_only(sets)
-    use_user = spec["user"] and P.user_embedding
-    seed_everything(S.run.seed)
-    if is_cut(S, system):
+    use_user = spec["user"] and prism_cfg.user_embedding
+    seed_everything(settings.run.seed)
+    if is_cut(settings, system):
         full = load_student(system_dir(run_dir, "student_full"), device)
-        student = cut_student(full, P.keep_layers)
+        student = cut_student(full, prism_cfg.keep_layers)
     else:
-        lm, tok = load_backbone(P.backbone, device)
+        lm, tok = load_backbone(prism_cfg.backbone, device)
         users = sorted({str(r["user"]) for r in sets["train"]})
-        student, full = Student(lm, tok, users, P.user_mode if use_user else "none", P.user_tokens).to(device), None
-        if use_user and P.user_init == "history":
+        student, full = (
+            Student(lm, tok, users, prism_cfg.user_mode if use_user else "none", prism_cfg.user_tokens).to(device),
+            None,
+        )
+        if use_user and prism_cfg.user_init == "history":
             student.init_users_from_history({str(r["user"]): history_titles(r) for r in sets["train"]})
-    tr, va = (encode(student, sets[k], P.max_source_len, P.max_target_len) for k in ("train", "val"))
+    tr, va = (encode(student, sets[k], prism_cfg.max_source_len, prism_cfg.max_target_len) for k in ("train", "val"))
     return student, tr, va, full
 
 
-def cut_tag(S: Settings, system: str) -> str:
+def cut_tag(settings: Settings, system: str) -> str:
     "What a trained system was cut with: the cut settings of a cut student, else `full depth`."
-    return json.dumps({k: S.prism[k.split(".")[1]] for k in sorted(CUT_KEYS)}) if is_cut(S, system) else "full depth"
+    return (
+        json.dumps({k: settings.prism[k.split(".")[1]] for k in sorted(CUT_KEYS)})
+        if is_cut(settings, system)
+        else "full depth"
+    )
 
 # %% ../nbs/04_prism.ipynb #ad3056fc
 # what `student/` holds besides the student system's own files: the stage's files and the other systems' folders
@@ -167,9 +174,9 @@ def _summary_before_training_json(mdir: Path, system: str) -> dict:
     return old if "steps" in old else {}
 
 
-def system_folder(S: Settings, run_dir, system: str) -> Path:
+def system_folder(settings: Settings, run_dir, system: str) -> Path:
     "`system`'s folder for its cut settings (`cut_tag`): a cut with other settings is set aside (`tagged_folder`)."
-    mdir, tag = system_dir(run_dir, system), cut_tag(S, system)
+    mdir, tag = system_dir(run_dir, system), cut_tag(settings, system)
     if not (mdir / "training.json").is_file() and (old := _summary_before_training_json(mdir, system)):
         write_json(mdir / "training.json", old)
     cut = (
@@ -185,15 +192,17 @@ def system_folder(S: Settings, run_dir, system: str) -> Path:
     )
 
 
-def system_settings(S: Settings, system: str) -> PrismSettings:
+def system_settings(settings: Settings, system: str) -> PrismSettings:
     "The `[prism]` settings `system` trains with: the section's, or `prism.cut_epochs` epochs at `prism.cut_lr` if cut."
     return (
-        PrismSettings({**S.prism, "epochs": S.prism.cut_epochs, "lr": S.prism.cut_lr}) if is_cut(S, system) else S.prism
+        PrismSettings({**settings.prism, "epochs": settings.prism.cut_epochs, "lr": settings.prism.cut_lr})
+        if is_cut(settings, system)
+        else settings.prism
     )
 
 # %% ../nbs/04_prism.ipynb #6e93e225
 @record  # a failure's message reaches the launcher
-def ddp_worker(S: Settings, system: str, sets, device: str, out_dir, run_dir=None) -> dict:
+def ddp_worker(settings: Settings, system: str, sets, device: str, out_dir, run_dir=None) -> dict:
     "One process of a distributed training started by `train_processes` (rank and world from the launcher's env)."
     rank, world, local = (int(os.environ[k]) for k in ("RANK", "WORLD_SIZE", "LOCAL_RANK"))
     if device == "cuda":
@@ -203,9 +212,17 @@ def ddp_worker(S: Settings, system: str, sets, device: str, out_dir, run_dir=Non
         torch.set_num_threads(max(1, torch.get_num_threads() // world))  # the processes share the cores
     torch.distributed.init_process_group("nccl" if device.startswith("cuda") else "gloo")
     try:
-        student, tr, va, full = build_student(S, system, sets, device, run_dir)
+        student, tr, va, full = build_student(settings, system, sets, device, run_dir)
         res = Trainer(
-            student, tr, va, system_settings(S, system), out_dir, seed=S.run.seed, rank=rank, world=world, full=full
+            student,
+            tr,
+            va,
+            system_settings(settings, system),
+            out_dir,
+            seed=settings.run.seed,
+            rank=rank,
+            world=world,
+            full=full,
         ).run()
         if rank == 0:  # the weights training ended with (the best evaluated), for the launching process
             with atomic_path(Path(out_dir) / "best.pt") as tmp:
@@ -215,7 +232,7 @@ def ddp_worker(S: Settings, system: str, sets, device: str, out_dir, run_dir=Non
         torch.distributed.destroy_process_group()
 
 
-def train_processes(S: Settings, system: str, sets, device: str, out_dir, run_dir=None) -> dict:
+def train_processes(settings: Settings, system: str, sets, device: str, out_dir, run_dir=None) -> dict:
     "Train `system` in `prism.processes` processes (as `torchrun --standalone --nproc_per_node N`); rank 0's summary."
     import logging
     import uuid
@@ -224,7 +241,7 @@ def train_processes(S: Settings, system: str, sets, device: str, out_dir, run_di
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.launcher.api import LaunchConfig, elastic_launch
 
-    n, logs = S.prism.processes, Path(out_dir) / "processes"
+    n, logs = settings.prism.processes, Path(out_dir) / "processes"
     if device not in ("cpu", "cuda"):
         raise PrismError(f"prism.processes = {n} needs run.device cpu or cuda, got {device}")
     if device == "cuda" and torch.cuda.device_count() < n:
@@ -244,7 +261,7 @@ def train_processes(S: Settings, system: str, sets, device: str, out_dir, run_di
     quiet = logging.root.manager.disable
     logging.disable(logging.ERROR)  # the launcher's report of a failure: ours is below
     try:
-        return elastic_launch(cfg, ddp_worker)(S, system, sets, device, out_dir, run_dir)[0]
+        return elastic_launch(cfg, ddp_worker)(settings, system, sets, device, out_dir, run_dir)[0]
     except ChildFailedError as e:
         rank, f = e.get_first_failure()
         msg = f.message.get("message", "") if isinstance(f.message, dict) else f.message  # the error `record` kept
@@ -261,32 +278,39 @@ def train_processes(S: Settings, system: str, sets, device: str, out_dir, run_di
         logging.disable(quiet)
 
 
-def train_system(S: Settings, run_dir: str | Path, system: str, sets, device: str, progress=None) -> dict:
+def train_system(settings: Settings, run_dir: str | Path, system: str, sets, device: str, progress=None) -> dict:
     "Train (or resume, or reuse when finished) one student system in `prism.processes` processes; returns its summary."
-    P, mdir, spec = S.prism, system_folder(S, run_dir, system), STUDENT_SYSTEMS[system]
+    prism_cfg, mdir, spec = settings.prism, system_folder(settings, run_dir, system), STUDENT_SYSTEMS[system]
     if (mdir / "training.json").is_file():
         return read_json(mdir / "training.json")  # finished
-    if P.user_init not in ("history", "random"):
-        raise PrismError(f"prism.user_init must be history or random, got {P.user_init!r}")
-    if P.processes > 1:  # the processes train; this one then loads the weights they ended with
-        res = train_processes(S, system, sets, device, mdir / "train", run_dir)
-        student, tr, va, _ = build_student(S, system, sets, device, run_dir)
+    if prism_cfg.user_init not in ("history", "random"):
+        raise PrismError(f"prism.user_init must be history or random, got {prism_cfg.user_init!r}")
+    if prism_cfg.processes > 1:  # the processes train; this one then loads the weights they ended with
+        res = train_processes(settings, system, sets, device, mdir / "train", run_dir)
+        student, tr, va, _ = build_student(settings, system, sets, device, run_dir)
         student.load_state_dict(torch.load(mdir / "train" / "best.pt", map_location=device, weights_only=True))
         student.eval()
     else:
-        student, tr, va, full = build_student(S, system, sets, device, run_dir)
+        student, tr, va, full = build_student(settings, system, sets, device, run_dir)
         res = train_student(
-            student, tr, va, system_settings(S, system), mdir / "train", seed=S.run.seed, progress=progress, full=full
+            student,
+            tr,
+            va,
+            system_settings(settings, system),
+            mdir / "train",
+            seed=settings.run.seed,
+            progress=progress,
+            full=full,
         )
     n_params = sum(p.numel() for p in student.parameters())
-    save_student(student, mdir, backbone=P.backbone, system=system, max_source_len=P.max_source_len)
+    save_student(student, mdir, backbone=prism_cfg.backbone, system=system, max_source_len=prism_cfg.max_source_len)
     shutil.copy(mdir / "train" / "train_log.jsonl", mdir / "train_log.jsonl")
     summ = {
         "system": system,
-        "backbone": P.backbone,
+        "backbone": prism_cfg.backbone,
         "params": n_params,
         "user_mode": student.user_mode,
-        "faithful_only": spec["faithful_only"] or P.filtered_only,
+        "faithful_only": spec["faithful_only"] or prism_cfg.filtered_only,
         "n_train": len(tr),
         "n_val": len(va),
         "train_seconds": round(res["seconds"], 2),
@@ -296,43 +320,47 @@ def train_system(S: Settings, run_dir: str | Path, system: str, sets, device: st
         "stopped_early": res["stopped"],
         "best_val_loss": res["best_val"],
         "resumed_from": res["resumed_from"],
-        "processes": P.processes,
+        "processes": prism_cfg.processes,
         "layers": len(decoder_layers(student.lm)[0]),
     }
-    if is_cut(S, system):
-        summ.update(cut_from="student_full", kd_weight=P.kd_weight, kd_temperature=P.kd_temperature)
+    if is_cut(settings, system):
+        summ.update(cut_from="student_full", kd_weight=prism_cfg.kd_weight, kd_temperature=prism_cfg.kd_temperature)
     write_json(mdir / "training.json", summ)
     for f in ("checkpoint.pt", "best.pt"):
         (mdir / "train" / f).unlink(missing_ok=True)
     return summ
 
 # %% ../nbs/04_prism.ipynb #865c8357
-def serve_records(student, recs, P: PrismSettings, judge=None, seed: int = 0) -> list[dict]:
+def serve_records(student, recs, prism_cfg: PrismSettings, judge=None, seed: int = 0) -> list[dict]:
     "Explanations of `recs` as served (a repeated pair explained once), verified if `prism.verify` and given a `judge`."
     key = lambda r: (str(r["user"]), str(r["item"]))
     once = list({key(r): r for r in recs}.values())
-    if P.verify and judge is not None:
-        out = verified(student, once, judge, decoding(P), P.candidates, P.sample_temperature, seed)
+    if prism_cfg.verify and judge is not None:
+        out = verified(
+            student, once, judge, decoding(prism_cfg), prism_cfg.candidates, prism_cfg.sample_temperature, seed
+        )
     else:
-        out = [{"text": t} for t in generate_with(student, once, **decoding(P))]
+        out = [{"text": t} for t in generate_with(student, once, **decoding(prism_cfg))]
     made = {key(r): o for r, o in zip(once, out)}
     return [made[key(r)] for r in recs]
 
 
 def predict_system(
-    S: Settings, run_dir: str | Path, system: str, test_recs, device: str, judge=None
+    settings: Settings, run_dir: str | Path, system: str, test_recs, device: str, judge=None
 ) -> tuple[list[dict], dict]:
     "Test pairs' served explanations by a system on `prism.runtime`, and what made them (runtime, precision) how fast."
-    P = S.prism
-    student = served_student(system_dir(run_dir, system), P.runtime, P.quantization, device, P.dtype)
+    prism_cfg = settings.prism
+    student = served_student(
+        system_dir(run_dir, system), prism_cfg.runtime, prism_cfg.quantization, device, prism_cfg.dtype
+    )
     t0 = time.time()
-    out = serve_records(student, test_recs, P, judge if system == "student" else None, S.run.seed)
+    out = serve_records(student, test_recs, prism_cfg, judge if system == "student" else None, settings.run.seed)
     secs = time.time() - t0
     precision = (
-        str(student.lm.dtype).removeprefix("torch.") if isinstance(student, Student) else P.quantization
+        str(student.lm.dtype).removeprefix("torch.") if isinstance(student, Student) else prism_cfg.quantization
     )  # `auto` resolved
     made = {
-        "runtime": P.runtime,
+        "runtime": prism_cfg.runtime,
         "precision": precision,
         "predict_seconds": round(secs, 2),
         "explanations_per_s": round(len(out) / max(secs, 1e-9), 3),
@@ -348,34 +376,39 @@ def predict_system(
     ], made
 
 # %% ../nbs/04_prism.ipynb #f47decee
-def run_prism(S: Settings, run_dir: str | Path, progress=None) -> dict:
+def run_prism(settings: Settings, run_dir: str | Path, progress=None) -> dict:
     "Train `prism.systems` (`student_full` first if `student` is cut from it) on the Oracle's texts; write `student/`."
-    P, run_dir = S.prism, Path(run_dir)
+    prism_cfg, run_dir = settings.prism, Path(run_dir)
     out = stage_folder(
-        S,
+        settings,
         run_dir,
         "prism",
         "student",
         keep_across=CUT_KEYS | DECODING_KEYS | RUNTIME_KEYS,
         kept_before=CUT_KEYS | RUNTIME_KEYS,
     )  # a folder from before: the cut kept, the runtime in no hash
-    device = pick_device(S.run.device)
-    split, sets = stage_records(S, run_dir)
-    judge = claim_judge(run_items(run_dir)) if P.verify else None  # serving verifies against the run's catalogue
+    device = pick_device(settings.run.device)
+    split, sets = stage_records(settings, run_dir)
+    judge = (
+        claim_judge(run_items(run_dir)) if prism_cfg.verify else None
+    )  # serving verifies against the run's catalogue
     write_json(
-        out / "split.json", {**split, "counts": {k: len(v) for k, v in sets.items()}, "filtered_only": P.filtered_only}
+        out / "split.json",
+        {**split, "counts": {k: len(v) for k, v in sets.items()}, "filtered_only": prism_cfg.filtered_only},
     )
     summaries, preds = {}, []
-    for name in (["student_full"] if P.keep_layers > 0 and "student" in P.systems else []) + P.systems:
-        summaries[name] = train_system(S, run_dir, name, sets, device, progress)
-        rows, made = predict_system(S, run_dir, name, sets["test"], device, judge)
+    for name in (
+        ["student_full"] if prism_cfg.keep_layers > 0 and "student" in prism_cfg.systems else []
+    ) + prism_cfg.systems:
+        summaries[name] = train_system(settings, run_dir, name, sets, device, progress)
+        rows, made = predict_system(settings, run_dir, name, sets["test"], device, judge)
         summaries[name].update(made)
         preds += rows
     with atomic_write(out / "predictions.jsonl") as f:
         f.writelines(json.dumps(r) + "\n" for r in preds)
     main = summaries["student"]
     info = {
-        "model": P.backbone,
+        "model": prism_cfg.backbone,
         "params": main["params"],
         "train_seconds": main["train_seconds"],
         "n_train": len(sets["train"]),
@@ -384,26 +417,34 @@ def run_prism(S: Settings, run_dir: str | Path, progress=None) -> dict:
         "systems": summaries,
     }
     write_json(out / "summary.json", info)
-    mark_done(S, run_dir, "prism", **info)
+    mark_done(settings, run_dir, "prism", **info)
     return info
 
 # %% ../nbs/04_prism.ipynb #af0e08cb
 class Prism:
     "A trained student ready to explain: `Prism.load(run_dir).explain(user, item)`."
 
-    def __init__(self, student, S: Settings, run_dir: str | Path):  # a `Student`, or an exported one (`served_student`)
-        self.student, self.S, self.run_dir, self._rd, self._judge = student, S, Path(run_dir), None, None
+    def __init__(
+        self, student, settings: Settings, run_dir: str | Path
+    ):  # a `Student`, or an exported one (`served_student`)
+        self.student, self.settings, self.run_dir, self._rd, self._judge = student, settings, Path(run_dir), None, None
         self._known = {(str(r["user"]), str(r["item"])): r for r in read_jsonl(self.run_dir / ORACLE_EXPLANATIONS)}
 
     @classmethod
     def load(cls, run_dir, system: str = "student", device: str = "cpu", runtime: str | None = None) -> "Prism":
         "The trained `system` (of `STUDENT_SYSTEMS`) of the run in `run_dir` on `runtime` (default: `prism.runtime`)."
         run_dir = Path(run_dir)
-        S = load_run_settings(run_dir)
-        P = S.prism  # a key the folder predates: settings.ini's
+        settings = load_run_settings(run_dir)
+        prism_cfg = settings.prism  # a key the folder predates: settings.ini's
         return cls(
-            served_student(system_dir(run_dir, system), runtime or P.runtime, P.quantization, device, P.dtype),
-            S,
+            served_student(
+                system_dir(run_dir, system),
+                runtime or prism_cfg.runtime,
+                prism_cfg.quantization,
+                device,
+                prism_cfg.dtype,
+            ),
+            settings,
             run_dir,
         )
 
@@ -417,14 +458,18 @@ class Prism:
 
         if self._rd is None:
             self._rd = load_run_data(self.run_dir)
-        return {"user": user, "item": item, **prompt_facts(self.S, self._rd, user, item)}
+        return {"user": user, "item": item, **prompt_facts(self.settings, self._rd, user, item)}
 
     def serve(self, pairs) -> list[dict]:
         "Served explanations of many (user, item) pairs, in batches, each with how it was made (`serve_records`)."
-        if self._judge is None and self.S.prism.verify:
+        if self._judge is None and self.settings.prism.verify:
             self._judge = claim_judge(run_items(self.run_dir))
         return serve_records(
-            self.student, [self.record(u, i) for u, i in pairs], self.S.prism, self._judge, self.S.run.seed
+            self.student,
+            [self.record(u, i) for u, i in pairs],
+            self.settings.prism,
+            self._judge,
+            self.settings.run.seed,
         )
 
     def explain_batch(self, pairs) -> list[str]:

@@ -302,7 +302,7 @@ def _main():
     )
 
 # %% ../nbs/06_profiling.ipynb #cb12ed4f
-def verification_cost(S: Settings, run_dir, recs: list[dict], device: str, batch_sizes) -> list[dict]:
+def verification_cost(settings: Settings, run_dir, recs: list[dict], device: str, batch_sizes) -> list[dict]:
     "Time of the served path on `recs`, plain and verified, per batch size; overhead ratio, judge ms/text, candidates."
     from prism_nb.core import PrismSettings
     from prism_nb.data import run_items
@@ -311,19 +311,21 @@ def verification_cost(S: Settings, run_dir, recs: list[dict], device: str, batch
     from prism_nb.serving import generate_with, served_student
     from prism_nb.student import decoding
 
-    P = S.prism
+    prism_cfg = settings.prism
     student, judge = (
-        served_student(system_dir(run_dir, "student"), P.runtime, P.quantization, device, P.dtype),
+        served_student(
+            system_dir(run_dir, "student"), prism_cfg.runtime, prism_cfg.quantization, device, prism_cfg.dtype
+        ),
         claim_judge(run_items(run_dir)),
     )
     out = []
     for bs in batch_sizes:
-        Pb = PrismSettings({**P, "generate_batch_size": bs})
+        Pb = PrismSettings({**prism_cfg, "generate_batch_size": bs})
         t0 = time.perf_counter()
         texts = generate_with(student, recs, **decoding(Pb))
         plain = time.perf_counter() - t0
         t0 = time.perf_counter()
-        served = serve_records(student, recs, Pb, judge, S.run.seed)
+        served = serve_records(student, recs, Pb, judge, settings.run.seed)
         verified = time.perf_counter() - t0
         t0 = time.perf_counter()
         [judge(t, r["facts"], r["history"]) for t, r in zip(texts, recs)]
@@ -384,7 +386,7 @@ def headline(runs: list[dict]) -> dict:
     return out
 
 # %% ../nbs/06_profiling.ipynb #bb76e38d
-def run_profiling(S: Settings, run_dir: str | Path) -> dict:
+def run_profiling(settings: Settings, run_dir: str | Path) -> dict:
     "The profiling stage: teacher vs student latency, throughput and memory into `profile/profile.json`."
     run_dir = Path(run_dir)
     ex = read_jsonl(run_dir / ORACLE_EXPLANATIONS)
@@ -393,22 +395,24 @@ def run_profiling(S: Settings, run_dir: str | Path) -> dict:
         for p in read_jsonl(run_dir / STUDENT_PREDICTIONS)
         if p.get("system", "student") == "student"
     }
-    pairs = [e for e in ex if (e["user"], e["item"]) in preds][: S.profiling.n_samples] or ex[: S.profiling.n_samples]
+    pairs = [e for e in ex if (e["user"], e["item"]) in preds][: settings.profiling.n_samples] or ex[
+        : settings.profiling.n_samples
+    ]
     if not pairs:
         raise PrismError(f"no teacher explanations in {run_dir / 'oracle'}: run the oracle stage first")
-    device = pick_device(S.run.device)
+    device = pick_device(settings.run.device)
     kw = dict(
-        batch_sizes=S.profiling.batch_sizes,
-        n_samples=S.profiling.n_samples,
-        warmup=S.profiling.warmup,
-        new_tokens=S.profiling.max_new_tokens,
-        num_beams=S.oracle.num_beams,
+        batch_sizes=settings.profiling.batch_sizes,
+        n_samples=settings.profiling.n_samples,
+        warmup=settings.profiling.warmup,
+        new_tokens=settings.profiling.max_new_tokens,
+        num_beams=settings.oracle.num_beams,
     )
     from prism_nb.serving import export_student
 
     runs = []
-    for runtime in progress_bar(S.profiling.runtimes, desc="profiling teacher and student", unit="runtime"):
-        dtype = S.oracle.dtype if runtime == "transformers" else S.profiling.quantization
+    for runtime in progress_bar(settings.profiling.runtimes, desc="profiling teacher and student", unit="runtime"):
+        dtype = settings.oracle.dtype if runtime == "transformers" else settings.profiling.quantization
         student = (
             run_dir / "student"
             if runtime == "transformers"
@@ -417,7 +421,7 @@ def run_profiling(S: Settings, run_dir: str | Path) -> dict:
         runs += [
             {
                 "role": "teacher",
-                **measure(S.oracle.model, [e["prompt"] for e in pairs], device, dtype, runtime=runtime, **kw),
+                **measure(settings.oracle.model, [e["prompt"] for e in pairs], device, dtype, runtime=runtime, **kw),
             },
             {
                 "role": "student",
@@ -426,7 +430,7 @@ def run_profiling(S: Settings, run_dir: str | Path) -> dict:
                     pairs,
                     device,
                     dtype,
-                    decoding={"max_source_len": S.prism.max_source_len},
+                    decoding={"max_source_len": settings.prism.max_source_len},
                     runtime=runtime,
                     **kw,
                 ),
@@ -436,9 +440,9 @@ def run_profiling(S: Settings, run_dir: str | Path) -> dict:
     for r in runs:
         r["params"] = r["params"] or params.get(r["role"])  # a CTranslate2 copy has its source's parameters
     prof = {"device": runs[0]["device"], "runs": runs, **headline(runs)}
-    if S.prism.verify:  # the served student's path, verification included
-        sizes = sorted({min(S.profiling.batch_sizes), max(S.profiling.batch_sizes)})
-        prof["verification"] = verification_cost(S, run_dir, pairs, device, sizes)
+    if settings.prism.verify:  # the served student's path, verification included
+        sizes = sorted({min(settings.profiling.batch_sizes), max(settings.profiling.batch_sizes)})
+        prof["verification"] = verification_cost(settings, run_dir, pairs, device, sizes)
         cost = {v["batch_size"]: v["overhead"] for v in prof["verification"]}
         prof["served_speedup"] = prof["speedup"] / cost[prof["batch_size"]]
         if "speedup_batch1" in prof and 1 in cost:
@@ -455,7 +459,7 @@ def run_profiling(S: Settings, run_dir: str | Path) -> dict:
         }
     write_json(run_dir / "profile" / "profile.json", prof)
     mark_done(
-        S,
+        settings,
         run_dir,
         "profiling",
         speedup=prof["speedup"],

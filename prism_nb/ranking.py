@@ -560,23 +560,23 @@ DATASET_PARAMS = {
 }
 
 
-def make_ranker(name: str, S: Settings) -> Ranker:
-    "The ranker `name` with hyperparameters from settings `S` (seed, threads, per-dataset defaults, ranking.params)."
+def make_ranker(name: str, settings: Settings) -> Ranker:
+    "The ranker `name` with hyperparameters from `settings` (seed, threads, per-dataset defaults, ranking.params)."
     if name not in RANKERS:
         raise PrismError(
             f"unknown ranker {name!r} in settings ranking.ranker or ranking.compare: choose one of {', '.join(RANKERS)}"
         )
-    extra = S.ranking.get("params", {})  # .get: a run folder made before this key existed still works
+    extra = settings.ranking.get("params", {})  # .get: a run folder made before this key existed still works
     bad = [k for k, v in extra.items() if k not in RANKERS or not isinstance(v, dict)]
     if bad:
         raise PrismError(
             f"settings key ranking.params must map ranker names ({', '.join(RANKERS)}) to dicts of hyperparameters, "
             f'like {{"als": {{"factors": 128}}}}; bad entry {bad[0]!r}'
         )
-    p = {**DATASET_PARAMS.get(S.data.dataset, {}).get(name, {}), **extra.get(name, {})}
+    p = {**DATASET_PARAMS.get(settings.data.dataset, {}).get(name, {}), **extra.get(name, {})}
     if name == "file":
-        p["path"] = S.ranking.file
-    return RANKERS[name](seed=S.run.seed, threads=S.ranking.get("threads", 2), **p)
+        p["path"] = settings.ranking.file
+    return RANKERS[name](seed=settings.run.seed, threads=settings.ranking.get("threads", 2), **p)
 
 # %% ../nbs/02_ranking.ipynb #fd7d6033
 PROTOCOL = (
@@ -628,20 +628,22 @@ class Protocol:
 
 # %% ../nbs/02_ranking.ipynb #120a0174
 def compare_rankers(
-    interactions: pd.DataFrame, names, S: Settings, k: int | None = None, progress: bool = True
+    interactions: pd.DataFrame, names, settings: Settings, k: int | None = None, progress: bool = True
 ) -> tuple[dict, dict]:
     "Fit and evaluate the rankers `names` on `interactions` (with splits): ({name: metrics}, {name: top-k DataFrame})."
     pr = Protocol.of(interactions)
     cat, train, valid, seen, targets, users = pr.cat, pr.train, pr.valid, pr.seen, pr.targets, pr.users
     metrics, recs = {}, {}
     for name in names:
-        seed_everything(S.run.seed)
-        r = make_ranker(name, S)
+        seed_everything(settings.run.seed)
+        r = make_ranker(name, settings)
         t0 = time.perf_counter()
         r.fit(train, cat, valid)
         fit_s = time.perf_counter() - t0
         t0 = time.perf_counter()
-        recs[name], m = rank_users(r, cat, seen, users, k or S.ranking.k, targets=targets, ks=S.ranking.ks)
+        recs[name], m = rank_users(
+            r, cat, seen, users, k or settings.ranking.k, targets=targets, ks=settings.ranking.ks
+        )
         empty = sorted(set(cat.users[users]) - set(recs[name].user))
         if empty:
             raise PrismError(
@@ -663,21 +665,27 @@ def compare_rankers(
     return metrics, recs
 
 
-def run_ranking(S: Settings, run_dir: str | Path) -> dict:
+def run_ranking(settings: Settings, run_dir: str | Path) -> dict:
     "The ranking stage: fit and evaluate rankers, write recommendations.parquet and metrics.json in run_dir/ranking."
     from prism_nb.data import load_run_data
 
-    rd = load_run_data(run_dir)
-    names = list(dict.fromkeys([*S.ranking.compare, S.ranking.ranker]))
-    metrics, recs = compare_rankers(rd.interactions, names, S)
+    dataset = load_run_data(run_dir)
+    names = list(dict.fromkeys([*settings.ranking.compare, settings.ranking.ranker]))
+    metrics, recs = compare_rankers(dataset.interactions, names, settings)
     out = Path(run_dir) / "ranking"
     with atomic_path(out / "recommendations.parquet") as tmp:
-        recs[S.ranking.ranker].to_parquet(tmp, index=False)
+        recs[settings.ranking.ranker].to_parquet(tmp, index=False)
     result = {
         **metrics,
-        "protocol": PROTOCOL.format(split=split_description(S.data.dataset)),
-        "chosen": S.ranking.ranker,
+        "protocol": PROTOCOL.format(split=split_description(settings.data.dataset)),
+        "chosen": settings.ranking.ranker,
     }
     write_json(out / "metrics.json", result)
-    mark_done(S, run_dir, "ranking", ranker=S.ranking.ranker, n_users=int(recs[S.ranking.ranker].user.nunique()))
+    mark_done(
+        settings,
+        run_dir,
+        "ranking",
+        ranker=settings.ranking.ranker,
+        n_users=int(recs[settings.ranking.ranker].user.nunique()),
+    )
     return result

@@ -34,7 +34,7 @@ def _means(m: dict, keys=HEADLINE) -> dict:
 def summarize(run_dir) -> dict:
     "The headline figures of every stage of a run (the `summary.json` schema of the README's run-folder table)."
     run_dir = Path(run_dir)
-    S = read_json(run_dir / "settings.json", "run settings")
+    settings = read_json(run_dir / "settings.json", "run settings")
     data = read_json(run_dir / "data" / "stats.json", "data stats")
     rank = read_json(run_dir / "ranking" / "metrics.json", "ranking metrics")
     oracle = read_json(run_dir / "oracle" / "stats.json", "oracle stats")
@@ -43,7 +43,7 @@ def summarize(run_dir) -> dict:
     ev = read_json(run_dir / "evaluation" / "metrics.json", "evaluation metrics")
     prof = read_json(run_dir / "profile" / "profile.json", "profile")
     return {
-        "settings_profile": S.get("profile"),
+        "settings_profile": settings.get("profile"),
         "dataset": data["dataset"],
         "n_users": data["n_users"],
         "n_items": data["n_items"],
@@ -53,7 +53,7 @@ def summarize(run_dir) -> dict:
             for r, v in rank.items()
             if isinstance(v, dict) and "ndcg@10" in v
         },
-        "ranker": S["ranking"]["ranker"],
+        "ranker": settings["ranking"]["ranker"],
         "oracle": {
             k: oracle[k]
             for k in (
@@ -113,7 +113,7 @@ def summarize(run_dir) -> dict:
             },
         },
         **(
-            {"baselines": coupling(run_dir, S)}
+            {"baselines": coupling(run_dir, settings)}
             if (run_dir / "baselines" / "summary.json").is_file()
             and read_json(run_dir / "baselines" / "summary.json").get("systems")
             else {}
@@ -122,11 +122,11 @@ def summarize(run_dir) -> dict:
     }
 
 
-def coupling(run_dir, S: dict) -> dict:
+def coupling(run_dir, settings: dict) -> dict:
     "The coupled-vs-decoupled figures of a run whose baselines stage trained some system (`baselines.coupling_table`)."
     from prism_nb.baselines import coupling_table
 
-    return coupling_table(run_dir, int(S["evaluation"]["bootstrap"]), int(S["run"]["seed"]))
+    return coupling_table(run_dir, int(settings["evaluation"]["bootstrap"]), int(settings["run"]["seed"]))
 
 # %% ../nbs/07_report.ipynb #0bccd16b
 COUPLING_COLUMNS = {
@@ -347,9 +347,9 @@ def render_report(run_dir, notebook=None) -> Path:
     return run_dir / "report.html"
 
 
-def run_report(S: Settings, run_dir: str | Path) -> dict:
+def run_report(settings: Settings, run_dir: str | Path) -> dict:
     "The report stage: write `summary.json` from every stage's outputs."
     summary = summarize(run_dir)
     write_json(Path(run_dir) / "summary.json", summary)
-    mark_done(S, run_dir, "report")
+    mark_done(settings, run_dir, "report")
     return summary

@@ -175,9 +175,9 @@ DECODING_KEYS = {
 IGNORED_BY = {"baselines": CUT_KEYS | RUNTIME_KEYS, "profiling": RUNTIME_KEYS}
 
 
-def stage_hash(S: Settings, stage: str) -> str:
+def stage_hash(settings: Settings, stage: str) -> str:
     "Hash of the settings a stage's outputs depend on."
-    return S.section_hash(*PIPELINE[stage].sections, ignore=IGNORED_BY.get(stage, ()))
+    return settings.section_hash(*PIPELINE[stage].sections, ignore=IGNORED_BY.get(stage, ()))
 
 # %% ../nbs/00c_run_folder.ipynb #95cb4059
 DEFAULT_PROFILE = "demo"  # the profile a run gets when none is named: `prism-nb run`, `open_run`
@@ -188,9 +188,9 @@ def open_run(run_dir=None, profile=DEFAULT_PROFILE, overrides=(), settings_path=
     if run_dir and (Path(run_dir) / "settings.json").is_file() and not overrides and settings_path is None:
         return load_run_settings(run_dir), Path(run_dir)
     run_dir = Path(run_dir) if run_dir else project_root() / "reports" / profile
-    S = load_settings(settings_path, profile, overrides)
-    write_json(run_dir / "settings.json", S.to_dict())
-    return S, run_dir
+    settings = load_settings(settings_path, profile, overrides)
+    write_json(run_dir / "settings.json", settings.to_dict())
+    return settings, run_dir
 
 
 def load_run_settings(run_dir, overrides=()) -> Settings:
@@ -198,16 +198,16 @@ def load_run_settings(run_dir, overrides=()) -> Settings:
     path = Path(run_dir) / "settings.json"
     if not path.is_file():
         raise PrismError(f"{run_dir} holds no settings.json to keep: run it once without --keep-settings")
-    saved, S = read_json(path, "run settings"), load_settings()
+    saved, settings = read_json(path, "run settings"), load_settings()
     for section, keys in saved.items():
-        for key, value in keys.items() if isinstance(keys, dict) and section in S else ():
-            if key in S[section]:
-                set_key(S, f"{section}.{key}", value, str(path))  # (a key this version dropped: left out)
-    apply_overrides(S, overrides)
-    S["profile"] = saved.get("profile", "default")
-    check_ranges(S)
-    check_choices(S)
-    return S
+        for key, value in keys.items() if isinstance(keys, dict) and section in settings else ():
+            if key in settings[section]:
+                set_key(settings, f"{section}.{key}", value, str(path))  # (a key this version dropped: left out)
+    apply_overrides(settings, overrides)
+    settings["profile"] = saved.get("profile", "default")
+    check_ranges(settings)
+    check_choices(settings)
+    return settings
 
 
 def file_sha256(path, chunk: int = 1 << 24) -> str:
@@ -226,49 +226,51 @@ def stage_outputs(run_dir, stage: str) -> dict:
     return {str(p.relative_to(run_dir)): file_sha256(p) for p in files}
 
 
-def stage_settings(S: Settings, stage: str) -> dict:
+def stage_settings(settings: Settings, stage: str) -> dict:
     "`tag_settings` of `stage`'s hash (`stage_hash`)."
-    return tag_settings(S, PIPELINE[stage].sections, IGNORED_BY.get(stage, ()))
+    return tag_settings(settings, PIPELINE[stage].sections, IGNORED_BY.get(stage, ()))
 
 
-def settings_diff(record: dict, S: Settings) -> dict:
-    "`section.key: (recorded, now)` for each `record` key (`tag_settings`) whose `S` value differs, changing outputs."
-    then = copy.deepcopy(S)
+def settings_diff(record: dict, settings: Settings) -> dict:
+    "`section.key: (recorded, now)` for each `record` key (`tag_settings`) whose value in `settings` changes outputs."
+    then = copy.deepcopy(settings)
     for s, keys in record.items():
         if s in then:
             then[s].update({k: v for k, v in keys.items() if k in then[s]})
     return {
-        f"{s}.{k}": (v, S[s][k])
+        f"{s}.{k}": (v, settings[s][k])
         for s, keys in record.items()
-        if s in S
+        if s in settings
         for k, v in keys.items()
-        if k in S[s] and S[s][k] != v and (S.changes_output(f"{s}.{k}") or then.changes_output(f"{s}.{k}"))
+        if k in settings[s]
+        and settings[s][k] != v
+        and (settings.changes_output(f"{s}.{k}") or then.changes_output(f"{s}.{k}"))
     }
 
 # %% ../nbs/00c_run_folder.ipynb #931d240c
-def mark_done(S: Settings, run_dir, stage: str, **info):
+def mark_done(settings: Settings, run_dir, stage: str, **info):
     "Record that `stage` finished in `run_dir` with these settings (hash and values), and the checksums of its outputs."
     write_json(
         Path(run_dir) / "done" / f"{stage}.json",
         {
             "stage": stage,
-            "settings_hash": stage_hash(S, stage),
+            "settings_hash": stage_hash(settings, stage),
             "outputs": stage_outputs(run_dir, stage),
             "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
             **info,
-            "settings": stage_settings(S, stage),
+            "settings": stage_settings(settings, stage),
         },
     )
 
 
-def is_done(S: Settings, run_dir, stage: str) -> bool:
-    "Whether `stage` finished in `run_dir` with settings matching `S` and outputs unchanged (else it must run again)."
+def is_done(settings: Settings, run_dir, stage: str) -> bool:
+    "Whether `stage` finished in `run_dir` under `settings` with its outputs unchanged (else it must run again)."
     p = Path(run_dir) / "done" / f"{stage}.json"
     try:
         marker = json.loads(p.read_text()) if p.is_file() else {}
     except (OSError, json.JSONDecodeError):
         return False  # a damaged marker: run the stage again
-    if marker.get("settings_hash") != stage_hash(S, stage):
+    if marker.get("settings_hash") != stage_hash(settings, stage):
         return False
     if "outputs" not in marker:
         return True  # a marker written before outputs were recorded
@@ -376,7 +378,7 @@ def set_aside_work(run_dir) -> dict[str, int]:
 
 
 def stage_folder(
-    S: Settings,
+    settings: Settings,
     run_dir,
     stage: str,
     name: str | None = None,
@@ -385,12 +387,12 @@ def stage_folder(
 ) -> Path:
     "`stage`'s output folder (default: named after it) for current settings but `keep_across` keys: a `tagged_folder`."
     sections, ignore = PIPELINE[stage].sections, lambda keys: {*IGNORED_BY.get(stage, ()), *keys}
-    tagged = lambda keys: S.section_hash(*sections, ignore=ignore(keys))
+    tagged = lambda keys: settings.section_hash(*sections, ignore=ignore(keys))
     return tagged_folder(
         Path(run_dir) / (name or stage),
         tagged(keep_across),
         accepted=[tagged(kept_before)] if kept_before is not None else [],
-        made_with=tag_settings(S, sections, ignore(keep_across)),
+        made_with=tag_settings(settings, sections, ignore(keep_across)),
     )
 
 # %% ../nbs/00c_run_folder.ipynb #cd64cab8
@@ -634,12 +636,12 @@ def stage_notebooks(nbs=None) -> dict[str, Path]:
     return {s.name: nbs / s.notebook for s in PIPELINE.values() if (nbs / s.notebook).is_file()}
 
 
-def ensure_upstream(S: Settings, run_dir: str | Path, stage: str):
+def ensure_upstream(settings: Settings, run_dir: str | Path, stage: str):
     "Run in-process each stage before `stage` whose outputs are missing or stale, unless another process writes there."
     check_writer(run_dir)  # a stage notebook run by hand while `prism-nb run` writes the same folder
     for s in STAGES[: STAGES.index(stage)]:
-        if not is_done(S, run_dir, s):
-            PIPELINE[s].run(S, run_dir)
+        if not is_done(settings, run_dir, s):
+            PIPELINE[s].run(settings, run_dir)
 
 
 def pick_stages(asked: str | None, available: dict) -> list[str]:
@@ -838,11 +840,11 @@ def run_stage(
 
 # %% ../nbs/00c_run_folder.ipynb #d2f0005b
 @contextlib.contextmanager
-def run_settings(run_dir: Path, S: Settings):
+def run_settings(run_dir: Path, settings: Settings):
     "Write the run's `settings.json` for the stages; if the block fails, put back the bytes it held before."
     path = run_dir / "settings.json"
     old = path.read_bytes() if path.is_file() else None
-    new = json.dumps(S.to_dict(), indent=2, default=str).encode()
+    new = json.dumps(settings.to_dict(), indent=2, default=str).encode()
     if new != old:
         with atomic_write(path, "wb") as f:
             f.write(new)
@@ -857,22 +859,22 @@ def run_settings(run_dir: Path, S: Settings):
         raise
 
 
-def settings_changes(old: dict, S: Settings) -> list[str]:
-    "`section.key: old -> new` for each setting of `S` that differs from `old` (a run folder's last `settings.json`)."
+def settings_changes(old: dict, settings: Settings) -> list[str]:
+    "`section.key: old -> new` for each of `settings` that differs from `old` (a run folder's last `settings.json`)."
     return [
         f"{s}.{k}: {old[s].get(k)!r} -> {v!r}"
-        for s, keys in S.to_dict().items()
+        for s, keys in settings.to_dict().items()
         if isinstance(keys, dict) and isinstance(old.get(s), dict)
         for k, v in keys.items()
         if old[s].get(k) != v
     ]
 
 
-def log_set_aside(before: dict, after: dict, log=print, run_dir=None, S: Settings | None = None):
-    "Say which work a stage set aside (`tagged_folder`) and brought back, with settings given `run_dir` and `S`."
+def log_set_aside(before: dict, after: dict, log=print, run_dir=None, settings: Settings | None = None):
+    "Say which work a stage set aside (`tagged_folder`) and brought back, with settings given `run_dir` and `settings`."
     for p in sorted(after.keys() - before.keys()):
-        record = made_with(Path(run_dir) / p) if run_dir and S else None
-        said = made_with_text(settings_diff(record, S)) if record is not None else "made with other settings"
+        record = made_with(Path(run_dir) / p) if run_dir and settings else None
+        said = made_with_text(settings_diff(record, settings)) if record is not None else "made with other settings"
         log(
             f"  set aside {p} ({after[p] / 2**20:,.0f} MiB): {said} "
             "(prism-nb status: how to bring it back; delete it to free its space)"
@@ -882,14 +884,14 @@ def log_set_aside(before: dict, after: dict, log=print, run_dir=None, S: Setting
 
 # %% ../nbs/00c_run_folder.ipynb #0c0c14b6
 def pipeline_settings(
-    profile=DEFAULT_PROFILE, run_dir=None, overrides=(), settings=None, keep_settings=False
+    profile=DEFAULT_PROFILE, run_dir=None, overrides=(), settings_file=None, keep_settings=False
 ) -> tuple[Settings, Path]:
-    "A run's settings (settings.ini's, `settings`' or the last) with `overrides`, and its folder (`reports/<profile>`)."
+    "A run's settings (settings.ini's, `settings_file`'s or the last) with `overrides`, and its folder (`run_dir`)."
     run_dir = Path(run_dir or project_root() / "reports" / profile).resolve()
-    if keep_settings and settings:
+    if keep_settings and settings_file:
         raise PrismError("--keep-settings starts from the run folder's settings.json: leave out --settings")
     return (
-        load_run_settings(run_dir, overrides) if keep_settings else load_settings(settings, profile, overrides)
+        load_run_settings(run_dir, overrides) if keep_settings else load_settings(settings_file, profile, overrides)
     ), run_dir
 
 
@@ -899,29 +901,29 @@ def run_pipeline(
     stages=None,
     overrides=(),
     resume=False,
-    settings=None,
+    settings_file=None,  # a settings file other than the project's settings.ini
     progress=False,
     log=print,
     keep_settings=False,  # start from the folder's settings.json (earlier overrides kept) instead of settings.ini
 ) -> Path:
     "Run the chosen stages of a profile into `run_dir` (default `reports/<profile>`) and return the folder."
-    S, run_dir = pipeline_settings(profile, run_dir, overrides, settings, keep_settings)
+    settings, run_dir = pipeline_settings(profile, run_dir, overrides, settings_file, keep_settings)
     nbs = stage_notebooks()
     todo = pick_stages(stages, nbs)
     with contextlib.suppress(
         OSError, ValueError
     ):  # a run folder's settings are those of settings.ini and this command's overrides
-        if changed := settings_changes(json.loads((run_dir / "settings.json").read_text()), S):
+        if changed := settings_changes(json.loads((run_dir / "settings.json").read_text()), settings):
             log(
                 "settings changed since this folder's last run (the stages that read them run again): "
                 f"{'; '.join(changed)}"
             )
-    with run_lock(run_dir), run_settings(run_dir, S):
+    with run_lock(run_dir), run_settings(run_dir, settings):
         finish_rollbacks(run_dir)  # a rollback a kill cut short: finished before any stage is asked whether it is done
         ran = 0
         for n, stage in enumerate(todo, 1):
             if resume and is_done(
-                S, run_dir, stage
+                settings, run_dir, stage
             ):  # a snapshot there is a kill's that changed none of its outputs: dropped
                 drop_snapshot(run_dir, stage)
                 log(f"[{n}/{len(todo)}] {stage}: up to date, skipped")
@@ -934,7 +936,7 @@ def run_pipeline(
                     run_stage(stage, nbs[stage], run_dir, profile, progress)
             finally:
                 log_set_aside(
-                    aside, set_aside_work(run_dir), log, run_dir, S
+                    aside, set_aside_work(run_dir), log, run_dir, settings
                 )  # a failed stage too sets aside what it trained
             if PIPELINE[stage].renders:
                 log(f"{stage}: {entry_point(PIPELINE[stage].renders)(run_dir, run_dir / nbs[stage].name)}")
@@ -982,8 +984,8 @@ def _json_file(path: Path) -> dict | None:
         return None
 
 
-def stage_state(S: Settings, run_dir: Path, stage: str, running: bool = False) -> dict:
-    "Where `stage` stands in `run_dir` under settings `S` (done, or why it would run again) and its last failure."
+def stage_state(settings: Settings, run_dir: Path, stage: str, running: bool = False) -> dict:
+    "Where `stage` stands in `run_dir` under `settings` (done, or why it would run again) and its last failure."
     marker, failure = (
         _json_file(run_dir / "done" / f"{stage}.json"),
         _json_file(run_dir / "errors" / f"{stage}.json") or {},
@@ -1008,25 +1010,25 @@ def stage_state(S: Settings, run_dir: Path, stage: str, running: bool = False) -
         row.update(state="running" if running else "interrupted", why=last_bar(run_dir / BARS) if running else killed)
     elif marker is None:
         row.update(state="damaged marker", why=f"done/{stage}.json is not valid JSON: the stage runs again")
-    elif marker.get("settings_hash") not in (None, stage_hash(S, stage)):
-        diff = settings_diff(marker["settings"], S) if "settings" in marker else {}
+    elif marker.get("settings_hash") not in (None, stage_hash(settings, stage)):
+        diff = settings_diff(marker["settings"], settings) if "settings" in marker else {}
         row.update(
             state="settings changed",
             why=", ".join(f"{k} {old!r} -> {new!r}" for k, (old, new) in diff.items()) or "which: not recorded",
         )
-    elif marker and is_done(S, run_dir, stage):
+    elif marker and is_done(settings, run_dir, stage):
         row.update(state="done")
     elif marker:
         row.update(state="outputs changed", why=_changed_outputs(run_dir, marker.get("outputs", {})))
     return row
 
 
-def set_aside_state(S: Settings, run_dir: Path, overrides=()) -> list[dict]:
+def set_aside_state(settings: Settings, run_dir: Path, overrides=()) -> list[dict]:
     "The work set aside in `run_dir`: folder, size, settings (`made_with_text`) and the command that brings it back."
     rows = []
     for rel, size in set_aside_work(run_dir).items():
         record = made_with(run_dir / rel)
-        diff = settings_diff(record, S) if record is not None else None
+        diff = settings_diff(record, settings) if record is not None else None
         command = (
             [
                 "prism-nb",
@@ -1061,14 +1063,14 @@ def run_status(run_dir, overrides=()) -> dict:
         raise PrismError(
             f"{run_dir} is not a run folder (it holds no settings.json): prism-nb run --run-dir {run_dir} makes one"
         )
-    S, holder = load_run_settings(run_dir, overrides), lock_holder(run_dir)
+    settings, holder = load_run_settings(run_dir, overrides), lock_holder(run_dir)
     return {
         "run_dir": run_dir,
-        "profile": S.profile,
+        "profile": settings.profile,
         "overrides": list(overrides),
         "writer": holder,
-        "stages": [stage_state(S, run_dir, s, running=holder is not None) for s in STAGES],
-        "set_aside": set_aside_state(S, run_dir, overrides),
+        "stages": [stage_state(settings, run_dir, s, running=holder is not None) for s in STAGES],
+        "set_aside": set_aside_state(settings, run_dir, overrides),
     }
 
 

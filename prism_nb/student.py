@@ -311,16 +311,16 @@ class Decoding:
     constrain_titles: bool = False  # once a prompt title is begun, only its continuations (transformers, ort)
 
 # %% ../nbs/03b_student.ipynb #6d512bfd
-def decoding(P: PrismSettings) -> dict:
+def decoding(prism_cfg: PrismSettings) -> dict:
     "The generation settings of the `[prism]` section, as `generate` keyword arguments."
     return dict(
-        max_source_len=P.max_source_len,
-        max_new_tokens=P.max_new_tokens,
-        num_beams=P.num_beams,
-        batch_size=P.generate_batch_size,
-        min_new_tokens=P.min_new_tokens,
-        no_repeat_ngram=P.no_repeat_ngram,
-        constrain_titles=P.constrain_titles,
+        max_source_len=prism_cfg.max_source_len,
+        max_new_tokens=prism_cfg.max_new_tokens,
+        num_beams=prism_cfg.num_beams,
+        batch_size=prism_cfg.generate_batch_size,
+        min_new_tokens=prism_cfg.min_new_tokens,
+        no_repeat_ngram=prism_cfg.no_repeat_ngram,
+        constrain_titles=prism_cfg.constrain_titles,
     )
 
 # %% ../nbs/03b_student.ipynb #5e704bd2
@@ -464,14 +464,14 @@ def param_groups(student: Student, lr: float, user_lr: float = 0.0) -> list[dict
 
 # %% ../nbs/03b_student.ipynb #55e6864c
 class Trainer:
-    "Training `student` with `[prism]` settings `P` in `out_dir`, resumable from checkpoint; process `rank` of `world`."
+    "Training `student` with the `[prism]` section `prism_cfg` in `out_dir`, resumable; process `rank` of `world`."
 
     def __init__(
         self,
         student: Student,
         train_exs: list[dict],
         val_exs: list[dict],
-        P: PrismSettings,
+        prism_cfg: PrismSettings,
         out_dir,
         seed: int = 0,
         rank: int = 0,
@@ -482,7 +482,13 @@ class Trainer:
             raise PrismError(
                 "no training explanations for the student: explain more pairs (oracle.n_pairs) or lower prism.val_share"
             )
-        self.student, self.train_exs, self.val_exs, self.P, self.seed = student, train_exs, val_exs, P, seed
+        self.student, self.train_exs, self.val_exs, self.prism_cfg, self.seed = (
+            student,
+            train_exs,
+            val_exs,
+            prism_cfg,
+            seed,
+        )
         self.rank, self.world, self.main = rank, world, rank == 0
         self.out_dir = Path(out_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
@@ -491,11 +497,13 @@ class Trainer:
             self.out_dir / "best.pt",
             self.out_dir / "train_log.jsonl",
         )
-        self.steps_per_epoch = math.ceil(len(train_exs) / P.batch_size)
-        self.total = P.epochs * self.steps_per_epoch
-        self.amp = autocast(student, getattr(P, "dtype", "float32"))
-        self.opt = torch.optim.AdamW(param_groups(student, P.lr, getattr(P, "user_lr", 0.0)), weight_decay=0.01)
-        self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, lr_lambda(self.total, P.warmup))
+        self.steps_per_epoch = math.ceil(len(train_exs) / prism_cfg.batch_size)
+        self.total = prism_cfg.epochs * self.steps_per_epoch
+        self.amp = autocast(student, getattr(prism_cfg, "dtype", "float32"))
+        self.opt = torch.optim.AdamW(
+            param_groups(student, prism_cfg.lr, getattr(prism_cfg, "user_lr", 0.0)), weight_decay=0.01
+        )
+        self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, lr_lambda(self.total, prism_cfg.warmup))
         self.state = {
             "step": 0,
             "best_val": float("inf"),
@@ -509,7 +517,9 @@ class Trainer:
         else:
             self.start()
         # what the forward pass goes through (the student, or its distillation from `full`): DDP averages the gradients
-        self.model = Distillation(student, full, P.kd_weight, P.kd_temperature) if full is not None else student
+        self.model = (
+            Distillation(student, full, prism_cfg.kd_weight, prism_cfg.kd_temperature) if full is not None else student
+        )
         if world > 1:
             cuda = student.device.type == "cuda"
             self.model = torch.nn.parallel.DistributedDataParallel(
@@ -575,7 +585,7 @@ class Trainer:
         "Validation loss (rank 0's, in every process); keep the best weights, stop after `patience` evals with no gain."
         if self.main:
             with self.amp:
-                v = eval_loss(self.student, self.val_exs, self.P.batch_size)
+                v = eval_loss(self.student, self.val_exs, self.prism_cfg.batch_size)
         v = self.shared(v if self.main else 0.0)
         if v != v:
             return v  # no validation examples
@@ -586,20 +596,20 @@ class Trainer:
                     torch.save(self.student.state_dict(), tmp)
         else:
             self.state["bad"] += 1
-            self.state["stopped"] = self.state["bad"] >= self.P.patience
+            self.state["stopped"] = self.state["bad"] >= self.prism_cfg.patience
         return v
 
     def batch(self, step: int) -> list[dict]:
         "`step`'s whole batch, same in every process: a slice of its epoch's permutation (seed + epoch), users dropped."
         epoch, b = divmod(step, self.steps_per_epoch)
-        bs = self.P.batch_size
+        bs = self.prism_cfg.batch_size
         perm = torch.randperm(len(self.train_exs), generator=torch.Generator().manual_seed(self.seed + epoch)).tolist()
         exs = [self.train_exs[i] for i in perm[b * bs : (b + 1) * bs]]
-        return exs if self.student.users is None else drop_users(exs, self.P.user_dropout)
+        return exs if self.student.users is None else drop_users(exs, self.prism_cfg.user_dropout)
 
     def train_step(self) -> dict:
         "One optimizer step (validating when due); returns its log row."
-        P, st = self.P, self.state
+        prism_cfg, st = self.prism_cfg, self.state
         self.student.train()
         exs = self.batch(st["step"])
         mine = exs[self.rank :: self.world]
@@ -609,13 +619,17 @@ class Trainer:
         with self.amp:
             loss = self.model(mine or exs[:1], n_tokens=n_tokens) * (1.0 if mine else 0.0)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.student.parameters(), P.max_grad_norm)  # of the averaged gradients
+        torch.nn.utils.clip_grad_norm_(self.student.parameters(), prism_cfg.max_grad_norm)  # of the averaged gradients
         lr = self.sched.get_last_lr()[0]
         self.opt.step()
         self.sched.step()
         self.opt.zero_grad(set_to_none=True)
         st["step"] += 1
-        due = st["step"] % P.checkpoint_every == 0 or st["step"] % self.steps_per_epoch == 0 or st["step"] == self.total
+        due = (
+            st["step"] % prism_cfg.checkpoint_every == 0
+            or st["step"] % self.steps_per_epoch == 0
+            or st["step"] == self.total
+        )
         return {
             "step": st["step"],
             "epoch": round(st["step"] / self.steps_per_epoch, 3),
@@ -647,7 +661,7 @@ class Trainer:
                     append_jsonl(self.log_path, [row])
                 if progress and self.main:
                     progress(row)
-                if st["step"] % self.P.checkpoint_every == 0 and st["step"] < self.total and not st["stopped"]:
+                if st["step"] % self.prism_cfg.checkpoint_every == 0 and st["step"] < self.total and not st["stopped"]:
                     self.checkpoint()
                 if stop_after is not None and done_here >= stop_after and st["step"] < self.total:
                     return {**st, "finished": False}

@@ -264,9 +264,9 @@ def test_judge_on_a_finished_run_settles_unbacked_genres(smoke_run, tmp_path):
     from prism_nb.data import load_run_data
 
     rows = [json.loads(x) for x in (smoke_run / "oracle" / "explanations.jsonl").read_text().splitlines()]
-    rd, r = load_run_data(smoke_run), rows[0]
-    genres = list(rd.item_info[str(r["item"])]["genres"])
-    other = next(g for g in sorted({g for i in rd.item_info.values() for g in i["genres"]}) if g not in genres)
+    dataset, r = load_run_data(smoke_run), rows[0]
+    genres = list(dataset.item_info[str(r["item"])]["genres"])
+    other = next(g for g in sorted({g for i in dataset.item_info.values() for g in i["genres"]}) if g not in genres)
     texts = [f"It is a {genres[0]} film.", f"It is a {other} film.", f"It shares {other} with the movies they liked."]
     (tmp_path / "in.jsonl").write_text(
         "".join(

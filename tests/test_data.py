@@ -25,13 +25,13 @@ from prism_nb.data import (
 
 def test_peter_counts_and_splits(tmp_path, peter_records):
     recs, splits = peter_records
-    rd = load_peter(write_peter(tmp_path / "yelp", recs, splits))
-    st = rd.stats()
+    dataset = load_peter(write_peter(tmp_path / "yelp", recs, splits))
+    st = dataset.stats()
     assert (st["n_users"], st["n_items"], st["n_interactions"]) == (5, 7, 30)
     assert st["splits"] == {"train": 20, "valid": 5, "test": 5}
-    assert rd.interactions.set_index("timestamp").loc[27, "split"] == "test"
-    assert rd.interactions.sentence.iloc[0] == "the feat0 is nice"
-    assert set(rd.item_info["i0"]["features"]) <= {"feat0", "feat1", "feat2", "feat3"}
+    assert dataset.interactions.set_index("timestamp").loc[27, "split"] == "test"
+    assert dataset.interactions.sentence.iloc[0] == "the feat0 is nice"
+    assert set(dataset.item_info["i0"]["features"]) <= {"feat0", "feat1", "feat2", "feat3"}
 
 
 def test_peter_truncated_pickle(tmp_path, peter_records):

@@ -73,9 +73,9 @@ def test_bootstrap_and_paired_tests():
 
 def test_distinctiveness_prefers_own_user():
     E = np.array([[1, 0], [0, 1]], float)
-    P = np.array([[1, 0], [0, 1]], float)
-    np.testing.assert_allclose(ev.distinctiveness(E, P, ["a", "b"]), [1, 1])
-    np.testing.assert_allclose(ev.distinctiveness(E[::-1], P, ["a", "b"]), [-1, -1])
+    prism_cfg = np.array([[1, 0], [0, 1]], float)
+    np.testing.assert_allclose(ev.distinctiveness(E, prism_cfg, ["a", "b"]), [1, 1])
+    np.testing.assert_allclose(ev.distinctiveness(E[::-1], prism_cfg, ["a", "b"]), [-1, -1])
 
 
 def _synthetic_run(tmp_path: Path, peter: bool = True) -> Path:
@@ -153,8 +153,8 @@ def _synthetic_run(tmp_path: Path, peter: bool = True) -> Path:
 
 def test_run_evaluation_end_to_end(tmp_path):
     run = _synthetic_run(tmp_path)
-    S = load_settings(profile="smoke", overrides=["evaluation.bootstrap=50"])
-    returned = ev.run_evaluation(S, run)
+    settings = load_settings(profile="smoke", overrides=["evaluation.bootstrap=50"])
+    returned = ev.run_evaluation(settings, run)
     saved = json.loads((run / "evaluation/metrics.json").read_text())
     assert saved["counts"] == returned["counts"]  # what the stage returns is what it wrote
     assert set(saved) >= {
@@ -208,23 +208,23 @@ def test_run_evaluation_end_to_end(tmp_path):
     assert "faithfulness" in saved["answers"] and "personalization" in saved["answers"]
     assert (run / "evaluation/metrics_bars.png").stat().st_size > 1000 and (run / "evaluation/per_user.png").is_file()
     assert len(pd.read_parquet(run / "evaluation/scores.parquet")) == 8 * 5
-    assert is_done(S, run, "evaluation")
+    assert is_done(settings, run, "evaluation")
 
 
 def test_run_evaluation_bad_input(tmp_path):
     run = _synthetic_run(tmp_path, peter=False)
-    S = load_settings(profile="smoke", overrides=["evaluation.bootstrap=20", 'evaluation.embedder=""'])
-    m = ev.run_evaluation(S, run)
+    settings = load_settings(profile="smoke", overrides=["evaluation.bootstrap=20", 'evaluation.embedder=""'])
+    m = ev.run_evaluation(settings, run)
     assert "review" not in m and "semsim" not in m["student"]
     with open(run / "student/predictions.jsonl", "a") as f:
         f.write('{"user": "u0", "item": "0", "system": "oracle2", "text": "x"}\n')
     with pytest.raises(PrismError, match="unknown system"):
-        ev.run_evaluation(S, run)
+        ev.run_evaluation(settings, run)
     (run / "student/predictions.jsonl").write_text(
         '{"user": "u0", "item": "0", "text": "x"}\nnot json\n{"user": "u1"}\n'
     )
     with pytest.raises(PrismError, match="line 2 is not valid JSON"):
-        ev.run_evaluation(S, run)
+        ev.run_evaluation(settings, run)
     (run / "data/items.parquet").unlink()
     with pytest.raises(PrismError, match="run the data stage first"):
-        ev.run_evaluation(S, run)
+        ev.run_evaluation(settings, run)

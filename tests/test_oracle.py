@@ -30,8 +30,10 @@ def _lines(p):
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     d = tmp_path_factory.mktemp("oracle_run")
-    S, d = open_run(d, "smoke", overrides=["oracle.n_pairs=40", "oracle.batch_size=1", "oracle.max_new_tokens=16"])
-    ensure_upstream(S, d, "oracle")
+    settings, d = open_run(
+        d, "smoke", overrides=["oracle.n_pairs=40", "oracle.batch_size=1", "oracle.max_new_tokens=16"]
+    )
+    ensure_upstream(settings, d, "oracle")
     return d
 
 
@@ -55,13 +57,18 @@ def test_sigkill_then_resume(run_dir):
     p = _start(run_dir)
     out, _ = p.communicate(timeout=300)
     assert p.returncode == 0, out
-    S, _ = open_run(run_dir)
+    settings, _ = open_run(run_dir)
     stats = json.loads((run_dir / "oracle" / "stats.json").read_text())
     assert stats["from_cache"] == done_before and stats["generated"] == 40 - done_before
     rows = read_jsonl(run_dir / "oracle" / "explanations.jsonl")
     pairs = [(r["user"], r["item"]) for r in rows]
     recs = __import__("pandas").read_parquet(run_dir / "ranking" / "recommendations.parquet")
-    want = list(map(tuple, oracle.select_pairs(recs, 40, S.oracle.pairs_per_user, S.run.seed)[["user", "item"]].values))
+    want = list(
+        map(
+            tuple,
+            oracle.select_pairs(recs, 40, settings.oracle.pairs_per_user, settings.run.seed)[["user", "item"]].values,
+        )
+    )
     assert sorted(pairs) == sorted(want) and len(set(pairs)) == len(pairs) == 40
     keys = [r["key"] for r in read_jsonl(cache)]
     assert len(keys) == len(set(keys)) == 40  # nothing generated twice
@@ -69,22 +76,22 @@ def test_sigkill_then_resume(run_dir):
         assert r["prompt"] and r["facts"] and r["facts"][0]["kind"] == "title" and isinstance(r["faithful"], bool)
 
     # a rerun with the same settings generates nothing
-    st = oracle.run_oracle(S, run_dir, progress=False)
+    st = oracle.run_oracle(settings, run_dir, progress=False)
     assert (st["generated"], st["from_cache"]) == (0, 40)
     assert _lines(cache) == 40
 
 
 def test_settings_errors(run_dir):
-    S, _ = open_run(run_dir)
-    S.oracle.filter = "maybe"
+    settings, _ = open_run(run_dir)
+    settings.oracle.filter = "maybe"
     with pytest.raises(PrismError, match="oracle.filter must be one of off, flag, drop"):
-        oracle.run_oracle(S, run_dir)
-    S.oracle.filter, S.oracle.backend = "flag", "vllm"
+        oracle.run_oracle(settings, run_dir)
+    settings.oracle.filter, settings.oracle.backend = "flag", "vllm"
     with pytest.raises(PrismError, match="unknown oracle.backend 'vllm'"):
-        oracle.run_oracle(S, run_dir)
-    S.oracle.backend, S.oracle.model = "transformers", "packaged:gpt-9"
+        oracle.run_oracle(settings, run_dir)
+    settings.oracle.backend, settings.oracle.model = "transformers", "packaged:gpt-9"
     with pytest.raises(PrismError, match="packaged:qwen2.5-coder-1.5b-instruct"):
-        oracle.run_oracle(S, run_dir)
+        oracle.run_oracle(settings, run_dir)
 
 
 RETRY = (
@@ -112,9 +119,9 @@ def test_retries_are_cached_and_survive_a_kill(run_dir, tmp_path):
     p.wait()
     retried_before_kill = _lines(cache) - n_first
     print(f"retries cached before the kill: {retried_before_kill}")
-    S, _ = open_run(d)
-    S.oracle.filter, S.oracle.retries = "retry", 1
-    st = oracle.run_oracle(S, d, progress=False)
+    settings, _ = open_run(d)
+    settings.oracle.filter, settings.oracle.retries = "retry", 1
+    st = oracle.run_oracle(settings, d, progress=False)
     keys = [r["key"] for r in read_jsonl(cache)]
     assert len(keys) == len(set(keys)) == n_first + st["n_retries"], "no retry generated twice, none missing"
     assert st["n_retried"] == st["n_unfaithful"] == st["n_retries"] > retried_before_kill
@@ -123,5 +130,5 @@ def test_retries_are_cached_and_survive_a_kill(run_dir, tmp_path):
     assert len(retried) == st["n_retried"] and all(r["attempts"][0]["faithful"] is False for r in retried)
     assert all('A previous answer was: "' in r["prompt"] for r in retried)
     assert sum(r["faithful"] is False for r in rows) == st["n_unfaithful_final"]
-    st2 = oracle.run_oracle(S, d, progress=False)
+    st2 = oracle.run_oracle(settings, d, progress=False)
     assert _lines(cache) == len(keys) and st2["n_retries"] == st["n_retries"]  # a rerun asks nothing again

@@ -154,12 +154,12 @@ def test_faithful_student_learns_only_from_judged_faithful_texts(tmp_path):
     from prism_nb.prism import run_prism, stage_records, system_dir
 
     _explanations(tmp_path)
-    S = load_settings(
+    settings = load_settings(
         profile="smoke",
         overrides=['prism.systems=["student", "student_faithful"]', "prism.epochs=1", "prism.keep_layers=0"],
     )
-    info = run_prism(S, tmp_path)
-    _, sets = stage_records(S, tmp_path)
+    info = run_prism(settings, tmp_path)
+    _, sets = stage_records(settings, tmp_path)
     faithful_train = [r for r in sets["train"] if r["faithful"]]
     assert 0 < len(faithful_train) < len(sets["train"])
     assert info["systems"]["student_faithful"]["n_train"] == len(faithful_train)
@@ -179,9 +179,9 @@ def test_unjudged_teacher_texts_cannot_train_the_faithful_student(tmp_path):
     (tmp_path / "oracle" / "explanations.jsonl").write_text(
         "".join(json.dumps({**l, "faithful": None}) + "\n" for l in lines)
     )
-    S = load_settings(profile="smoke", overrides=['prism.systems=["student", "student_faithful"]'])
+    settings = load_settings(profile="smoke", overrides=['prism.systems=["student", "student_faithful"]'])
     with pytest.raises(PrismError, match="not judged"):
-        run_prism(S, tmp_path)
+        run_prism(settings, tmp_path)
 
 
 def test_explaining_a_new_pair_uses_the_oracles_facts(tmp_path):
@@ -191,19 +191,19 @@ def test_explaining_a_new_pair_uses_the_oracles_facts(tmp_path):
     from prism_nb.oracle import linked_titles
     from prism_nb.prism import Prism
 
-    S = load_settings(profile="smoke")
-    rd = run_data(S, tmp_path)
+    settings = load_settings(profile="smoke")
+    dataset = run_data(settings, tmp_path)
     (tmp_path / "oracle").mkdir()
     (tmp_path / "oracle" / "explanations.jsonl").write_text("")
-    user = rd.interactions.user.iloc[0]
-    seen = set(rd.interactions[rd.interactions.user == user].item)
-    kg_items = set(rd.kg.item)
-    item = next(i for i in rd.items.item if i not in seen and i in kg_items)
-    rec = Prism(None, S, tmp_path).record(user, item)
-    pf = pair_facts(rd, user, item, S.data.history_len, S.data.min_rating, S.data.kg_window)
-    assert rec["facts"] == pf["facts"][: S.oracle.max_facts]
-    latest, extra = rec["history"][: S.oracle.prompt_history], rec["history"][S.oracle.prompt_history :]
-    assert latest == pf["history"][: S.oracle.prompt_history]
+    user = dataset.interactions.user.iloc[0]
+    seen = set(dataset.interactions[dataset.interactions.user == user].item)
+    kg_items = set(dataset.kg.item)
+    item = next(i for i in dataset.items.item if i not in seen and i in kg_items)
+    rec = Prism(None, settings, tmp_path).record(user, item)
+    pf = pair_facts(dataset, user, item, settings.data.history_len, settings.data.min_rating, settings.data.kg_window)
+    assert rec["facts"] == pf["facts"][: settings.oracle.max_facts]
+    latest, extra = rec["history"][: settings.oracle.prompt_history], rec["history"][settings.oracle.prompt_history :]
+    assert latest == pf["history"][: settings.oracle.prompt_history]
     assert [h["title"] for h in extra] == [
         t for t in linked_titles(rec["facts"]) if t not in {h["title"] for h in latest}
     ]
@@ -238,22 +238,24 @@ def test_changing_the_cut_retrains_only_the_cut_student(smoke_run, tmp_path):
     from prism_nb.run_folder import stage_transaction
 
     run = copy_run(smoke_run, tmp_path / "run")
-    S = Settings.from_dict(read_json(run / "settings.json"))
+    settings = Settings.from_dict(read_json(run / "settings.json"))
     kept = {d: (run / "student" / d / "model.safetensors").read_bytes() for d in ("full", "no_user")}
     first = read_json(run / "student" / "summary.json")["systems"]["student"]
     steps = first["total_steps"]
     cut = (run / "student" / "model.safetensors").read_bytes()
-    S.prism.cut_epochs = 2
+    settings.prism.cut_epochs = 2
     with (
         pytest.raises(RuntimeError, match="after the cut"),
         stage_transaction(run, "prism"),
     ):  # a stage failing after the new cut
-        failed = run_prism(S, run)["systems"]["student"]
+        failed = run_prism(settings, run)["systems"]["student"]
         raise RuntimeError("a cell after the cut failed")
     assert (run / "student" / "model.safetensors").read_bytes() == cut and len(
         list((run / ".set_aside" / "student").iterdir())
     ) == 1
-    info = run_prism(S, run)  # the new cut was set aside, not rolled back with the rest: it comes back, distilled once
+    info = run_prism(
+        settings, run
+    )  # the new cut was set aside, not rolled back with the rest: it comes back, distilled once
     assert (
         info["systems"]["student"]["train_seconds"] == failed["train_seconds"]
         and info["systems"]["student"]["total_steps"] == 2 * steps
@@ -261,13 +263,13 @@ def test_changing_the_cut_retrains_only_the_cut_student(smoke_run, tmp_path):
     assert info["systems"]["student"]["resumed_from"] == 0
     assert all((run / "student" / d / "model.safetensors").read_bytes() == b for d, b in kept.items())
     assert json.loads((run / "student" / ".cut").read_text())["prism.cut_epochs"] == 2
-    S.prism.keep_layers = 0  # back to a full-depth student: trained again, not the cut one reused
-    info = run_prism(S, run)
+    settings.prism.keep_layers = 0  # back to a full-depth student: trained again, not the cut one reused
+    info = run_prism(settings, run)
     assert info["systems"]["student"]["layers"] == 2 and "student_full" not in info["systems"]
-    S.prism.update(
+    settings.prism.update(
         keep_layers=first["layers"], cut_epochs=1
     )  # back to the first cut: set aside, not deleted, so nothing trains
-    info = run_prism(S, run)
+    info = run_prism(settings, run)
     assert (run / "student" / "model.safetensors").read_bytes() == cut and info["systems"]["student"][
         "train_seconds"
     ] == first["train_seconds"]
@@ -277,7 +279,7 @@ def test_changing_the_cut_retrains_only_the_cut_student(smoke_run, tmp_path):
     )  # what was set aside meanwhile: the 2-epoch cut, the full-depth student
     from prism_nb.run_folder import set_aside_state
 
-    assert sorted(r["settings"] for r in set_aside_state(S, run)) == [
+    assert sorted(r["settings"] for r in set_aside_state(settings, run)) == [
         "made with prism.cut_epochs=2 (now 1)",
         f"made with prism.keep_layers=0 (now {first['layers']})",
     ]  # each with what made it
@@ -291,14 +293,14 @@ def test_a_run_folder_from_before_training_json_trains_nothing_again(smoke_run, 
     from prism_nb.prism import run_prism, system_dir
 
     run = copy_run(smoke_run, tmp_path / "run")
-    S = Settings.from_dict(read_json(run / "settings.json"))
-    systems = ["student_full", *S.prism.systems]
+    settings = Settings.from_dict(read_json(run / "settings.json"))
+    systems = ["student_full", *settings.prism.systems]
     trained = {s: read_json(system_dir(run, s) / "training.json") for s in systems}
     for s in systems:  # the layout of before: each system's summary.json, the student's only in the stage summary
         if s != "student":
             write_json(system_dir(run, s) / "summary.json", trained[s])
         (system_dir(run, s) / "training.json").unlink()
-    info = run_prism(S, run)
+    info = run_prism(settings, run)
     assert {s: info["systems"][s]["train_seconds"] for s in systems} == {
         s: trained[s]["train_seconds"] for s in systems
     }
@@ -315,18 +317,18 @@ def test_prism_runtime_drives_the_test_predictions_and_trains_nothing_again(smok
     from prism_nb.student import decoding
 
     run = copy_run(smoke_run, tmp_path / "run")
-    S = Settings.from_dict(read_json(run / "settings.json"))
-    systems = ["student_full", *S.prism.systems]
+    settings = Settings.from_dict(read_json(run / "settings.json"))
+    systems = ["student_full", *settings.prism.systems]
     weights = {s: (system_dir(run, s) / "model.safetensors").read_bytes() for s in systems}
     trained = {
         s: read_json(system_dir(run, s) / "training.json")["train_seconds"] for s in systems
     }  # a second training would differ
     first = read_json(run / "student" / "summary.json")["systems"]
     before = read_jsonl(run / "student" / "predictions.jsonl")
-    S.prism.update(
+    settings.prism.update(
         runtime="ct2", quantization="float32", no_repeat_ngram=0
     )  # CTranslate2's guard also counts the input
-    info = run_prism(S, run)
+    info = run_prism(settings, run)
     assert all((system_dir(run, s) / "model.safetensors").read_bytes() == w for s, w in weights.items())
     assert {s: info["systems"][s]["train_seconds"] for s in systems} == trained
     made = lambda summary: {
@@ -344,14 +346,14 @@ def test_prism_runtime_drives_the_test_predictions_and_trains_nothing_again(smok
         and (system_dir(run, s) / "ct2-float32" / "model.bin").is_file()
         for s in systems
     )
-    test = stage_records(S, run)[1]["test"]
+    test = stage_records(settings, run)[1]["test"]
     preds = read_jsonl(run / "student" / "predictions.jsonl")
     same = [
         p.get("first", p["text"]) == t
         for s in systems  # the served student's own first answer, before verification
         for p, t in zip(
             [p for p in preds if p["system"] == s],
-            generate(load_student(system_dir(run, s)), test, **decoding(S.prism)),
+            generate(load_student(system_dir(run, s)), test, **decoding(settings.prism)),
         )
     ]
     assert len(same) == len(systems) * len(test) and sum(same) >= 0.98 * len(same), f"{sum(same)} of {len(same)} equal"

@@ -123,8 +123,8 @@ def test_learned_ranker_beats_random(name):
     params = (
         '{"sasrec": {"max_epochs": 15, "patience": 5, "dim": 32}, "bpr": {"iterations": 50}, "als": {"factors": 16}}'
     )
-    S = load_settings(overrides=["ranking.ks=[10]", f"ranking.params={params}"])
-    m, recs = compare_rankers(df, [name], S, k=10, progress=False)
+    settings = load_settings(overrides=["ranking.ks=[10]", f"ranking.params={params}"])
+    m, recs = compare_rankers(df, [name], settings, k=10, progress=False)
     # random ranking of the ~49 unseen items: HR@10 about 10/49 = 0.2; the group structure makes ~14 of them plausible
     assert m[name]["hr@10"] > 0.45, m[name]
     assert set(recs[name].user) == set(df[df.split == "test"].user) and recs[name].groupby("user").size().max() == 10
@@ -132,18 +132,18 @@ def test_learned_ranker_beats_random(name):
 
 def test_registry_and_settings_errors():
     assert {"pop", "itemknn", "als", "bpr", "sasrec", "file"} <= set(RANKERS)
-    S = load_settings()
+    settings = load_settings()
     with pytest.raises(PrismError, match="unknown ranker 'svd'"):
-        make_ranker("svd", S)
+        make_ranker("svd", settings)
     with pytest.raises(PrismError, match="needs ranking.file"):
-        compare_rankers(synthetic(20, 12, 2, 6), ["file"], S, progress=False)
+        compare_rankers(synthetic(20, 12, 2, 6), ["file"], settings, progress=False)
 
 
 def test_file_ranker_swaps_in_with_one_setting(tmp_path):
     "The chosen ranker's recommendations, written to a file and read back as ranking.ranker=file, score identically."
     df = synthetic(40, 24, 2, 8)
-    S = load_settings(overrides=["ranking.ks=[5]", "ranking.k=5"])
-    m, recs = compare_rankers(df, ["itemknn"], S, progress=False)
+    settings = load_settings(overrides=["ranking.ks=[5]", "ranking.k=5"])
+    m, recs = compare_rankers(df, ["itemknn"], settings, progress=False)
     recs["itemknn"].drop(columns="score").to_csv(tmp_path / "r.csv", index=False)  # rank only
     S2 = load_settings(
         overrides=["ranking.ks=[5]", "ranking.k=5", "ranking.ranker=file", f"ranking.file={str(tmp_path / 'r.csv')!r}"]
