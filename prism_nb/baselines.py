@@ -34,7 +34,7 @@ from prism_nb.core import (
 from .evaluation import peter_tokenize
 from .prism import load_backbone, stage_records
 from .ranking import PROTOCOL, Catalog, Protocol, hr_at_k, ndcg_at_k, rank_users, split_description
-from .run_folder import IGNORED_BY, RECOMMENDATIONS, mark_done, tagged_folder
+from .run_folder import IGNORED_BY, PIPELINE, RECOMMENDATIONS, mark_done, tagged_folder
 from prism_nb.student import (
     Student,
     UserTable,
@@ -719,7 +719,7 @@ SYSTEM_KEYS = {
     "joint_student": ("rating_weight", "id_lr"),
 }  # the [baselines] keys each system reads
 
-UPSTREAM = ("run", "data", "ranking", "oracle", "prism")
+UPSTREAM = tuple(s for s in PIPELINE["baselines"].sections if s != "baselines")  # the sections a system reads
 
 
 def system_keys(settings: Settings, system: str) -> dict:
