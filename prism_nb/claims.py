@@ -22,16 +22,17 @@ from .core import PrismError, atomic_write, progress_bar
 
 # %% auto #0
 __all__ = ['SUPPORTED', 'UNSUPPORTED', 'CONTRADICTED', 'RELATION_WORDS', 'GENRE_ALIASES', 'SIMILARITY_WORDS',
-           'PAGE_RELATION_WORDS', 'PAGE_KINDS', 'LINKERS', 'SHARE_VERBS', 'LIKED_TITLES', 'PAGE_PATTERNS', 'ITEM_CUES',
-           'USER_LIKED', 'LIKED_BY_USER', 'ITEM_CALLED_LIKED', 'GENRE_LINKING', 'APPOSITION', 'ORDINARY_CAPITALS',
-           'FUNCTION_WORDS', 'RECOMMENDING_WORDS', 'PAGE_WORDS', 'claim', 'words', 'title_forms', 'Vocabulary',
-           'short_title_forms', 'page_vocabulary', 'catalogue_features', 'Word', 'Mention', 'text_words',
-           'sentence_numbers', 'find_mentions', 'Evidence', 'evidence', 'Reading', 'read', 'prompt_title', 'near_miss',
-           'title_groups', 'governing', 'relation_claim', 'any_link_claim', 'genre_link_claim', 'title_claims',
-           'loose_relation_claims', 'given_claim', 'attribute_claims', 'add_page_mentions', 'value_claim',
-           'rating_claim', 'price_claim', 'page_claims', 'user_claims', 'title_genre_claims', 'liked_genre_claims',
-           'name_claims', 'content_claims', 'check', 'judge', 'mentioned_features', 'template_text', 'claim_truth',
-           'annotate_truth', 'read_judge_input', 'judge_file', 'rate', 'agreement', 'cohen_kappa']
+           'PAGE_RELATION_WORDS', 'PAGE_KINDS', 'LINKERS', 'SHARE_VERBS', 'LISTING', 'LIKED_TITLES', 'PAGE_PATTERNS',
+           'ITEM_CUES', 'USER_LIKED', 'LIKED_BY_USER', 'ITEM_CALLED_LIKED', 'GENRE_LINKING', 'APPOSITION',
+           'ALIGNS_WITH', 'ORDINARY_CAPITALS', 'FUNCTION_WORDS', 'RECOMMENDING_WORDS', 'PAGE_WORDS', 'claim', 'words',
+           'title_forms', 'Vocabulary', 'short_title_forms', 'page_vocabulary', 'catalogue_features', 'Word', 'Mention',
+           'text_words', 'sentence_numbers', 'find_mentions', 'Evidence', 'evidence', 'Reading', 'read', 'prompt_title',
+           'near_miss', 'title_groups', 'governing', 'relation_claim', 'any_link_claim', 'genre_link_claim',
+           'title_claims', 'loose_relation_claims', 'given_claim', 'attribute_claims', 'add_page_mentions',
+           'value_claim', 'rating_claim', 'price_claim', 'page_claims', 'user_claims', 'title_genre_claims',
+           'liked_genre_claims', 'name_claims', 'content_claims', 'check', 'judge', 'mentioned_features',
+           'template_text', 'claim_truth', 'annotate_truth', 'read_judge_input', 'judge_file', 'rate', 'agreement',
+           'cohen_kappa']
 
 # %% ../nbs/02b_claims.ipynb #d7cfa305
 SUPPORTED, UNSUPPORTED, CONTRADICTED = "supported", "unsupported", "contradicted"
@@ -421,14 +422,32 @@ def near_miss(name: str, ev: Evidence, cutoff: float = 0.6) -> str | None:
 # %% ../nbs/02b_claims.ipynb #8f461df1
 LINKERS = {"and", "or", "as", "well", "also", "including", "such", "like"}
 SHARE_VERBS = {"share", "shares", "shared", "sharing"}
+# between the liked titles as a group and titles listed as its members ("their favorite films, such as A and B")
+LISTING = {
+    "including",
+    "such",
+    "as",
+    "like",
+    "for",
+    "films",
+    "movies",
+    "titles",
+    "namely",
+    "especially",
+    "particularly",
+}
 # a phrase naming the liked titles as a group ("the movies they liked", "your favorite films")
 LIKED_TITLES = re.compile(
-    r"\b(?:movies|films|titles|ones|items|products|genres|which)(?: that| which)? "
+    r"\b(?:movies?|films?|titles?|ones|items|products|genres|which|those)(?: that| which)? "
     r"(?:the user|they|their|you|the viewer)"
     r"(?: have| has| had)?(?: previously| also| already| really)? "
     r"(?:liked|enjoyed|loved|watched|rated highly|appreciated)\b"
     r"|\b(?:the user's|their|your) (?:previously liked |highly rated )?(?:liked|favou?rite|previous|past|preferred)? ?"
-    r"(?:movies|films|titles|history|preferences|tastes?)\b",
+    r"(?:movies|films|titles|history|preferences|tastes?|favou?rites|genres)\b"
+    r"|\b(?:movies|films|titles|genres) liked by (?:the user|them|you)\b"
+    r"|\bthe (?:movies|films|titles) (?:listed|mentioned|above)\b"
+    r"|\b(?:previous|earlier|past) (?:movies|films|titles)\b"
+    r"|\b(?:with|to|as) (?:the user|them|you)(?=,? (?:including|such as)\b)",
     re.I,
 )
 
@@ -774,7 +793,10 @@ LIKED_BY_USER = re.compile(
 # "because it shares ... and is a film the user liked": said of the recommended item itself
 ITEM_CALLED_LIKED = re.compile(
     rf"\b(?:it|and) is (?:also )?(?:a|an|the|one) (?:[\w'-]+ ){{0,2}}(?:that |which )?(?:of )?"
-    rf"(?:the user|they|you|the viewer) {_LIKED}\b",
+    rf"(?:the user|they|you|the viewer) {_LIKED}\b"
+    r"|\band (?:also )?(?:liked|enjoyed|loved|watched) (?:this|the recommended) (?:movie|film|item|product)\b"
+    r"|\bas (?:the|a) (?:movie|film) (?:they|the user|you) (?:liked|enjoyed|loved)\b"
+    r"(?!,? (?:including|such as|like)\b)",
     re.I,
 )
 
@@ -798,8 +820,9 @@ def user_claims(r: Reading) -> list[dict]:
     for x in USER_LIKED.finditer(r.text):
         k = r.word_at(x.end())
         named = [m for m in titles if k <= m.i <= k + 3][:1]
-        if named:
-            out.append(_liked_claim(named[0], f"{x[0]} {named[0].text}", r.ev))
+        if named:  # the title after "the user liked", and the rest of its list
+            listed = next((g for g in groups if g[0] is named[0]), named)
+            out += [_liked_claim(m, f"{x[0]} {m.text}", r.ev) for m in listed]
         elif re.match(r"\s+(this|the) (movie|film|item|product)\b|\s+it\b", r.text[x.end() :]):
             out.append(
                 claim(
@@ -811,6 +834,14 @@ def user_claims(r: Reading) -> list[dict]:
             )
     for x in ITEM_CALLED_LIKED.finditer(r.text):
         out.append(claim("user", x[0], CONTRADICTED, "the recommended item is not one the user has seen"))
+    for x in LIKED_TITLES.finditer(r.text):  # "the movies they liked, including A and B": each is said to be liked
+        k = r.word_at(x.end())
+        listed = next((g for g in groups if g[0].i >= k), None)
+        genres = {i for m in r.mentions if m.kind == "genre" for i in range(m.i, m.j)}  # "including Action and A"
+        between = [i for i in range(k, listed[0].i) if i not in genres] if listed else []
+        near = listed and listed[0].sentence == r.sents[min(k, len(r.sents) - 1)] and len(between) <= 4
+        if near and all(r.words[i].low in LISTING | {"and"} for i in between):
+            out += [_liked_claim(m, f"{x[0]}: {m.text}", r.ev) for m in listed]
     for x in LIKED_BY_USER.finditer(r.text):
         k = r.word_at(x.start())
         s = r.sents[k] if k < len(r.sents) else -1
@@ -906,12 +937,20 @@ def title_genre_claims(r: Reading) -> list[dict]:
     return out
 
 
+ALIGNS_WITH = re.compile(
+    r",?\s*(?:(?:which|that) (?:aligns?|match(?:es)?|fits?|suits?|reflects?) with"
+    r"|(?:which|that) (?:are|is) (?:all |also )?|(?:(?:elements|aspects) )?(?:are|is) similar to)(?:\s+the)?\s*$",
+    re.I,
+)
+
+
 def liked_genre_claims(r: Reading) -> list[dict]:
     "Genres said of the liked titles as a group: each must be a genre a fact shares with a liked title."
     shared = {k.split(":", 1)[1]: v for l in r.ev.links.values() for k, v in l.items() if k.startswith("genre:")}
     out = []
     for x in LIKED_TITLES.finditer(r.text):
-        for g in _genres_beside(r, r.word_at(x.start()), r.word_at(x.end())):
+        bridge = ALIGNS_WITH.search(r.text[: x.start()])  # "action and horror, which aligns with their preferences"
+        for g in _genres_beside(r, r.word_at(bridge.start() if bridge else x.start()), r.word_at(x.end())):
             said, about = f"{g} shared with the titles the user liked", {"genre": g, "relation": "genre"}
             out.append(
                 claim("liked_genre", said, SUPPORTED, shared[g], **about)
