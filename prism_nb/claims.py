@@ -22,17 +22,17 @@ from .core import PrismError, atomic_write, progress_bar
 
 # %% auto #0
 __all__ = ['SUPPORTED', 'UNSUPPORTED', 'CONTRADICTED', 'RELATION_WORDS', 'GENRE_ALIASES', 'SIMILARITY_WORDS',
-           'PAGE_RELATION_WORDS', 'PAGE_KINDS', 'LINKERS', 'SHARE_VERBS', 'LISTING', 'LIKED_TITLES', 'PAGE_PATTERNS',
-           'ITEM_CUES', 'USER_LIKED', 'LIKED_BY_USER', 'ITEM_CALLED_LIKED', 'GENRE_LINKING', 'APPOSITION',
-           'ALIGNS_WITH', 'ORDINARY_CAPITALS', 'FUNCTION_WORDS', 'RECOMMENDING_WORDS', 'PAGE_WORDS', 'claim', 'words',
-           'title_forms', 'Vocabulary', 'short_title_forms', 'page_vocabulary', 'catalogue_features', 'Word', 'Mention',
-           'text_words', 'sentence_numbers', 'find_mentions', 'Evidence', 'evidence', 'Reading', 'read', 'prompt_title',
-           'near_miss', 'title_groups', 'governing', 'relation_claim', 'any_link_claim', 'genre_link_claim',
-           'title_claims', 'loose_relation_claims', 'given_claim', 'attribute_claims', 'add_page_mentions',
-           'value_claim', 'rating_claim', 'price_claim', 'page_claims', 'user_claims', 'title_genre_claims',
-           'liked_genre_claims', 'name_claims', 'content_claims', 'check', 'judge', 'mentioned_features',
-           'template_text', 'claim_truth', 'annotate_truth', 'read_judge_input', 'judge_file', 'rate', 'agreement',
-           'cohen_kappa']
+           'PAGE_RELATION_WORDS', 'PAGE_KINDS', 'LINKERS', 'SHARE_VERBS', 'LISTING', 'LIKED_TITLES', 'SEQUEL_AFTER',
+           'PAGE_PATTERNS', 'ITEM_CUES', 'USER_LIKED', 'LIKED_BY_USER', 'ITEM_CALLED_LIKED', 'GENRE_LINKING',
+           'APPOSITION', 'ALIGNS_WITH', 'ORDINARY_CAPITALS', 'FUNCTION_WORDS', 'RECOMMENDING_WORDS', 'PAGE_WORDS',
+           'claim', 'words', 'title_forms', 'Vocabulary', 'short_title_forms', 'page_vocabulary', 'catalogue_features',
+           'Word', 'Mention', 'text_words', 'sentence_numbers', 'find_mentions', 'Evidence', 'evidence', 'Reading',
+           'read', 'prompt_title', 'near_miss', 'title_groups', 'governing', 'relation_claim', 'any_link_claim',
+           'genre_link_claim', 'title_claims', 'loose_relation_claims', 'given_claim', 'attribute_claims',
+           'add_page_mentions', 'value_claim', 'rating_claim', 'price_claim', 'page_claims', 'user_claims',
+           'title_genre_claims', 'liked_genre_claims', 'name_claims', 'content_claims', 'check', 'judge',
+           'mentioned_features', 'template_text', 'claim_truth', 'annotate_truth', 'read_judge_input', 'judge_file',
+           'rate', 'agreement', 'cohen_kappa']
 
 # %% ../nbs/02b_claims.ipynb #d7cfa305
 SUPPORTED, UNSUPPORTED, CONTRADICTED = "supported", "unsupported", "contradicted"
@@ -555,6 +555,10 @@ def genre_link_claim(genres: list[str], title: str, ev: Evidence) -> dict:
     )
 
 
+# a number right after a title ("Scream 3") names a sequel, unless the vocabulary knew the whole as a title
+SEQUEL_AFTER = re.compile(r" (?:[2-9]|II|III|IV|V|VI)\b(?![.,]?\d| (?:times|of|out|stars|more|other)\b)")
+
+
 def title_claims(r: Reading) -> tuple[list[dict], set]:
     "The claims of every title list, and the ids of the relation mentions that governed one."
     ev, groups, out, used = r.ev, title_groups(r), [], set()
@@ -565,6 +569,10 @@ def title_claims(r: Reading) -> tuple[list[dict], set]:
             if p is not None and p == ev.item:
                 continue
             used |= {id(m) for m in rels}
+            sequel = SEQUEL_AFTER.match(r.text, r.words[t.j - 1].end)
+            if p is not None and sequel:  # "Scream 3" read as Scream: another title, not the prompt's
+                out.append(claim("title", f"{t.text}{sequel[0]}", CONTRADICTED, f"near miss of {p}", title=p))
+                continue
             if p is None:
                 near = near_miss(t.name, ev)
                 out.append(
