@@ -423,19 +423,7 @@ def near_miss(name: str, ev: Evidence, cutoff: float = 0.6) -> str | None:
 LINKERS = {"and", "or", "as", "well", "also", "including", "such", "like"}
 SHARE_VERBS = {"share", "shares", "shared", "sharing"}
 # between the liked titles as a group and titles listed as its members ("their favorite films, such as A and B")
-LISTING = {
-    "including",
-    "such",
-    "as",
-    "like",
-    "for",
-    "films",
-    "movies",
-    "titles",
-    "namely",
-    "especially",
-    "particularly",
-}
+LISTING = set("including such as like for films movies titles namely especially particularly".split())
 # a phrase naming the liked titles as a group ("the movies they liked", "your favorite films")
 LIKED_TITLES = re.compile(
     r"\b(?:movies?|films?|titles?|ones|items|products|genres|which|those)(?: that| which)? "
@@ -842,10 +830,10 @@ def user_claims(r: Reading) -> list[dict]:
             )
     for x in ITEM_CALLED_LIKED.finditer(r.text):
         out.append(claim("user", x[0], CONTRADICTED, "the recommended item is not one the user has seen"))
+    genres = {i for m in r.mentions if m.kind == "genre" for i in range(m.i, m.j)}  # "including Action and A"
     for x in LIKED_TITLES.finditer(r.text):  # "the movies they liked, including A and B": each is said to be liked
         k = r.word_at(x.end())
         listed = next((g for g in groups if g[0].i >= k), None)
-        genres = {i for m in r.mentions if m.kind == "genre" for i in range(m.i, m.j)}  # "including Action and A"
         between = [i for i in range(k, listed[0].i) if i not in genres] if listed else []
         near = listed and listed[0].sentence == r.sents[min(k, len(r.sents) - 1)] and len(between) <= 4
         if near and all(r.words[i].low in LISTING | {"and"} for i in between):
