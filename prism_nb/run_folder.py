@@ -26,8 +26,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from jupyter_client.manager import KernelManager
-
 from prism_nb.core import (
     PROGRESS_FILE,
     PrismError,
@@ -54,7 +52,7 @@ __all__ = ['RECOMMENDATIONS', 'ORACLE_EXPLANATIONS', 'STUDENT_PREDICTIONS', 'BAS
            'RunFolderBusy', 'lock_holder', 'check_writer', 'run_lock', 'keep_file', 'snapshot_stage', 'tag_files',
            'new_tagged_work', 'roll_back_stage', 'drop_snapshot', 'finish_rollbacks', 'stage_transaction',
            'stage_notebooks', 'ensure_upstream', 'pick_stages', 'is_definition', 'stage_source', 'kernel_name',
-           'die_with_parent', 'TiedKernelManager', 'last_bar', 'fit_bar', 'shown_progress', 'StageFailed',
+           'die_with_parent', 'tied_kernel_manager', 'last_bar', 'fit_bar', 'shown_progress', 'StageFailed',
            'record_failure', 'run_stage', 'run_settings', 'settings_changes', 'log_set_aside', 'pipeline_settings',
            'run_pipeline', 'override_arg', 'made_with_text', 'stage_state', 'set_aside_state', 'run_status',
            'format_status']
@@ -697,17 +695,22 @@ def die_with_parent(parent: int):
         os._exit(1)  # the parent died before the request was made
 
 
-class TiedKernelManager(KernelManager):
-    "A kernel manager whose kernels die with this process (Linux), writing their progress bars to `bars`."
+@functools.cache
+def tied_kernel_manager() -> type:
+    "The kernel manager class whose kernels die with this process (Linux), writing their progress bars to `bars`."
+    from jupyter_client.manager import KernelManager  # imported to run a stage, not by every stage module
 
-    bars = None  # the file of the kernel's progress bars (`core.progress_bar`), for `shown_progress`
+    class TiedKernelManager(KernelManager):
+        bars = None  # the file of the kernel's progress bars (`core.progress_bar`), for `shown_progress`
 
-    async def _async_launch_kernel(self, kernel_cmd, **kw):
-        if sys.platform.startswith("linux"):
-            kw["preexec_fn"] = functools.partial(die_with_parent, os.getpid())
-        if self.bars:
-            kw["env"] = {**kw.get("env", os.environ), PROGRESS_FILE: str(self.bars)}
-        return await super()._async_launch_kernel(kernel_cmd, **kw)
+        async def _async_launch_kernel(self, kernel_cmd, **kw):
+            if sys.platform.startswith("linux"):
+                kw["preexec_fn"] = functools.partial(die_with_parent, os.getpid())
+            if self.bars:
+                kw["env"] = {**kw.get("env", os.environ), PROGRESS_FILE: str(self.bars)}
+            return await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    return TiedKernelManager
 
 # %% ../nbs/00c_run_folder.ipynb #c410cff6
 # in a run folder while a stage runs: the text of its progress bars, for the terminal and `prism-nb status`
@@ -801,7 +804,7 @@ def run_stage(
     staged.parent.mkdir(parents=True, exist_ok=True)
     try:
         with tempfile.TemporaryDirectory() as sockets:  # a local kernel talks over unix sockets, not open TCP ports
-            km = TiedKernelManager(kernel_name=kernel_name(), transport="ipc", ip=str(Path(sockets) / "kernel"))
+            km = tied_kernel_manager()(kernel_name=kernel_name(), transport="ipc", ip=str(Path(sockets) / "kernel"))
             source, km.bars = stage_source(nb, Path(sockets) / nb.name), run_dir / BARS
             km.bars.write_text("")
             try:
