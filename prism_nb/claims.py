@@ -22,17 +22,17 @@ from .core import PrismError, atomic_write, progress_bar
 
 # %% auto #0
 __all__ = ['SUPPORTED', 'UNSUPPORTED', 'CONTRADICTED', 'RELATION_WORDS', 'GENRE_ALIASES', 'SIMILARITY_WORDS',
-           'PAGE_RELATION_WORDS', 'PAGE_KINDS', 'LINKERS', 'SHARE_VERBS', 'LISTING', 'LIKED_TITLES', 'SEQUEL_AFTER',
-           'PAGE_PATTERNS', 'ITEM_CUES', 'USER_LIKED', 'LIKED_BY_USER', 'ITEM_CALLED_LIKED', 'GENRE_LINKING',
-           'APPOSITION', 'ALIGNS_WITH', 'ORDINARY_CAPITALS', 'FUNCTION_WORDS', 'RECOMMENDING_WORDS', 'PAGE_WORDS',
-           'claim', 'words', 'title_forms', 'Vocabulary', 'short_title_forms', 'page_vocabulary', 'catalogue_features',
-           'Word', 'Mention', 'text_words', 'sentence_numbers', 'find_mentions', 'Evidence', 'evidence', 'Reading',
-           'read', 'prompt_title', 'near_miss', 'title_groups', 'governing', 'relation_claim', 'any_link_claim',
-           'genre_link_claim', 'title_claims', 'loose_relation_claims', 'given_claim', 'attribute_claims',
-           'add_page_mentions', 'value_claim', 'rating_claim', 'price_claim', 'page_claims', 'user_claims',
-           'title_genre_claims', 'liked_genre_claims', 'name_claims', 'content_claims', 'check', 'judge',
-           'mentioned_features', 'template_text', 'claim_truth', 'annotate_truth', 'read_judge_input', 'judge_file',
-           'rate', 'agreement', 'cohen_kappa']
+           'PAGE_RELATION_WORDS', 'PAGE_KINDS', 'LINKERS', 'SHARE_VERBS', 'LISTING', 'LIKED_TITLES', 'GENRE_LINKING',
+           'SEQUEL_AFTER', 'NO_RELATION', 'PAGE_PATTERNS', 'ITEM_CUES', 'USER_LIKED', 'LIKED_BY_USER',
+           'ITEM_CALLED_LIKED', 'MIGHT_ENJOY', 'IS_RECOMMENDED', 'APPOSITION', 'ALIGNS_WITH', 'ORDINARY_CAPITALS',
+           'FUNCTION_WORDS', 'RECOMMENDING_WORDS', 'PAGE_WORDS', 'claim', 'words', 'title_forms', 'Vocabulary',
+           'short_title_forms', 'page_vocabulary', 'catalogue_features', 'Word', 'Mention', 'text_words',
+           'sentence_numbers', 'find_mentions', 'Evidence', 'evidence', 'Reading', 'read', 'prompt_title', 'near_miss',
+           'title_groups', 'governing', 'relation_claim', 'any_link_claim', 'genre_link_claim', 'title_claims',
+           'loose_relation_claims', 'given_claim', 'attribute_claims', 'add_page_mentions', 'value_claim',
+           'rating_claim', 'price_claim', 'page_claims', 'user_claims', 'title_genre_claims', 'liked_genre_claims',
+           'name_claims', 'content_claims', 'check', 'judge', 'mentioned_features', 'template_text', 'claim_truth',
+           'annotate_truth', 'read_judge_input', 'judge_file', 'rate', 'agreement', 'cohen_kappa']
 
 # %% ../nbs/02b_claims.ipynb #d7cfa305
 SUPPORTED, UNSUPPORTED, CONTRADICTED = "supported", "unsupported", "contradicted"
@@ -263,9 +263,11 @@ def _match(text: str, ws: list[Word], k: int, vocab: Vocabulary, known: set):
 def sentence_numbers(text: str, ws: list[Word], mentions: list[Mention]) -> list[int]:
     "The sentence number of every word: a sentence ends at . ! ? ; unless inside a recognised title."
     inside = {k for m in mentions if m.kind == "title" for k in range(m.i + 1, m.j)}
+    bang = {m.j for m in mentions if m.kind == "title" and re.sub(r"\s*\(\d{4}\)$", "", m.name).endswith(("!", "?"))}
     out, n = [], 0
     for k, w in enumerate(ws):
-        if k and k not in inside and re.search(r"[!?;]|\.(\s|\"|$)", text[ws[k - 1].end : w.start]):
+        gap = text[ws[k - 1].end + (k in bang) : w.start] if k else ""  # "That Thing You Do!" ends no sentence
+        if k and k not in inside and re.search(r"[!?;]|\.(\s|\"|$)", gap):
             n += 1
         out.append(n)
     return out
@@ -385,6 +387,11 @@ class Reading:
         return next((k for k, w in enumerate(self.words) if w.start >= pos), len(self.words))
 
     @cached_property
+    def open_end(self) -> bool:
+        "Whether the text stops mid-sentence, cut by the length limit."
+        return not re.search(r"[.!?\"”)]\s*$", self.text)
+
+    @cached_property
     def covered(self) -> set:
         "Indices of the words inside a mention (computed once per reading)."
         return {k for m in self.mentions for k in range(m.i, m.j)}
@@ -403,7 +410,8 @@ def read(text: str, facts: list[dict], history: list[dict], vocab: Vocabulary) -
 def prompt_title(name: str, ev: Evidence) -> str | None:
     "The prompt title (item, liked or linked) that a mentioned title names, else None."
     forms = title_forms(name)
-    return next((p for p in ev.titles() if p and forms & title_forms(p)), None)
+    hits = [p for p in ev.titles() if p and forms & title_forms(p)]
+    return max(hits, key=lambda p: max(map(len, forms & title_forms(p))), default=None)  # "The Godfather: Part II"
 
 
 def near_miss(name: str, ev: Evidence, cutoff: float = 0.6) -> str | None:
@@ -427,7 +435,7 @@ LISTING = set("including such as like for films movies titles namely especially 
 # a phrase naming the liked titles as a group ("the movies they liked", "your favorite films")
 LIKED_TITLES = re.compile(
     r"\b(?:movies?|films?|titles?|ones|items|products|genres|which|those)(?: that| which)? "
-    r"(?:the user|they|their|you|the viewer)"
+    r"(?:the user|they|their|you|the viewer|it)"
     r"(?: have| has| had)?(?: previously| also| already| really)? "
     r"(?:liked|enjoyed|loved|watched|rated highly|appreciated)\b"
     r"|\b(?:the user's|their|your) (?:previously liked |highly rated )?(?:liked|favou?rite|previous|past|preferred)? ?"
@@ -435,6 +443,7 @@ LIKED_TITLES = re.compile(
     r"|\b(?:movies|films|titles|genres) liked by (?:the user|them|you)\b"
     r"|\bthe (?:movies|films|titles) (?:listed|mentioned|above)\b"
     r"|\b(?:previous|earlier|past) (?:movies|films|titles)\b"
+    r"|\bthe other (?:movies|films|titles)\b(?! (?:that |which )?(?:the user|they|you|the viewer|it)\b)"
     r"|\b(?:with|to|as) (?:the user|them|you)(?=,? (?:including|such as)\b)",
     re.I,
 )
@@ -473,6 +482,12 @@ def governing(r: Reading, groups: list, g: list) -> tuple[list, list, bool]:
     genres = [
         m for m in before if m.kind == "genre" and m.i > cut and (g[0].i - m.j <= 3 or any(c.j >= m.j for c in cues))
     ]
+    back = shares[-1] if shares else start  # "elements of thriller, which it shares with X": thriller is shared
+    while back > start and r.words[back - 1].low in {"which", "that", "it", "they", "also"}:
+        back -= 1
+    if shares and r.words[back].low in ("which", "that") and r.words[shares[-1] + 1].low == "with":
+        named = _genres_beside(r, back, back)
+        genres = [m for m in before if m.kind == "genre" and m.j <= back and m.name in named] or genres
     if cues and g[0].i - cues[-1].j <= 1:  # "adventure (like X": the genre in front of the bracket alone governs
         genres = [
             m for m in genres if m.j == cues[-1].i and "(" in r.text[r.words[m.j - 1].end : r.words[cues[-1].i].start]
@@ -496,6 +511,33 @@ def _liked_list_cue(r: Reading, start: int, first: int) -> list[int]:
         ):
             return [first]
     return []
+
+# %% ../nbs/02b_claims.ipynb #f8dcccb1
+# words that may stand between genres and what they are said of ("elements of war, which it shares")
+GENRE_LINKING = set(
+    """a an the and or with in of for as such including like similar same share shares shared sharing common genre
+genres film films movie movies title titles elements aspects also both many several other particularly
+especially notably namely mostly mainly blend mix""".split()
+)
+
+
+def _genres_beside(r: Reading, start: int, end: int) -> list[str]:
+    "The genres listed right before word `start` or right after word `end`, with only linking words between."
+    at = {k: m for m in r.mentions for k in range(m.i, m.j)}
+    found = []
+    for ks in (range(start - 1, -1, -1), range(end, len(r.words))):
+        for k in ks:
+            m = at.get(k)
+            linking = (
+                m.kind == "similar" or (m.kind, m.name) == ("relation", "genre")
+                if m
+                else r.words[k].low in GENRE_LINKING
+            )
+            if m is not None and m.kind == "genre":
+                found.append(m.name)
+            elif not linking or r.sents[k] != r.sents[min(start, len(r.sents) - 1)]:
+                break
+    return list(dict.fromkeys(found))
 
 # %% ../nbs/02b_claims.ipynb #e1bdede0
 def _link_text(links: dict) -> str:
@@ -595,9 +637,19 @@ def title_claims(r: Reading) -> tuple[list[dict], set]:
     return out, used
 
 
+# "shares ... a film with (both) A and B": a link to titles that names no relation
+NO_RELATION = re.compile(r"\b(?:shares?|and) (?:a|the same) (?:film|movie) with(?: both)?\s", re.I)
+
+
 def loose_relation_claims(r: Reading, used: set) -> list[dict]:
-    "Relation words that govern no title: some fact must give that relation."
+    "Relation words that govern no title (some fact must give that relation), and links that name no relation."
     given = {k.split(":")[0] for l in r.ev.links.values() for k in l}
+    starts = {m.i for m in r.mentions if m.kind == "title"}
+    invented = [
+        claim("relation", x[0].strip(), UNSUPPORTED, "names no relation a fact gives")
+        for x in NO_RELATION.finditer(r.text)
+        if r.word_at(x.end()) in starts
+    ]
     said = [
         m
         for m in r.mentions
@@ -608,7 +660,7 @@ def loose_relation_claims(r: Reading, used: set) -> list[dict]:
         if m.name in given
         else claim("relation", f"a shared {m.name}", UNSUPPORTED, f"no fact gives a shared {m.name}")
         for m in said
-    ]
+    ] + invented
 
 # %% ../nbs/02b_claims.ipynb #7dd4d641
 def _compares(r: Reading, s: int) -> bool:
@@ -630,7 +682,10 @@ def attribute_claims(r: Reading) -> list[dict]:
     "The genre, year and feature claims of a text."
     ev, out = r.ev, []
     for m in r.mentions:
-        if m.kind == "genre":
+        denied = [w.low for w in r.words[max(m.i - 2, 0) : m.i]][-2:] in (["not", "a"], ["not", "an"])
+        if m.kind == "genre" and denied and m.name in ev.genres:  # "it is not a comedy" of a comedy
+            out.append(claim("genre", f"not {m.name}", CONTRADICTED, f"the facts give {m.name}", genre=m.name))
+        elif m.kind == "genre":
             out.append(given_claim("genre", m.name, ev.genres))
         elif m.kind == "year":
             out.append(given_claim("year", m.name, ev.years, ev.given_words))
@@ -795,6 +850,22 @@ ITEM_CALLED_LIKED = re.compile(
     r"(?!,? (?:including|such as|like)\b)",
     re.I,
 )
+# "the user might enjoy Scream because ...", "Scream is recommended": the title must be the recommended item
+MIGHT_ENJOY = re.compile(
+    r"\b(?:might|may|would|will|could)(?: also| really)? (?:enjoy|like|love|appreciate)(?: this (?:movie|film))?\s",
+    re.I,
+)
+IS_RECOMMENDED = re.compile(r"[\s\"”),]*(?:is|are) (?:also |both )?recommended\b", re.I)
+
+
+def _starts_title(run: list[Word], titles: list[str]) -> bool:
+    "Whether a run of words is the beginning of a prompt title, its last word possibly cut ('The Big Le')."
+    low = [w.low for w in run]
+    for t in titles:
+        for tw in (list(words(t)), list(words(t))[1:]):  # with or without its leading article
+            if len(tw) >= len(low) and tw[: len(low) - 1] == low[:-1] and tw[len(low) - 1].startswith(low[-1]):
+                return True
+    return False
 
 
 def _liked_claim(m: Mention, said: str, ev: Evidence) -> dict | None:
@@ -819,7 +890,9 @@ def user_claims(r: Reading) -> list[dict]:
         if named:  # the title after "the user liked", and the rest of its list
             listed = next((g for g in groups if g[0] is named[0]), named)
             out += [_liked_claim(m, f"{x[0]} {m.text}", r.ev) for m in listed]
-        elif re.match(r"\s+(this|the) (movie|film|item|product)\b|\s+it\b", r.text[x.end() :]):
+        elif re.match(r"\s+(this|the) (movie|film|item|product)\b|\s+it\b", r.text[x.end() :]) or (
+            r.open_end and k < len(r.words) and _starts_title(r.words[k:], [r.ev.item])
+        ):  # "The user enjoyed L.A." of L.A. Confidential, cut off
             out.append(
                 claim(
                     "user",
@@ -830,6 +903,14 @@ def user_claims(r: Reading) -> list[dict]:
             )
     for x in ITEM_CALLED_LIKED.finditer(r.text):
         out.append(claim("user", x[0], CONTRADICTED, "the recommended item is not one the user has seen"))
+    offered = [(x[0], m) for x in MIGHT_ENJOY.finditer(r.text) for m in titles if m.i == r.word_at(x.end())]
+    offered += [(x[0], m) for g in groups if (x := IS_RECOMMENDED.match(r.text, r.words[g[-1].j - 1].end)) for m in g]
+    for said, m in offered:
+        p = prompt_title(m.name, r.ev)
+        if p not in (None, r.ev.item):
+            out.append(
+                claim("user", f"{m.text}: {said.strip()}", CONTRADICTED, f"{p} is liked, not the recommended one")
+            )
     genres = {i for m in r.mentions if m.kind == "genre" for i in range(m.i, m.j)}  # "including Action and A"
     for x in LIKED_TITLES.finditer(r.text):  # "the movies they liked, including A and B": each is said to be liked
         k = r.word_at(x.end())
@@ -855,32 +936,6 @@ def user_claims(r: Reading) -> list[dict]:
     return [c for c in out if c]
 
 # %% ../nbs/02b_claims.ipynb #9ef91c53
-GENRE_LINKING = set(
-    """a an the and or with in of for as such including like similar same share shares shared sharing common genre
-genres film films movie movies title titles elements aspects also both many several other particularly
-especially notably namely mostly mainly blend mix""".split()
-)
-
-
-def _genres_beside(r: Reading, start: int, end: int) -> list[str]:
-    "The genres listed right before word `start` or right after word `end`, with only linking words between."
-    at = {k: m for m in r.mentions for k in range(m.i, m.j)}
-    found = []
-    for ks in (range(start - 1, -1, -1), range(end, len(r.words))):
-        for k in ks:
-            m = at.get(k)
-            linking = (
-                m.kind == "similar" or (m.kind, m.name) == ("relation", "genre")
-                if m
-                else r.words[k].low in GENRE_LINKING
-            )
-            if m is not None and m.kind == "genre":
-                found.append(m.name)
-            elif not linking or r.sents[k] != r.sents[min(start, len(r.sents) - 1)]:
-                break
-    return list(dict.fromkeys(found))
-
-
 APPOSITION = {
     "which",
     "is",
@@ -898,6 +953,7 @@ APPOSITION = {
     "also",
     "both",
     "all",
+    "about",
 }
 
 
@@ -910,6 +966,9 @@ def title_genre_claims(r: Reading) -> list[dict]:
             continue
         if g[0].i and r.words[g[0].i - 1].low == "like":
             continue  # "Like Manhattan, a war drama": the item is the war drama
+        before = [m for m in r.mentions if m.kind == "title" and m.sentence == last.sentence and m.j <= g[0].i]
+        if len(g) == 1 and before and re.match(r",?\s*(?:which|that) (?:are|were) both\b", after):
+            g = before[-1:] + g  # "an actor with A and an award with B, which are both comedies": A and B
         named, k = [], last.j
         while (
             k < len(r.words)
@@ -935,7 +994,9 @@ def title_genre_claims(r: Reading) -> list[dict]:
 
 ALIGNS_WITH = re.compile(
     r",?\s*(?:(?:which|that) (?:aligns?|match(?:es)?|fits?|suits?|reflects?) with"
-    r"|(?:which|that) (?:are|is) (?:all |also )?|(?:(?:elements|aspects) )?(?:are|is) similar to)(?:\s+the)?\s*$",
+    r"|(?:which|that) (?:are|is) (?:all |also |both )?"
+    r"(?:(?:recommended|found|present|shared|seen) (?:by|in|among|with) |(?:elements|aspects|part) of )?"
+    r"|(?:which )?(?:(?:elements|aspects) )?(?:are|is) similar to)(?:\s+the)?\s*$",
     re.I,
 )
 
@@ -988,7 +1049,7 @@ mentioned listed named combine combines combined combining combination blend ble
 element elements aspect aspects feature features featuring style styles theme themes themed type types kind
 kinds sort category categories mood tone feel feels experience make makes made find think know offer offers
 provide provides bring brings contain contains containing incorporate incorporates incorporating has have show
-shows also other well along move moving sequence sequences scene scenes due several part facts provided
+shows also other well along move moving sequence sequences scene scenes due several part fact facts provided use found
 mentioned particularly especially notably""".split()
 )
 
@@ -1022,7 +1083,8 @@ def name_claims(r: Reading) -> list[dict]:
         j = k + 1
         while j < len(ws) and r.sents[j] == r.sents[k] and (cap(j) or joins(j)):
             j += 1
-        cut_off = j == len(ws) and not re.search(r"[.!?\"”)]\s*$", r.text) and _starts_title(ws[k:j], r.ev)
+        cut_off = r.open_end and _starts_title(ws[k:], r.ev.titles())  # "such as Some Folks Call It a S": cut
+        j = len(ws) if cut_off else j
         given = r.products and all(_given(r, w.low) for w in ws[k:j])  # "the Hario V60 dripper": a title cut short
         if not cut_off and not given and (j - k > 1 or (k > 0 and r.sents[k - 1] == r.sents[k])):
             span = r.text[ws[k].start : ws[j - 1].end]
@@ -1036,16 +1098,6 @@ def name_claims(r: Reading) -> list[dict]:
     return out
 
 # %% ../nbs/02b_claims.ipynb #7478041d
-def _starts_title(run: list[Word], ev: Evidence) -> bool:
-    "Whether a run of words is the beginning of a prompt title, its last word possibly cut ('The Big Le')."
-    low = [w.low for w in run]
-    for t in ev.titles():
-        for tw in (list(words(t)), list(words(t))[1:]):  # with or without its leading article
-            if len(tw) >= len(low) and tw[: len(low) - 1] == low[:-1] and tw[len(low) - 1].startswith(low[-1]):
-                return True
-    return False
-
-
 def content_claims(r: Reading) -> list[dict]:
     "Per sentence, the words that are neither recognised, nor in the prompt, nor words of recommending."
     by_sentence = {}
