@@ -304,6 +304,11 @@ SCHEMA = {
         Key("baselines.peter", dict, "PETER's hyperparameters over its published ones"),
         Key("evaluation.bootstrap", int, "bootstrap resamples for confidence intervals", (10, 1_000_000)),
         Key("evaluation.embedder", str, "the sentence-embedding model of similarity and distinctiveness"),
+        Key(
+            "evaluation.readings",
+            str,
+            "texts labelled by blind reading (JSONL: user, item, text, faithful); empty: none",
+        ),
         Key("evaluation.humaneval_tasks", int, "human evaluation: pairs per annotator", (1, None)),
         Key("evaluation.humaneval_systems", list, "human evaluation: the systems compared blind"),
         Key("evaluation.humaneval_scale", int, "human evaluation: the rating scale 1..N", (2, 100)),
@@ -324,7 +329,7 @@ SECTION_DOCS = {
     "oracle": "[oracle]: the teacher, the pairs it explains, its decoding and the faithfulness filter.",
     "prism": "[prism]: the student backbone, its user embedding, the systems trained, training, decoding and serving.",
     "baselines": "[baselines]: the coupled systems trained next to the Prism and their hyperparameters.",
-    "evaluation": "[evaluation]: bootstrap resamples, the sentence embedder and the human-evaluation app.",
+    "evaluation": "[evaluation]: bootstrap resamples, the sentence embedder, texts read blind, human evaluation.",
     "profiling": "[profiling]: the batch sizes timed, samples per size, warm-up batches and tokens per explanation.",
 }
 

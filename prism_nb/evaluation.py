@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .claims import template_text
-from .core import PrismError, Settings, atomic_path, read_jsonl, seed_everything, write_json
+from .claims import rate, template_text
+from .core import PrismError, Settings, atomic_path, read_jsonl, seed_everything, user_path, write_json
 from .data import run_items
 from .run_folder import BASELINE_PREDICTIONS, ORACLE_EXPLANATIONS, STUDENT_PREDICTIONS, mark_done
 
@@ -26,7 +26,8 @@ __all__ = ['SYSTEMS', 'COUPLED', 'TEXT_METRICS', 'COMPARISONS', 'HEADLINE', 'pet
            'distinctiveness', 'assignment_margin', 'reading_agreement', 'boot_idx', 'ci', 'boot_mean', 'mcnemar_exact',
            'wilcoxon', 'paired_diff', 'mcnemar_pairs_needed', 'load_systems', 'judge_columns', 'item_features',
            'reference_mask', 'overlap_columns', 'embedding_columns', 'per_text_scores', 'system_metrics',
-           'paired_tests', 'score_systems', 'plot_metric_bars', 'plot_per_user', 'answers', 'run_evaluation']
+           'paired_tests', 'score_systems', 'load_readings', 'unfaithful_by_reading', 'plot_metric_bars',
+           'plot_per_user', 'answers', 'run_evaluation']
 
 # %% ../nbs/05_evaluation.ipynb #592a3fb1
 _PETER_RULES = [
@@ -646,9 +647,38 @@ def score_systems(df: pd.DataFrame, items: pd.DataFrame, embedder: str | None = 
     }
     return sc, res
 
+# %% ../nbs/05_evaluation.ipynb #2515c8eb
+def load_readings(path: str) -> list[dict]:
+    "The labels named by `evaluation.readings` (none when empty); a missing or malformed file is an error."
+    if not path:
+        return []
+    p = user_path(path)
+    if not p.is_file():
+        raise PrismError(
+            f"evaluation.readings: no file {path}: name a JSONL of user, item, text, faithful, or leave it empty"
+        )
+    rows = read_jsonl(p)
+    bad = next((n for n, r in enumerate(rows, 1) if not {"user", "item", "text", "faithful"} <= set(r)), None)
+    if bad:
+        raise PrismError(f"{path}: line {bad} lacks one of user, item, text, faithful: fix or remove it")
+    return rows
+
+
+def unfaithful_by_reading(df: pd.DataFrame, labels: list[dict]) -> dict:
+    "Per system, the unfaithful share of its texts that readers labelled (matched on user, item and text), Wilson 95%."
+    read = {(str(r["user"]), str(r["item"]), str(r["text"])): bool(r["faithful"]) for r in labels}
+    out = {}
+    for s, g in df.groupby("system"):
+        said = [not read[k] for k in zip(g.user.astype(str), g.item.astype(str), g.text.astype(str)) if k in read]
+        if said:
+            r = rate(sum(said), len(said))
+            out[s] = {"mean": r["value"], "ci": r["ci"], "n": len(said), "texts": len(g)}
+    return out
+
 # %% ../nbs/05_evaluation.ipynb #c39c4daa
 HEADLINE = [
     "hallucination_rate",
+    "unfaithful_by_reading",
     "claim_precision",
     "n_claims",
     "history_citation",
@@ -841,6 +871,8 @@ def run_evaluation(settings: Settings, run_dir: str | Path) -> dict:
     ]
     if served and "student" in m:
         m["student"]["served_by"] = {k: served.count(k) / len(served) for k in dict.fromkeys(served)}
+    for s, v in unfaithful_by_reading(df, load_readings(settings.evaluation.readings)).items():
+        m[s]["unfaithful_by_reading"] = v
     m["answers"] = answers(m)
     cols = [c for c in sc.columns if c not in ("facts", "history", "_has", "_has_review")]
     sc2 = sc[cols].copy()

@@ -207,13 +207,18 @@ def claims_table(summary: dict) -> pd.DataFrame:
             ev.get("student_unverified", {}),
             ", ".join(f"{k} {v}" for k, v in summary["student"]["served_by"].items()),
         )
+        by_reading = (
+            f"by reading {u['unfaithful_by_reading']:.3f} unverified -> {s['unfaithful_by_reading']:.3f}; "
+            if "unfaithful_by_reading" in u and "unfaithful_by_reading" in s
+            else ""
+        )
         rows.append(
             (
                 "served explanations verified before serving",
                 "no (the decoder is trusted)",
-                f"judge's rate {u.get('hallucination_rate', float('nan')):.3f} unverified -> "
-                f"{s.get('hallucination_rate', float('nan')):.3f} "
-                f"served ({shares}); measure it by reading, not by the judge that selects",
+                by_reading + f"judge's rate {u.get('hallucination_rate', float('nan')):.3f} unverified -> "
+                f"{s.get('hallucination_rate', float('nan')):.3f} served ({shares})"
+                + ("" if by_reading else "; measure it by reading, not by the judge that selects"),
             )
         )
     if "served_speedup" in p:

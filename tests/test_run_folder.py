@@ -101,6 +101,11 @@ CASES = {
         2,
         "baselines.peter: unknown hyperparameter(s) layers",
     ),
+    "missing labels file": (
+        ["--stages", "evaluation", "evaluation.readings=/nonexistent/labels.jsonl"],
+        2,
+        "evaluation.readings: no file /nonexistent/labels.jsonl",
+    ),
     "ranker crash": (
         ["--stages", "ranking", 'ranking.params={"als": {"factors": "many"}}'],
         1,
