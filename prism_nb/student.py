@@ -33,7 +33,7 @@ from prism_nb.core import (
     read_jsonl,
     seed_everything,
 )
-from .models import SAMPLE_TOP_K, length_batches
+from .models import SeededSampler, length_batches, pair_seed
 
 # %% auto #0
 __all__ = ['SOURCE_SUFFIX', 'USER_MODES', 'STUDENT_FILES', 'split_pairs', 'source_text', 'history_titles', 'UserTable', 'Student',
@@ -306,7 +306,7 @@ class Decoding:
     batch_size: int = 8  # explanations generated together
     min_new_tokens: int = 0  # no end before this many new tokens
     no_repeat_ngram: int = 0  # no n-gram of this size twice (0: off)
-    sample_seed: int | None = None  # sample (top-k 50) with this seed instead of searching
+    sample_seed: int | None = None  # sample (top-k 50) instead of searching, each pair seeded from this and its ids
     temperature: float = 1.0  # the sampling temperature
     constrain_titles: bool = False  # once a prompt title is begun, only its continuations (transformers, ort)
 
@@ -332,15 +332,11 @@ def generate(student: Student, recs, *args, **kw) -> list[str]:
     suffix = "" if student.enc_dec else SOURCE_SUFFIX
     srcs = [encode_source(student.tok, r, d.max_source_len, suffix) for r in recs]
     out, pad, dev = [None] * len(recs), student.tok.pad_token_id, student.device
-    sampling = (
-        dict(do_sample=True, top_k=SAMPLE_TOP_K, temperature=d.temperature, num_beams=1)
-        if d.sample_seed is not None
-        else {}
-    )
-    for n, idx in enumerate(length_batches([len(s) for s in srcs], d.batch_size)):
-        if sampling:
-            torch.manual_seed(d.sample_seed * 100_003 + n)
-        left = not student.enc_dec
+    for idx in length_batches([len(s) for s in srcs], d.batch_size):
+        rows, left = [recs[i] for i in idx], not student.enc_dec
+        procs = [TitleConstraint(student.tok, rows)] if d.constrain_titles else []
+        if d.sample_seed is not None:  # each pair its own seed: the same draws alone or in any batch
+            procs.append(SeededSampler([pair_seed(d.sample_seed, r) for r in rows], d.temperature))
         ids = _pad([srcs[i] for i in idx], pad, left=left).to(dev)
         mask = _pad([[1] * len(srcs[i]) for i in idx], 0, left=left).to(dev)
         embeds, mask = student._with_user(
@@ -356,8 +352,9 @@ def generate(student: Student, recs, *args, **kw) -> list[str]:
                 no_repeat_ngram_size=d.no_repeat_ngram,
                 pad_token_id=pad,
                 eos_token_id=student.eos_id,
-                logits_processor=[TitleConstraint(student.tok, [recs[i] for i in idx])] if d.constrain_titles else None,
-                **(sampling or dict(do_sample=False, num_beams=d.num_beams)),
+                logits_processor=procs or None,
+                do_sample=False,
+                num_beams=1 if d.sample_seed is not None else d.num_beams,
             )
         for i, g in zip(idx, gen):
             out[i] = student.tok.decode(g, skip_special_tokens=True).strip()
