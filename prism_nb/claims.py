@@ -25,14 +25,15 @@ __all__ = ['SUPPORTED', 'UNSUPPORTED', 'CONTRADICTED', 'RELATION_WORDS', 'GENRE_
            'PAGE_RELATION_WORDS', 'PAGE_KINDS', 'LINKERS', 'SHARE_VERBS', 'LISTING', 'LIKED_TITLES', 'GENRE_LINKING',
            'SEQUEL_AFTER', 'NO_RELATION', 'PAGE_PATTERNS', 'ITEM_CUES', 'USER_LIKED', 'LIKED_BY_USER',
            'ITEM_CALLED_LIKED', 'MIGHT_ENJOY', 'IS_RECOMMENDED', 'APPOSITION', 'ALIGNS_WITH', 'ORDINARY_CAPITALS',
-           'FUNCTION_WORDS', 'RECOMMENDING_WORDS', 'PAGE_WORDS', 'claim', 'words', 'title_forms', 'Vocabulary',
-           'short_title_forms', 'page_vocabulary', 'catalogue_features', 'Word', 'Mention', 'text_words',
-           'sentence_numbers', 'find_mentions', 'Evidence', 'evidence', 'Reading', 'read', 'prompt_title', 'near_miss',
-           'title_groups', 'governing', 'relation_claim', 'any_link_claim', 'genre_link_claim', 'title_claims',
-           'loose_relation_claims', 'given_claim', 'attribute_claims', 'add_page_mentions', 'value_claim',
-           'rating_claim', 'price_claim', 'page_claims', 'user_claims', 'title_genre_claims', 'liked_genre_claims',
-           'name_claims', 'content_claims', 'check', 'judge', 'mentioned_features', 'template_text', 'claim_truth',
-           'annotate_truth', 'read_judge_input', 'judge_file', 'rate', 'agreement', 'cohen_kappa']
+           'FUNCTION_WORDS', 'RECOMMENDING_WORDS', 'PAGE_WORDS', 'DETERMINERS', 'NAMED_ELEMENT', 'claim', 'words',
+           'title_forms', 'Vocabulary', 'short_title_forms', 'page_vocabulary', 'catalogue_features', 'Word', 'Mention',
+           'text_words', 'sentence_numbers', 'find_mentions', 'Evidence', 'evidence', 'Reading', 'read', 'prompt_title',
+           'near_miss', 'title_groups', 'governing', 'relation_claim', 'any_link_claim', 'genre_link_claim',
+           'title_claims', 'loose_relation_claims', 'given_claim', 'attribute_claims', 'add_page_mentions',
+           'value_claim', 'rating_claim', 'price_claim', 'page_claims', 'user_claims', 'title_genre_claims',
+           'liked_genre_claims', 'name_claims', 'content_claims', 'changed_article_claims', 'named_element_claims',
+           'check', 'judge', 'mentioned_features', 'template_text', 'claim_truth', 'annotate_truth', 'read_judge_input',
+           'judge_file', 'rate', 'agreement', 'cohen_kappa']
 
 # %% ../nbs/02b_claims.ipynb #d7cfa305
 SUPPORTED, UNSUPPORTED, CONTRADICTED = "supported", "unsupported", "contradicted"
@@ -961,7 +962,7 @@ def title_genre_claims(r: Reading) -> list[dict]:
     "Genres said of liked titles in apposition ('Taxi Driver, a comedy'; 'A and B are comedies'): each needs a fact."
     at, out = {k: m for m in r.mentions for k in range(m.i, m.j)}, []
     for g in title_groups(r):
-        last, after = g[-1], r.text[r.words[g[-1].j - 1].end :].lstrip()
+        last, after = g[-1], r.text[r.words[g[-1].j - 1].end :].lstrip().lstrip("\"'”’").lstrip()
         if not (after.startswith(",") or re.match(r"(?:are|is|were|was)\b", after)):
             continue
         if g[0].i and r.words[g[0].i - 1].low == "like":
@@ -1114,6 +1115,43 @@ def content_claims(r: Reading) -> list[dict]:
         for ws in by_sentence.values()
     ]
 
+# %% ../nbs/02b_claims.ipynb #a11e1e02
+DETERMINERS = {"the", "a", "an", "this", "that"}
+
+
+def _article(title: str) -> str | None:
+    "The article a title begins with ('The Birds', 'Birds, The (1963)'), lowercase, else None."
+    base = re.sub(r"\s*\([^)]*\)", "", str(title)).strip()
+    m = re.match(r"(the|a|an)\s", base, re.I) or re.search(r",\s*(the|a|an)$", base, re.I)
+    return m[1].lower() if m else None
+
+
+def changed_article_claims(r: Reading) -> list[dict]:
+    "Prompt titles whose own article the text replaces ('The Nightmare on Elm Street' for 'A Nightmare...'): garbled."
+    out = []
+    for m in r.mentions:
+        if m.kind != "title" or not m.i or r.sents[m.i - 1] != m.sentence:
+            continue
+        before, p = r.words[m.i - 1], prompt_title(m.name, r.ev)
+        own = _article(p) if p else None
+        if own and before.orig[0].isupper() and before.low in DETERMINERS and before.low != own:
+            out.append(claim("name", f"{before.orig} {m.text}", CONTRADICTED, f"a garbled title of {p}"))
+    return out
+
+
+NAMED_ELEMENT = re.compile(r"\buse of (?:the )?(?:(?:word|phrase|term|name)s?\b[^.,;]*|[\"“'‘][^\"”'’]+[\"”'’]?)", re.I)
+
+
+def named_element_claims(r: Reading) -> list[dict]:
+    "Elements named as shared ('the use of the word red', 'the use of `fun`'), unless what is named is a genre."
+    at, out = {k: m for m in r.mentions for k in range(m.i, m.j)}, []
+    for x in NAMED_ELEMENT.finditer(r.text):
+        ks = [k for k, w in enumerate(r.words) if x.start() <= w.start < x.end()]
+        named = [k for k in ks if r.words[k].low not in {"use", "of", "the", "word", "words", "phrase", "term", "name"}]
+        if named and not all(at.get(k) and at[k].kind == "genre" for k in named):
+            out.append(claim("content", x[0].strip(), UNSUPPORTED, "an element named as shared that no fact names"))
+    return out
+
 # %% ../nbs/02b_claims.ipynb #5d4abe89
 def check(text: str, facts: list[dict], history: list[dict], vocab: Vocabulary) -> list[dict]:
     "Every claim of `text`, checked against the prompt's `facts` and `history`."
@@ -1133,6 +1171,8 @@ def check(text: str, facts: list[dict], history: list[dict], vocab: Vocabulary) 
         + liked_genre_claims(r)
         + title_genre_claims(r)
         + name_claims(r)
+        + changed_article_claims(r)
+        + named_element_claims(r)
         + content_claims(r)
     )
 
