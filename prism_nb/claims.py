@@ -393,9 +393,14 @@ class Reading:
         return not re.search(r"[.!?\"”)]\s*$", self.text)
 
     @cached_property
+    def mention_at(self) -> dict:
+        "The mention each word is inside, by word index (computed once per reading)."
+        return {k: m for m in self.mentions for k in range(m.i, m.j)}
+
+    @cached_property
     def covered(self) -> set:
-        "Indices of the words inside a mention (computed once per reading)."
-        return {k for m in self.mentions for k in range(m.i, m.j)}
+        "Indices of the words inside a mention."
+        return set(self.mention_at)
 
 
 def read(text: str, facts: list[dict], history: list[dict], vocab: Vocabulary) -> Reading:
@@ -524,8 +529,7 @@ especially notably namely mostly mainly blend mix""".split()
 
 def _genres_beside(r: Reading, start: int, end: int) -> list[str]:
     "The genres listed right before word `start` or right after word `end`, with only linking words between."
-    at = {k: m for m in r.mentions for k in range(m.i, m.j)}
-    found = []
+    at, found = r.mention_at, []
     for ks in (range(start - 1, -1, -1), range(end, len(r.words))):
         for k in ks:
             m = at.get(k)
@@ -748,7 +752,8 @@ def add_page_mentions(r: Reading):
                 found.append(Mention(i, j, kind, _said(x, op), r.sents[i], x[0]))
                 taken |= set(range(i, j))
     r.mentions[:] = sorted(r.mentions + found, key=lambda m: m.i)
-    r.__dict__.pop("covered", None)  # recomputed with the new mentions
+    for cached in ("mention_at", "covered"):
+        r.__dict__.pop(cached, None)  # recomputed with the new mentions
 
 
 def _named(name: str, text_words: str) -> bool:
@@ -960,7 +965,7 @@ APPOSITION = {
 
 def title_genre_claims(r: Reading) -> list[dict]:
     "Genres said of liked titles in apposition ('Taxi Driver, a comedy'; 'A and B are comedies'): each needs a fact."
-    at, out = {k: m for m in r.mentions for k in range(m.i, m.j)}, []
+    at, out = r.mention_at, []
     for g in title_groups(r):
         last, after = g[-1], r.text[r.words[g[-1].j - 1].end :].lstrip().lstrip("\"'”’").lstrip()
         if not (after.startswith(",") or re.match(r"(?:are|is|were|was)\b", after)):
@@ -1144,9 +1149,9 @@ NAMED_ELEMENT = re.compile(r"\buse of (?:the )?(?:(?:word|phrase|term|name)s?\b[
 
 def named_element_claims(r: Reading) -> list[dict]:
     "Elements named as shared ('the use of the word red', 'the use of `fun`'), unless what is named is a genre."
-    at, out = {k: m for m in r.mentions for k in range(m.i, m.j)}, []
+    at, out = r.mention_at, []
     for x in NAMED_ELEMENT.finditer(r.text):
-        ks = [k for k, w in enumerate(r.words) if x.start() <= w.start < x.end()]
+        ks = range(r.word_at(x.start()), r.word_at(x.end()))
         named = [k for k in ks if r.words[k].low not in {"use", "of", "the", "word", "words", "phrase", "term", "name"}]
         if named and not all(at.get(k) and at[k].kind == "genre" for k in named):
             out.append(claim("content", x[0].strip(), UNSUPPORTED, "an element named as shared that no fact names"))
