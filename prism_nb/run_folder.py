@@ -47,15 +47,15 @@ from prism_nb.core import (
 __all__ = ['RECOMMENDATIONS', 'ORACLE_EXPLANATIONS', 'STUDENT_PREDICTIONS', 'BASELINE_PREDICTIONS', 'PIPELINE', 'STAGES',
            'CUT_KEYS', 'RUNTIME_KEYS', 'DECODING_KEYS', 'IGNORED_BY', 'DEFAULT_PROFILE', 'TAG_FILE', 'REPLACED_WHOLE',
            'ROLLBACK_PLAN', 'BARS', 'Stage', 'entry_point', 'stage_hash', 'open_run', 'load_run_settings',
-           'file_sha256', 'stage_outputs', 'stage_settings', 'settings_diff', 'mark_done', 'is_done', 'set_aside_dir',
-           'tagged_folder', 'set_aside_tag_file', 'tag_record', 'made_with', 'set_aside_work', 'stage_folder',
-           'RunFolderBusy', 'lock_holder', 'check_writer', 'run_lock', 'keep_file', 'snapshot_stage', 'tag_files',
-           'new_tagged_work', 'roll_back_stage', 'drop_snapshot', 'finish_rollbacks', 'stage_transaction',
-           'stage_notebooks', 'ensure_upstream', 'pick_stages', 'is_definition', 'stage_source', 'kernel_name',
-           'die_with_parent', 'tied_kernel_manager', 'last_bar', 'fit_bar', 'shown_progress', 'StageFailed',
-           'record_failure', 'run_stage', 'run_settings', 'settings_changes', 'log_set_aside', 'pipeline_settings',
-           'run_pipeline', 'override_arg', 'made_with_text', 'stage_state', 'set_aside_state', 'run_status',
-           'format_status']
+           'file_sha256', 'stage_outputs', 'stage_settings', 'settings_diff', 'upstream_outputs', 'mark_done',
+           'is_done', 'set_aside_dir', 'tagged_folder', 'set_aside_tag_file', 'tag_record', 'made_with',
+           'set_aside_work', 'stage_folder', 'RunFolderBusy', 'lock_holder', 'check_writer', 'run_lock', 'keep_file',
+           'snapshot_stage', 'tag_files', 'new_tagged_work', 'roll_back_stage', 'drop_snapshot', 'finish_rollbacks',
+           'stage_transaction', 'stage_notebooks', 'ensure_upstream', 'pick_stages', 'is_definition', 'stage_source',
+           'kernel_name', 'die_with_parent', 'tied_kernel_manager', 'last_bar', 'fit_bar', 'shown_progress',
+           'StageFailed', 'record_failure', 'run_stage', 'run_settings', 'settings_changes', 'log_set_aside',
+           'pipeline_settings', 'run_pipeline', 'override_arg', 'made_with_text', 'stage_state', 'set_aside_state',
+           'run_status', 'format_status']
 
 # %% ../nbs/00c_run_folder.ipynb #997e5c58
 @dataclass(frozen=True)
@@ -246,14 +246,26 @@ def settings_diff(record: dict, settings: Settings) -> dict:
     }
 
 # %% ../nbs/00c_run_folder.ipynb #931d240c
+def upstream_outputs(run_dir, stage: str) -> dict:
+    "What `stage` read: the output checksums that the done markers of the stages before it record, by stage."
+    marker = lambda s: Path(run_dir) / "done" / f"{s}.json"
+    with contextlib.suppress(OSError, json.JSONDecodeError):  # a damaged marker: its stage runs again, and so this one
+        return {
+            s: json.loads(marker(s).read_text()).get("outputs", {}) if marker(s).is_file() else {}
+            for s in STAGES[: STAGES.index(stage)]
+        }
+    return {}
+
+
 def mark_done(settings: Settings, run_dir, stage: str, **info):
-    "Record that `stage` finished in `run_dir` with these settings (hash and values), and the checksums of its outputs."
+    "Record that `stage` finished in `run_dir` with these settings, the checksums of its outputs and of what it read."
     write_json(
         Path(run_dir) / "done" / f"{stage}.json",
         {
             "stage": stage,
             "settings_hash": stage_hash(settings, stage),
             "outputs": stage_outputs(run_dir, stage),
+            "inputs": upstream_outputs(run_dir, stage),
             "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
             **info,
             "settings": stage_settings(settings, stage),
@@ -262,7 +274,7 @@ def mark_done(settings: Settings, run_dir, stage: str, **info):
 
 
 def is_done(settings: Settings, run_dir, stage: str) -> bool:
-    "Whether `stage` finished in `run_dir` under `settings` with its outputs unchanged (else it must run again)."
+    "Whether `stage` finished in `run_dir` under `settings`, its outputs and inputs unchanged (else it runs again)."
     p = Path(run_dir) / "done" / f"{stage}.json"
     try:
         marker = json.loads(p.read_text()) if p.is_file() else {}
@@ -272,6 +284,8 @@ def is_done(settings: Settings, run_dir, stage: str) -> bool:
         return False
     if "outputs" not in marker:
         return True  # a marker written before outputs were recorded
+    if "inputs" in marker and marker["inputs"] != upstream_outputs(run_dir, stage):
+        return False  # an earlier stage ran again and wrote other outputs
     outputs = marker["outputs"]
     return bool(outputs) and all(
         (Path(run_dir) / f).is_file() and file_sha256(Path(run_dir) / f) == h for f, h in outputs.items()
@@ -1019,6 +1033,9 @@ def stage_state(settings: Settings, run_dir: Path, stage: str, running: bool = F
             state="settings changed",
             why=", ".join(f"{k} {old!r} -> {new!r}" for k, (old, new) in diff.items()) or "which: not recorded",
         )
+    elif "inputs" in (marker or {}) and marker["inputs"] != (now := upstream_outputs(run_dir, stage)):
+        changed = [s for s in now if now[s] != marker["inputs"].get(s)]
+        row.update(state="inputs changed", why=f"{', '.join(changed)} wrote other outputs since it ran")
     elif marker and is_done(settings, run_dir, stage):
         row.update(state="done")
     elif marker:
