@@ -33,7 +33,7 @@ from prism_nb.student import (
 # %% auto #0
 __all__ = ['UNKNOWN_USER', 'RUNTIME_STUDENTS', 'RUNTIMES', 'SERVED_BY', 'CLAUSE_BREAK', 'user_token', 'with_user_tokens',
            'token_ids', 'export_student', 'CT2Student', 'ORTStudent', 'export_folder', 'served_student',
-           'generate_with', 'sentences', 'repaired', 'served', 'verified']
+           'generate_with', 'unsupported_names', 'without_items', 'sentences', 'repaired', 'served', 'verified']
 
 # %% ../nbs/03c_serving.ipynb #95bd9977
 UNKNOWN_USER = "<|user:?|>"
@@ -217,6 +217,32 @@ def generate_with(student, recs, **decoding) -> list[str]:
     "Explanations of `recs` by a `Student` (`generate`) or an exported one (its runtime's), taking `generate`'s kwargs."
     return generate(student, recs, **decoding) if isinstance(student, Student) else student.generate(recs, **decoding)
 
+# %% ../nbs/03c_serving.ipynb #acae54e37e7d407bbb7b55eff062a284
+def unsupported_names(verdict: dict) -> list[str]:
+    "The titles, genres and names that the verdict's unsupported or contradicted claims are about."
+    bad = [c for c in verdict["claims"] if c["status"] != "supported"]
+    return [n for c in bad if (n := c.get("title") or c.get("genre") or (c["claim"] if c["kind"] == "name" else None))]
+
+
+def without_items(text: str, names: list[str], known: list[str]) -> str:
+    "`text` less `names` where they are items of a list of `known` names ('A, B, and C' less B: 'A and C')."
+    base = lambda n: re.sub(r"\s*\(\d{4}\)$", "", n.strip('"“”,')).lower()
+    if not names:
+        return text
+    forms = sorted({f for n in [*names, *known] for f in (n, re.sub(r"\s*\(\d{4}\)$", "", n)) if f}, key=len)[::-1]
+    item = rf"[\"“]?(?<!\w)(?:{'|'.join(map(re.escape, forms))})(?!\w)(?:,?[\"”])?"
+    drop = set(map(base, names))
+
+    def rebuilt(m: re.Match) -> str:
+        items = list(re.finditer(item, m[0], re.I))
+        keep = [i[0] for i in items if base(i[0]) not in drop]
+        if not keep or len(keep) == len(items):
+            return m[0]  # nothing to drop, or nothing left: the list stays
+        conj = m[0][items[-2].end() : items[-1].start()].strip(" ,")
+        return keep[0] if len(keep) == 1 else f"{', '.join(keep[:-1])}{',' * (len(keep) > 2)} {conj} {keep[-1]}"
+
+    return re.sub(rf"{item}(?:,\s+{item})*,?\s+(?:and|or)\s+{item}", rebuilt, text, flags=re.I)
+
 # %% ../nbs/03c_serving.ipynb #08bfd418
 SERVED_BY = ("first", "candidate", "repaired", "template")
 
@@ -238,8 +264,21 @@ CLAUSE_BREAK = re.compile(
 
 
 def repaired(text: str, rec: dict, judge) -> str | None:
-    "`text` minus sentences (else trailing clauses) with unsupported claims, if the rest is faithful and cites history."
+    "`text` less unsupported list items, else sentences (else trailing clauses): if faithful and citing history."
     ok = lambda t: (v := judge(t, rec["facts"], rec["history"]))["faithful"] and v["cites_history"]
+    known = [
+        *(h["title"] for h in rec["history"]),
+        *(
+            g
+            for f in rec["facts"]
+            if f["kind"] == "genre"
+            for g in ([f["value"]] if isinstance(f["value"], str) else f["value"])
+        ),
+    ]
+    trimmed = without_items(text, unsupported_names(judge(text, rec["facts"], rec["history"])), known)
+    if trimmed != text and ok(trimmed):
+        return trimmed
+    text = trimmed
     first, *rest = sentences(text) or [""]  # the first sentence, which names the recommendation, stays
     kept = " ".join([first] + [s for s in rest if judge(s, rec["facts"], rec["history"])["faithful"]])
     if kept != text and ok(kept):
