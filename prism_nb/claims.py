@@ -32,8 +32,8 @@ __all__ = ['SUPPORTED', 'UNSUPPORTED', 'CONTRADICTED', 'RELATION_WORDS', 'GENRE_
            'title_claims', 'loose_relation_claims', 'given_claim', 'attribute_claims', 'add_page_mentions',
            'value_claim', 'rating_claim', 'price_claim', 'page_claims', 'user_claims', 'title_genre_claims',
            'liked_genre_claims', 'name_claims', 'content_claims', 'changed_article_claims', 'named_element_claims',
-           'check', 'judge', 'mentioned_features', 'template_text', 'claim_truth', 'annotate_truth', 'read_judge_input',
-           'judge_file', 'rate', 'agreement', 'cohen_kappa']
+           'merged_title_claims', 'title_kind_claims', 'check', 'judge', 'mentioned_features', 'template_text',
+           'claim_truth', 'annotate_truth', 'read_judge_input', 'judge_file', 'rate', 'agreement', 'cohen_kappa']
 
 # %% ../nbs/02b_claims.ipynb #d7cfa305
 SUPPORTED, UNSUPPORTED, CONTRADICTED = "supported", "unsupported", "contradicted"
@@ -235,10 +235,12 @@ def _starts_sentence(text: str, ws: list[Word], k: int) -> bool:
     return k == 0 or bool(re.search(r"[.!?:;]\s*[\"'“]?\s*$", text[: ws[k].start]))
 
 
-def _match(text: str, ws: list[Word], k: int, vocab: Vocabulary, known: set):
-    "The longest vocabulary phrase starting at word `k`, as a Mention, or None."
+def _match(text: str, ws: list[Word], k: int, vocab: Vocabulary, known: set, short: dict):
+    "The longest vocabulary phrase (or short prompt title, as written) starting at word `k`, as a Mention, or None."
     for L in range(min(vocab.max_len, len(ws) - k), 0, -1):
         key = tuple(w.low for w in ws[k : k + L])
+        if (title := short.get(tuple(w.orig for w in ws[k : k + L]))) and key not in vocab.phrases:
+            return Mention(k, k + L, "title", title)  # "M", "Ran": too short for the catalogue's forms
         for kind, name in vocab.phrases.get(key, ()):
             if kind == "brand" and not ws[k].orig[0].isupper():
                 continue  # "fellow cooks" names no brand
@@ -278,8 +280,9 @@ def find_mentions(text: str, vocab: Vocabulary, known_titles=()) -> tuple[list[M
     "Mentions of `vocab` phrases and years in `text` (longest first), its words and each word's sentence number."
     ws, out, k = text_words(text), [], 0
     known = {f for t in known_titles for f in title_forms(t)}
+    short = {tuple(re.findall(r"[^\W_]+", t)): t for t in known_titles if t and not title_forms(t)}
     while k < len(ws):
-        m = _match(text, ws, k, vocab, known)
+        m = _match(text, ws, k, vocab, known, short)
         if m:
             out.append(m)
             k = m.j
@@ -415,9 +418,9 @@ def read(text: str, facts: list[dict], history: list[dict], vocab: Vocabulary) -
 # %% ../nbs/02b_claims.ipynb #1bf24269
 def prompt_title(name: str, ev: Evidence) -> str | None:
     "The prompt title (item, liked or linked) that a mentioned title names, else None."
-    forms = title_forms(name)
-    hits = [p for p in ev.titles() if p and forms & title_forms(p)]
-    return max(hits, key=lambda p: max(map(len, forms & title_forms(p))), default=None)  # "The Godfather: Part II"
+    forms = title_forms(name) or {words(name)}  # a short title ("M") is its own only form
+    hits = [p for p in ev.titles() if p and forms & (title_forms(p) or {words(p)})]
+    return max(hits, key=lambda p: max(map(len, forms & (title_forms(p) or {words(p)}))), default=None)
 
 
 def near_miss(name: str, ev: Evidence, cutoff: float = 0.6) -> str | None:
@@ -660,8 +663,12 @@ def loose_relation_claims(r: Reading, used: set) -> list[dict]:
         for m in r.mentions
         if m.kind == "relation" and id(m) not in used and (not r.products or _compares(r, m.sentence))
     ]
+    more = lambda m: m.i and r.words[m.i - 1].low in ("another", "other")  # "with Das Boot and another award"
+    count = lambda rel: sum(rel in {k.split(":")[0] for k in l} for l in r.ev.links.values())
     return [
-        claim("relation", f"a shared {m.name}", SUPPORTED, f"a fact gives a shared {m.name}")
+        claim("relation", f"another {m.name}", UNSUPPORTED, f"the facts give one shared {m.name}")
+        if more(m) and count(m.name) == 1
+        else claim("relation", f"a shared {m.name}", SUPPORTED, f"a fact gives a shared {m.name}")
         if m.name in given
         else claim("relation", f"a shared {m.name}", UNSUPPORTED, f"no fact gives a shared {m.name}")
         for m in said
@@ -849,7 +856,8 @@ LIKED_BY_USER = re.compile(
 
 # "because it shares ... and is a film the user liked": said of the recommended item itself
 ITEM_CALLED_LIKED = re.compile(
-    rf"\b(?:it|and) is (?:also )?(?:a|an|the|one) (?:[\w'-]+ ){{0,2}}(?:that |which )?(?:of )?"
+    rf"\b(?:it|and) is (?:also )?(?:a|an|the|one) (?:[\w'-]+ ){{0,2}}(?:(?:and|or) (?:[\w'-]+ ){{1,2}})?"
+    rf"(?:that |which )?(?:of )?"
     rf"(?:the user|they|you|the viewer) {_LIKED}\b"
     r"|\band (?:also )?(?:liked|enjoyed|loved|watched) (?:this|the recommended) (?:movie|film|item|product)\b"
     r"|\bas (?:the|a) (?:movie|film) (?:they|the user|you) (?:liked|enjoyed|loved)\b"
@@ -1075,6 +1083,10 @@ def _given(r: Reading, w: str) -> bool:
     )
 
 
+def _unquoted(title: str) -> str:
+    return re.sub(r"['’]", "", title).lower()
+
+
 def name_claims(r: Reading) -> list[dict]:
     "Capitalised runs that are no recognised phrase: names of people or places, invented or garbled titles."
     out, k, cov, ws = [], 0, r.covered, r.words
@@ -1089,11 +1101,12 @@ def name_claims(r: Reading) -> list[dict]:
         j = k + 1
         while j < len(ws) and r.sents[j] == r.sents[k] and (cap(j) or joins(j)):
             j += 1
-        cut_off = r.open_end and _starts_title(ws[k:], r.ev.titles())  # "such as Some Folks Call It a S": cut
+        cut_off = r.open_end and _starts_title(ws[k:], [*r.ev.titles(), *r.ev.genres])  # "such as ... and Sci-": cut
         j = len(ws) if cut_off else j
         given = r.products and all(_given(r, w.low) for w in ws[k:j])  # "the Hario V60 dripper": a title cut short
+        span = r.text[ws[k].start : ws[j - 1].end]
+        given |= any(_unquoted(span) == _unquoted(t) for t in r.ev.titles())  # "Schindlers List": a title misspelt
         if not cut_off and not given and (j - k > 1 or (k > 0 and r.sents[k - 1] == r.sents[k])):
-            span = r.text[ws[k].start : ws[j - 1].end]
             near = near_miss(span, r.ev, 0.75)
             out.append(
                 claim("name", span, CONTRADICTED, f"a garbled title of {near}")
@@ -1157,6 +1170,31 @@ def named_element_claims(r: Reading) -> list[dict]:
             out.append(claim("content", x[0].strip(), UNSUPPORTED, "an element named as shared that no fact names"))
     return out
 
+# %% ../nbs/02b_claims.ipynb #acae54e37e7d407bbb7b55eff062a284
+def merged_title_claims(r: Reading) -> list[dict]:
+    "Two prompt titles written as one, the second in brackets ('Things to Do in Denver... (The Crossing Guard)')."
+    ts = [m for m in r.mentions if m.kind == "title"]
+    gap = lambda a, b: r.text[r.words[a.j - 1].end : r.words[b.i].start].strip(' "“”')
+    return [
+        claim("name", f"{a.text} ({b.text.rstrip(')')})", CONTRADICTED, f"{a.name} and {b.name} written as one title")
+        for a, b in zip(ts, ts[1:])
+        if b.i == a.j and a.name != b.name and gap(a, b) == "("
+    ]
+
+
+def title_kind_claims(r: Reading) -> list[dict]:
+    "A title given as the kind of film the item is ('it is a 101 Dalmatians movie'): backed by a sequel link only."
+    out = []
+    for m in r.mentions:
+        if m.kind != "title" or m.i < 2 or m.j >= len(r.words) or m.name == r.ev.item:
+            continue
+        before, after = [w.low for w in r.words[m.i - 2 : m.i]], r.words[m.j].low
+        if before[0] in ("is", "s") and before[1] in ("a", "an") and after in ("movie", "film"):
+            linked = {"sequel", "prequel"} & set(r.ev.links.get(prompt_title(m.name, r.ev) or m.name, {}))
+            if not linked:
+                out.append(claim("name", f"a {m.text} {after}", UNSUPPORTED, f"no fact makes it a {m.name} film"))
+    return out
+
 # %% ../nbs/02b_claims.ipynb #5d4abe89
 def check(text: str, facts: list[dict], history: list[dict], vocab: Vocabulary) -> list[dict]:
     "Every claim of `text`, checked against the prompt's `facts` and `history`."
@@ -1178,6 +1216,8 @@ def check(text: str, facts: list[dict], history: list[dict], vocab: Vocabulary) 
         + name_claims(r)
         + changed_article_claims(r)
         + named_element_claims(r)
+        + merged_title_claims(r)
+        + title_kind_claims(r)
         + content_claims(r)
     )
 
