@@ -25,15 +25,16 @@ __all__ = ['SUPPORTED', 'UNSUPPORTED', 'CONTRADICTED', 'RELATION_WORDS', 'GENRE_
            'PAGE_RELATION_WORDS', 'PAGE_KINDS', 'LINKERS', 'SHARE_VERBS', 'LISTING', 'LIKED_TITLES', 'GENRE_LINKING',
            'SEQUEL_AFTER', 'NO_RELATION', 'PAGE_PATTERNS', 'ITEM_CUES', 'USER_LIKED', 'LIKED_BY_USER',
            'ITEM_CALLED_LIKED', 'MIGHT_ENJOY', 'IS_RECOMMENDED', 'APPOSITION', 'ALIGNS_WITH', 'ORDINARY_CAPITALS',
-           'FUNCTION_WORDS', 'RECOMMENDING_WORDS', 'PAGE_WORDS', 'DETERMINERS', 'NAMED_ELEMENT', 'claim', 'words',
-           'title_forms', 'Vocabulary', 'short_title_forms', 'page_vocabulary', 'catalogue_features', 'Word', 'Mention',
-           'text_words', 'sentence_numbers', 'find_mentions', 'Evidence', 'evidence', 'Reading', 'read', 'prompt_title',
-           'near_miss', 'title_groups', 'governing', 'relation_claim', 'any_link_claim', 'genre_link_claim',
-           'title_claims', 'loose_relation_claims', 'given_claim', 'attribute_claims', 'add_page_mentions',
-           'value_claim', 'rating_claim', 'price_claim', 'page_claims', 'user_claims', 'title_genre_claims',
-           'liked_genre_claims', 'name_claims', 'content_claims', 'changed_article_claims', 'named_element_claims',
-           'merged_title_claims', 'title_kind_claims', 'check', 'judge', 'mentioned_features', 'template_text',
-           'claim_truth', 'annotate_truth', 'read_judge_input', 'judge_file', 'rate', 'agreement', 'cohen_kappa']
+           'FUNCTION_WORDS', 'RECOMMENDING_WORDS', 'PAGE_WORDS', 'DETERMINERS', 'NAMED_ELEMENT', 'APPOSED_RELATION',
+           'claim', 'words', 'title_forms', 'Vocabulary', 'short_title_forms', 'page_vocabulary', 'catalogue_features',
+           'Word', 'Mention', 'text_words', 'sentence_numbers', 'find_mentions', 'Evidence', 'evidence', 'Reading',
+           'read', 'prompt_title', 'near_miss', 'title_groups', 'governing', 'relation_claim', 'any_link_claim',
+           'genre_link_claim', 'title_claims', 'loose_relation_claims', 'given_claim', 'attribute_claims',
+           'add_page_mentions', 'value_claim', 'rating_claim', 'price_claim', 'page_claims', 'user_claims',
+           'title_genre_claims', 'liked_genre_claims', 'name_claims', 'content_claims', 'changed_article_claims',
+           'named_element_claims', 'merged_title_claims', 'title_kind_claims', 'add_cut_title',
+           'apposed_relation_claims', 'check', 'judge', 'mentioned_features', 'template_text', 'claim_truth',
+           'annotate_truth', 'read_judge_input', 'judge_file', 'rate', 'agreement', 'cohen_kappa']
 
 # %% ../nbs/02b_claims.ipynb #d7cfa305
 SUPPORTED, UNSUPPORTED, CONTRADICTED = "supported", "unsupported", "contradicted"
@@ -1083,7 +1084,7 @@ def _given(r: Reading, w: str) -> bool:
     )
 
 
-def _unquoted(title: str) -> str:
+def _without_apostrophes(title: str) -> str:
     return re.sub(r"['’]", "", title).lower()
 
 
@@ -1105,7 +1106,9 @@ def name_claims(r: Reading) -> list[dict]:
         j = len(ws) if cut_off else j
         given = r.products and all(_given(r, w.low) for w in ws[k:j])  # "the Hario V60 dripper": a title cut short
         span = r.text[ws[k].start : ws[j - 1].end]
-        given |= any(_unquoted(span) == _unquoted(t) for t in r.ev.titles())  # "Schindlers List": a title misspelt
+        given |= any(
+            _without_apostrophes(span) == _without_apostrophes(t) for t in r.ev.titles()
+        )  # "Schindlers List": a title misspelt
         if not cut_off and not given and (j - k > 1 or (k > 0 and r.sents[k - 1] == r.sents[k])):
             near = near_miss(span, r.ev, 0.75)
             out.append(
@@ -1195,10 +1198,43 @@ def title_kind_claims(r: Reading) -> list[dict]:
                 out.append(claim("name", f"a {m.text} {after}", UNSUPPORTED, f"no fact makes it a {m.name} film"))
     return out
 
+# %% ../nbs/02b_claims.ipynb #72eea5119410473aa328ad9291626812
+def add_cut_title(r: Reading):
+    "Read the capitalised words that end a cut-off text as the one prompt title they begin ('..., The Cell'), if one."
+    ws, k, joins = r.words, len(r.words), {"of", "the", "and", "a", "in", "on", "to"}
+    while r.open_end and k and k - 1 not in r.covered and (ws[k - 1].orig[0].isupper() or ws[k - 1].low in joins):
+        k -= 1
+    while k < len(ws) and not ws[k].orig[0].isupper():
+        k += 1
+    named = [w for w in ws[k:] if w.low not in DETERMINERS]  # "The" alone begins too many titles
+    hits = [t for t in r.ev.titles() if named and t != r.ev.item and _starts_title(ws[k:], [t])]
+    if r.open_end and len(hits) == 1:
+        r.mentions.append(Mention(k, len(ws), "title", hits[0], r.sents[k], r.text[ws[k].start : ws[-1].end]))
+        for cached in ("mention_at", "covered"):
+            r.__dict__.pop(cached, None)
+
+
+APPOSED_RELATION = re.compile(
+    rf"[\"”]?,\s+(?:a|an|the same)\s+(\w+)\s+(?:that|which)\s+(?:the user|they|you)\s+{_LIKED}", re.I
+)
+
+
+def apposed_relation_claims(r: Reading) -> list[dict]:
+    "A relation given to a title in apposition ('Star Wars, a company that the user liked'): that relation's claim."
+    out = []
+    for m in r.mentions:
+        p = prompt_title(m.name, r.ev) if m.kind == "title" else None
+        x = p not in (None, r.ev.item) and APPOSED_RELATION.match(r.text, r.words[m.j - 1].end)
+        rel = x and r.mention_at.get(r.word_at(x.start(1)))
+        if rel and rel.kind == "relation":
+            out.append(relation_claim(rel.name, p, r.ev))
+    return out
+
 # %% ../nbs/02b_claims.ipynb #5d4abe89
 def check(text: str, facts: list[dict], history: list[dict], vocab: Vocabulary) -> list[dict]:
     "Every claim of `text`, checked against the prompt's `facts` and `history`."
     r = read(text, facts, history, vocab)
+    add_cut_title(r)
     titles, used = title_claims(r)
     users = user_claims(r)
     said_liked = {c.get("title") for c in users}
@@ -1218,6 +1254,7 @@ def check(text: str, facts: list[dict], history: list[dict], vocab: Vocabulary) 
         + named_element_claims(r)
         + merged_title_claims(r)
         + title_kind_claims(r)
+        + apposed_relation_claims(r)
         + content_claims(r)
     )
 
