@@ -25,16 +25,16 @@ __all__ = ['SUPPORTED', 'UNSUPPORTED', 'CONTRADICTED', 'RELATION_WORDS', 'GENRE_
            'PAGE_RELATION_WORDS', 'PAGE_KINDS', 'LINKERS', 'SHARE_VERBS', 'LISTING', 'LIKED_TITLES', 'GENRE_LINKING',
            'SEQUEL_AFTER', 'NO_RELATION', 'PAGE_PATTERNS', 'ITEM_CUES', 'USER_LIKED', 'LIKED_BY_USER',
            'ITEM_CALLED_LIKED', 'MIGHT_ENJOY', 'IS_RECOMMENDED', 'APPOSITION', 'ALIGNS_WITH', 'ORDINARY_CAPITALS',
-           'FUNCTION_WORDS', 'RECOMMENDING_WORDS', 'PAGE_WORDS', 'DETERMINERS', 'NAMED_ELEMENT', 'APPOSED_RELATION',
-           'claim', 'words', 'title_forms', 'Vocabulary', 'short_title_forms', 'page_vocabulary', 'catalogue_features',
-           'Word', 'Mention', 'text_words', 'sentence_numbers', 'find_mentions', 'Evidence', 'evidence', 'Reading',
-           'read', 'prompt_title', 'near_miss', 'title_groups', 'governing', 'relation_claim', 'any_link_claim',
-           'genre_link_claim', 'title_claims', 'loose_relation_claims', 'given_claim', 'attribute_claims',
-           'add_page_mentions', 'value_claim', 'rating_claim', 'price_claim', 'page_claims', 'user_claims',
-           'title_genre_claims', 'liked_genre_claims', 'name_claims', 'content_claims', 'changed_article_claims',
-           'named_element_claims', 'merged_title_claims', 'title_kind_claims', 'add_cut_title',
-           'apposed_relation_claims', 'check', 'judge', 'mentioned_features', 'template_text', 'claim_truth',
-           'annotate_truth', 'read_judge_input', 'judge_file', 'rate', 'agreement', 'cohen_kappa']
+           'FUNCTION_WORDS', 'RECOMMENDING_WORDS', 'PAGE_WORDS', 'TITLE_JOINS', 'DETERMINERS', 'NAMED_ELEMENT',
+           'APPOSED_RELATION', 'claim', 'words', 'title_forms', 'Vocabulary', 'short_title_forms', 'page_vocabulary',
+           'catalogue_features', 'Word', 'Mention', 'text_words', 'sentence_numbers', 'find_mentions', 'Evidence',
+           'evidence', 'Reading', 'read', 'prompt_title', 'near_miss', 'title_groups', 'governing', 'relation_claim',
+           'any_link_claim', 'genre_link_claim', 'title_claims', 'loose_relation_claims', 'given_claim',
+           'attribute_claims', 'add_page_mentions', 'value_claim', 'rating_claim', 'price_claim', 'page_claims',
+           'user_claims', 'title_genre_claims', 'liked_genre_claims', 'name_claims', 'content_claims',
+           'changed_article_claims', 'named_element_claims', 'merged_title_claims', 'title_kind_claims',
+           'add_cut_title', 'apposed_relation_claims', 'check', 'judge', 'mentioned_features', 'template_text',
+           'claim_truth', 'annotate_truth', 'read_judge_input', 'judge_file', 'rate', 'agreement', 'cohen_kappa']
 
 # %% ../nbs/02b_claims.ipynb #d7cfa305
 SUPPORTED, UNSUPPORTED, CONTRADICTED = "supported", "unsupported", "contradicted"
@@ -419,9 +419,10 @@ def read(text: str, facts: list[dict], history: list[dict], vocab: Vocabulary) -
 # %% ../nbs/02b_claims.ipynb #1bf24269
 def prompt_title(name: str, ev: Evidence) -> str | None:
     "The prompt title (item, liked or linked) that a mentioned title names, else None."
-    forms = title_forms(name) or {words(name)}  # a short title ("M") is its own only form
-    hits = [p for p in ev.titles() if p and forms & (title_forms(p) or {words(p)})]
-    return max(hits, key=lambda p: max(map(len, forms & (title_forms(p) or {words(p)}))), default=None)
+    forms_of = lambda t: title_forms(t) or {words(t)}  # a short title ("M") is its own only form
+    forms = forms_of(name)
+    hits = [p for p in ev.titles() if p and forms & forms_of(p)]
+    return max(hits, key=lambda p: max(map(len, forms & forms_of(p))), default=None)  # "The Godfather: Part II"
 
 
 def near_miss(name: str, ev: Evidence, cutoff: float = 0.6) -> str | None:
@@ -1088,13 +1089,14 @@ def _without_apostrophes(title: str) -> str:
     return re.sub(r"['’]", "", title).lower()
 
 
+TITLE_JOINS = ("of", "the", "and", "a", "in", "on", "to")  # lowercase words inside a title ("Lord of the Rings")
+
+
 def name_claims(r: Reading) -> list[dict]:
     "Capitalised runs that are no recognised phrase: names of people or places, invented or garbled titles."
     out, k, cov, ws = [], 0, r.covered, r.words
     cap = lambda k: k not in cov and ws[k].orig[0].isupper() and ws[k].low not in ORDINARY_CAPITALS
-    joins = lambda j: (
-        ws[j].low in ("of", "the", "and", "a", "in", "on", "to") and j + 1 < len(ws) and cap(j + 1)
-    )  # "Lord of the Rings"
+    joins = lambda j: ws[j].low in TITLE_JOINS and j + 1 < len(ws) and cap(j + 1)  # "Lord of the Rings"
     while k < len(ws):
         if not cap(k):
             k += 1
@@ -1201,8 +1203,8 @@ def title_kind_claims(r: Reading) -> list[dict]:
 # %% ../nbs/02b_claims.ipynb #72eea5119410473aa328ad9291626812
 def add_cut_title(r: Reading):
     "Read the capitalised words that end a cut-off text as the one prompt title they begin ('..., The Cell'), if one."
-    ws, k, joins = r.words, len(r.words), {"of", "the", "and", "a", "in", "on", "to"}
-    while r.open_end and k and k - 1 not in r.covered and (ws[k - 1].orig[0].isupper() or ws[k - 1].low in joins):
+    ws, k = r.words, len(r.words)
+    while r.open_end and k and k - 1 not in r.covered and (ws[k - 1].orig[0].isupper() or ws[k - 1].low in TITLE_JOINS):
         k -= 1
     while k < len(ws) and not ws[k].orig[0].isupper():
         k += 1

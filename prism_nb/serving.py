@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from .claims import template_text
+from .claims import evidence, template_text
 from .core import PrismError, write_json
 from .models import CONVERTERS, SAMPLE_TOP_K, ort_generate, ort_model, pair_seed, runtime_threads
 from prism_nb.student import (
@@ -226,10 +226,11 @@ def unsupported_names(verdict: dict) -> list[str]:
 
 def without_items(text: str, names: list[str], known: list[str]) -> str:
     "`text` less `names` where they are items of a list of `known` names ('A, B, and C' less B: 'A and C')."
-    base = lambda n: re.sub(r"\s*\(\d{4}\)$", "", n.strip('"“”,')).lower()
+    undated = lambda n: re.sub(r"\s*\(\d{4}\)$", "", n)  # "Fargo (1996)" is written "Fargo"
+    base = lambda n: undated(n.strip('"“”,')).lower()
     if not names:
         return text
-    forms = sorted({f for n in [*names, *known] for f in (n, re.sub(r"\s*\(\d{4}\)$", "", n)) if f}, key=len)[::-1]
+    forms = sorted({f for n in [*names, *known] for f in (n, undated(n)) if f}, key=len)[::-1]
     item = rf"[\"“]?(?<!\w)(?:{'|'.join(map(re.escape, forms))})(?!\w)(?:,?[\"”])?"
     drop = set(map(base, names))
 
@@ -266,16 +267,10 @@ CLAUSE_BREAK = re.compile(
 def repaired(text: str, rec: dict, judge) -> str | None:
     "`text` less unsupported list items, else sentences (else trailing clauses): if faithful and citing history."
     ok = lambda t: (v := judge(t, rec["facts"], rec["history"]))["faithful"] and v["cites_history"]
-    known = [
-        *(h["title"] for h in rec["history"]),
-        *(
-            g
-            for f in rec["facts"]
-            if f["kind"] == "genre"
-            for g in ([f["value"]] if isinstance(f["value"], str) else f["value"])
-        ),
-    ]
-    trimmed = without_items(text, unsupported_names(judge(text, rec["facts"], rec["history"])), known)
+    ev = evidence(rec["facts"], rec["history"])
+    trimmed = without_items(
+        text, unsupported_names(judge(text, rec["facts"], rec["history"])), [*ev.history, *ev.genres]
+    )
     if trimmed != text and ok(trimmed):
         return trimmed
     text = trimmed
