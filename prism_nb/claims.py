@@ -24,17 +24,19 @@ from .core import PrismError, atomic_write, progress_bar
 __all__ = ['SUPPORTED', 'UNSUPPORTED', 'CONTRADICTED', 'RELATION_WORDS', 'GENRE_ALIASES', 'SIMILARITY_WORDS',
            'PAGE_RELATION_WORDS', 'PAGE_KINDS', 'LINKERS', 'SHARE_VERBS', 'LISTING', 'LIKED_TITLES', 'GENRE_LINKING',
            'SEQUEL_AFTER', 'NO_RELATION', 'PAGE_PATTERNS', 'ITEM_CUES', 'USER_LIKED', 'LIKED_BY_USER',
-           'ITEM_CALLED_LIKED', 'MIGHT_ENJOY', 'IS_RECOMMENDED', 'APPOSITION', 'ALIGNS_WITH', 'ORDINARY_CAPITALS',
-           'FUNCTION_WORDS', 'RECOMMENDING_WORDS', 'PAGE_WORDS', 'TITLE_JOINS', 'DETERMINERS', 'NAMED_ELEMENT',
-           'APPOSED_RELATION', 'claim', 'words', 'title_forms', 'Vocabulary', 'short_title_forms', 'page_vocabulary',
-           'catalogue_features', 'Word', 'Mention', 'text_words', 'sentence_numbers', 'find_mentions', 'Evidence',
-           'evidence', 'Reading', 'read', 'prompt_title', 'near_miss', 'title_groups', 'governing', 'relation_claim',
-           'any_link_claim', 'genre_link_claim', 'title_claims', 'loose_relation_claims', 'given_claim',
-           'attribute_claims', 'add_page_mentions', 'value_claim', 'rating_claim', 'price_claim', 'page_claims',
-           'user_claims', 'title_genre_claims', 'liked_genre_claims', 'name_claims', 'content_claims',
-           'changed_article_claims', 'named_element_claims', 'merged_title_claims', 'title_kind_claims',
-           'add_cut_title', 'apposed_relation_claims', 'check', 'judge', 'mentioned_features', 'template_text',
-           'claim_truth', 'annotate_truth', 'read_judge_input', 'judge_file', 'rate', 'agreement', 'cohen_kappa']
+           'ITEM_CALLED_LIKED', 'MIGHT_ENJOY', 'IS_RECOMMENDED', 'APPOSITION', 'LIKED_ASIDE', 'ALIGNS_WITH',
+           'ORDINARY_CAPITALS', 'FUNCTION_WORDS', 'RECOMMENDING_WORDS', 'PAGE_WORDS', 'TITLE_JOINS', 'DETERMINERS',
+           'NAMED_ELEMENT', 'APPOSED_RELATION', 'OTHERS_OPINION', 'SHARED_GENRES_LISTED', 'claim', 'words',
+           'title_forms', 'Vocabulary', 'short_title_forms', 'page_vocabulary', 'catalogue_features', 'Word', 'Mention',
+           'text_words', 'sentence_numbers', 'find_mentions', 'Evidence', 'evidence', 'Reading', 'read', 'prompt_title',
+           'near_miss', 'title_groups', 'governing', 'relation_claim', 'any_link_claim', 'genre_link_claim',
+           'title_claims', 'loose_relation_claims', 'given_claim', 'attribute_claims', 'add_page_mentions',
+           'value_claim', 'rating_claim', 'price_claim', 'page_claims', 'user_claims', 'title_genre_claims',
+           'liked_genre_claim', 'liked_genre_claims', 'name_claims', 'content_claims', 'changed_article_claims',
+           'named_element_claims', 'merged_title_claims', 'title_kind_claims', 'add_cut_title',
+           'apposed_relation_claims', 'extended_title_claims', 'others_opinion_claims', 'listed_genre_claims',
+           'trailing_genre_claims', 'check', 'judge', 'mentioned_features', 'template_text', 'claim_truth',
+           'annotate_truth', 'read_judge_input', 'judge_file', 'rate', 'agreement', 'cohen_kappa']
 
 # %% ../nbs/02b_claims.ipynb #d7cfa305
 SUPPORTED, UNSUPPORTED, CONTRADICTED = "supported", "unsupported", "contradicted"
@@ -122,6 +124,7 @@ SIMILARITY_WORDS = [
     "in common",
     "alike",
     "elements from",
+    "elements of",
 ]
 # the relations a product page's links state (`shared_brand`, `shared_material`; a shared category is a shared genre)
 PAGE_RELATION_WORDS = {
@@ -532,10 +535,10 @@ especially notably namely mostly mainly blend mix""".split()
 )
 
 
-def _genres_beside(r: Reading, start: int, end: int) -> list[str]:
-    "The genres listed right before word `start` or right after word `end`, with only linking words between."
+def _genres_beside(r: Reading, start: int, end: int, before: bool = True) -> list[str]:
+    "The genres listed right before word `start` (if `before`) or right after word `end`, only linking words between."
     at, found = r.mention_at, []
-    for ks in (range(start - 1, -1, -1), range(end, len(r.words))):
+    for ks in (range(start - 1, -1, -1) if before else (), range(end, len(r.words))):
         for k in ks:
             m = at.get(k)
             linking = (
@@ -972,6 +975,11 @@ APPOSITION = {
     "about",
 }
 
+# "X, which the user liked, is a thriller" (not "X, which they liked, and is a thriller": that is the item)
+LIKED_ASIDE = re.compile(
+    rf"[\"”’']?,\s*(?:which|that|whom) (?:the user|they|you|the viewer) {_LIKED},(?=\s*(?:is|was)\b)", re.I
+)
+
 
 def title_genre_claims(r: Reading) -> list[dict]:
     "Genres said of liked titles in apposition ('Taxi Driver, a comedy'; 'A and B are comedies'): each needs a fact."
@@ -986,6 +994,8 @@ def title_genre_claims(r: Reading) -> list[dict]:
         if len(g) == 1 and before and re.match(r",?\s*(?:which|that) (?:are|were) both\b", after):
             g = before[-1:] + g  # "an actor with A and an award with B, which are both comedies": A and B
         named, k = [], last.j
+        if aside := LIKED_ASIDE.match(r.text, r.words[last.j - 1].end):  # "X, which the user liked, is a thriller"
+            k = r.word_at(aside.end())
         while (
             k < len(r.words)
             and r.sents[k] == last.sentence
@@ -1017,19 +1027,26 @@ ALIGNS_WITH = re.compile(
 )
 
 
+def liked_genre_claim(g: str, ev: Evidence) -> dict:
+    "The claim that genre `g` is shared with the titles the user liked: a fact must tie it to one."
+    shared = {k.split(":", 1)[1]: v for l in ev.links.values() for k, v in l.items() if k.startswith("genre:")}
+    said, about = f"{g} shared with the titles the user liked", {"genre": g, "relation": "genre"}
+    return (
+        claim("liked_genre", said, SUPPORTED, shared[g], **about)
+        if g in shared
+        else claim("liked_genre", said, UNSUPPORTED, f"no fact ties {g} to a liked title", **about)
+    )
+
+
 def liked_genre_claims(r: Reading) -> list[dict]:
     "Genres said of the liked titles as a group: each must be a genre a fact shares with a liked title."
-    shared = {k.split(":", 1)[1]: v for l in r.ev.links.values() for k, v in l.items() if k.startswith("genre:")}
     out = []
     for x in LIKED_TITLES.finditer(r.text):
         bridge = ALIGNS_WITH.search(r.text[: x.start()])  # "action and horror, which aligns with their preferences"
-        for g in _genres_beside(r, r.word_at(bridge.start() if bridge else x.start()), r.word_at(x.end())):
-            said, about = f"{g} shared with the titles the user liked", {"genre": g, "relation": "genre"}
-            out.append(
-                claim("liked_genre", said, SUPPORTED, shared[g], **about)
-                if g in shared
-                else claim("liked_genre", said, UNSUPPORTED, f"no fact ties {g} to a liked title", **about)
-            )
+        out += [
+            liked_genre_claim(g, r.ev)
+            for g in _genres_beside(r, r.word_at(bridge.start() if bridge else x.start()), r.word_at(x.end()))
+        ]
     return out
 
 # %% ../nbs/02b_claims.ipynb #0f5fa33b
@@ -1232,6 +1249,64 @@ def apposed_relation_claims(r: Reading) -> list[dict]:
             out.append(relation_claim(rel.name, p, r.ev))
     return out
 
+# %% ../nbs/02b_claims.ipynb #8763a12b2bbd4a93a75aff182afb95dc
+def extended_title_claims(r: Reading) -> list[dict]:
+    "Prompt titles run on into a capitalised 'Movie' or 'Film' ('The Blues Brothers Movie'): another, garbled title."
+    out = []
+    for m in r.mentions:
+        p = prompt_title(m.name, r.ev) if m.kind == "title" else None
+        nxt = r.words[m.j] if m.j < len(r.words) else None
+        if p and nxt and nxt.orig in ("Movie", "Film") and r.text[r.words[m.j - 1].end : nxt.start] == " ":
+            out.append(claim("name", f"{m.text} {nxt.orig}", CONTRADICTED, f"a garbled title of {p}"))
+    return out
+
+
+OTHERS_OPINION = re.compile(
+    r"\b(?:recommended|liked|loved|enjoyed|praised|rated highly|popular|well[- ]received) (?:by|among|with) "
+    r"(?:other|many|most|fellow) (?:users|viewers|people|fans|audiences|critics|moviegoers)\b"
+    r"|\ba (?:common|popular|frequent) (?:recommendation|choice|pick|favou?rite) (?:for|among)\b",
+    re.I,
+)
+
+
+def others_opinion_claims(r: Reading) -> list[dict]:
+    "What other people think of a title ('recommended by other users'): popularity, which no fact gives."
+    return [
+        claim("content", x[0], UNSUPPORTED, "popularity or others' opinion, not in the facts")
+        for x in OTHERS_OPINION.finditer(r.text)
+    ]
+
+# %% ../nbs/02b_claims.ipynb #b118ea5561624da68c537baed56e602f
+SHARED_GENRES_LISTED = re.compile(
+    r"\bshar(?:e|es|ed|ing) (?:many |several |some )?(?:similar |the same |common )?genres?"
+    r"(?: and (?:themes|elements))?,? (?:including|such as|like|namely)\b",
+    re.I,
+)
+
+
+def listed_genre_claims(r: Reading) -> list[dict]:
+    "Genres listed after 'shares similar genres, including': each must be tied by a fact to a liked title."
+    return [
+        liked_genre_claim(g, r.ev)
+        for x in SHARED_GENRES_LISTED.finditer(r.text)
+        for g in _genres_beside(r, r.word_at(x.end()), r.word_at(x.end()), before=False)
+    ]
+
+
+def trailing_genre_claims(r: Reading) -> list[dict]:
+    "Genres listed after the titles they are shared with ('similar to A and B, including comedy'): one must share each."
+    groups, out = title_groups(r), []
+    for g in groups:
+        end = r.words[g[-1].j - 1].end
+        ps = [p for m in g if (p := prompt_title(m.name, r.ev)) not in (None, r.ev.item)]
+        if not ps or not re.match(r"[\"”’']?,?\s*(?:including|such as|especially|particularly)\s", r.text[end:]):
+            continue
+        rels, _, cue = governing(r, groups, g)
+        for name in _genres_beside(r, g[-1].j, g[-1].j, before=False) if rels or cue else []:
+            tried = [genre_link_claim([name], p, r.ev) for p in ps]
+            out.append(next((c for c in tried if c["status"] == SUPPORTED), tried[0]))
+    return out
+
 # %% ../nbs/02b_claims.ipynb #5d4abe89
 def check(text: str, facts: list[dict], history: list[dict], vocab: Vocabulary) -> list[dict]:
     "Every claim of `text`, checked against the prompt's `facts` and `history`."
@@ -1257,6 +1332,10 @@ def check(text: str, facts: list[dict], history: list[dict], vocab: Vocabulary) 
         + merged_title_claims(r)
         + title_kind_claims(r)
         + apposed_relation_claims(r)
+        + extended_title_claims(r)
+        + others_opinion_claims(r)
+        + listed_genre_claims(r)
+        + trailing_genre_claims(r)
         + content_claims(r)
     )
 
