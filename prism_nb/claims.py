@@ -24,19 +24,20 @@ from .core import PrismError, atomic_write, progress_bar
 __all__ = ['SUPPORTED', 'UNSUPPORTED', 'CONTRADICTED', 'RELATION_WORDS', 'GENRE_ALIASES', 'SIMILARITY_WORDS',
            'PAGE_RELATION_WORDS', 'PAGE_KINDS', 'LINKERS', 'SHARE_VERBS', 'LISTING', 'LIKED_TITLES', 'GENRE_LINKING',
            'SEQUEL_AFTER', 'NO_RELATION', 'PAGE_PATTERNS', 'ITEM_CUES', 'USER_LIKED', 'LIKED_BY_USER',
-           'ITEM_CALLED_LIKED', 'MIGHT_ENJOY', 'IS_RECOMMENDED', 'APPOSITION', 'LIKED_ASIDE', 'ALIGNS_WITH',
-           'ORDINARY_CAPITALS', 'FUNCTION_WORDS', 'RECOMMENDING_WORDS', 'PAGE_WORDS', 'TITLE_JOINS', 'DETERMINERS',
-           'NAMED_ELEMENT', 'APPOSED_RELATION', 'OTHERS_OPINION', 'SHARED_GENRES_LISTED', 'claim', 'words',
-           'title_forms', 'Vocabulary', 'short_title_forms', 'page_vocabulary', 'catalogue_features', 'Word', 'Mention',
-           'text_words', 'sentence_numbers', 'find_mentions', 'Evidence', 'evidence', 'Reading', 'read', 'prompt_title',
-           'near_miss', 'title_groups', 'governing', 'relation_claim', 'any_link_claim', 'genre_link_claim',
-           'title_claims', 'loose_relation_claims', 'given_claim', 'attribute_claims', 'add_page_mentions',
-           'value_claim', 'rating_claim', 'price_claim', 'page_claims', 'user_claims', 'title_genre_claims',
-           'liked_genre_claim', 'liked_genre_claims', 'name_claims', 'content_claims', 'changed_article_claims',
-           'named_element_claims', 'merged_title_claims', 'title_kind_claims', 'add_cut_title',
-           'apposed_relation_claims', 'extended_title_claims', 'others_opinion_claims', 'listed_genre_claims',
-           'trailing_genre_claims', 'check', 'judge', 'mentioned_features', 'template_text', 'claim_truth',
-           'annotate_truth', 'read_judge_input', 'judge_file', 'rate', 'agreement', 'cohen_kappa']
+           'ITEM_CALLED_LIKED', 'MIGHT_ENJOY', 'ONE_FAVOURITE', 'IS_RECOMMENDED', 'APPOSITION', 'LIKED_ASIDE',
+           'ALIGNS_WITH', 'ORDINARY_CAPITALS', 'FUNCTION_WORDS', 'RECOMMENDING_WORDS', 'PAGE_WORDS', 'TITLE_JOINS',
+           'DETERMINERS', 'NAMED_ELEMENT', 'APPOSED_RELATION', 'OTHERS_OPINION', 'SHARED_GENRES_LISTED',
+           'GENRE_OF_LIKED', 'claim', 'words', 'title_forms', 'Vocabulary', 'short_title_forms', 'page_vocabulary',
+           'catalogue_features', 'Word', 'Mention', 'text_words', 'sentence_numbers', 'find_mentions', 'Evidence',
+           'evidence', 'Reading', 'read', 'prompt_title', 'near_miss', 'title_groups', 'governing', 'relation_claim',
+           'any_link_claim', 'genre_link_claim', 'title_claims', 'loose_relation_claims', 'given_claim',
+           'attribute_claims', 'add_page_mentions', 'value_claim', 'rating_claim', 'price_claim', 'page_claims',
+           'user_claims', 'title_genre_claims', 'liked_genre_claim', 'liked_genre_claims', 'name_claims',
+           'content_claims', 'changed_article_claims', 'named_element_claims', 'merged_title_claims',
+           'title_kind_claims', 'add_cut_title', 'apposed_relation_claims', 'extended_title_claims',
+           'others_opinion_claims', 'listed_genre_claims', 'trailing_genre_claims', 'genre_of_liked_claims', 'check',
+           'judge', 'mentioned_features', 'template_text', 'claim_truth', 'annotate_truth', 'read_judge_input',
+           'judge_file', 'rate', 'agreement', 'cohen_kappa']
 
 # %% ../nbs/02b_claims.ipynb #d7cfa305
 SUPPORTED, UNSUPPORTED, CONTRADICTED = "supported", "unsupported", "contradicted"
@@ -463,14 +464,26 @@ LIKED_TITLES = re.compile(
 )
 
 
+def _list_items_between(r: Reading, a: Mention, b: Mention) -> bool:
+    "Whether only linking words, or genres set off by commas as items of one list ('A, Thriller, B'), part a and b."
+    genres = [m for m in r.mentions if m.kind == "genre" and a.j <= m.i and m.j <= b.i]
+    covered = {k for m in genres for k in range(m.i, m.j)}
+    gap = r.text[r.words[a.j - 1].end : r.words[b.i].start]
+    for m in genres:
+        gap = gap.replace(r.text[r.words[m.i].start : r.words[m.j - 1].end], ",")
+    linking = LINKERS | ({"the"} if genres else set())  # "A, The Thriller, B": a genre made a title
+    plain = all(w.low in linking for k, w in enumerate(r.words[a.j : b.i], a.j) if k not in covered)
+    return plain and (not genres or re.fullmatch(r"[\s,\"“”]*(?:(?:and|the)[\s,\"“”]*)*", gap, re.I) is not None)
+
+
 def title_groups(r: Reading) -> list[list[Mention]]:
-    "Title mentions joined into lists: consecutive titles of one sentence with only linking words between them."
+    "Title mentions joined into lists: consecutive titles of a sentence with only list items or linking words between."
     out = []
     for m in r.mentions:
         if m.kind != "title":
             continue
         last = out[-1][-1] if out else None
-        if last and last.sentence == m.sentence and all(w.low in LINKERS for w in r.words[last.j : m.i]):
+        if last and last.sentence == m.sentence and _list_items_between(r, last, m):
             out[-1].append(m)
         else:
             out.append([m])
@@ -493,8 +506,11 @@ def governing(r: Reading, groups: list, g: list) -> tuple[list, list, bool]:
     cut = max(
         shares[-1:] + [m.i for m in rels if m.name != "genre"], default=-1
     )  # "a comedy that shares an actor with X"
+    listed = lambda m: "," in r.text[r.words[m.j - 1].end : r.words[g[0].i].start]  # "including War, and Heat"
     genres = [
-        m for m in before if m.kind == "genre" and m.i > cut and (g[0].i - m.j <= 3 or any(c.j >= m.j for c in cues))
+        m
+        for m in before
+        if m.kind == "genre" and m.i > cut and ((g[0].i - m.j <= 3 and not listed(m)) or any(c.j >= m.j for c in cues))
     ]
     back = shares[-1] if shares else start  # "elements of thriller, which it shares with X": thriller is shared
     while back > start and r.words[back - 1].low in {"which", "that", "it", "they", "also"}:
@@ -874,6 +890,10 @@ MIGHT_ENJOY = re.compile(
     r"\b(?:might|may|would|will|could)(?: also| really)? (?:enjoy|like|love|appreciate)(?: this (?:movie|film))?\s",
     re.I,
 )
+ONE_FAVOURITE = re.compile(
+    r"\b(?:the user's|their|your) (?:favou?rite|liked|beloved) (?:movie|film|title)(?: of (?:19|20)\d\d)?,?\s*[\"“]?$",
+    re.I,
+)
 IS_RECOMMENDED = re.compile(r"[\s\"”),]*(?:is|are) (?:also |both )?recommended\b", re.I)
 
 
@@ -922,6 +942,9 @@ def user_claims(r: Reading) -> list[dict]:
             )
     for x in ITEM_CALLED_LIKED.finditer(r.text):
         out.append(claim("user", x[0], CONTRADICTED, "the recommended item is not one the user has seen"))
+    for m in titles:  # "the user's favorite movie of 1994, Pulp Fiction": that title is said to be liked
+        if x := ONE_FAVOURITE.search(r.text[: r.words[m.i].start]):
+            out.append(_liked_claim(m, f"{x[0].strip()} {m.text}", r.ev))
     offered = [(x[0], m) for x in MIGHT_ENJOY.finditer(r.text) for m in titles if m.i == r.word_at(x.end())]
     offered += [(x[0], m) for g in groups if (x := IS_RECOMMENDED.match(r.text, r.words[g[-1].j - 1].end)) for m in g]
     for said, m in offered:
@@ -1128,6 +1151,9 @@ def name_claims(r: Reading) -> list[dict]:
         given |= any(
             _without_apostrophes(span) == _without_apostrophes(t) for t in r.ev.titles()
         )  # "Schindlers List": a title misspelt
+        given |= r.text[: ws[k].start].endswith("(") and any(
+            f"({span.lower()}" in t.lower() for t in r.ev.titles()
+        )  # "Shanghai Triad (Yao)": its bracket cut short
         if not cut_off and not given and (j - k > 1 or (k > 0 and r.sents[k - 1] == r.sents[k])):
             near = near_miss(span, r.ev, 0.75)
             out.append(
@@ -1307,6 +1333,30 @@ def trailing_genre_claims(r: Reading) -> list[dict]:
             out.append(next((c for c in tried if c["status"] == SUPPORTED), tried[0]))
     return out
 
+
+GENRE_OF_LIKED = re.compile(
+    rf"\bshares? (?:an?|the same) (\w+) with (?:the|their|your) (?:other )?([\w'-]+(?: and [\w'-]+)?) "
+    rf"(?:films|movies|titles)(?: that| which)? (?:they|the user|you) {_LIKED}",
+    re.I,
+)
+
+
+def genre_of_liked_claims(r: Reading) -> list[dict]:
+    "A relation shared with the liked titles of a genre ('an actor with the action films they liked'): one has both."
+    out = []
+    for x in GENRE_OF_LIKED.finditer(r.text):
+        rel = r.mention_at.get(r.word_at(x.start(1)))
+        named = [m.name for m in r.mentions if m.kind == "genre" and x.start(2) <= r.words[m.i].start < x.end(2)]
+        for g in named if rel and rel.kind == "relation" else []:
+            said, about = f"shares {rel.name} with a {g} title the user liked", {"genre": g, "relation": rel.name}
+            hit = next((l[rel.name] for l in r.ev.links.values() if rel.name in l and f"genre:{g}" in l), None)
+            out.append(
+                claim("relation", said, SUPPORTED, hit, **about)
+                if hit
+                else claim("relation", said, UNSUPPORTED, f"no title linked by {rel.name} is a {g} title", **about)
+            )
+    return out
+
 # %% ../nbs/02b_claims.ipynb #5d4abe89
 def check(text: str, facts: list[dict], history: list[dict], vocab: Vocabulary) -> list[dict]:
     "Every claim of `text`, checked against the prompt's `facts` and `history`."
@@ -1336,6 +1386,7 @@ def check(text: str, facts: list[dict], history: list[dict], vocab: Vocabulary) 
         + others_opinion_claims(r)
         + listed_genre_claims(r)
         + trailing_genre_claims(r)
+        + genre_of_liked_claims(r)
         + content_claims(r)
     )
 
