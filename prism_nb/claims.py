@@ -24,7 +24,7 @@ from .core import PrismError, atomic_write, progress_bar
 __all__ = ['SUPPORTED', 'UNSUPPORTED', 'CONTRADICTED', 'RELATION_WORDS', 'GENRE_ALIASES', 'SIMILARITY_WORDS',
            'PAGE_RELATION_WORDS', 'PAGE_KINDS', 'LINKERS', 'SHARE_VERBS', 'LISTING', 'LIKED_TITLES', 'GENRE_LINKING',
            'SEQUEL_AFTER', 'NO_RELATION', 'PAGE_PATTERNS', 'ITEM_CUES', 'USER_LIKED', 'LIKED_BY_USER',
-           'ITEM_CALLED_LIKED', 'MIGHT_ENJOY', 'ONE_FAVOURITE', 'IS_RECOMMENDED', 'APPOSITION', 'LIKED_ASIDE',
+           'ITEM_CALLED_LIKED', 'MIGHT_ENJOY', 'ONE_FAVOURITE', 'IS_A', 'IS_RECOMMENDED', 'APPOSITION', 'LIKED_ASIDE',
            'ALIGNS_WITH', 'ORDINARY_CAPITALS', 'FUNCTION_WORDS', 'RECOMMENDING_WORDS', 'PAGE_WORDS', 'TITLE_JOINS',
            'DETERMINERS', 'NAMED_ELEMENT', 'APPOSED_RELATION', 'OTHERS_OPINION', 'SHARED_GENRES_LISTED',
            'GENRE_OF_LIKED', 'claim', 'words', 'title_forms', 'Vocabulary', 'short_title_forms', 'page_vocabulary',
@@ -881,19 +881,21 @@ ITEM_CALLED_LIKED = re.compile(
     rf"(?:that |which )?(?:of )?"
     rf"(?:the user|they|you|the viewer) {_LIKED}\b"
     r"|\band (?:also )?(?:liked|enjoyed|loved|watched) (?:this|the recommended) (?:movie|film|item|product)\b"
+    r"|\b(?:the user|they|you) (?:also |already )?found (?:it|this (?:movie|film)) (?:enjoyable|entertaining)\b"
     r"|\bas (?:the|a) (?:movie|film) (?:they|the user|you) (?:liked|enjoyed|loved)\b"
     r"(?!,? (?:including|such as|like)\b)",
     re.I,
 )
 # "the user might enjoy Scream because ...", "Scream is recommended": the title must be the recommended item
 MIGHT_ENJOY = re.compile(
-    r"\b(?:might|may|would|will|could)(?: also| really)? (?:enjoy|like|love|appreciate)(?: this (?:movie|film))?\s",
+    r"\b(?:might|may|would|will|could)(?: also| really)? (?:enjoy|like|love|appreciate)(?: this (?:movie|film),?)?\s",
     re.I,
 )
 ONE_FAVOURITE = re.compile(
     r"\b(?:the user's|their|your) (?:favou?rite|liked|beloved) (?:movie|film|title)(?: of (?:19|20)\d\d)?,?\s*[\"“]?$",
     re.I,
 )
+IS_A = re.compile(r"[\"”]?\s+is (?:a|an)\b", re.I)
 IS_RECOMMENDED = re.compile(r"[\s\"”),]*(?:is|are) (?:also |both )?recommended\b", re.I)
 
 
@@ -947,6 +949,9 @@ def user_claims(r: Reading) -> list[dict]:
             out.append(_liked_claim(m, f"{x[0].strip()} {m.text}", r.ev))
     offered = [(x[0], m) for x in MIGHT_ENJOY.finditer(r.text) for m in titles if m.i == r.word_at(x.end())]
     offered += [(x[0], m) for g in groups if (x := IS_RECOMMENDED.match(r.text, r.words[g[-1].j - 1].end)) for m in g]
+    offered += [  # "The Wizard of Oz is a drama film that shares ...": the text's subject is the recommendation
+        (x[0], m) for m in titles[:1] if m.i == 0 and (x := IS_A.match(r.text, r.words[m.j - 1].end))
+    ]
     for said, m in offered:
         p = prompt_title(m.name, r.ev)
         if p not in (None, r.ev.item):
@@ -1247,7 +1252,8 @@ def title_kind_claims(r: Reading) -> list[dict]:
 def add_cut_title(r: Reading):
     "Read the capitalised words that end a cut-off text as the one prompt title they begin ('..., The Cell'), if one."
     ws, k = r.words, len(r.words)
-    while r.open_end and k and k - 1 not in r.covered and (ws[k - 1].orig[0].isupper() or ws[k - 1].low in TITLE_JOINS):
+    part = lambda k: ws[k].orig[0].isupper() or ws[k].low in TITLE_JOINS or r.text[ws[k].start - 1] in "'’"  # "Don't"
+    while r.open_end and k and k - 1 not in r.covered and part(k - 1):
         k -= 1
     while k < len(ws) and not ws[k].orig[0].isupper():
         k += 1
@@ -1289,7 +1295,7 @@ def extended_title_claims(r: Reading) -> list[dict]:
 
 OTHERS_OPINION = re.compile(
     r"\b(?:recommended|liked|loved|enjoyed|praised|rated highly|popular|well[- ]received) (?:by|among|with) "
-    r"(?:other|many|most|fellow) (?:users|viewers|people|fans|audiences|critics|moviegoers)\b"
+    r"(?:other|many|most|fellow|similar) (?:users|viewers|people|fans|audiences|critics|moviegoers)\b"
     r"|\ba (?:common|popular|frequent) (?:recommendation|choice|pick|favou?rite) (?:for|among)\b",
     re.I,
 )
