@@ -489,7 +489,7 @@ def title_groups(r: Reading) -> list[list[Mention]]:
             out.append([m])
     return out
 
-
+# %% ../nbs/02b_claims.ipynb #37379e41
 def governing(r: Reading, groups: list, g: list) -> tuple[list, list, bool]:
     "The relation mentions, genre mentions and similarity cue that govern title list `g`."
     s = g[0].sentence
