@@ -1252,7 +1252,9 @@ def title_kind_claims(r: Reading) -> list[dict]:
 def add_cut_title(r: Reading):
     "Read the capitalised words that end a cut-off text as the one prompt title they begin ('..., The Cell'), if one."
     ws, k = r.words, len(r.words)
-    part = lambda k: ws[k].orig[0].isupper() or ws[k].low in TITLE_JOINS or r.text[ws[k].start - 1] in "'’"  # "Don't"
+    part = lambda k: (
+        ws[k].orig[0].isupper() or ws[k].low in TITLE_JOINS or r.text[ws[k].start - 1 : ws[k].start] in ("'", "’")
+    )
     while r.open_end and k and k - 1 not in r.covered and part(k - 1):
         k -= 1
     while k < len(ws) and not ws[k].orig[0].isupper():
