@@ -1057,11 +1057,11 @@ ALIGNS_WITH = re.compile(
 
 def liked_genre_claim(g: str, ev: Evidence) -> dict:
     "The claim that genre `g` is shared with the titles the user liked: a fact must tie it to one."
-    shared = {k.split(":", 1)[1]: v for l in ev.links.values() for k, v in l.items() if k.startswith("genre:")}
+    hit = next((l[f"genre:{g}"] for l in ev.links.values() if f"genre:{g}" in l), None)
     said, about = f"{g} shared with the titles the user liked", {"genre": g, "relation": "genre"}
     return (
-        claim("liked_genre", said, SUPPORTED, shared[g], **about)
-        if g in shared
+        claim("liked_genre", said, SUPPORTED, hit, **about)
+        if hit
         else claim("liked_genre", said, UNSUPPORTED, f"no fact ties {g} to a liked title", **about)
     )
 
