@@ -1298,13 +1298,14 @@ def extended_title_claims(r: Reading) -> list[dict]:
 OTHERS_OPINION = re.compile(
     r"\b(?:recommended|liked|loved|enjoyed|praised|rated highly|popular|well[- ]received) (?:by|among|with) "
     r"(?:other|many|most|fellow|similar) (?:users|viewers|people|fans|audiences|critics|moviegoers)\b"
-    r"|\ba (?:common|popular|frequent) (?:recommendation|choice|pick|favou?rite) (?:for|among)\b",
+    r"|\ba (?:common|popular|frequent) (?:recommendation|choice|pick|favou?rite) (?:for|among)\b"
+    r"|\bshar(?:e|es|ed|ing) (?:an|the same|a similar|a common|its) (?:target )?audiences? (?:with|as)\b",
     re.I,
 )
 
 
 def others_opinion_claims(r: Reading) -> list[dict]:
-    "What other people think of a title ('recommended by other users'): popularity, which no fact gives."
+    "What other people think of a title ('recommended by other users', 'shares an audience with'): no fact gives it."
     return [
         claim("content", x[0], UNSUPPORTED, "popularity or others' opinion, not in the facts")
         for x in OTHERS_OPINION.finditer(r.text)
