@@ -537,8 +537,8 @@ def generate_batch(
 
 # %% ../nbs/00b_models.ipynb #5eedc0de
 def pair_seed(seed: int, rec: dict) -> int:
-    "The sampling seed of one (user, item) pair: what a pair draws never depends on the batch it is drawn in."
-    key = f"{seed}:{rec['user']}:{rec['item']}".encode()
+    "The sampling seed of a pair's `draw`-th sample (0 when absent): what it draws never depends on its batch."
+    key = f"{seed + rec.get('draw', 0)}:{rec['user']}:{rec['item']}".encode()
     return zlib.crc32(key) & 0x7FFF_FFFF  # a non-negative 32-bit int, which every runtime takes
 
 

@@ -321,11 +321,12 @@ def verification_cost(settings: Settings, run_dir, recs: list[dict], device: str
     out = []
     for bs in batch_sizes:
         Pb = PrismSettings({**prism_cfg, "generate_batch_size": bs})
+        requests = [recs[i : i + bs] for i in range(0, len(recs), bs)]  # served one after another, as a server would
         t0 = time.perf_counter()
-        texts = generate_with(student, recs, **decoding(Pb))
+        texts = [t for r in requests for t in generate_with(student, r, **decoding(Pb))]
         plain = time.perf_counter() - t0
         t0 = time.perf_counter()
-        served = serve_records(student, recs, Pb, judge, settings.run.seed)
+        served = [o for r in requests for o in serve_records(student, r, Pb, judge, settings.run.seed)]
         verified = time.perf_counter() - t0
         t0 = time.perf_counter()
         [judge(t, r["facts"], r["history"]) for t, r in zip(texts, recs)]

@@ -33,7 +33,8 @@ from prism_nb.student import (
 # %% auto #0
 __all__ = ['UNKNOWN_USER', 'RUNTIME_STUDENTS', 'RUNTIMES', 'SERVED_BY', 'CLAUSE_BREAK', 'user_token', 'with_user_tokens',
            'token_ids', 'export_student', 'CT2Student', 'ORTStudent', 'export_folder', 'served_student',
-           'generate_with', 'unsupported_names', 'without_items', 'sentences', 'repaired', 'served', 'verified']
+           'generate_with', 'unsupported_names', 'without_items', 'sentences', 'repaired', 'served', 'draws_per_pair',
+           'verified']
 
 # %% ../nbs/03c_serving.ipynb #95bd9977
 UNKNOWN_USER = "<|user:?|>"
@@ -287,6 +288,11 @@ def served(text: str, how: str, verdict: dict) -> dict:
     return {"text": text, "served_by": how, "claims": verdict["claims"], "faithful": verdict["faithful"]}
 
 # %% ../nbs/03c_serving.ipynb #efba40e3
+def draws_per_pair(waiting: int, batch_size: int, left: int) -> int:
+    "Samples each waiting pair draws in a round: enough to fill a batch (a lone pair: all it has left), at most `left`."
+    return min(left, -(-max(batch_size, left) // waiting))
+
+
 def verified(
     student, recs, judge, decoding: dict, candidates: int = 4, temperature: float = 0.8, seed: int = 0
 ) -> list[dict]:
@@ -295,17 +301,22 @@ def verified(
     firsts = generate_with(student, recs, **decoding)
     drafts, verdicts = [[t] for t in firsts], [check(t, r) for t, r in zip(firsts, recs)]
     out = [served(t, "first", v) if v["faithful"] else None for t, v in zip(firsts, verdicts)]
-    for k in range(1, candidates):
-        todo = [i for i, o in enumerate(out) if o is None]
-        if not todo:
-            break
-        for i, t in zip(
-            todo,
-            generate_with(student, [recs[i] for i in todo], **decoding, sample_seed=seed + k, temperature=temperature),
-        ):
+    drawn, batch = 1, decoding.get("batch_size", 1)
+    while drawn < candidates and (todo := [i for i, o in enumerate(out) if o is None]):
+        per = draws_per_pair(len(todo), batch, candidates - drawn)
+        jobs = [(i, {**recs[i], "draw": drawn + j}) for i in todo for j in range(per)]  # draw k: sampled from seed + k
+        texts = generate_with(
+            student,
+            [r for _, r in jobs],
+            **{**decoding, "batch_size": max(batch, per)},
+            sample_seed=seed,
+            temperature=temperature,
+        )
+        for (i, _), t in zip(jobs, texts):  # in draw order: the first faithful draw is served
             drafts[i].append(t)
-            if (v := check(t, recs[i]))["faithful"]:
+            if out[i] is None and (v := check(t, recs[i]))["faithful"]:
                 out[i] = served(t, "candidate", v)
+        drawn += per
     for i, o in enumerate(out):
         if o is None:
             fixed = next((x for x in (repaired(t, recs[i], judge) for t in drafts[i]) if x), None)
