@@ -57,7 +57,7 @@ smoke: setup  ## the whole pipeline on the tiny smoke profile (seconds)
 	$(BIN)/prism-nb run --profile smoke
 
 demo: demo-setup  ## the embedded default: ML-100k, offline teacher and student, report in reports/demo
-	@echo "make demo: 8 stages, about 18 minutes on 2 CPU cores (set-up aside); a finished run is skipped in seconds"
+	@echo "make demo: 8 stages, about 18 to 35 minutes on 2 CPU cores (with AMX or without; set-up aside); a finished run is skipped in seconds"
 	$(BIN)/prism-nb run --profile demo --run-dir reports/demo --resume
 
 full: demo-setup  ## the demo at the size its blind reading used (300 pairs, three runtimes), in reports/full
